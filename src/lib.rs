@@ -1,1 +1,20 @@
-//! hoviat
+//! hoviat (هویت, "identity"): read Iran's smart national ID card and verify its holder.
+//!
+//! Map of the crate (protocol logic is pure; time, randomness and trust anchors are arguments):
+//! - [`error`]: the [`error::Coded`] trait: every layer's error has a stable machine code.
+//! - [`time`]: validation time as [`time::UnixTime`], RFC 3339.
+//! - [`pki`]: certificates, names, algorithms and signature checks, path validation, CRLs.
+//! - [`token`]: the `web-eid:1.0` token: parse with limits, verify, assemble; challenge nonces.
+//! - [`identity`]: the national code, and the holder identity read from a certificate.
+//! - [`testkit`] (feature `testkit`): a deterministic test registry (test equipment).
+#![deny(missing_docs)]
+
+pub mod error;
+pub mod identity;
+pub mod pki;
+#[cfg(feature = "testkit")]
+pub mod testkit;
+pub mod time;
+pub mod token;
+
+pub use error::Coded;

@@ -1,1 +1,424 @@
-fn main() {}
+//! `hoviat`: the command line for operators and auditors. JSON on stdout; exit 0 = verified,
+//! 1 = rejected (`{"error":{"code","message"}}`), 2 = usage or I/O error.
+
+use std::collections::HashMap;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use hoviat::error::{Coded, error_json};
+use hoviat::identity::{CertificateSummary, Holder, NationalCode};
+use hoviat::pki::cert::eku;
+use hoviat::pki::path::eku_name;
+use hoviat::pki::{
+    AlgorithmPolicy, Cert, EkuRequirement, KeyUsageRequirement, PathOptions, RevocationStatus, RustCrypto, TrustStore,
+};
+use hoviat::time::UnixTime;
+use hoviat::token::{Origin, Verifier};
+
+const USAGE: &str = "\
+hoviat — verify Iranian national ID card certificates and web-eid tokens
+
+USAGE:
+  hoviat verify-token --token FILE --origin ORIGIN --nonce NONCE --trust-anchor FILE...
+                      [--intermediate FILE...] [--crl FILE...] [--at RFC3339]
+                      [--require-revocation] [--allow-sha1]
+  hoviat verify-chain --leaf FILE --trust-anchor FILE... [--intermediate FILE...] [--crl FILE...]
+                      [--at RFC3339] [--eku clientAuth|serverAuth|any|OID]
+                      [--key-usage digitalSignature|any] [--require-revocation] [--allow-sha1]
+  hoviat national-code CODE
+  hoviat testpki --out DIR [--seed SEED] [--at RFC3339]      (test equipment)
+  hoviat make-token --pki DIR --holder N --origin ORIGIN --nonce NONCE [--alg ALG]   (test equipment)
+  hoviat demo
+
+Certificates and CRLs may be PEM or DER. FILE options may repeat.
+Exit status: 0 verified, 1 rejected (JSON error with a stable code), 2 usage or I/O error.";
+
+/// A usage or I/O problem (exit 2).
+#[derive(Debug)]
+struct UsageError {
+    code: &'static str,
+    message: String,
+}
+
+impl std::fmt::Display for UsageError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+impl std::error::Error for UsageError {}
+impl Coded for UsageError {
+    fn code(&self) -> &'static str {
+        self.code
+    }
+}
+
+fn usage(msg: impl Into<String>) -> UsageError {
+    UsageError {
+        code: "USAGE",
+        message: msg.into(),
+    }
+}
+
+enum Failure {
+    Usage(UsageError),
+    Rejected(Box<dyn Coded>),
+}
+
+impl<E: Coded + 'static> From<E> for Failure {
+    fn from(e: E) -> Self {
+        Failure::Rejected(Box::new(e))
+    }
+}
+
+struct Args {
+    flags: HashMap<String, Vec<String>>,
+    switches: Vec<String>,
+    positional: Vec<String>,
+}
+
+impl Args {
+    fn parse(raw: &[String], with_value: &[&str], switches: &[&str]) -> Result<Self, UsageError> {
+        let mut a = Args {
+            flags: HashMap::new(),
+            switches: Vec::new(),
+            positional: Vec::new(),
+        };
+        let mut it = raw.iter();
+        while let Some(x) = it.next() {
+            if let Some(name) = x.strip_prefix("--") {
+                if with_value.contains(&name) {
+                    let v = it.next().ok_or_else(|| usage(format!("--{name} needs a value")))?;
+                    a.flags.entry(name.to_string()).or_default().push(v.clone());
+                } else if switches.contains(&name) {
+                    a.switches.push(name.to_string());
+                } else {
+                    return Err(usage(format!("unknown option --{name}")));
+                }
+            } else {
+                a.positional.push(x.clone());
+            }
+        }
+        Ok(a)
+    }
+    fn all(&self, k: &str) -> &[String] {
+        self.flags.get(k).map(Vec::as_slice).unwrap_or(&[])
+    }
+    fn one(&self, k: &str) -> Result<&str, UsageError> {
+        match self.all(k) {
+            [v] => Ok(v),
+            [] => Err(usage(format!("--{k} is required"))),
+            _ => Err(usage(format!("--{k} may be given once"))),
+        }
+    }
+    fn opt(&self, k: &str) -> Result<Option<&str>, UsageError> {
+        match self.all(k) {
+            [] => Ok(None),
+            [v] => Ok(Some(v)),
+            _ => Err(usage(format!("--{k} may be given once"))),
+        }
+    }
+    fn has(&self, k: &str) -> bool {
+        self.switches.iter().any(|s| s == k)
+    }
+}
+
+/// Largest input file read (CRLs of national size are large).
+const MAX_FILE: u64 = 300 * 1024 * 1024;
+
+fn read_file(path: &str) -> Result<Vec<u8>, UsageError> {
+    let io = |e: std::io::Error| UsageError {
+        code: "IO_ERROR",
+        message: format!("{path}: {e}"),
+    };
+    let meta = std::fs::metadata(path).map_err(io)?;
+    if meta.len() > MAX_FILE {
+        return Err(UsageError {
+            code: "IO_ERROR",
+            message: format!("{path}: larger than {MAX_FILE} bytes"),
+        });
+    }
+    std::fs::read(path).map_err(io)
+}
+
+fn at_time(a: &Args) -> Result<UnixTime, UsageError> {
+    match a.opt("at")? {
+        None => Ok(UnixTime::now()),
+        Some(s) => UnixTime::parse_rfc3339(s).ok_or_else(|| usage(format!("--at {s:?} is not an RFC 3339 time"))),
+    }
+}
+
+fn trust_store(a: &Args) -> Result<TrustStore, Failure> {
+    let mut t = TrustStore::new();
+    if a.all("trust-anchor").is_empty() {
+        return Err(Failure::Usage(usage("at least one --trust-anchor is required")));
+    }
+    for f in a.all("trust-anchor") {
+        t.add_anchors(&read_file(f).map_err(Failure::Usage)?)?;
+    }
+    for f in a.all("intermediate") {
+        t.add_intermediates(&read_file(f).map_err(Failure::Usage)?)?;
+    }
+    for f in a.all("crl") {
+        t.add_crls(&read_file(f).map_err(Failure::Usage)?)?;
+    }
+    Ok(t)
+}
+
+fn policy(a: &Args) -> AlgorithmPolicy {
+    AlgorithmPolicy {
+        allow_sha1: a.has("allow-sha1"),
+        ..AlgorithmPolicy::default()
+    }
+}
+
+fn revocation_json(r: &RevocationStatus) -> serde_json::Value {
+    match r {
+        RevocationStatus::GoodByCrl {
+            this_update,
+            next_update,
+        } => serde_json::json!({
+            "status": "good", "source": "crl", "thisUpdate": this_update.to_string(),
+            "nextUpdate": next_update.map(|n| n.to_string()),
+        }),
+        RevocationStatus::NotChecked => serde_json::json!({ "status": "not-checked" }),
+    }
+}
+
+const TRUST_FLAGS: [&str; 4] = ["trust-anchor", "intermediate", "crl", "at"];
+
+fn cmd_verify_token(raw: &[String]) -> Result<serde_json::Value, Failure> {
+    let mut flags = vec!["token", "origin", "nonce"];
+    flags.extend(TRUST_FLAGS);
+    let a = Args::parse(raw, &flags, &["require-revocation", "allow-sha1"]).map_err(Failure::Usage)?;
+    let token_path = a.one("token").map_err(Failure::Usage)?;
+    let origin = Origin::parse(a.one("origin").map_err(Failure::Usage)?)?;
+    let nonce = a.one("nonce").map_err(Failure::Usage)?;
+    let at = at_time(&a).map_err(Failure::Usage)?;
+    let trust = trust_store(&a)?;
+    let token = read_file(token_path).map_err(Failure::Usage)?;
+    let token = String::from_utf8_lossy(&token);
+    let mut options = PathOptions::client_auth(at);
+    options.policy = policy(&a);
+    options.require_revocation = a.has("require-revocation");
+    let v = Verifier {
+        trust: &trust,
+        options,
+        backend: &RustCrypto,
+    };
+    let verified = v.verify(token.trim(), &origin, nonce)?;
+    let mut out = serde_json::to_value(&verified).unwrap_or_default();
+    out["verified"] = true.into();
+    out["revocation"] = revocation_json(&verified.revocation);
+    out["validationTime"] = at.to_string().into();
+    Ok(out)
+}
+
+fn cmd_verify_chain(raw: &[String]) -> Result<serde_json::Value, Failure> {
+    let mut flags = vec!["leaf", "eku", "key-usage"];
+    flags.extend(TRUST_FLAGS);
+    let a = Args::parse(raw, &flags, &["require-revocation", "allow-sha1"]).map_err(Failure::Usage)?;
+    let at = at_time(&a).map_err(Failure::Usage)?;
+    let eku_req = match a.opt("eku").map_err(Failure::Usage)? {
+        None | Some("any") => EkuRequirement::Any,
+        Some("clientAuth") => EkuRequirement::Purpose(eku::CLIENT_AUTH),
+        Some("serverAuth") => EkuRequirement::Purpose(eku::SERVER_AUTH),
+        Some(o) => EkuRequirement::Purpose(
+            o.parse()
+                .map_err(|_| Failure::Usage(usage(format!("--eku {o:?} is not a purpose or OID"))))?,
+        ),
+    };
+    let key_usage = match a.opt("key-usage").map_err(Failure::Usage)? {
+        None | Some("any") => KeyUsageRequirement::Any,
+        Some("digitalSignature") => KeyUsageRequirement::DigitalSignature,
+        Some(o) => {
+            return Err(Failure::Usage(usage(format!(
+                "--key-usage {o:?}: digitalSignature or any"
+            ))));
+        }
+    };
+    let trust = trust_store(&a)?;
+    let leaf_bytes = read_file(a.one("leaf").map_err(Failure::Usage)?).map_err(Failure::Usage)?;
+    let items = hoviat::pki::cert::pem_or_der(&leaf_bytes, &["CERTIFICATE"], 1, hoviat::pki::cert::MAX_CERT_LEN)
+        .map_err(|e| Failure::from(hoviat::pki::PkiError::CertMalformed(e)))?;
+    let leaf = Arc::new(Cert::from_der(&items[0])?);
+    let options = PathOptions {
+        at,
+        eku: eku_req.clone(),
+        key_usage,
+        policy: policy(&a),
+        require_revocation: a.has("require-revocation"),
+        max_intermediates: 8,
+    };
+    let path = trust.validate(&leaf, &options, &RustCrypto)?;
+    Ok(serde_json::json!({
+        "verified": true,
+        "holder": Holder::from_cert(&leaf),
+        "certificate": CertificateSummary::from_cert(&leaf),
+        "chain": path.chain.iter().map(|c| c.subject.to_string()).collect::<Vec<_>>(),
+        "revocation": revocation_json(&path.revocation),
+        "eku": match &eku_req { EkuRequirement::Any => "any".to_string(), EkuRequirement::Purpose(p) => eku_name(p) },
+        "validationTime": at.to_string(),
+    }))
+}
+
+fn cmd_national_code(raw: &[String]) -> Result<serde_json::Value, Failure> {
+    let a = Args::parse(raw, &[], &[]).map_err(Failure::Usage)?;
+    let [code] = a.positional.as_slice() else {
+        return Err(Failure::Usage(usage("national-code takes exactly one CODE")));
+    };
+    let n = NationalCode::parse(code)?;
+    Ok(serde_json::json!({ "valid": true, "nationalCode": n.as_str() }))
+}
+
+fn cmd_testpki(raw: &[String]) -> Result<serde_json::Value, Failure> {
+    let a = Args::parse(raw, &["out", "seed", "at"], &[]).map_err(Failure::Usage)?;
+    let out = a.one("out").map_err(Failure::Usage)?;
+    let seed = a.opt("seed").map_err(Failure::Usage)?.unwrap_or("hoviat");
+    let at = at_time(&a).map_err(Failure::Usage)?;
+    let reg = hoviat::testkit::Registry::generate(seed, at);
+    reg.write_to(std::path::Path::new(out)).map_err(|e| {
+        Failure::Usage(UsageError {
+            code: "IO_ERROR",
+            message: format!("{out}: {e}"),
+        })
+    })?;
+    Ok(serde_json::json!({ "written": out, "seed": seed, "now": at.to_string(), "holders": reg.holders.len() }))
+}
+
+fn load_registry(dir: &str) -> Result<hoviat::testkit::Registry, Failure> {
+    let m = read_file(&format!("{dir}/manifest.json")).map_err(Failure::Usage)?;
+    let m: serde_json::Value =
+        serde_json::from_slice(&m).map_err(|e| Failure::Usage(usage(format!("manifest.json: {e}"))))?;
+    let seed = m["seed"]
+        .as_str()
+        .ok_or_else(|| Failure::Usage(usage("manifest.json: no seed")))?;
+    let now = m["now"]
+        .as_str()
+        .and_then(UnixTime::parse_rfc3339)
+        .ok_or_else(|| Failure::Usage(usage("manifest.json: no time")))?;
+    let reg = hoviat::testkit::Registry::generate(seed, now);
+    let root = read_file(&format!("{dir}/root.pem")).map_err(Failure::Usage)?;
+    if root != hoviat::testkit::Registry::pem("CERTIFICATE", &reg.root.cert).as_bytes() {
+        return Err(Failure::Usage(usage(format!(
+            "{dir} was not made by this version's testpki"
+        ))));
+    }
+    Ok(reg)
+}
+
+fn cmd_make_token(raw: &[String]) -> Result<serde_json::Value, Failure> {
+    let a = Args::parse(raw, &["pki", "holder", "origin", "nonce", "alg"], &[]).map_err(Failure::Usage)?;
+    let reg = load_registry(a.one("pki").map_err(Failure::Usage)?)?;
+    let idx: usize = a
+        .one("holder")
+        .map_err(Failure::Usage)?
+        .parse()
+        .map_err(|_| Failure::Usage(usage("--holder N")))?;
+    let h = reg
+        .holders
+        .get(idx)
+        .ok_or_else(|| Failure::Usage(usage(format!("no holder {idx}"))))?;
+    let alg = match a.opt("alg").map_err(Failure::Usage)? {
+        None => h.token_alg(),
+        Some(s) => hoviat::token::TokenAlg::parse(s).ok_or_else(|| Failure::Usage(usage(format!("--alg {s}"))))?,
+    };
+    let token = h.make_token(
+        alg,
+        a.one("origin").map_err(Failure::Usage)?,
+        a.one("nonce").map_err(Failure::Usage)?,
+    );
+    serde_json::from_str(&token).map_err(|e| Failure::Usage(usage(e.to_string())))
+}
+
+fn cmd_demo() -> Result<serde_json::Value, Failure> {
+    let now = UnixTime::now();
+    eprintln!("hoviat demo: generating a test registry (root RSA-4096, citizen CAs, holders)...");
+    let reg = hoviat::testkit::Registry::generate("demo", now);
+    let mut trust = TrustStore::new();
+    trust.add_anchors(&reg.root.cert)?;
+    for ca in &reg.cas {
+        trust.add_intermediates(&ca.cert)?;
+    }
+    for crl in &reg.crls {
+        trust.add_crls(crl)?;
+    }
+    let origin = Origin::parse("https://bank.example.ir")?;
+    let store = hoviat::token::MemoryNonceStore::default();
+    let v = Verifier {
+        trust: &trust,
+        options: PathOptions::client_auth(now),
+        backend: &RustCrypto,
+    };
+    let mut results = Vec::new();
+    for idx in [0usize, 1, 3] {
+        let h = &reg.holders[idx];
+        let nonce = hoviat::token::create_nonce()?;
+        hoviat::token::NonceStore::issue(&store, &nonce, UnixTime(now.0 + 300), now)?;
+        eprintln!(
+            "  challenge issued to holder {idx} ({} {}): {nonce}",
+            h.given_name, h.surname
+        );
+        let token = h.make_token(h.token_alg(), origin.as_str(), &nonce);
+        match v.verify_with_store(&token, &origin, &nonce, &store) {
+            Ok(ok) => {
+                eprintln!(
+                    "  verified: {} — national code {}",
+                    ok.holder.common_name.clone().unwrap_or_default(),
+                    ok.holder.national_code.clone().unwrap_or_default()
+                );
+                results.push(serde_json::json!({ "holder": idx, "verified": true, "result": ok }));
+            }
+            Err(e) => {
+                eprintln!("  refused: {} ({})", e, e.code());
+                results.push(serde_json::json!({ "holder": idx, "verified": false, "error": error_json(&e)["error"] }));
+            }
+        }
+        if idx == 0 {
+            let again = v.verify_with_store(&token, &origin, &nonce, &store);
+            let code = again.err().map(|e| e.code()).unwrap_or("ACCEPTED");
+            eprintln!("  the same token replayed: {code}");
+            results.push(serde_json::json!({ "holder": idx, "replay": code }));
+        }
+    }
+    Ok(
+        serde_json::json!({ "demo": "software card signing web-eid:1.0 challenges for https://bank.example.ir", "results": results }),
+    )
+}
+
+fn main() -> ExitCode {
+    let argv: Vec<String> = std::env::args().skip(1).collect();
+    let Some((cmd, rest)) = argv.split_first() else {
+        eprintln!("{USAGE}");
+        return ExitCode::from(2);
+    };
+    let result = match cmd.as_str() {
+        "verify-token" => cmd_verify_token(rest),
+        "verify-chain" => cmd_verify_chain(rest),
+        "national-code" => cmd_national_code(rest),
+        "testpki" => cmd_testpki(rest),
+        "make-token" => cmd_make_token(rest),
+        "demo" => cmd_demo(),
+        "help" | "--help" | "-h" => {
+            println!("{USAGE}");
+            return ExitCode::SUCCESS;
+        }
+        other => Err(Failure::Usage(usage(format!(
+            "unknown command {other:?}; try hoviat --help"
+        )))),
+    };
+    match result {
+        Ok(v) => {
+            println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
+            ExitCode::SUCCESS
+        }
+        Err(Failure::Rejected(e)) => {
+            println!("{}", error_json(e.as_ref()));
+            ExitCode::from(1)
+        }
+        Err(Failure::Usage(e)) => {
+            println!("{}", error_json(&e));
+            eprintln!("{}", e.message);
+            ExitCode::from(2)
+        }
+    }
+}

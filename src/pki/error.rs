@@ -1,0 +1,253 @@
+//! Errors of certificate parsing, path validation and revocation.
+
+use std::fmt;
+
+/// Why a certificate, a path or a revocation source was refused. Every variant has a stable
+/// code (see [`crate::error::Coded`]); messages name the certificate by subject.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum PkiError {
+    /// Not a DER X.509 certificate, or one that breaks a structural rule (RFC 5280 §4.1).
+    CertMalformed(String),
+    /// Input over the size limit.
+    InputTooLarge {
+        /// What was too large.
+        what: &'static str,
+        /// The limit in bytes.
+        limit: usize,
+    },
+    /// The certificate's notAfter is before the validation time.
+    CertExpired {
+        /// The certificate's subject.
+        subject: String,
+        /// notAfter, RFC 3339.
+        not_after: String,
+    },
+    /// The certificate's notBefore is after the validation time.
+    CertNotYetValid {
+        /// The certificate's subject.
+        subject: String,
+        /// notBefore, RFC 3339.
+        not_before: String,
+    },
+    /// An end-entity certificate was expected, but it is a CA (basicConstraints cA = TRUE).
+    LeafIsCa,
+    /// The end-entity certificate's keyUsage does not allow digitalSignature (or is absent
+    /// where it is required).
+    LeafKeyUsage,
+    /// The end-entity certificate's extendedKeyUsage lacks the required purpose.
+    EkuMismatch {
+        /// The required purpose.
+        required: String,
+    },
+    /// A critical extension this validator does not process (RFC 5280 §4.2).
+    UnknownCriticalExtension {
+        /// Subject of the certificate carrying it.
+        subject: String,
+        /// The extension's OID.
+        oid: String,
+    },
+    /// No issuer of the certificate among the configured trust anchors and intermediates.
+    Untrusted {
+        /// Subject of the last certificate for which no issuer was found.
+        subject: String,
+        /// Its issuer name.
+        issuer: String,
+    },
+    /// An issuer in the path is not a CA (basicConstraints absent or cA = FALSE).
+    IssuerNotCa {
+        /// The issuer's subject.
+        subject: String,
+    },
+    /// An issuer's keyUsage lacks keyCertSign.
+    IssuerKeyUsage {
+        /// The issuer's subject.
+        subject: String,
+    },
+    /// A pathLenConstraint is exceeded.
+    PathLenExceeded {
+        /// The constraining CA.
+        subject: String,
+    },
+    /// A name in the path falls outside a CA's name constraints (RFC 5280 §4.2.1.10).
+    NameConstraintViolation {
+        /// The certificate whose name violates the constraint.
+        subject: String,
+    },
+    /// A signature in the chain does not verify under its issuer's key.
+    SignatureInvalid {
+        /// The signed certificate (or CRL) subject / issuer.
+        subject: String,
+    },
+    /// The signature or key algorithm is not one hoviat implements.
+    AlgorithmUnsupported(String),
+    /// The algorithm is implemented but refused by the relying party's policy (SHA-1 by default).
+    AlgorithmDisallowed(String),
+    /// An RSA key under the policy's minimum size.
+    KeyTooSmall {
+        /// The key size in bits.
+        bits: usize,
+        /// The policy's minimum.
+        min: usize,
+    },
+    /// A public key that does not decode (not on the curve, bad RSA encoding...).
+    KeyMalformed(String),
+    /// The path would be longer than the configured maximum.
+    ChainTooLong,
+    /// Path building gave up: too many candidate issuers (a hostile pool of certificates).
+    ChainTooComplex,
+    /// The certificate is on its issuer's CRL.
+    Revoked {
+        /// The revoked certificate's subject.
+        subject: String,
+        /// Its serial number, hex.
+        serial: String,
+        /// Revocation date, RFC 3339.
+        date: String,
+    },
+    /// A CRL does not parse or breaks RFC 5280 §5.
+    CrlMalformed(String),
+    /// A CRL's signature does not verify under the issuing CA's key.
+    CrlSignatureInvalid {
+        /// The CRL's issuer.
+        issuer: String,
+    },
+    /// The CRL's nextUpdate is before the validation time.
+    CrlExpired {
+        /// The CRL's issuer.
+        issuer: String,
+        /// nextUpdate, RFC 3339.
+        next_update: String,
+    },
+    /// The CRL's thisUpdate is after the validation time.
+    CrlNotYetValid {
+        /// The CRL's issuer.
+        issuer: String,
+    },
+    /// The CA whose name the CRL carries may not sign CRLs (keyUsage lacks cRLSign).
+    CrlIssuerNotAuthorized {
+        /// The CA.
+        issuer: String,
+    },
+    /// The CRL uses a feature hoviat does not process (critical extension, indirect CRL).
+    CrlUnsupported(String),
+    /// Revocation status was required but no CRL or OCSP response covers the certificate.
+    RevocationUnknown {
+        /// The certificate's subject.
+        subject: String,
+    },
+}
+
+impl fmt::Display for PkiError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::CertMalformed(d) => write!(f, "malformed certificate: {d}"),
+            Self::InputTooLarge { what, limit } => write!(f, "{what} is larger than {limit} bytes"),
+            Self::CertExpired { subject, not_after } => {
+                write!(f, "certificate \"{subject}\" expired at {not_after}")
+            }
+            Self::CertNotYetValid { subject, not_before } => {
+                write!(f, "certificate \"{subject}\" is not valid before {not_before}")
+            }
+            Self::LeafIsCa => f.write_str("the holder's certificate is a CA certificate"),
+            Self::LeafKeyUsage => f.write_str("the holder's certificate does not allow digital signatures (keyUsage)"),
+            Self::EkuMismatch { required } => {
+                write!(f, "the certificate's extended key usage does not include {required}")
+            }
+            Self::UnknownCriticalExtension { subject, oid } => {
+                write!(
+                    f,
+                    "certificate \"{subject}\" has an unsupported critical extension {oid}"
+                )
+            }
+            Self::Untrusted { subject, issuer } => write!(
+                f,
+                "no trusted issuer found for \"{subject}\" (issuer \"{issuer}\" is not a configured trust anchor or intermediate)"
+            ),
+            Self::IssuerNotCa { subject } => write!(f, "issuer \"{subject}\" is not a CA"),
+            Self::IssuerKeyUsage { subject } => {
+                write!(
+                    f,
+                    "issuer \"{subject}\" may not sign certificates (keyUsage lacks keyCertSign)"
+                )
+            }
+            Self::PathLenExceeded { subject } => {
+                write!(f, "the path is longer than CA \"{subject}\" allows (pathLenConstraint)")
+            }
+            Self::NameConstraintViolation { subject } => {
+                write!(f, "certificate \"{subject}\" violates a CA's name constraints")
+            }
+            Self::SignatureInvalid { subject } => {
+                write!(
+                    f,
+                    "the signature on \"{subject}\" does not verify under its issuer's key"
+                )
+            }
+            Self::AlgorithmUnsupported(a) => write!(f, "unsupported algorithm: {a}"),
+            Self::AlgorithmDisallowed(a) => write!(f, "algorithm refused by policy: {a}"),
+            Self::KeyTooSmall { bits, min } => {
+                write!(f, "RSA key of {bits} bits is below the minimum of {min}")
+            }
+            Self::KeyMalformed(d) => write!(f, "malformed public key: {d}"),
+            Self::ChainTooLong => f.write_str("the certificate path is too long"),
+            Self::ChainTooComplex => f.write_str("too many candidate paths; gave up"),
+            Self::Revoked { subject, serial, date } => {
+                write!(f, "certificate \"{subject}\" (serial {serial}) was revoked at {date}")
+            }
+            Self::CrlMalformed(d) => write!(f, "malformed CRL: {d}"),
+            Self::CrlSignatureInvalid { issuer } => {
+                write!(f, "the CRL of \"{issuer}\" does not verify under that CA's key")
+            }
+            Self::CrlExpired { issuer, next_update } => {
+                write!(f, "the CRL of \"{issuer}\" is stale (nextUpdate {next_update})")
+            }
+            Self::CrlNotYetValid { issuer } => {
+                write!(f, "the CRL of \"{issuer}\" is not yet valid (thisUpdate in the future)")
+            }
+            Self::CrlIssuerNotAuthorized { issuer } => {
+                write!(f, "\"{issuer}\" may not sign CRLs (keyUsage lacks cRLSign)")
+            }
+            Self::CrlUnsupported(d) => write!(f, "unsupported CRL: {d}"),
+            Self::RevocationUnknown { subject } => {
+                write!(f, "no revocation information covers \"{subject}\"")
+            }
+        }
+    }
+}
+
+impl std::error::Error for PkiError {}
+
+impl crate::error::Coded for PkiError {
+    fn code(&self) -> &'static str {
+        match self {
+            Self::CertMalformed(_) => "CERT_MALFORMED",
+            Self::InputTooLarge { .. } => "INPUT_TOO_LARGE",
+            Self::CertExpired { .. } => "CERT_EXPIRED",
+            Self::CertNotYetValid { .. } => "CERT_NOT_YET_VALID",
+            Self::LeafIsCa => "CERT_IS_CA",
+            Self::LeafKeyUsage => "CERT_KEY_USAGE",
+            Self::EkuMismatch { .. } => "CERT_EKU_MISMATCH",
+            Self::UnknownCriticalExtension { .. } => "CERT_UNKNOWN_CRITICAL_EXTENSION",
+            Self::Untrusted { .. } => "CERT_UNTRUSTED",
+            Self::IssuerNotCa { .. } => "CERT_ISSUER_NOT_CA",
+            Self::IssuerKeyUsage { .. } => "CERT_ISSUER_KEY_USAGE",
+            Self::PathLenExceeded { .. } => "CERT_PATH_LEN_EXCEEDED",
+            Self::NameConstraintViolation { .. } => "CERT_NAME_CONSTRAINTS",
+            Self::SignatureInvalid { .. } => "CERT_SIGNATURE_INVALID",
+            Self::AlgorithmUnsupported(_) => "ALGORITHM_UNSUPPORTED",
+            Self::AlgorithmDisallowed(_) => "ALGORITHM_DISALLOWED",
+            Self::KeyTooSmall { .. } => "KEY_TOO_SMALL",
+            Self::KeyMalformed(_) => "KEY_MALFORMED",
+            Self::ChainTooLong => "CHAIN_TOO_LONG",
+            Self::ChainTooComplex => "CHAIN_TOO_COMPLEX",
+            Self::Revoked { .. } => "CERT_REVOKED",
+            Self::CrlMalformed(_) => "CRL_MALFORMED",
+            Self::CrlSignatureInvalid { .. } => "CRL_SIGNATURE_INVALID",
+            Self::CrlExpired { .. } => "CRL_EXPIRED",
+            Self::CrlNotYetValid { .. } => "CRL_NOT_YET_VALID",
+            Self::CrlIssuerNotAuthorized { .. } => "CRL_ISSUER_NOT_AUTHORIZED",
+            Self::CrlUnsupported(_) => "CRL_UNSUPPORTED",
+            Self::RevocationUnknown { .. } => "REVOCATION_UNKNOWN",
+        }
+    }
+}

@@ -1,0 +1,14 @@
+//! Public-key infrastructure: certificates, names, algorithms, path validation, CRLs.
+
+pub mod alg;
+pub mod cert;
+pub mod crl;
+mod error;
+pub mod name;
+pub mod path;
+
+pub use alg::{AlgorithmPolicy, RustCrypto, SignatureBackend, SignatureCheck};
+pub use cert::Cert;
+pub use crl::Crl;
+pub use error::PkiError;
+pub use path::{EkuRequirement, KeyUsageRequirement, PathOptions, RevocationStatus, TrustStore, ValidatedPath};

@@ -1,0 +1,531 @@
+//! Certification path building and validation (RFC 5280 §6) to configured trust anchors,
+//! through configured intermediates, at a validation time the caller gives; then revocation
+//! by CRL. Pure: no clock, no I/O; signatures are discharged by a [`SignatureBackend`].
+
+use std::sync::Arc;
+
+use const_oid::ObjectIdentifier as Oid;
+
+use super::PkiError;
+use super::alg::{AlgorithmPolicy, PublicKey, SigAlg, SignatureBackend, SignatureCheck, ecdsa_der_to_raw};
+use super::cert::{Cert, eku, ku, pem_or_der};
+use super::crl::{Crl, Scope};
+use crate::time::UnixTime;
+
+/// Most certificates of each kind a trust store accepts (a bound on hostile configuration).
+pub const MAX_STORE_ITEMS: usize = 4096;
+
+/// Trust anchors, intermediates and CRLs a relying party configures.
+#[derive(Clone, Debug, Default)]
+pub struct TrustStore {
+    anchors: Vec<Arc<Cert>>,
+    intermediates: Vec<Arc<Cert>>,
+    crls: Vec<Arc<Crl>>,
+}
+
+/// What the end-entity certificate's extendedKeyUsage must allow.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum EkuRequirement {
+    /// No requirement.
+    Any,
+    /// When the extension is present it must list this purpose (anyExtendedKeyUsage does not
+    /// count, as in the Web eID validators).
+    Purpose(Oid),
+}
+
+/// What the end-entity certificate's keyUsage must allow.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KeyUsageRequirement {
+    /// No requirement.
+    Any,
+    /// keyUsage, when present, includes digitalSignature.
+    DigitalSignatureIfPresent,
+    /// keyUsage is present and includes digitalSignature (token verification).
+    DigitalSignature,
+}
+
+/// Options of one validation.
+#[derive(Clone, Debug)]
+pub struct PathOptions {
+    /// The validation time.
+    pub at: UnixTime,
+    /// Extended key usage the end entity needs.
+    pub eku: EkuRequirement,
+    /// Key usage the end entity needs.
+    pub key_usage: KeyUsageRequirement,
+    /// Algorithms accepted.
+    pub policy: AlgorithmPolicy,
+    /// Fail with `REVOCATION_UNKNOWN` when no CRL covers the end entity.
+    pub require_revocation: bool,
+    /// Most intermediates in a path (not counting the end entity and the anchor).
+    pub max_intermediates: usize,
+}
+
+impl PathOptions {
+    /// Options for a holder's authentication certificate at `at`: clientAuth when EKU is
+    /// present, digitalSignature required, default algorithm policy.
+    pub fn client_auth(at: UnixTime) -> Self {
+        Self {
+            at,
+            eku: EkuRequirement::Purpose(eku::CLIENT_AUTH),
+            key_usage: KeyUsageRequirement::DigitalSignature,
+            policy: AlgorithmPolicy::default(),
+            require_revocation: false,
+            max_intermediates: 6,
+        }
+    }
+}
+
+/// Revocation status of the end-entity certificate.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RevocationStatus {
+    /// A current, verified CRL of the issuer covers it and does not list it.
+    GoodByCrl {
+        /// The CRL's thisUpdate.
+        this_update: UnixTime,
+        /// Its nextUpdate.
+        next_update: Option<UnixTime>,
+    },
+    /// No configured revocation source covers it: not checked (say so to the user).
+    NotChecked,
+}
+
+/// A validated path, end entity first, trust anchor last.
+#[derive(Clone, Debug)]
+pub struct ValidatedPath {
+    /// The certificates, end entity first, anchor last.
+    pub chain: Vec<Arc<Cert>>,
+    /// The end entity's revocation status.
+    pub revocation: RevocationStatus,
+}
+
+/// A cap on path building work, against hostile certificate pools.
+const MAX_CANDIDATES: usize = 128;
+
+fn load_certs(bytes: &[u8]) -> Result<Vec<Arc<Cert>>, PkiError> {
+    let items = pem_or_der(
+        bytes,
+        &["CERTIFICATE", "TRUSTED CERTIFICATE"],
+        1024,
+        super::cert::MAX_CERT_LEN,
+    )
+    .map_err(PkiError::CertMalformed)?;
+    items.iter().map(|d| Cert::from_der(d).map(Arc::new)).collect()
+}
+
+impl TrustStore {
+    /// An empty store.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn push<T>(v: &mut Vec<T>, items: Vec<T>) -> Result<usize, PkiError> {
+        if v.len() + items.len() > MAX_STORE_ITEMS {
+            return Err(PkiError::InputTooLarge {
+                what: "trust store",
+                limit: MAX_STORE_ITEMS,
+            });
+        }
+        let n = items.len();
+        v.extend(items);
+        Ok(n)
+    }
+
+    /// Adds trust anchors from PEM (one or more certificates) or DER. Returns how many.
+    pub fn add_anchors(&mut self, bytes: &[u8]) -> Result<usize, PkiError> {
+        let certs = load_certs(bytes)?;
+        Self::push(&mut self.anchors, certs)
+    }
+
+    /// Adds intermediates from PEM or DER. Returns how many.
+    pub fn add_intermediates(&mut self, bytes: &[u8]) -> Result<usize, PkiError> {
+        let certs = load_certs(bytes)?;
+        Self::push(&mut self.intermediates, certs)
+    }
+
+    /// Adds CRLs from PEM (`X509 CRL`) or DER. Returns how many.
+    pub fn add_crls(&mut self, bytes: &[u8]) -> Result<usize, PkiError> {
+        let items = pem_or_der(bytes, &["X509 CRL"], 64, super::crl::MAX_CRL_LEN).map_err(PkiError::CrlMalformed)?;
+        let crls = items
+            .iter()
+            .map(|d| Crl::from_der(d).map(Arc::new))
+            .collect::<Result<Vec<_>, _>>()?;
+        Self::push(&mut self.crls, crls)
+    }
+
+    /// Adds a parsed anchor.
+    pub fn add_anchor_cert(&mut self, c: Arc<Cert>) {
+        self.anchors.push(c);
+    }
+
+    /// Adds a parsed intermediate.
+    pub fn add_intermediate_cert(&mut self, c: Arc<Cert>) {
+        self.intermediates.push(c);
+    }
+
+    /// Adds a parsed CRL.
+    pub fn add_crl(&mut self, c: Arc<Crl>) {
+        self.crls.push(c);
+    }
+
+    /// The configured anchors.
+    pub fn anchors(&self) -> &[Arc<Cert>] {
+        &self.anchors
+    }
+
+    /// Validates `leaf` and returns the first path that passes every check, or the most useful
+    /// failure: the end entity's own problem first, then the first complete path's problem,
+    /// then "untrusted".
+    pub fn validate(
+        &self,
+        leaf: &Arc<Cert>,
+        opts: &PathOptions,
+        backend: &dyn SignatureBackend,
+    ) -> Result<ValidatedPath, PkiError> {
+        check_leaf(leaf, opts)?;
+        let mut search = Search {
+            store: self,
+            opts,
+            backend,
+            budget: MAX_CANDIDATES,
+            first_err: None,
+            extra: &[],
+        };
+        let mut path = vec![leaf.clone()];
+        if let Some(v) = search.build(&mut path)? {
+            return Ok(v);
+        }
+        Err(search.first_err.unwrap_or_else(|| PkiError::Untrusted {
+            subject: leaf.subject.to_string(),
+            issuer: leaf.issuer.to_string(),
+        }))
+    }
+
+    /// Like [`TrustStore::validate`], with extra untrusted intermediates for this validation
+    /// only (e.g. carried by a `web-eid:1.1` token).
+    pub fn validate_with(
+        &self,
+        leaf: &Arc<Cert>,
+        extra_intermediates: &[Arc<Cert>],
+        opts: &PathOptions,
+        backend: &dyn SignatureBackend,
+    ) -> Result<ValidatedPath, PkiError> {
+        check_leaf(leaf, opts)?;
+        let mut search = Search {
+            store: self,
+            opts,
+            backend,
+            budget: MAX_CANDIDATES,
+            first_err: None,
+            extra: extra_intermediates,
+        };
+        let mut path = vec![leaf.clone()];
+        if let Some(v) = search.build(&mut path)? {
+            return Ok(v);
+        }
+        Err(search.first_err.unwrap_or_else(|| PkiError::Untrusted {
+            subject: leaf.subject.to_string(),
+            issuer: leaf.issuer.to_string(),
+        }))
+    }
+}
+
+fn check_validity(c: &Cert, at: UnixTime) -> Result<(), PkiError> {
+    if at < c.not_before {
+        return Err(PkiError::CertNotYetValid {
+            subject: c.subject.to_string(),
+            not_before: c.not_before.to_string(),
+        });
+    }
+    if at > c.not_after {
+        return Err(PkiError::CertExpired {
+            subject: c.subject.to_string(),
+            not_after: c.not_after.to_string(),
+        });
+    }
+    Ok(())
+}
+
+fn check_critical(c: &Cert) -> Result<(), PkiError> {
+    match c.unknown_critical.first() {
+        Some(o) => Err(PkiError::UnknownCriticalExtension {
+            subject: c.subject.to_string(),
+            oid: o.to_string(),
+        }),
+        None => Ok(()),
+    }
+}
+
+/// The end entity's own checks (token.md step 3).
+pub fn check_leaf(leaf: &Cert, opts: &PathOptions) -> Result<(), PkiError> {
+    check_validity(leaf, opts.at)?;
+    // Leniency: a holder certificate without basicConstraints (Belgian cards) is not a CA;
+    // absence means cA = FALSE (RFC 5280 §4.2.1.9), so nothing is relaxed.
+    if leaf.is_ca() {
+        return Err(PkiError::LeafIsCa);
+    }
+    let ds = leaf.key_usage.map(|k| k & ku::DIGITAL_SIGNATURE != 0);
+    match (opts.key_usage, ds) {
+        (KeyUsageRequirement::DigitalSignature, Some(true)) => {}
+        (KeyUsageRequirement::DigitalSignature, _) => return Err(PkiError::LeafKeyUsage),
+        (KeyUsageRequirement::DigitalSignatureIfPresent, Some(false)) => return Err(PkiError::LeafKeyUsage),
+        _ => {}
+    }
+    if let (EkuRequirement::Purpose(p), Some(list)) = (&opts.eku, &leaf.eku)
+        && !list.contains(p)
+    {
+        return Err(PkiError::EkuMismatch { required: eku_name(p) });
+    }
+    check_critical(leaf)?;
+    if let Err(e) = &leaf.key {
+        return Err(e.clone());
+    }
+    Ok(())
+}
+
+/// A readable name for an EKU purpose.
+pub fn eku_name(p: &Oid) -> String {
+    match *p {
+        eku::CLIENT_AUTH => "clientAuth".into(),
+        eku::SERVER_AUTH => "serverAuth".into(),
+        eku::OCSP_SIGNING => "OCSPSigning".into(),
+        _ => p.to_string(),
+    }
+}
+
+struct Search<'a> {
+    store: &'a TrustStore,
+    opts: &'a PathOptions,
+    backend: &'a dyn SignatureBackend,
+    budget: usize,
+    first_err: Option<PkiError>,
+    extra: &'a [Arc<Cert>],
+}
+
+fn may_issue(child: &Cert, cand: &Cert) -> bool {
+    if !cand.subject.matches(&child.issuer) {
+        return false;
+    }
+    // Key identifiers, when both present, must agree: they select among same-named CAs
+    // (key rollover). Their absence is tolerated.
+    !matches!((&child.aki, &cand.ski), (Some(a), Some(s)) if a != s)
+}
+
+impl Search<'_> {
+    fn spend(&mut self) -> Result<(), PkiError> {
+        if self.budget == 0 {
+            return Err(PkiError::ChainTooComplex);
+        }
+        self.budget -= 1;
+        Ok(())
+    }
+
+    fn note(&mut self, e: PkiError) {
+        self.first_err.get_or_insert(e);
+    }
+
+    fn build(&mut self, path: &mut Vec<Arc<Cert>>) -> Result<Option<ValidatedPath>, PkiError> {
+        let cur = path.last().cloned().ok_or(PkiError::ChainTooLong)?;
+        let anchors: Vec<_> = self
+            .store
+            .anchors
+            .iter()
+            .filter(|a| may_issue(&cur, a))
+            .cloned()
+            .collect();
+        for a in anchors {
+            self.spend()?;
+            path.push(a);
+            match check_path(path, self.store, self.opts, self.backend) {
+                Ok(v) => return Ok(Some(v)),
+                Err(e) => self.note(e),
+            }
+            path.pop();
+        }
+        let candidates: Vec<_> = self
+            .store
+            .intermediates
+            .iter()
+            .chain(self.extra)
+            .filter(|c| may_issue(&cur, c) && !path.iter().any(|p| p.der() == c.der()))
+            .cloned()
+            .collect();
+        if candidates.is_empty() {
+            return Ok(None);
+        }
+        if path.len() > self.opts.max_intermediates {
+            self.note(PkiError::ChainTooLong);
+            return Ok(None);
+        }
+        for c in candidates {
+            self.spend()?;
+            path.push(c);
+            if let Some(v) = self.build(path)? {
+                return Ok(Some(v));
+            }
+            path.pop();
+        }
+        Ok(None)
+    }
+}
+
+/// Builds the signature check for `child` signed by `issuer`'s key.
+fn signature_check(
+    child_alg: &Result<SigAlg, PkiError>,
+    tbs: &[u8],
+    sig: &[u8],
+    issuer: &Cert,
+    policy: &AlgorithmPolicy,
+    subject: impl Fn() -> String,
+) -> Result<SignatureCheck, PkiError> {
+    let alg = child_alg.clone()?;
+    let key = issuer.key.clone()?;
+    policy.check(alg, &key)?;
+    let signature = match (&key.key, alg) {
+        (PublicKey::Ec { curve, .. }, SigAlg::Ecdsa(_)) => {
+            ecdsa_der_to_raw(sig, *curve).ok_or_else(|| PkiError::SignatureInvalid { subject: subject() })?
+        }
+        _ => sig.to_vec(),
+    };
+    Ok(SignatureCheck {
+        alg,
+        key,
+        message: tbs.to_vec(),
+        signature,
+    })
+}
+
+/// Checks one complete candidate path `[leaf, intermediates..., anchor]`.
+fn check_path(
+    path: &[Arc<Cert>],
+    store: &TrustStore,
+    opts: &PathOptions,
+    backend: &dyn SignatureBackend,
+) -> Result<ValidatedPath, PkiError> {
+    let last = path.len() - 1;
+    // Structure of every issuer, from the one nearest the leaf up to the anchor.
+    for (j, ca) in path.iter().enumerate().skip(1) {
+        let is_anchor = j == last;
+        check_validity(ca, opts.at)?;
+        let subject = || ca.subject.to_string();
+        match ca.basic_constraints {
+            Some(bc) if !bc.ca => return Err(PkiError::IssuerNotCa { subject: subject() }),
+            // An anchor without basicConstraints (a v1 root) is a CA because the relying party
+            // configured it as one; an intermediate must say so itself.
+            None if !is_anchor => return Err(PkiError::IssuerNotCa { subject: subject() }),
+            _ => {}
+        }
+        if ca.key_usage.is_some_and(|k| k & ku::KEY_CERT_SIGN == 0) {
+            return Err(PkiError::IssuerKeyUsage { subject: subject() });
+        }
+        if let Some(max) = ca.basic_constraints.and_then(|b| b.path_len) {
+            // Non-self-issued intermediates below this CA (RFC 5280 §6.1.4 (l), (m)).
+            let below = path[1..j].iter().filter(|c| !c.is_self_issued()).count();
+            if below > usize::from(max) {
+                return Err(PkiError::PathLenExceeded { subject: subject() });
+            }
+        }
+        check_critical(ca)?;
+    }
+    // Every signature in the path, discharged together.
+    let mut checks = Vec::with_capacity(last);
+    for j in 0..last {
+        let (child, issuer) = (&path[j], &path[j + 1]);
+        checks.push(signature_check(
+            &child.sig_alg,
+            child.tbs_bytes(),
+            &child.signature,
+            issuer,
+            &opts.policy,
+            || child.subject.to_string(),
+        )?);
+    }
+    if let Err(i) = backend.verify_all(&checks) {
+        return Err(PkiError::SignatureInvalid {
+            subject: path[i].subject.to_string(),
+        });
+    }
+    let revocation = check_revocation(path, store, opts, backend)?;
+    Ok(ValidatedPath {
+        chain: path.to_vec(),
+        revocation,
+    })
+}
+
+/// CRL checks for every non-anchor certificate of a verified path. A CRL naming the issuer
+/// that does not verify, is stale, or comes from a CA without cRLSign is an error, never a
+/// pass; a listed serial is `CERT_REVOKED`.
+fn check_revocation(
+    path: &[Arc<Cert>],
+    store: &TrustStore,
+    opts: &PathOptions,
+    backend: &dyn SignatureBackend,
+) -> Result<RevocationStatus, PkiError> {
+    let last = path.len() - 1;
+    let mut leaf_status = RevocationStatus::NotChecked;
+    for j in 0..last {
+        let (cert, issuer) = (&path[j], &path[j + 1]);
+        let is_ca = j > 0;
+        for crl in store.crls.iter().filter(|c| c.issuer.matches(&cert.issuer)) {
+            if matches!((&crl.aki, &issuer.ski), (Some(a), Some(s)) if a != s) {
+                continue; // another key of a same-named CA
+            }
+            let in_scope = match crl.scope {
+                Scope::All => true,
+                Scope::UserCerts => !is_ca,
+                Scope::CaCerts => is_ca,
+                Scope::AttributeCerts => false,
+            };
+            let issuer_name = || issuer.subject.to_string();
+            if issuer.key_usage.is_some_and(|k| k & ku::CRL_SIGN == 0) {
+                return Err(PkiError::CrlIssuerNotAuthorized { issuer: issuer_name() });
+            }
+            let check = signature_check(
+                &crl.sig_alg,
+                crl.tbs_bytes(),
+                &crl.signature,
+                issuer,
+                &opts.policy,
+                issuer_name,
+            )
+            .map_err(|e| match e {
+                PkiError::SignatureInvalid { .. } => PkiError::CrlSignatureInvalid { issuer: issuer_name() },
+                other => other,
+            })?;
+            if !backend.verify(&check) {
+                return Err(PkiError::CrlSignatureInvalid { issuer: issuer_name() });
+            }
+            if opts.at < crl.this_update {
+                return Err(PkiError::CrlNotYetValid { issuer: issuer_name() });
+            }
+            if let Some(n) = crl.next_update.filter(|n| opts.at > *n) {
+                return Err(PkiError::CrlExpired {
+                    issuer: issuer_name(),
+                    next_update: n.to_string(),
+                });
+            }
+            if !in_scope {
+                continue;
+            }
+            if let Some(date) = crl.revoked_at(&cert.serial) {
+                return Err(PkiError::Revoked {
+                    subject: cert.subject.to_string(),
+                    serial: cert.serial_hex(),
+                    date: date.to_string(),
+                });
+            }
+            if j == 0 {
+                leaf_status = RevocationStatus::GoodByCrl {
+                    this_update: crl.this_update,
+                    next_update: crl.next_update,
+                };
+            }
+        }
+    }
+    if opts.require_revocation && leaf_status == RevocationStatus::NotChecked {
+        return Err(PkiError::RevocationUnknown {
+            subject: path[0].subject.to_string(),
+        });
+    }
+    Ok(leaf_status)
+}
