@@ -168,6 +168,16 @@ impl TrustStore {
         self.crls.push(c);
     }
 
+    /// Whether a configured CA certificate named `name` has subjectKeyIdentifier `aki`.
+    fn has_other_key(&self, name: &super::name::DistinguishedName, aki: Option<&[u8]>) -> bool {
+        aki.is_some()
+            && self
+                .anchors
+                .iter()
+                .chain(&self.intermediates)
+                .any(|c| c.subject.matches(name) && c.ski.as_deref() == aki)
+    }
+
     /// The configured anchors.
     pub fn anchors(&self) -> &[Arc<Cert>] {
         &self.anchors
@@ -182,23 +192,7 @@ impl TrustStore {
         opts: &PathOptions,
         backend: &dyn SignatureBackend,
     ) -> Result<ValidatedPath, PkiError> {
-        check_leaf(leaf, opts)?;
-        let mut search = Search {
-            store: self,
-            opts,
-            backend,
-            budget: MAX_CANDIDATES,
-            first_err: None,
-            extra: &[],
-        };
-        let mut path = vec![leaf.clone()];
-        if let Some(v) = search.build(&mut path)? {
-            return Ok(v);
-        }
-        Err(search.first_err.unwrap_or_else(|| PkiError::Untrusted {
-            subject: leaf.subject.to_string(),
-            issuer: leaf.issuer.to_string(),
-        }))
+        self.validate_with(leaf, &[], opts, backend)
     }
 
     /// Like [`TrustStore::validate`], with extra untrusted intermediates for this validation
@@ -380,6 +374,15 @@ fn signature_check(
 ) -> Result<SignatureCheck, PkiError> {
     let alg = child_alg.clone()?;
     let key = issuer.key.clone()?;
+    // A signature algorithm that cannot belong to the issuer's key type is not that issuer's
+    // signature (the algorithms themselves are supported).
+    let fits = matches!(
+        (&key.key, alg),
+        (PublicKey::Ec { .. }, SigAlg::Ecdsa(_)) | (PublicKey::Rsa { .. }, SigAlg::RsaPkcs1(_) | SigAlg::RsaPss { .. })
+    );
+    if !fits {
+        return Err(PkiError::SignatureInvalid { subject: subject() });
+    }
     policy.check(alg, &key)?;
     let signature = match (&key.key, alg) {
         (PublicKey::Ec { curve, .. }, SigAlg::Ecdsa(_)) => {
@@ -467,8 +470,13 @@ fn check_revocation(
         let (cert, issuer) = (&path[j], &path[j + 1]);
         let is_ca = j > 0;
         for crl in store.crls.iter().filter(|c| c.issuer.matches(&cert.issuer)) {
-            if matches!((&crl.aki, &issuer.ski), (Some(a), Some(s)) if a != s) {
-                continue; // another key of a same-named CA
+            // A CRL naming this issuer must verify under its key. The one exception is key
+            // rollover: the CRL's AKI names another configured CA certificate of the same name,
+            // so it belongs to that key. An AKI that matches nothing configured is no reason to
+            // skip: a tampered AKI must not turn a bad CRL into "not checked".
+            let other_key = matches!((&crl.aki, &issuer.ski), (Some(a), Some(s)) if a != s);
+            if other_key && store.has_other_key(&crl.issuer, crl.aki.as_deref()) {
+                continue;
             }
             let in_scope = match crl.scope {
                 Scope::All => true,
