@@ -395,6 +395,21 @@ impl KeyInfo {
         })
     }
 
+    /// The key identifier of RFC 5280 §4.2.1.2 method 1: SHA-1 of the subjectPublicKey bits.
+    pub fn key_id(&self) -> Vec<u8> {
+        let bits = AnyRef::from_der(&self.spki)
+            .ok()
+            .and_then(|o| seq_items(o.value()).ok())
+            .and_then(|items| {
+                items
+                    .get(1)
+                    .and_then(|b| b.decode_as::<der::asn1::BitStringRef<'_>>().ok())
+            })
+            .and_then(|b| b.as_bytes().map(<[u8]>::to_vec))
+            .unwrap_or_default();
+        HashAlg::Sha1.digest(&bits)
+    }
+
     /// A short description: `EC P-256`, `RSA 2048`.
     pub fn describe(&self) -> String {
         match &self.key {

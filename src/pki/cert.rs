@@ -7,7 +7,7 @@ use std::ops::Range;
 use std::sync::Arc;
 
 use const_oid::ObjectIdentifier as Oid;
-use der::{Decode, Encode, Reader, SliceReader, asn1::AnyRef};
+use der::{Decode, Encode, Reader, SliceReader, Tagged, asn1::AnyRef};
 use x509_cert::Certificate;
 
 use super::PkiError;
@@ -130,6 +130,8 @@ pub struct Cert {
     pub san: Option<Vec<u8>>,
     /// Raw DER of the nameConstraints extension value, if present.
     pub name_constraints: Option<Vec<u8>>,
+    /// The GeneralNames (DER TLVs) of every cRLDistributionPoints fullName.
+    pub crl_dp_names: Vec<Vec<u8>>,
     /// Critical extensions hoviat does not process.
     pub unknown_critical: Vec<Oid>,
 }
@@ -195,6 +197,7 @@ impl Cert {
             aki: None,
             san: None,
             name_constraints: None,
+            crl_dp_names: Vec::new(),
             unknown_critical: Vec::new(),
         };
 
@@ -224,10 +227,12 @@ impl Cert {
                 ext_oid::KEY_USAGE => {
                     let bits = der::asn1::BitStringRef::from_der(v).map_err(|e| ext_bad(&e))?;
                     let raw = bits.raw_bytes();
+                    // Padding bits (past the BIT STRING's length) never count as set.
+                    let len_bits = raw.len() * 8 - usize::from(bits.unused_bits());
                     let mut mask = 0u16;
                     for i in 0..9u16 {
                         let byte = raw.get(usize::from(i / 8)).copied().unwrap_or(0);
-                        if byte & (0x80 >> (i % 8)) != 0 {
+                        if usize::from(i) < len_bits && byte & (0x80 >> (i % 8)) != 0 {
                             mask |= 1 << i;
                         }
                     }
@@ -258,16 +263,21 @@ impl Cert {
                 ext_oid::NAME_CONSTRAINTS => {
                     x509_cert::ext::pkix::NameConstraints::from_der(v).map_err(|e| ext_bad(&e))?;
                     c.name_constraints = Some(v.to_vec());
-                    // Not processed yet: refuse rather than ignore when critical.
-                    if ext.critical {
-                        c.unknown_critical.push(ext.extn_id);
-                    }
+                    // Not processed yet: refused whatever its criticality (RFC 5280 requires it to
+                    // be critical, and ignoring a non-critical one would let a constrained CA
+                    // issue any name).
+                    c.unknown_critical.push(ext.extn_id);
                 }
                 // Processed only as information; a critical certificatePolicies is accepted
                 // because hoviat validates with the initial policy set any-policy and no
                 // explicit-policy requirement (RFC 5280 §6.1.1), under which it cannot fail.
+                ext_oid::CRL_DP => {
+                    c.crl_dp_names = crl_dp_names(v).map_err(|e| ext_bad(&e))?;
+                    if ext.critical {
+                        c.unknown_critical.push(ext.extn_id);
+                    }
+                }
                 ext_oid::CERT_POLICIES
-                | ext_oid::CRL_DP
                 | ext_oid::AIA
                 | ext_oid::SIA
                 | ext_oid::IAN
@@ -311,6 +321,42 @@ impl Cert {
     pub fn sha256_hex(&self) -> String {
         hex_lower(&super::alg::HashAlg::Sha256.digest(&self.der))
     }
+}
+
+/// GeneralName TLVs of the fullName of every DistributionPoint in a cRLDistributionPoints
+/// value (`SEQUENCE OF DistributionPoint`).
+fn crl_dp_names(v: &[u8]) -> der::Result<Vec<Vec<u8>>> {
+    let seq = AnyRef::from_der(v)?;
+    let mut r = SliceReader::new(seq.value())?;
+    let mut out = Vec::new();
+    while !r.is_finished() {
+        let dp = AnyRef::decode(&mut r)?;
+        let mut dr = SliceReader::new(dp.value())?;
+        while !dr.is_finished() {
+            let field = AnyRef::decode(&mut dr)?;
+            if matches!(field.tag(), der::Tag::ContextSpecific { number, .. } if number.value() == 0) {
+                out.extend(full_name_tlvs(field.value())?);
+            }
+        }
+        if out.len() > 64 {
+            return Err(der::ErrorKind::Overlength.into());
+        }
+    }
+    Ok(out)
+}
+
+/// The GeneralName TLVs of a DistributionPointName whose encoding is `dpn` (only the fullName
+/// choice; nameRelativeToCRLIssuer gives none).
+pub(crate) fn full_name_tlvs(dpn: &[u8]) -> der::Result<Vec<Vec<u8>>> {
+    let choice = AnyRef::from_der(dpn)?;
+    let mut out = Vec::new();
+    if matches!(choice.tag(), der::Tag::ContextSpecific { number, .. } if number.value() == 0) {
+        let mut r = SliceReader::new(choice.value())?;
+        while !r.is_finished() {
+            out.push(r.tlv_bytes()?.to_vec());
+        }
+    }
+    Ok(out)
 }
 
 /// The byte range of the first element inside the outer SEQUENCE (the TBS part of a signed

@@ -67,6 +67,9 @@ pub struct Crl {
     pub number: Option<Vec<u8>>,
     /// Scope from issuingDistributionPoint.
     pub scope: Scope,
+    /// The distribution point names (GeneralName TLVs) the CRL's issuingDistributionPoint says
+    /// it is for; `None` when it covers the whole issuer.
+    pub dp_names: Option<Vec<Vec<u8>>>,
     entries: Vec<Entry>,
 }
 
@@ -157,6 +160,7 @@ impl Crl {
             aki: None,
             number: None,
             scope: Scope::All,
+            dp_names: None,
             entries: Vec::new(),
         };
         let mut item = if t.is_finished() {
@@ -192,6 +196,11 @@ impl Crl {
         if !t.is_finished() {
             return Err(bad("trailing data in TBSCertList"));
         }
+        // RFC 5280 §5.1.2.5: conforming issuers MUST include nextUpdate. Without it a CRL would
+        // never go stale, so it is refused.
+        if crl.next_update.is_none() {
+            return Err(bad("no nextUpdate"));
+        }
         // Sort by serial for binary search; equal serials keep the earliest date.
         let d = der_bytes;
         crl.entries
@@ -210,6 +219,9 @@ impl Crl {
                 return Err(bad(format!("extension {oid} appears twice")));
             }
             seen.push(oid);
+            if seen.len() > 32 {
+                return Err(bad("too many CRL extensions"));
+            }
             match oid {
                 CRL_NUMBER => {
                     let n = der::asn1::UintRef::from_der(value).map_err(bad)?;
@@ -219,7 +231,7 @@ impl Crl {
                     let a = x509_cert::ext::pkix::AuthorityKeyIdentifier::from_der(value).map_err(bad)?;
                     self.aki = a.key_identifier.map(|k| k.as_bytes().to_vec());
                 }
-                ISSUING_DP => self.scope = parse_idp(value)?,
+                ISSUING_DP => (self.scope, self.dp_names) = parse_idp(value)?,
                 DELTA_CRL_INDICATOR => {
                     return Err(PkiError::CrlUnsupported(
                         "delta CRLs cannot be used on their own".into(),
@@ -310,8 +322,13 @@ fn parse_entries(content: &[u8], base: usize, v2: bool) -> Result<Vec<Entry>, Pk
         }
         let mut er = SliceReader::new(e.value()).map_err(bad)?;
         let serial = AnyRef::decode(&mut er).map_err(bad)?;
-        if serial.tag() != Tag::Integer || serial.value().is_empty() || serial.value().len() > 64 {
+        let sv = serial.value();
+        if serial.tag() != Tag::Integer || sv.is_empty() || sv.len() > 64 {
             return Err(bad("revoked entry serial"));
+        }
+        // Minimal encoding only: a padded serial would never match the certificate's.
+        if sv.len() > 1 && ((sv[0] == 0 && sv[1] & 0x80 == 0) || (sv[0] == 0xFF && sv[1] & 0x80 != 0)) {
+            return Err(bad("revoked entry serial is not minimally encoded"));
         }
         let date = time_of(AnyRef::decode(&mut er).map_err(bad)?)?;
         if !er.is_finished() {
@@ -350,10 +367,11 @@ fn parse_entries(content: &[u8], base: usize, v2: bool) -> Result<Vec<Entry>, Pk
 }
 
 /// issuingDistributionPoint (RFC 5280 §5.2.5).
-fn parse_idp(value: &[u8]) -> Result<Scope, PkiError> {
+fn parse_idp(value: &[u8]) -> Result<(Scope, Option<Vec<Vec<u8>>>), PkiError> {
     let seq = AnyRef::from_der(value).map_err(bad)?;
     let mut r = SliceReader::new(seq.value()).map_err(bad)?;
     let mut scope = Scope::All;
+    let mut names = None;
     while !r.is_finished() {
         let f = AnyRef::decode(&mut r).map_err(bad)?;
         let Tag::ContextSpecific { number, .. } = f.tag() else {
@@ -361,7 +379,8 @@ fn parse_idp(value: &[u8]) -> Result<Scope, PkiError> {
         };
         let flag = f.value() == [0xFF];
         match number.value() {
-            0 => {} // distributionPoint name: the CRL is the one named; serials are per issuer.
+            // The CRL covers only certificates whose cRLDistributionPoints name this point.
+            0 => names = Some(super::cert::full_name_tlvs(f.value()).map_err(bad)?),
             1 if flag => scope = Scope::UserCerts,
             2 if flag => scope = Scope::CaCerts,
             3 => {
@@ -375,5 +394,5 @@ fn parse_idp(value: &[u8]) -> Result<Scope, PkiError> {
             _ => return Err(bad("issuingDistributionPoint field")),
         }
     }
-    Ok(scope)
+    Ok((scope, names))
 }

@@ -185,11 +185,25 @@ impl DistinguishedName {
         if self.rdns.len() != other.rdns.len() {
             return false;
         }
-        self.rdns
-            .iter()
-            .zip(&other.rdns)
-            .all(|(a, b)| a.len() == b.len() && a.iter().all(|x| b.iter().any(|y| attr_eq(x, y))))
+        self.rdns.iter().zip(&other.rdns).all(|(a, b)| rdn_eq(a, b))
     }
+}
+
+/// Multi-valued RDNs match when their attributes pair up one to one (each used once), so
+/// `CN=A+CN=A` does not match `CN=A+CN=B`.
+fn rdn_eq(a: &[Attribute], b: &[Attribute]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    let mut used = vec![false; b.len()];
+    a.iter()
+        .all(|x| match (0..b.len()).find(|&j| !used[j] && attr_eq(x, &b[j])) {
+            Some(j) => {
+                used[j] = true;
+                true
+            }
+            None => false,
+        })
 }
 
 fn attr_eq(a: &Attribute, b: &Attribute) -> bool {

@@ -212,6 +212,7 @@ impl TrustStore {
             budget: MAX_CANDIDATES,
             first_err: None,
             extra: extra_intermediates,
+            sig_budget: MAX_SIGNATURES,
         };
         let mut path = vec![leaf.clone()];
         if let Some(v) = search.build(&mut path)? {
@@ -294,6 +295,24 @@ struct Search<'a> {
     budget: usize,
     first_err: Option<PkiError>,
     extra: &'a [Arc<Cert>],
+    sig_budget: usize,
+}
+
+/// Most signatures verified in one validation (a hostile pool of same-named CAs cannot make a
+/// validation cost more than this many verifications).
+const MAX_SIGNATURES: usize = 48;
+
+fn is_revocation_error(e: &PkiError) -> bool {
+    matches!(
+        e,
+        PkiError::Revoked { .. }
+            | PkiError::CrlSignatureInvalid { .. }
+            | PkiError::CrlExpired { .. }
+            | PkiError::CrlNotYetValid { .. }
+            | PkiError::CrlIssuerNotAuthorized { .. }
+            | PkiError::CrlUnsupported(_)
+            | PkiError::CrlMalformed(_)
+    )
 }
 
 fn may_issue(child: &Cert, cand: &Cert) -> bool {
@@ -330,8 +349,12 @@ impl Search<'_> {
         for a in anchors {
             self.spend()?;
             path.push(a);
-            match check_path(path, self.store, self.opts, self.backend) {
+            match check_path(path, self.store, self.opts, self.backend, &mut self.sig_budget) {
                 Ok(v) => return Ok(Some(v)),
+                // Revocation and CRL integrity failures end the validation: another path must
+                // not be able to route around a revoked certificate or a bad CRL.
+                Err(e) if is_revocation_error(&e) => return Err(e),
+                Err(e @ PkiError::ChainTooComplex) => return Err(e),
                 Err(e) => self.note(e),
             }
             path.pop();
@@ -404,6 +427,7 @@ fn check_path(
     store: &TrustStore,
     opts: &PathOptions,
     backend: &dyn SignatureBackend,
+    sig_budget: &mut usize,
 ) -> Result<ValidatedPath, PkiError> {
     let last = path.len() - 1;
     // Structure of every issuer, from the one nearest the leaf up to the anchor.
@@ -430,9 +454,14 @@ fn check_path(
         }
         check_critical(ca)?;
     }
-    // Every signature in the path, discharged together.
+    // Every signature in the path, discharged together, the anchor's link first: a forged
+    // chain under a real anchor name fails at its first verification.
+    if *sig_budget < last {
+        return Err(PkiError::ChainTooComplex);
+    }
+    *sig_budget -= last;
     let mut checks = Vec::with_capacity(last);
-    for j in 0..last {
+    for j in (0..last).rev() {
         let (child, issuer) = (&path[j], &path[j + 1]);
         checks.push(signature_check(
             &child.sig_alg,
@@ -445,7 +474,7 @@ fn check_path(
     }
     if let Err(i) = backend.verify_all(&checks) {
         return Err(PkiError::SignatureInvalid {
-            subject: path[i].subject.to_string(),
+            subject: path[last - 1 - i].subject.to_string(),
         });
     }
     let revocation = check_revocation(path, store, opts, backend)?;
@@ -474,7 +503,10 @@ fn check_revocation(
             // rollover: the CRL's AKI names another configured CA certificate of the same name,
             // so it belongs to that key. An AKI that matches nothing configured is no reason to
             // skip: a tampered AKI must not turn a bad CRL into "not checked".
-            let other_key = matches!((&crl.aki, &issuer.ski), (Some(a), Some(s)) if a != s);
+            let issuer_key_id = issuer.key.as_ref().ok().map(|k| k.key_id());
+            let other_key = crl.aki.as_ref().is_some_and(|a| {
+                issuer.ski.as_ref().is_none_or(|s| s != a) && issuer_key_id.as_ref().is_none_or(|k| k != a)
+            });
             if other_key && store.has_other_key(&crl.issuer, crl.aki.as_deref()) {
                 continue;
             }
@@ -512,9 +544,13 @@ fn check_revocation(
                     next_update: n.to_string(),
                 });
             }
-            if !in_scope {
-                continue;
-            }
+            // A serial listed by this issuer's CRL is revoked whatever the CRL's scope (serials
+            // are unique per issuer); only a CRL whose scope covers the certificate can say
+            // that it is good.
+            let covers_dp = crl
+                .dp_names
+                .as_ref()
+                .is_none_or(|names| names.iter().any(|n| cert.crl_dp_names.contains(n)));
             if let Some(date) = crl.revoked_at(&cert.serial) {
                 return Err(PkiError::Revoked {
                     subject: cert.subject.to_string(),
@@ -522,7 +558,7 @@ fn check_revocation(
                     date: date.to_string(),
                 });
             }
-            if j == 0 {
+            if j == 0 && in_scope && covers_dp {
                 leaf_status = RevocationStatus::GoodByCrl {
                     this_update: crl.this_update,
                     next_update: crl.next_update,

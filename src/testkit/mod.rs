@@ -242,10 +242,7 @@ pub struct Issuer {
 /// subjectKeyIdentifier method 1: SHA-1 of the subjectPublicKey bits.
 pub fn key_id(spki: &[u8]) -> Vec<u8> {
     crate::pki::alg::KeyInfo::from_spki_der(spki)
-        .map(|k| match k.key {
-            crate::pki::alg::PublicKey::Ec { point, .. } => HashAlg::Sha1.digest(&point),
-            crate::pki::alg::PublicKey::Rsa { n, .. } => HashAlg::Sha1.digest(&n),
-        })
+        .map(|k| k.key_id())
         .unwrap_or_default()
 }
 
@@ -314,6 +311,22 @@ pub mod ext {
     /// subjectKeyIdentifier.
     pub fn ski(id: &[u8]) -> Vec<u8> {
         extension(&ext_oid::SKI, false, &octets(id))
+    }
+    /// cRLDistributionPoints with one URI.
+    pub fn crl_dp(uri: &str) -> Vec<u8> {
+        extension(
+            &ext_oid::CRL_DP,
+            false,
+            &seq(&[seq(&[ctx(0, &ctx(0, &tlv(0x86, uri.as_bytes())))])]),
+        )
+    }
+    /// issuingDistributionPoint naming one URI (a partitioned CRL).
+    pub fn issuing_dp(uri: &str) -> Vec<u8> {
+        extension(
+            &Oid::new_unwrap("2.5.29.28"),
+            true,
+            &seq(&[ctx(0, &ctx(0, &tlv(0x86, uri.as_bytes())))]),
+        )
     }
     /// authorityKeyIdentifier with keyIdentifier.
     pub fn aki(id: &[u8]) -> Vec<u8> {
@@ -425,27 +438,38 @@ impl Issuer {
         signer: Option<&PrivateKey>,
         rng: &mut ChaCha20Rng,
     ) -> Vec<u8> {
+        self.crl_custom(revoked, this_update, Some(next_update), vec![], signer, rng)
+    }
+
+    /// A CRL with full control: optional nextUpdate and extra (encoded) CRL extensions.
+    pub fn crl_custom(
+        &self,
+        revoked: &[Vec<u8>],
+        this_update: UnixTime,
+        next_update: Option<UnixTime>,
+        extra_extensions: Vec<Vec<u8>>,
+        signer: Option<&PrivateKey>,
+        rng: &mut ChaCha20Rng,
+    ) -> Vec<u8> {
         use der::*;
         let key = signer.unwrap_or(&self.key);
         let alg = key.default_alg();
         let algid = alg_id(alg, false);
         let entries: Vec<Vec<u8>> = revoked.iter().map(|s| seq(&[uint(s), time(this_update)])).collect();
-        let mut tbs = vec![
-            int(1),
-            algid.clone(),
-            self.name.clone(),
-            time(this_update),
-            time(next_update),
-        ];
+        let mut tbs = vec![int(1), algid.clone(), self.name.clone(), time(this_update)];
+        if let Some(n) = next_update {
+            tbs.push(time(n));
+        }
         if !entries.is_empty() {
             tbs.push(seq(&entries));
         }
-        let crl_number = extension(
-            &Oid::new_unwrap("2.5.29.20"),
-            false,
-            &int(u64::try_from(this_update.0).unwrap_or(0)),
-        );
-        tbs.push(ctx(0, &seq(&[ext::aki(&self.ski), crl_number])));
+        let number = int(u64::try_from(this_update.0).unwrap_or(0));
+        let mut exts = vec![
+            ext::aki(&self.ski),
+            extension(&Oid::new_unwrap("2.5.29.20"), false, &number),
+        ];
+        exts.extend(extra_extensions);
+        tbs.push(ctx(0, &seq(&exts)));
         let tbs = seq(&tbs);
         let sig = key.sign_x509(alg, &tbs, rng);
         seq(&[tbs, algid, bits(&sig)])

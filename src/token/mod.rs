@@ -145,7 +145,14 @@ impl Origin {
                             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
                 })
         };
-        let loopback = host == "localhost" || host == "[::1]" || host.starts_with("127.");
+        let loopback = host == "localhost"
+            || host == "[::1]"
+            || host.parse::<std::net::Ipv4Addr>().is_ok_and(|ip| ip.is_loopback());
+        // Browsers never put the scheme's default port in an origin.
+        let default_port = matches!((scheme, port), ("https", Some("443")) | ("http", Some("80")));
+        if default_port {
+            return Err(bad());
+        }
         let scheme_ok = scheme == "https" || (scheme == "http" && loopback);
         if !host_ok || !scheme_ok {
             return Err(bad());
@@ -228,7 +235,13 @@ impl UnverifiedToken {
             .ok_or_else(|| TokenError::AlgorithmUnsupported(alg_name.chars().take(40).collect()))?;
         let unverified_certificate = b64(field("unverifiedCertificate")?, "unverifiedCertificate")?;
         let signature = b64(field("signature")?, "signature")?;
-        let unverified_intermediates = match obj.get("unverifiedIntermediateCertificates") {
+        // Only web-eid:1.1 carries intermediates; a 1.0 token's are ignored (they would only
+        // add path-building work).
+        let carries_intermediates = format.starts_with("web-eid:1.") && format != "web-eid:1.0";
+        let unverified_intermediates = match obj
+            .get("unverifiedIntermediateCertificates")
+            .filter(|_| carries_intermediates)
+        {
             None | Some(serde_json::Value::Null) => Vec::new(),
             Some(serde_json::Value::Array(a)) if a.len() <= 8 => a
                 .iter()
@@ -466,8 +479,8 @@ mod tests {
             "https://bank.example.ir:8443",
             "http://127.0.0.1:8080",
             "http://localhost:3000",
-            "https://[::1]:443",
-            "http://[::1]:80",
+            "https://[::1]:8443",
+            "http://[::1]:8080",
         ] {
             Origin::parse(ok).unwrap_or_else(|_| panic!("{ok}"));
         }
@@ -484,6 +497,10 @@ mod tests {
             "bank.example.ir",
             "https://",
             "https://-bank.ir",
+            "https://bank.example.ir:443",
+            "http://127.evil.example:8080",
+            "https://bank.example.ir:443",
+            "http://127.evil.example:8080",
         ] {
             assert_eq!(Origin::parse(bad).unwrap_err().code(), "ORIGIN_INVALID", "{bad}");
         }

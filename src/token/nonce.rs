@@ -52,27 +52,42 @@ enum Slot {
 /// An in-process nonce store (one server instance). Used nonces are remembered until their
 /// expiry so that a replay is reported as such.
 pub struct MemoryNonceStore {
-    map: Mutex<HashMap<String, Slot>>,
+    inner: Mutex<Inner>,
     capacity: usize,
+}
+
+struct Inner {
+    map: HashMap<String, Slot>,
+    last_purge: UnixTime,
 }
 
 impl MemoryNonceStore {
     /// A store holding at most `capacity` live challenges.
     pub fn new(capacity: usize) -> Self {
+        let inner = Inner {
+            map: HashMap::new(),
+            last_purge: UnixTime(i64::MIN),
+        };
         Self {
-            map: Mutex::new(HashMap::new()),
+            inner: Mutex::new(inner),
             capacity,
         }
     }
 
     /// Live entries (issued or used, not yet expired or purged).
     pub fn len(&self) -> usize {
-        self.map.lock().map(|m| m.len()).unwrap_or(0)
+        self.inner.lock().map(|m| m.map.len()).unwrap_or(0)
     }
 
     /// True when empty.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+
+    fn lock(&self) -> Result<std::sync::MutexGuard<'_, Inner>, TokenError> {
+        self.inner
+            .lock()
+            .map_err(|_| TokenError::NonceStoreUnavailable("lock poisoned".into()))
     }
 }
 
@@ -85,39 +100,35 @@ impl Default for MemoryNonceStore {
 impl NonceStore for MemoryNonceStore {
     fn issue(&self, nonce: &str, expires_at: UnixTime, now: UnixTime) -> Result<(), TokenError> {
         check_nonce_shape(nonce)?;
-        let mut m = self
-            .map
-            .lock()
-            .map_err(|_| TokenError::NonceStoreUnavailable("lock poisoned".into()))?;
-        if m.len() >= self.capacity {
-            m.retain(|_, s| match s {
+        let mut m = self.lock()?;
+        // When full, drop expired entries, at most once a second (a full scan holds the lock).
+        if m.map.len() >= self.capacity && now > m.last_purge {
+            m.map.retain(|_, s| match s {
                 Slot::Issued(e) | Slot::Used(e) => *e >= now,
             });
-            if m.len() >= self.capacity {
-                return Err(TokenError::NonceStoreUnavailable("too many open challenges".into()));
-            }
+            m.last_purge = now;
         }
-        if m.contains_key(nonce) {
+        if m.map.len() >= self.capacity {
+            return Err(TokenError::NonceStoreUnavailable("too many open challenges".into()));
+        }
+        if m.map.contains_key(nonce) {
             return Err(TokenError::NonceStoreUnavailable("nonce collision".into()));
         }
-        m.insert(nonce.to_string(), Slot::Issued(expires_at));
+        m.map.insert(nonce.to_string(), Slot::Issued(expires_at));
         Ok(())
     }
 
     fn consume(&self, nonce: &str, now: UnixTime) -> Result<(), TokenError> {
-        let mut m = self
-            .map
-            .lock()
-            .map_err(|_| TokenError::NonceStoreUnavailable("lock poisoned".into()))?;
-        match m.get(nonce).copied() {
+        let mut m = self.lock()?;
+        match m.map.get(nonce).copied() {
             None => Err(TokenError::NonceUnknown),
             Some(Slot::Used(_)) => Err(TokenError::NonceReplayed),
             Some(Slot::Issued(exp)) if now > exp => {
-                m.remove(nonce);
+                m.map.remove(nonce);
                 Err(TokenError::NonceExpired)
             }
             Some(Slot::Issued(exp)) => {
-                m.insert(nonce.to_string(), Slot::Used(exp));
+                m.map.insert(nonce.to_string(), Slot::Used(exp));
                 Ok(())
             }
         }
