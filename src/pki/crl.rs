@@ -367,7 +367,10 @@ fn parse_entries(content: &[u8], base: usize, v2: bool) -> Result<Vec<Entry>, Pk
 }
 
 /// issuingDistributionPoint (RFC 5280 §5.2.5).
-fn parse_idp(value: &[u8]) -> Result<(Scope, Option<Vec<Vec<u8>>>), PkiError> {
+/// A scope and, for a partitioned CRL, its distribution point names.
+type IdpScope = (Scope, Option<Vec<Vec<u8>>>);
+
+fn parse_idp(value: &[u8]) -> Result<IdpScope, PkiError> {
     let seq = AnyRef::from_der(value).map_err(bad)?;
     let mut r = SliceReader::new(seq.value()).map_err(bad)?;
     let mut scope = Scope::All;
