@@ -1,6 +1,9 @@
 //! hoviat (هویت, "identity"): read Iran's smart national ID card and verify its holder.
 //!
 //! Map of the crate (protocol logic is pure; time, randomness and trust anchors are arguments):
+//! - [`apdu`]: command and response APDUs, status words, BER-TLV (bytes only).
+//! - [`card`]: the async `Transport` trait, the exchange (61xx/6Cxx/chaining), card profiles
+//!   (Iranian national card, PIV), virtual cards (feature `testkit`).
 //! - [`error`]: the [`error::Coded`] trait: every layer's error has a stable machine code.
 //! - [`time`]: validation time as [`time::UnixTime`], RFC 3339.
 //! - [`pki`]: certificates, names, algorithms and signature checks, path validation, CRLs.
@@ -9,6 +12,8 @@
 //! - [`testkit`] (feature `testkit`): a deterministic test registry (test equipment).
 #![deny(missing_docs)]
 
+pub mod apdu;
+pub mod card;
 pub mod error;
 pub mod identity;
 pub mod pki;

@@ -1,0 +1,298 @@
+//! Iran's smart national ID card (NOCR; Gemalto MultiApp "Mav4" family) as observed on real
+//! cards (cards.md §1; to be confirmed on more cards): the PKI applet's authentication and
+//! signing certificates, the ID PIN and the SIGN PIN, the chip serial from the CPLC.
+//!
+//! The card's private-key operations run only inside a secure-messaging session opened with
+//! keys that the registry's service holds. Without that service hoviat reads and validates
+//! the certificates and checks PINs, and says plainly that it cannot obtain a signature
+//! (`CARD_NEEDS_REGISTRY_SERVICE`). [`RegistrySession`] is the seam where a registry-assisted
+//! session plugs in.
+
+use std::future::Future;
+
+use super::{
+    AtrPattern, CardCertificate, CardError, CardInfo, Channel, NamedPin, Pin, PinState, Profile, Status, Transport,
+    pin_state, verify_result,
+};
+use crate::apdu::{Command, StatusWord};
+
+/// The PKI ("IAS") applet.
+pub const PKI_AID: [u8; 12] = [0xA0, 0x00, 0x00, 0x00, 0x18, 0x0C, 0x00, 0x00, 0x01, 0x63, 0x42, 0x00];
+/// The ID applet (PIN flags, dates, protected personal data).
+pub const ID_AID: [u8; 16] = [0xA0, 0x00, 0x00, 0x00, 0x18, 0x30, 0x03, 0x01, 0, 0, 0, 0, 0, 0, 0, 0];
+/// The card manager (CPLC).
+pub const CM_AID: [u8; 8] = [0xA0, 0x00, 0x00, 0x00, 0x18, 0x43, 0x4D, 0x00];
+/// DF of the authentication certificate.
+pub const DF_AUTH: [u8; 2] = [0x50, 0x00];
+/// DF of the signing certificate.
+pub const DF_SIGN: [u8; 2] = [0x51, 0x00];
+/// The certificate EF inside either DF.
+pub const EF_CERT: [u8; 2] = [0x50, 0x40];
+/// Largest certificate file read.
+pub const MAX_CERT_FILE: usize = 8 * 1024;
+
+macro_rules! atr {
+    ($($b:expr),*) => { AtrPattern { value: &[$($b),*], mask: None } };
+}
+
+/// ATRs seen in the field (cards.md).
+pub const ATRS: &[AtrPattern] = &[
+    atr!(
+        0x3B, 0x7F, 0x94, 0x00, 0x00, 0x80, 0x31, 0x80, 0x65, 0xB0, 0x85, 0x02, 0x02, 0xED, 0x12, 0x0F, 0xFF, 0x82,
+        0x90, 0x00
+    ),
+    atr!(
+        0x3B, 0x7F, 0x96, 0x00, 0x00, 0x80, 0x31, 0x80, 0x65, 0xB0, 0x85, 0x03, 0x00, 0xEF, 0x12, 0x0F, 0xFF, 0x82,
+        0x90, 0x00
+    ),
+    atr!(
+        0x3B, 0xFF, 0x96, 0x00, 0x00, 0x81, 0x31, 0xFE, 0x43, 0x80, 0x31, 0x80, 0x65, 0xB0, 0x85, 0x04, 0x00, 0x11,
+        0x12, 0x0F, 0xFF, 0x82, 0x90, 0x00, 0xE0
+    ),
+    atr!(
+        0x3B, 0x78, 0x18, 0x00, 0x00, 0x00, 0x73, 0xC8, 0x40, 0x13, 0x00, 0x90, 0x00
+    ),
+    atr!(
+        0x3B, 0x7D, 0x95, 0x00, 0x00, 0x80, 0x31, 0x80, 0x65, 0xB0, 0x85, 0x01, 0x01, 0xC8, 0x83, 0x01, 0x90, 0x00
+    ),
+    atr!(
+        0x3B, 0xDB, 0x97, 0x00, 0x81, 0x31, 0xFE, 0x85, 0x80, 0x13, 0x49, 0x52, 0x4E, 0x73, 0x96, 0x71, 0x5B, 0x91,
+        0x30, 0x2F
+    ),
+    atr!(
+        0x3B, 0xDB, 0x96, 0x00, 0x81, 0x31, 0xFE, 0x85, 0x80, 0x13, 0x49, 0x52, 0x4E, 0x73, 0x96, 0x71, 0x5B, 0x91,
+        0x30, 0x2E
+    ),
+    atr!(
+        0x3B, 0x7F, 0x94, 0x00, 0x00, 0x80, 0x31, 0x80, 0x65, 0xB0, 0x85, 0x02, 0x02, 0xED, 0x12, 0x0F, 0xFF, 0x82,
+        0x90, 0x00, 0x72
+    ),
+];
+
+/// Which PIN.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PinKind {
+    /// The identification PIN (ID applet; up to 8 digits, 00-padded to 8).
+    Id,
+    /// The signing PIN (PKI applet; 00-padded to 16).
+    Sign,
+}
+
+/// SELECT the PKI applet.
+pub async fn select_pki<T: Transport>(ch: &mut Channel<'_, T>) -> Result<(), CardError> {
+    ch.ok(&Command::new(0, 0xA4, 0x04, 0x00).data(&PKI_AID), "SELECT PKI applet")
+        .await
+        .map(|_| ())
+}
+
+async fn select_fid<T: Transport>(
+    ch: &mut Channel<'_, T>,
+    p1: u8,
+    p2: u8,
+    fid: &[u8; 2],
+    during: &'static str,
+) -> Result<(), CardError> {
+    ch.ok(&Command::new(0, 0xA4, p1, p2).data(fid), during)
+        .await
+        .map(|_| ())
+}
+
+/// Reads a certificate from `df` (`DF_AUTH` or `DF_SIGN`): the file starts with the DER
+/// header `30 82 LL LL`; read 4 bytes, then exactly the encoded length with READ BINARY of at
+/// most FF bytes (`6C xx` is retried by the channel; `6B 00` means past the end).
+pub async fn read_certificate<T: Transport>(ch: &mut Channel<'_, T>, df: &[u8; 2]) -> Result<Vec<u8>, CardError> {
+    select_pki(ch).await?;
+    select_fid(ch, 0x00, 0x00, &[0x3F, 0x00], "SELECT MF").await?;
+    match ch.transmit(&Command::new(0, 0xA4, 0x00, 0x00).data(df)).await?.sw {
+        StatusWord::Ok => {}
+        StatusWord::FileNotFound => return Err(CardError::CertificateMissing),
+        sw => {
+            return Err(CardError::Status {
+                during: "SELECT certificate DF",
+                sw,
+            });
+        }
+    }
+    select_fid(ch, 0x02, 0x0C, &EF_CERT, "SELECT certificate EF").await?;
+    let head = read_binary(ch, 0, 4).await?;
+    let total = match head.as_slice() {
+        [0x30, 0x82, hi, lo] => 4 + usize::from(u16::from_be_bytes([*hi, *lo])),
+        _ => {
+            return Err(CardError::MalformedResponse(
+                "certificate file does not start with 30 82".into(),
+            ));
+        }
+    };
+    if total > MAX_CERT_FILE {
+        return Err(CardError::MalformedResponse(format!("certificate of {total} bytes")));
+    }
+    let mut out = head;
+    while out.len() < total {
+        let want = (total - out.len()).min(0xFF);
+        let chunk = read_binary(ch, out.len(), want).await?;
+        if chunk.is_empty() {
+            return Err(CardError::MalformedResponse("certificate file ended early".into()));
+        }
+        out.extend_from_slice(&chunk[..chunk.len().min(total - out.len())]);
+    }
+    Ok(out)
+}
+
+async fn read_binary<T: Transport>(ch: &mut Channel<'_, T>, offset: usize, len: usize) -> Result<Vec<u8>, CardError> {
+    let off = u16::try_from(offset).map_err(|_| CardError::MalformedResponse("file offset too large".into()))?;
+    let [hi, lo] = off.to_be_bytes();
+    let r = ch.transmit(&Command::new(0, 0xB0, hi, lo).le(len)).await?;
+    match r.sw {
+        StatusWord::Ok => Ok(r.data.to_vec()),
+        StatusWord::WrongP1P2 => Err(CardError::MalformedResponse(
+            "read past the end of the certificate file".into(),
+        )),
+        sw => Err(CardError::Status {
+            during: "READ BINARY",
+            sw,
+        }),
+    }
+}
+
+/// SIGN PIN state without spending a try: `00 20 00 81` with no data.
+pub async fn sign_pin_status<T: Transport>(ch: &mut Channel<'_, T>) -> Result<PinState, CardError> {
+    select_pki(ch).await?;
+    pin_state(ch.transmit(&Command::new(0, 0x20, 0x00, 0x81)).await?.sw)
+}
+
+async fn select_id_pin_df<T: Transport>(ch: &mut Channel<'_, T>) -> Result<(), CardError> {
+    ch.ok(&Command::new(0, 0xA4, 0x04, 0x0C).data(&ID_AID), "SELECT ID applet")
+        .await?;
+    select_fid(ch, 0x00, 0x00, &[0x3F, 0x00], "SELECT MF").await?;
+    select_fid(ch, 0x01, 0x00, &[0x05, 0x00], "SELECT DF 0500").await
+}
+
+/// Offset of the tries-left counter in the answer to `80 C0 02 05 0C`. The proprietary
+/// command is known from the middleware; the layout of its 12-byte answer is not confirmed
+/// on real cards, so the state it gives is reported with a note.
+pub const ID_PIN_STATUS_TRIES_AT: usize = 11;
+
+/// ID PIN state read with the proprietary `80 C0 02 05 0C` (no try spent).
+pub async fn id_pin_status<T: Transport>(ch: &mut Channel<'_, T>) -> Result<PinState, CardError> {
+    select_id_pin_df(ch).await?;
+    let r = ch.transmit(&Command::new(0x80, 0xC0, 0x02, 0x05).le(0x0C)).await?;
+    match r.sw {
+        StatusWord::Ok => match r.data.get(ID_PIN_STATUS_TRIES_AT) {
+            Some(0) => Ok(PinState::Blocked),
+            Some(&n) if n <= 15 => Ok(PinState::TriesLeft { tries_left: n }),
+            _ => Ok(PinState::Unknown),
+        },
+        _ => Ok(PinState::Unknown),
+    }
+}
+
+/// VERIFY a PIN. ID PIN: `00 20 00 00 08` + ASCII digits 00-padded to 8 (ID applet, DF 0500);
+/// SIGN PIN: `00 20 00 81 10` + ASCII digits 00-padded to 16 (PKI applet). Checks the state
+/// first so that a blocked PIN is reported without sending it.
+pub async fn verify_pin<T: Transport>(ch: &mut Channel<'_, T>, which: PinKind, pin: &Pin) -> Result<(), CardError> {
+    let (p2, data) = match which {
+        PinKind::Id => {
+            let data = pin.padded(4, 8, 0x00)?;
+            if id_pin_status(ch).await? == PinState::Blocked {
+                return Err(CardError::PinBlocked);
+            }
+            select_id_pin_df(ch).await?;
+            (0x00, data)
+        }
+        PinKind::Sign => {
+            let data = pin.padded(4, 16, 0x00)?;
+            if sign_pin_status(ch).await? == PinState::Blocked {
+                return Err(CardError::PinBlocked);
+            }
+            (0x81, data)
+        }
+    };
+    let r = ch
+        .transmit(&Command::new(0, 0x20, 0x00, p2).data(&data).sensitive())
+        .await?;
+    verify_result(r.sw)
+}
+
+/// The chip serial (IC serial number, 4 bytes at offset 12 of the CPLC data), hex.
+pub async fn card_serial<T: Transport>(ch: &mut Channel<'_, T>) -> Result<Option<String>, CardError> {
+    if ch.transmit(&Command::new(0, 0xA4, 0x04, 0x00).data(&CM_AID)).await?.sw != StatusWord::Ok {
+        return Ok(None);
+    }
+    let r = ch.transmit(&Command::new(0x80, 0xCA, 0x9F, 0x7F).le(0x2D)).await?;
+    if r.sw != StatusWord::Ok {
+        return Ok(None);
+    }
+    match r.data.as_slice() {
+        [0x9F, 0x7F, 0x2A, cplc @ ..] if cplc.len() == 0x2A => Ok(Some(crate::pki::cert::hex_upper(&cplc[12..16]))),
+        _ => Err(CardError::MalformedResponse("CPLC is not 9F7F 2A + 42 bytes".into())),
+    }
+}
+
+pub(super) async fn info<T: Transport>(
+    ch: &mut Channel<'_, T>,
+    on_status: &mut dyn FnMut(Status),
+) -> Result<CardInfo, CardError> {
+    on_status(Status::ReadingCertificate);
+    let mut certificates = Vec::new();
+    for (slot, df) in [("ir-nid-auth", DF_AUTH), ("ir-nid-sign", DF_SIGN)] {
+        match read_certificate(ch, &df).await {
+            Ok(der) => certificates.push(CardCertificate::from_der(slot, &der)?),
+            Err(CardError::CertificateMissing) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    if certificates.is_empty() {
+        return Err(CardError::CertificateMissing);
+    }
+    on_status(Status::ReadingPinState);
+    let pins = vec![
+        NamedPin {
+            name: "id",
+            state: id_pin_status(ch).await?,
+            note: Some("read with 80 C0 02 05 0C; its answer's layout is unconfirmed on real cards"),
+        },
+        NamedPin {
+            name: "sign",
+            state: sign_pin_status(ch).await?,
+            note: None,
+        },
+    ];
+    let card_serial = card_serial(ch).await?;
+    Ok(CardInfo {
+        profile: Profile::IrNid,
+        atr: crate::pki::cert::hex_upper(&ch.atr()),
+        certificates,
+        pins,
+        card_serial,
+        assurance: "certificate-only",
+        traffic: Default::default(),
+    })
+}
+
+/// A registry-assisted secure-messaging session (the seam for an agreement with the
+/// registry's service): given the channel and the digest, it obtains the card's signature.
+pub trait RegistrySession {
+    /// Signs `digest` with the card's authentication key inside a secure-messaging session.
+    fn sign<T: Transport>(
+        &mut self,
+        ch: &mut Channel<'_, T>,
+        digest: &[u8],
+    ) -> impl Future<Output = Result<Vec<u8>, CardError>>;
+}
+
+/// Without a registry session: reads the authentication certificate (so the caller learns the
+/// card is readable), optionally verifies the ID PIN, then refuses with
+/// `CARD_NEEDS_REGISTRY_SERVICE` — never a fake signature.
+pub(super) async fn authenticate<T: Transport>(
+    ch: &mut Channel<'_, T>,
+    pin: Option<&Pin>,
+    on_status: &mut dyn FnMut(Status),
+) -> Result<String, CardError> {
+    on_status(Status::ReadingCertificate);
+    read_certificate(ch, &DF_AUTH).await?;
+    if let Some(pin) = pin {
+        on_status(Status::VerifyingPin);
+        verify_pin(ch, PinKind::Id, pin).await?;
+    }
+    Err(CardError::NeedsRegistryService)
+}
