@@ -113,7 +113,7 @@ mod tests {
         let cert = vec![0x30u8; 300];
         let inner = [encode(0x70, &cert), encode(0x71, &[0]), encode(0xFE, &[])].concat();
         let obj = encode(0x53, &inner);
-        assert_eq!(&obj[..4], &[0x53, 0x82, 0x01, 0x36]);
+        assert_eq!(&obj[..4], &[0x53, 0x82, 0x01, 0x35]); // 4 + 300 + 3 + 2 = 309
         let (t, rest) = parse_one(&obj).unwrap();
         assert!(rest.is_empty());
         assert_eq!(t.tag, 0x53);
