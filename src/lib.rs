@@ -9,6 +9,7 @@
 //! - [`pki`]: certificates, names, algorithms and signature checks, path validation, CRLs.
 //! - [`token`]: the `web-eid:1.0` token: parse with limits, verify, assemble; challenge nonces.
 //! - [`identity`]: the national code, and the holder identity read from a certificate.
+//! - [`transport`]: the only I/O: PC/SC natively; browser transports in the wasm build.
 //! - [`testkit`] (feature `testkit`): a deterministic test registry (test equipment).
 #![deny(missing_docs)]
 
@@ -21,5 +22,6 @@ pub mod pki;
 pub mod testkit;
 pub mod time;
 pub mod token;
+pub mod transport;
 
 pub use error::Coded;

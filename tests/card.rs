@@ -133,6 +133,18 @@ fn piv_pin_required_wrong_and_blocked() {
 }
 
 #[test]
+fn a_given_pin_is_always_verified_even_on_an_unlocked_card() {
+    let mut card = piv(1);
+    auth(&mut card, Some(vc::PIV_PIN)).unwrap();
+    // Same power cycle: the card is still verified, yet a wrong PIN must fail.
+    assert_eq!(
+        auth(&mut card, Some("654321")).unwrap_err(),
+        CardError::PinWrong { tries_left: 2 }
+    );
+    assert_eq!(auth(&mut card, None).unwrap_err().code(), "PIN_REQUIRED");
+}
+
+#[test]
 fn piv_pin_format_is_checked_before_sending() {
     let mut card = piv(1);
     assert_eq!(auth(&mut card, Some("1234")).unwrap_err().code(), "PIN_INVALID_FORMAT");

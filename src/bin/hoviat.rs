@@ -28,6 +28,12 @@ USAGE:
   hoviat national-code CODE
   hoviat testpki --out DIR [--seed SEED] [--at RFC3339]      (test equipment)
   hoviat make-token --pki DIR --holder N --origin ORIGIN --nonce NONCE [--alg ALG]   (test equipment)
+  hoviat card list
+  hoviat card info [--reader NAME]
+  hoviat card auth --origin ORIGIN --nonce NONCE [--reader NAME] [--pin-stdin]
+  hoviat card verify-pin --pin-kind piv|id|sign [--reader NAME] --pin-stdin
+  hoviat sim card --profile piv|ir-nid|garbage|unknown [--pki DIR] [--holder N] [--port 35963]
+                  [--remove-after N]                              (test equipment)
   hoviat demo
 
 Certificates and CRLs may be PEM or DER. FILE options may repeat.
@@ -274,7 +280,11 @@ fn cmd_testpki(raw: &[String]) -> Result<serde_json::Value, Failure> {
     let a = Args::parse(raw, &["out", "seed", "at"], &[]).map_err(Failure::Usage)?;
     let out = a.one("out").map_err(Failure::Usage)?;
     let seed = a.opt("seed").map_err(Failure::Usage)?.unwrap_or("hoviat");
-    let at = at_time(&a).map_err(Failure::Usage)?;
+    let at = if a.opt("at").map_err(Failure::Usage)?.is_some() {
+        at_time(&a).map_err(Failure::Usage)?
+    } else {
+        today()
+    };
     let reg = hoviat::testkit::Registry::generate(seed, at);
     reg.write_to(std::path::Path::new(out)).map_err(|e| {
         Failure::Usage(UsageError {
@@ -328,6 +338,180 @@ fn cmd_make_token(raw: &[String]) -> Result<serde_json::Value, Failure> {
         a.one("nonce").map_err(Failure::Usage)?,
     );
     serde_json::from_str(&token).map_err(|e| Failure::Usage(usage(e.to_string())))
+}
+
+fn read_pin_stdin() -> Result<hoviat::card::Pin, Failure> {
+    use std::io::Read;
+    let mut buf = zeroize::Zeroizing::new(vec![0u8; 64]);
+    let mut n = 0;
+    let mut stdin = std::io::stdin().lock();
+    while n < buf.len() {
+        match stdin.read(&mut buf[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) => {
+                return Err(Failure::Usage(UsageError {
+                    code: "IO_ERROR",
+                    message: format!("stdin: {e}"),
+                }));
+            }
+        }
+        if buf[..n].contains(&b'\n') {
+            break;
+        }
+    }
+    let line = buf[..n].split(|&b| b == b'\n').next().unwrap_or(&[]);
+    Ok(hoviat::card::Pin::from_bytes(line)?)
+}
+
+fn connect(a: &Args) -> Result<hoviat::transport::pcsc::PcscTransport, Failure> {
+    Ok(hoviat::transport::pcsc::PcscTransport::connect(
+        a.opt("reader").map_err(Failure::Usage)?,
+    )?)
+}
+
+fn status_to_stderr(s: hoviat::card::Status) {
+    eprintln!(
+        "card: {}",
+        serde_json::to_value(s)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_default()
+    );
+}
+
+fn cmd_card(raw: &[String]) -> Result<serde_json::Value, Failure> {
+    use hoviat::card;
+    let (sub, rest) = raw
+        .split_first()
+        .ok_or_else(|| Failure::Usage(usage("card list|info|auth|verify-pin")))?;
+    match sub.as_str() {
+        "list" => {
+            Args::parse(rest, &[], &[]).map_err(Failure::Usage)?;
+            Ok(serde_json::json!({ "readers": hoviat::transport::pcsc::list_readers()? }))
+        }
+        "info" => {
+            let a = Args::parse(rest, &["reader"], &[]).map_err(Failure::Usage)?;
+            let mut t = connect(&a)?;
+            let info = card::block_on(card::info(&mut t, &mut status_to_stderr))?;
+            let mut v = serde_json::to_value(&info).unwrap_or_default();
+            v["reader"] = t.reader.clone().into();
+            Ok(v)
+        }
+        "auth" => {
+            let a = Args::parse(rest, &["reader", "origin", "nonce"], &["pin-stdin"]).map_err(Failure::Usage)?;
+            let origin = Origin::parse(a.one("origin").map_err(Failure::Usage)?)?;
+            let nonce = a.one("nonce").map_err(Failure::Usage)?;
+            hoviat::token::nonce::check_nonce_shape(nonce)?;
+            let pin = if a.has("pin-stdin") {
+                Some(read_pin_stdin()?)
+            } else {
+                None
+            };
+            let mut t = connect(&a)?;
+            let r = card::block_on(card::authenticate(
+                &mut t,
+                origin.as_str(),
+                nonce,
+                pin.as_ref(),
+                &mut status_to_stderr,
+            ))?;
+            eprintln!(
+                "card: {} APDUs, {} bytes out, {} bytes in",
+                r.traffic.apdus, r.traffic.bytes_out, r.traffic.bytes_in
+            );
+            serde_json::from_str(&r.token).map_err(|e| Failure::Usage(usage(e.to_string())))
+        }
+        "verify-pin" => {
+            let a = Args::parse(rest, &["reader", "pin-kind"], &["pin-stdin"]).map_err(Failure::Usage)?;
+            if !a.has("pin-stdin") {
+                return Err(Failure::Usage(usage(
+                    "verify-pin reads the PIN from stdin: --pin-stdin",
+                )));
+            }
+            let kind = a.one("pin-kind").map_err(Failure::Usage)?.to_string();
+            let pin = read_pin_stdin()?;
+            let mut t = connect(&a)?;
+            let mut ch = card::Channel::new(&mut t);
+            let profile = card::block_on(card::detect(&mut ch))?;
+            let r = match (profile, kind.as_str()) {
+                (card::Profile::Piv, "piv") => card::block_on(async {
+                    card::piv::select(&mut ch).await?;
+                    card::piv::verify_pin(&mut ch, &pin).await
+                }),
+                (card::Profile::IrNid, "id") => {
+                    card::block_on(card::ir_nid::verify_pin(&mut ch, card::ir_nid::PinKind::Id, &pin))
+                }
+                (card::Profile::IrNid, "sign") => {
+                    card::block_on(card::ir_nid::verify_pin(&mut ch, card::ir_nid::PinKind::Sign, &pin))
+                }
+                _ => {
+                    return Err(Failure::Usage(usage(format!(
+                        "--pin-kind {kind} does not exist on a {profile:?} card"
+                    ))));
+                }
+            };
+            r?;
+            Ok(serde_json::json!({ "pinVerified": true, "pinKind": kind }))
+        }
+        other => Err(Failure::Usage(usage(format!("unknown card command {other:?}")))),
+    }
+}
+
+fn cmd_sim(raw: &[String]) -> Result<serde_json::Value, Failure> {
+    use hoviat::card::virtual_card::{self as vc, VirtualCard};
+    let (sub, rest) = raw.split_first().ok_or_else(|| Failure::Usage(usage("sim card ...")))?;
+    if sub != "card" {
+        return Err(Failure::Usage(usage("sim card ...")));
+    }
+    let a = Args::parse(rest, &["profile", "pki", "holder", "port", "remove-after"], &[]).map_err(Failure::Usage)?;
+    let num = |k: &str, d: usize| -> Result<usize, Failure> {
+        a.opt(k).map_err(Failure::Usage)?.map_or(Ok(d), |v| {
+            v.parse().map_err(|_| Failure::Usage(usage(format!("--{k} {v:?}"))))
+        })
+    };
+    let holder = num("holder", 1)?;
+    let port = num("port", 35963)?;
+    let remove_after = a
+        .opt("remove-after")
+        .map_err(Failure::Usage)?
+        .map(|v| v.parse::<usize>())
+        .transpose()
+        .map_err(|_| Failure::Usage(usage("--remove-after N")))?;
+    let profile = a.one("profile").map_err(Failure::Usage)?;
+    let registry = || -> Result<hoviat::testkit::Registry, Failure> {
+        match a.opt("pki").map_err(Failure::Usage)? {
+            Some(dir) => load_registry(dir),
+            None => Ok(hoviat::testkit::Registry::generate("hoviat", today())),
+        }
+    };
+    let mut card: Box<dyn VirtualCard> = match profile {
+        "piv" | "ir-nid" => vc::for_holder(&registry()?, holder, profile == "ir-nid")
+            .ok_or_else(|| Failure::Usage(usage(format!("no holder {holder}"))))?,
+        "garbage" => Box::new(vc::GarbageCard::default()),
+        "unknown" => Box::new(vc::UnknownCard),
+        other => {
+            return Err(Failure::Usage(usage(format!(
+                "--profile {other:?}: piv, ir-nid, garbage or unknown"
+            ))));
+        }
+    };
+    let addr = format!("127.0.0.1:{port}");
+    eprintln!("sim: {profile} card (holder {holder}) connecting to vpcd at {addr}");
+    let report = hoviat::testkit::vpcd::serve(card.as_mut(), &addr, remove_after).map_err(|e| {
+        Failure::Usage(UsageError {
+            code: "IO_ERROR",
+            message: format!("vpcd {addr}: {e}"),
+        })
+    })?;
+    Ok(serde_json::json!({ "sim": profile, "apdus": report.apdus }))
+}
+
+/// The start of the current UTC day: the default time of generated test registries, so that
+/// `testpki` and `sim card` made on the same day agree.
+fn today() -> UnixTime {
+    let n = UnixTime::now();
+    UnixTime(n.0 - n.0.rem_euclid(86_400))
 }
 
 fn cmd_demo() -> Result<serde_json::Value, Failure> {
@@ -398,6 +582,8 @@ fn main() -> ExitCode {
         "testpki" => cmd_testpki(rest),
         "make-token" => cmd_make_token(rest),
         "demo" => cmd_demo(),
+        "card" => cmd_card(rest),
+        "sim" => cmd_sim(rest),
         "help" | "--help" | "-h" => {
             println!("{USAGE}");
             return ExitCode::SUCCESS;

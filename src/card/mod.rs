@@ -161,6 +161,7 @@ pub enum PinState {
     /// Not verified; this many tries left.
     TriesLeft {
         /// Tries left.
+        #[serde(rename = "triesLeft")]
         tries_left: u8,
     },
     /// Blocked.

@@ -208,10 +208,13 @@ pub(super) async fn authenticate<T: Transport>(
         _ => return Err(CardError::Unsupported(format!("PIV key {}", key.describe()))),
     };
     on_status(Status::ReadingPinState);
-    match pin_status(ch).await? {
-        PinState::Verified => {}
-        PinState::Blocked => return Err(CardError::PinBlocked),
-        _ => {
+    // A PIN the user gives is always verified, even if an earlier session left the card
+    // verified (pcscd keeps a card powered briefly after its last client): a wrong PIN must
+    // never pass. Without a PIN, a card the OS session already unlocked may sign.
+    match (pin_status(ch).await?, pin) {
+        (PinState::Blocked, _) => return Err(CardError::PinBlocked),
+        (PinState::Verified, None) => {}
+        (_, pin) => {
             on_status(Status::WaitingForPin);
             let pin = pin.ok_or(CardError::PinRequired)?;
             on_status(Status::VerifyingPin);

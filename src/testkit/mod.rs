@@ -5,6 +5,8 @@
 //! bytes. Never used by a relying party.
 
 pub mod der;
+#[cfg(unix)]
+pub mod vpcd;
 
 use const_oid::ObjectIdentifier as Oid;
 use rand_chacha::ChaCha20Rng;

@@ -1,0 +1,142 @@
+#!/usr/bin/env bash
+# Card layer against real parts: pcscd + vpcd with hoviat's virtual cards, OpenSC as an
+# independent client. Prints "ok NAME" / "FAIL NAME: why" and "pcsc: N failed".
+set -u
+cd "$(dirname "$0")/.."
+BIN=$PWD/target/debug/hoviat
+T=$(mktemp -d)
+FAILS=0
+SIM_PID=""
+PCSCD_PID=""
+AT=2026-11-23T10:00:00Z
+ORIGIN=https://bank.example.ir
+NONCE=$(python3 -c 'import base64;print(base64.b64encode(bytes(range(32))).decode())')
+P11=$(ls /usr/lib/*/opensc-pkcs11.so 2>/dev/null | head -1)
+
+cleanup() {
+  [ -n "$SIM_PID" ] && kill "$SIM_PID" 2>/dev/null
+  [ -n "$PCSCD_PID" ] && kill "$PCSCD_PID" 2>/dev/null
+  sleep 0.2; rm -rf "$T"
+}
+trap cleanup EXIT
+ok() { echo "ok $1"; }
+fail() { echo "FAIL $1: $2"; FAILS=$((FAILS+1)); }
+
+# json FILE EXPR: evaluates a python expression over j (the JSON in FILE).
+json() { python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); sys.exit(0 if eval(sys.argv[2]) else 1)' "$1" "$2" 2>/dev/null; }
+
+# expect NAME EXIT CODE_OR_EXPR -- CMD...: runs CMD (60 s limit), checks exit and JSON.
+expect() {
+  local name=$1 want=$2 check=$3; shift 4
+  timeout 60 "$@" > "$T/out.json" 2> "$T/err.txt" < "${STDIN:-/dev/null}"; local rc=$?
+  if [ "$rc" != "$want" ]; then fail "$name" "exit $rc (wanted $want): $(head -c 300 "$T/out.json") $(tail -2 "$T/err.txt")"; return 1; fi
+  if [ -n "$check" ]; then
+    if [[ "$check" =~ ^[A-Z_]+$ ]]; then check="j['error']['code']=='$check'"; fi
+    json "$T/out.json" "$check" || { fail "$name" "check [$check] on $(head -c 400 "$T/out.json")"; return 1; }
+  fi
+  ok "$name"
+}
+
+# --- Set-up: install, then pcscd in a private network namespace (vpcd binds every interface).
+need=""
+for p in pcscd vsmartcard-vpcd opensc libpcsclite-dev; do dpkg -s "$p" >/dev/null 2>&1 || need="$need $p"; done
+if [ -n "$need" ]; then (apt-get update -qq && apt-get install -y -qq $need) >/dev/null 2>&1 || { echo "FAIL setup: apt-get install$need"; echo "pcsc: 1 failed"; exit 1; }; fi
+pkill -x pcscd 2>/dev/null; sleep 0.3
+NETNS=(unshare -n sh -c 'ip link set lo up 2>/dev/null; exec pcscd -f')
+if ! unshare -n true 2>/dev/null; then NETNS=(pcscd -f); echo "note: unshare -n unavailable; pcscd runs in the host network namespace"; fi
+"${NETNS[@]}" > "$T/pcscd.log" 2>&1 &
+PCSCD_PID=$!
+for _ in $(seq 50); do [ -S /run/pcscd/pcscd.comm ] && break; sleep 0.1; done
+PCSCD_REAL=$(pgrep -n -x pcscd)
+# Runs a command in pcscd's network namespace, replacing the calling (sub)shell so that $! is
+# the command's own PID.
+in_ns() { if [ "${NETNS[0]}" = unshare ]; then exec nsenter -t "$PCSCD_REAL" -n "$@"; else exec "$@"; fi; }
+
+"$BIN" testpki --out "$T/pki" --seed pcsc --at 2026-11-23T00:00:00Z > /dev/null
+TRUST=(--trust-anchor "$T/pki/root.pem" --intermediate "$T/pki/ca-rsa.pem" --intermediate "$T/pki/ca-ec.pem")
+
+wait_present() { # want=true|false
+  for _ in $(seq 60); do
+    "$BIN" card list > "$T/list.json" 2>/dev/null && json "$T/list.json" "j['readers'][0]['cardPresent']==$1" && return 0
+    sleep 0.1
+  done
+  return 1
+}
+sim() { # args for `sim card`
+  stop_sim
+  (in_ns "$BIN" sim card --pki "$T/pki" "$@") > "$T/sim.log" 2>&1 &
+  SIM_PID=$!
+  wait_present True || { fail "sim $*" "card never seen by pcscd: $(cat "$T/sim.log")"; return 1; }
+}
+stop_sim() {
+  [ -z "$SIM_PID" ] && return 0
+  kill "$SIM_PID" 2>/dev/null; wait "$SIM_PID" 2>/dev/null; SIM_PID=""
+  wait_present False || fail stop-sim "pcscd still sees a card"
+}
+
+expect no-card-yet 0 'j["readers"][0]["cardPresent"] == False and len(j["readers"]) == 2' -- "$BIN" card list
+
+# --- PIV, P-256: info, authenticate, verify; origin binding.
+sim --profile piv --holder 1
+expect piv-list 0 'j["readers"][0]["cardPresent"] and j["readers"][0]["atr"]=="3B8B800180F9A00000030800001000C8"' -- "$BIN" card list
+expect piv-info 0 'j["profile"]=="piv" and len(j["certificates"])==1 and j["pins"][0]["triesLeft"]==3' -- "$BIN" card info
+expect piv-auth-needs-pin 1 PIN_REQUIRED -- "$BIN" card auth --origin $ORIGIN --nonce "$NONCE"
+echo 123456 > "$T/pin"
+STDIN=$T/pin expect piv-auth 0 'j["format"]=="web-eid:1.0" and j["algorithm"]=="ES256"' -- "$BIN" card auth --origin $ORIGIN --nonce "$NONCE" --pin-stdin && cp "$T/out.json" "$T/token.json"
+expect piv-token-verifies 0 'j["verified"] and j["holder"]["nationalCode"]' -- "$BIN" verify-token --token "$T/token.json" --origin $ORIGIN --nonce "$NONCE" "${TRUST[@]}" --at $AT
+expect piv-token-other-origin 1 ORIGIN_MISMATCH -- "$BIN" verify-token --token "$T/token.json" --origin https://evil.example.ir --nonce "$NONCE" "${TRUST[@]}" --at $AT
+echo 000000 > "$T/badpin"
+STDIN=$T/badpin expect piv-wrong-pin 1 'j["error"]["code"]=="PIN_WRONG" and "2 tries" in j["error"]["message"]' -- "$BIN" card auth --origin $ORIGIN --nonce "$NONCE" --pin-stdin
+
+# --- OpenSC, an independent client, reads the virtual PIV card through pcscd.
+if opensc-tool -n 2>/dev/null | grep -q "Personal Identity Verification Card"; then ok opensc-identifies-piv; else fail opensc-identifies-piv "$(opensc-tool -n 2>&1 | tail -1)"; fi
+if pkcs15-tool --list-certificates 2>/dev/null | grep -q "Certificate for PIV Authentication"; then ok opensc-lists-certificate; else fail opensc-lists-certificate "$(pkcs15-tool --list-certificates 2>&1 | tail -3)"; fi
+pkcs15-tool --read-certificate 01 2>/dev/null > "$T/opensc.pem"
+H1=$(python3 -c "import json;print(json.load(open('$T/pki/manifest.json'))['holders'][1]['file'])")
+if python3 - "$T/pki/$H1" "$T/opensc.pem" <<'PY'
+import sys, base64
+der = lambda f: base64.b64decode(''.join(open(f).read().split('-----')[2].split()))
+sys.exit(0 if der(sys.argv[1]) == der(sys.argv[2]) else 1)
+PY
+then ok opensc-reads-certificate-byte-identical; else fail opensc-reads-certificate-byte-identical "differs"; fi
+if [ -n "$P11" ]; then
+  head -c 32 /dev/urandom > "$T/digest"
+  openssl x509 -in "$T/opensc.pem" -pubkey -noout > "$T/pub.pem"
+  if pkcs11-tool --module "$P11" --login --pin 123456 --sign --mechanism ECDSA --id 01 -i "$T/digest" -o "$T/sig" --signature-format openssl >/dev/null 2>&1 \
+     && openssl pkeyutl -verify -pubin -inkey "$T/pub.pem" -in "$T/digest" -sigfile "$T/sig" >/dev/null 2>&1; then
+    ok opensc-pkcs11-sign-verifies
+  else fail opensc-pkcs11-sign-verifies "pkcs11-tool sign or openssl verify failed"; fi
+fi
+
+# --- PIV, RSA-2048: command chaining and GET RESPONSE through pcscd.
+sim --profile piv --holder 0
+STDIN=$T/pin expect piv-rsa-auth 0 'j["algorithm"]=="RS256"' -- "$BIN" card auth --origin $ORIGIN --nonce "$NONCE" --pin-stdin && cp "$T/out.json" "$T/token-rsa.json"
+expect piv-rsa-token-verifies 0 'j["verified"] and j["certificate"]["key"]=="RSA 2048"' -- "$BIN" verify-token --token "$T/token-rsa.json" --origin $ORIGIN --nonce "$NONCE" "${TRUST[@]}" --at $AT
+
+# --- The Iranian card: certificates and PIN state; no signature without the registry.
+sim --profile ir-nid --holder 0
+expect ir-nid-info 0 'j["profile"]=="ir-nid" and len(j["certificates"])==2 and [p["triesLeft"] for p in j["pins"]]==[3,3] and j["cardSerial"] and j["assurance"]=="certificate-only"' -- "$BIN" card info
+expect ir-nid-auth-needs-registry 1 CARD_NEEDS_REGISTRY_SERVICE -- "$BIN" card auth --origin $ORIGIN --nonce "$NONCE"
+echo 1234 > "$T/idpin"
+STDIN=$T/idpin expect ir-nid-id-pin 0 'j["pinVerified"]' -- "$BIN" card verify-pin --pin-kind id --pin-stdin
+STDIN=$T/badpin expect ir-nid-sign-pin-wrong 1 PIN_WRONG -- "$BIN" card verify-pin --pin-kind sign --pin-stdin
+expect ir-nid-sign-pin-state 0 '[p["triesLeft"] for p in j["pins"] if p["name"]=="sign"]==[2]' -- "$BIN" card info
+STDIN=$T/pin expect ir-nid-sign-pin 0 'j["pinVerified"]' -- "$BIN" card verify-pin --pin-kind sign --pin-stdin
+
+# --- Failures: removal mid-operation, garbage, unknown card, no card, no service.
+sim --profile piv --holder 1 --remove-after 3
+STDIN=$T/pin expect removed-mid-auth 1 CARD_REMOVED -- "$BIN" card auth --origin $ORIGIN --nonce "$NONCE" --pin-stdin
+stop_sim
+sim --profile garbage
+expect garbage-card 1 'j["error"]["code"] in ("CARD_UNKNOWN","CARD_RESPONSE_MALFORMED","CARD_STATUS_ERROR","TRANSPORT_ERROR","CARD_CERTIFICATE_MISSING")' -- "$BIN" card info
+sim --profile unknown
+expect unknown-card 1 CARD_UNKNOWN -- "$BIN" card info
+stop_sim
+expect no-card 1 NO_CARD -- "$BIN" card info
+expect no-reader-by-name 1 READER_NOT_FOUND -- "$BIN" card info --reader "No Such Reader"
+kill "$PCSCD_PID" 2>/dev/null; kill "$PCSCD_REAL" 2>/dev/null; wait "$PCSCD_PID" 2>/dev/null; PCSCD_PID=""
+sleep 0.3
+expect no-service 1 'j["error"]["code"] in ("READER_SERVICE_UNAVAILABLE","NO_READER")' -- "$BIN" card list
+
+echo "pcsc: $FAILS failed"
+[ "$FAILS" -eq 0 ]

@@ -1,0 +1,221 @@
+//! PC/SC transport. A worker thread owns the context and the card handle, so every call has
+//! a deadline: a reader or card that stops answering gives `CARD_TIMEOUT`, never a hang.
+
+use std::ffi::CString;
+use std::sync::mpsc::{Receiver, Sender, channel};
+use std::time::Duration;
+
+use serde::Serialize;
+
+use crate::card::{Transport, TransportError};
+
+/// Deadline of one APDU exchange.
+pub const APDU_TIMEOUT: Duration = Duration::from_secs(30);
+
+fn map_err(e: pcsc::Error) -> TransportError {
+    use pcsc::Error as E;
+    match e {
+        E::NoService | E::ServiceStopped | E::NoAccess => TransportError::ServiceUnavailable(e.to_string()),
+        E::NoReadersAvailable => TransportError::NoReader,
+        E::UnknownReader | E::ReaderUnavailable => TransportError::ReaderNotFound(e.to_string()),
+        E::NoSmartcard => TransportError::NoCard,
+        E::RemovedCard | E::ResetCard | E::UnpoweredCard | E::UnresponsiveCard => TransportError::CardRemoved,
+        E::Timeout => TransportError::Timeout,
+        other => TransportError::Io(other.to_string()),
+    }
+}
+
+/// A reader as the service reports it.
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ReaderInfo {
+    /// Reader name.
+    pub name: String,
+    /// Whether a card is in it.
+    pub card_present: bool,
+    /// The card's ATR, hex, when present.
+    pub atr: Option<String>,
+}
+
+fn context() -> Result<pcsc::Context, TransportError> {
+    pcsc::Context::establish(pcsc::Scope::User).map_err(map_err)
+}
+
+fn reader_names(ctx: &pcsc::Context) -> Result<Vec<CString>, TransportError> {
+    let len = ctx.list_readers_len().map_err(map_err)?;
+    let mut buf = vec![0u8; len.min(64 * 1024)];
+    let names = ctx.list_readers(&mut buf).map_err(map_err)?;
+    Ok(names.map(CString::from).collect())
+}
+
+/// Lists readers and whether each holds a card.
+pub fn list_readers() -> Result<Vec<ReaderInfo>, TransportError> {
+    let ctx = context()?;
+    let names = match reader_names(&ctx) {
+        Err(TransportError::NoReader) => return Ok(Vec::new()),
+        other => other?,
+    };
+    let mut states: Vec<pcsc::ReaderState> = names
+        .iter()
+        .map(|n| pcsc::ReaderState::new(n.clone(), pcsc::State::UNAWARE))
+        .collect();
+    ctx.get_status_change(Duration::from_millis(0), &mut states)
+        .map_err(map_err)?;
+    Ok(states
+        .iter()
+        .map(|s| {
+            let present = s.event_state().contains(pcsc::State::PRESENT);
+            ReaderInfo {
+                name: s.name().to_string_lossy().into_owned(),
+                card_present: present,
+                atr: present.then(|| crate::pki::cert::hex_upper(s.atr())),
+            }
+        })
+        .collect())
+}
+
+enum Job {
+    Transmit(Vec<u8>),
+    Reset,
+    Present,
+}
+
+/// A connected card.
+pub struct PcscTransport {
+    jobs: Sender<Job>,
+    answers: Receiver<Result<Vec<u8>, TransportError>>,
+    atr: Vec<u8>,
+    /// The reader's name.
+    pub reader: String,
+    timeout: Duration,
+}
+
+impl PcscTransport {
+    /// Connects to the card in `reader`, or in the first reader that has a card.
+    pub fn connect(reader: Option<&str>) -> Result<Self, TransportError> {
+        let (setup_tx, setup_rx) = channel::<Result<(Vec<u8>, String), TransportError>>();
+        let (jobs, job_rx) = channel::<Job>();
+        let (ans_tx, answers) = channel();
+        let wanted = reader.map(str::to_string);
+        std::thread::Builder::new()
+            .name("hoviat-pcsc".into())
+            .spawn(move || {
+                let connected = (|| {
+                    let ctx = context()?;
+                    let names = reader_names(&ctx)?;
+                    let name = match &wanted {
+                        Some(w) => names
+                            .into_iter()
+                            .find(|n| n.to_string_lossy() == *w)
+                            .ok_or_else(|| TransportError::ReaderNotFound(w.clone()))?,
+                        None => {
+                            let mut states: Vec<pcsc::ReaderState> = names
+                                .iter()
+                                .map(|n| pcsc::ReaderState::new(n.clone(), pcsc::State::UNAWARE))
+                                .collect();
+                            ctx.get_status_change(Duration::from_millis(0), &mut states)
+                                .map_err(map_err)?;
+                            states
+                                .iter()
+                                .find(|s| s.event_state().contains(pcsc::State::PRESENT))
+                                .map(|s| CString::from(s.name()))
+                                .ok_or(TransportError::NoCard)?
+                        }
+                    };
+                    let card = ctx
+                        .connect(&name, pcsc::ShareMode::Shared, pcsc::Protocols::ANY)
+                        .map_err(map_err)?;
+                    let status = card.status2_owned().map_err(map_err)?;
+                    Ok((ctx, card, status.atr().to_vec(), name.to_string_lossy().into_owned()))
+                })();
+                let (_ctx, mut card) = match connected {
+                    Ok((ctx, card, atr, name)) => {
+                        let _ = setup_tx.send(Ok((atr, name)));
+                        (ctx, card)
+                    }
+                    Err(e) => {
+                        let _ = setup_tx.send(Err(e));
+                        return;
+                    }
+                };
+                let mut buf = vec![0u8; pcsc::MAX_BUFFER_SIZE_EXTENDED];
+                while let Ok(job) = job_rx.recv() {
+                    let r = match job {
+                        Job::Transmit(apdu) => match card.transmit(&apdu, &mut buf) {
+                            // Some drivers (vpcd) answer a vanished card with an empty
+                            // response instead of an error: ask whether the card is there.
+                            // The service notices a removal only at its next poll (pcscd:
+                            // every 0.4 s), so look for up to 1.5 s.
+                            Ok(r) if r.len() < 2 => {
+                                let r = r.to_vec();
+                                let gone = (0..15).any(|_| {
+                                    let present = card
+                                        .status2_owned()
+                                        .is_ok_and(|s| s.status().contains(pcsc::Status::PRESENT));
+                                    if present {
+                                        std::thread::sleep(Duration::from_millis(100));
+                                    }
+                                    !present
+                                });
+                                if gone { Err(TransportError::CardRemoved) } else { Ok(r) }
+                            }
+                            Ok(r) => Ok(r.to_vec()),
+                            Err(e) => Err(map_err(e)),
+                        },
+                        Job::Reset => card
+                            .reconnect(
+                                pcsc::ShareMode::Shared,
+                                pcsc::Protocols::ANY,
+                                pcsc::Disposition::ResetCard,
+                            )
+                            .map(|_| vec![])
+                            .map_err(map_err),
+                        Job::Present => match card.status2_owned() {
+                            Ok(s) => Ok(vec![u8::from(s.status().contains(pcsc::Status::PRESENT))]),
+                            Err(pcsc::Error::RemovedCard | pcsc::Error::NoSmartcard) => Ok(vec![0]),
+                            Err(e) => Err(map_err(e)),
+                        },
+                    };
+                    if ans_tx.send(r).is_err() {
+                        break;
+                    }
+                }
+                let _ = card.disconnect(pcsc::Disposition::LeaveCard);
+            })
+            .map_err(|e| TransportError::Io(e.to_string()))?;
+        let (atr, reader) = setup_rx
+            .recv_timeout(APDU_TIMEOUT)
+            .map_err(|_| TransportError::Timeout)??;
+        Ok(Self {
+            jobs,
+            answers,
+            atr,
+            reader,
+            timeout: APDU_TIMEOUT,
+        })
+    }
+
+    fn call(&mut self, job: Job) -> Result<Vec<u8>, TransportError> {
+        self.jobs
+            .send(job)
+            .map_err(|_| TransportError::Io("the PC/SC worker stopped".into()))?;
+        self.answers
+            .recv_timeout(self.timeout)
+            .map_err(|_| TransportError::Timeout)?
+    }
+}
+
+impl Transport for PcscTransport {
+    async fn transmit(&mut self, apdu: &[u8]) -> Result<Vec<u8>, TransportError> {
+        self.call(Job::Transmit(apdu.to_vec()))
+    }
+    fn atr(&self) -> Vec<u8> {
+        self.atr.clone()
+    }
+    async fn reset(&mut self) -> Result<(), TransportError> {
+        self.call(Job::Reset).map(|_| ())
+    }
+    async fn card_present(&mut self) -> Result<bool, TransportError> {
+        self.call(Job::Present).map(|v| v.first() == Some(&1))
+    }
+}
