@@ -3,14 +3,13 @@
 
 use std::collections::HashMap;
 use std::process::ExitCode;
-use std::sync::Arc;
 
 use hoviat::error::{Coded, error_json};
 use hoviat::identity::{CertificateSummary, Holder, NationalCode};
-use hoviat::pki::cert::eku;
 use hoviat::pki::path::eku_name;
 use hoviat::pki::{
-    AlgorithmPolicy, Cert, EkuRequirement, KeyUsageRequirement, PathOptions, RevocationStatus, RustCrypto, TrustStore,
+    AlgorithmPolicy, ChainRequest, EkuRequirement, KeyUsageRequirement, PathOptions, RevocationStatus, RustCrypto,
+    TrustStore, verify_chain,
 };
 use hoviat::time::UnixTime;
 use hoviat::token::{Origin, Verifier};
@@ -219,13 +218,9 @@ fn cmd_verify_chain(raw: &[String]) -> Result<serde_json::Value, Failure> {
     let a = Args::parse(raw, &flags, &["require-revocation", "allow-sha1"]).map_err(Failure::Usage)?;
     let at = at_time(&a).map_err(Failure::Usage)?;
     let eku_req = match a.opt("eku").map_err(Failure::Usage)? {
-        None | Some("any") => EkuRequirement::Any,
-        Some("clientAuth") => EkuRequirement::Purpose(eku::CLIENT_AUTH),
-        Some("serverAuth") => EkuRequirement::Purpose(eku::SERVER_AUTH),
-        Some(o) => EkuRequirement::Purpose(
-            o.parse()
-                .map_err(|_| Failure::Usage(usage(format!("--eku {o:?} is not a purpose or OID"))))?,
-        ),
+        None => EkuRequirement::Any,
+        Some(o) => hoviat::pki::chain::eku_requirement(o)
+            .ok_or_else(|| Failure::Usage(usage(format!("--eku {o:?} is not a purpose or OID"))))?,
     };
     let key_usage = match a.opt("key-usage").map_err(Failure::Usage)? {
         None | Some("any") => KeyUsageRequirement::Any,
@@ -236,24 +231,31 @@ fn cmd_verify_chain(raw: &[String]) -> Result<serde_json::Value, Failure> {
             ))));
         }
     };
-    let trust = trust_store(&a)?;
-    let leaf_bytes = read_file(a.one("leaf").map_err(Failure::Usage)?).map_err(Failure::Usage)?;
-    let items = hoviat::pki::cert::pem_or_der(&leaf_bytes, &["CERTIFICATE"], 1, hoviat::pki::cert::MAX_CERT_LEN)
-        .map_err(|e| Failure::from(hoviat::pki::PkiError::CertMalformed(e)))?;
-    let leaf = Arc::new(Cert::from_der(&items[0])?);
-    let options = PathOptions {
-        at,
-        eku: eku_req.clone(),
-        key_usage,
-        policy: policy(&a),
-        require_revocation: a.has("require-revocation"),
-        max_intermediates: 8,
+    if a.all("trust-anchor").is_empty() {
+        return Err(Failure::Usage(usage("at least one --trust-anchor is required")));
+    }
+    let read_all = |k: &str| -> Result<Vec<Vec<u8>>, Failure> {
+        a.all(k).iter().map(|f| read_file(f).map_err(Failure::Usage)).collect()
     };
-    let path = trust.validate(&leaf, &options, &RustCrypto)?;
+    let (anchors, intermediates, crls) = (read_all("trust-anchor")?, read_all("intermediate")?, read_all("crl")?);
+    let leaf_bytes = read_file(a.one("leaf").map_err(Failure::Usage)?).map_err(Failure::Usage)?;
+    let mut options = PathOptions::verify_chain(at, eku_req.clone());
+    options.key_usage = key_usage;
+    options.policy = policy(&a);
+    options.require_revocation = a.has("require-revocation");
+    let req = ChainRequest {
+        anchors: anchors.iter().map(Vec::as_slice).collect(),
+        intermediates: intermediates.iter().map(Vec::as_slice).collect(),
+        crls: crls.iter().map(Vec::as_slice).collect(),
+        leaf: &leaf_bytes,
+        options,
+    };
+    let path = verify_chain(&req, &RustCrypto)?;
+    let leaf = &path.chain[0];
     Ok(serde_json::json!({
         "verified": true,
-        "holder": Holder::from_cert(&leaf),
-        "certificate": CertificateSummary::from_cert(&leaf),
+        "holder": Holder::from_cert(leaf),
+        "certificate": CertificateSummary::from_cert(leaf),
         "chain": path.chain.iter().map(|c| c.subject.to_string()).collect::<Vec<_>>(),
         "revocation": revocation_json(&path.revocation),
         "eku": match &eku_req { EkuRequirement::Any => "any".to_string(), EkuRequirement::Purpose(p) => eku_name(p) },

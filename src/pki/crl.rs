@@ -224,6 +224,11 @@ impl Crl {
             }
             match oid {
                 CRL_NUMBER => {
+                    // §5.2.3: MUST be non-critical. Refused at load, which fails closed (the
+                    // configuration is refused).
+                    if critical {
+                        return Err(bad("critical cRLNumber (RFC 5280 5.2.3)"));
+                    }
                     let n = der::asn1::UintRef::from_der(value).map_err(bad)?;
                     self.number = Some(n.as_bytes().to_vec());
                 }

@@ -74,6 +74,14 @@ pub enum PkiError {
         /// The certificate whose name violates the constraint.
         subject: String,
     },
+    /// A certificate breaks an RFC 5280 profile rule that the strict profile enforces
+    /// ([`crate::pki::PathOptions::strict_rfc5280`]).
+    ProfileViolation {
+        /// The certificate's subject.
+        subject: String,
+        /// The rule, with its RFC 5280 section.
+        rule: &'static str,
+    },
     /// A signature in the chain does not verify under its issuer's key.
     SignatureInvalid {
         /// The signed certificate (or CRL) subject / issuer.
@@ -177,6 +185,9 @@ impl fmt::Display for PkiError {
             Self::NameConstraintViolation { subject } => {
                 write!(f, "certificate \"{subject}\" violates a CA's name constraints")
             }
+            Self::ProfileViolation { subject, rule } => {
+                write!(f, "certificate \"{subject}\" breaks the RFC 5280 profile: {rule}")
+            }
             Self::SignatureInvalid { subject } => {
                 write!(
                     f,
@@ -233,6 +244,7 @@ impl crate::error::Coded for PkiError {
             Self::IssuerKeyUsage { .. } => "CERT_ISSUER_KEY_USAGE",
             Self::PathLenExceeded { .. } => "CERT_PATH_LEN_EXCEEDED",
             Self::NameConstraintViolation { .. } => "CERT_NAME_CONSTRAINTS",
+            Self::ProfileViolation { .. } => "CERT_PROFILE_VIOLATION",
             Self::SignatureInvalid { .. } => "CERT_SIGNATURE_INVALID",
             Self::AlgorithmUnsupported(_) => "ALGORITHM_UNSUPPORTED",
             Self::AlgorithmDisallowed(_) => "ALGORITHM_DISALLOWED",

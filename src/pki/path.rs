@@ -59,6 +59,16 @@ pub struct PathOptions {
     pub require_revocation: bool,
     /// Most intermediates in a path (not counting the end entity and the anchor).
     pub max_intermediates: usize,
+    /// Apply the RFC 5280 profile rules that only the issuer's conformance decides, not the
+    /// path's meaning: key identifier presence (§4.2.1.1, §4.2.1.2), non-critical AKI/SKI/AIA,
+    /// a non-empty issuer, keyCertSign only with cA. `hoviat verify-chain` (and so the x509-limbo
+    /// suite) turns it on. Token verification leaves it off: those rules say nothing about who
+    /// holds the key, real national-card chains are not all known to follow them (holder
+    /// certificates without AKI, old roots without SKI), and refusing a real card for an
+    /// issuer's encoding slip would lock citizens out without stopping any attack; every check
+    /// that protects the relying party (signatures, CA-ness, keyCertSign, path length, name
+    /// constraints, validity, revocation, critical extensions) applies either way.
+    pub strict_rfc5280: bool,
 }
 
 impl PathOptions {
@@ -72,6 +82,7 @@ impl PathOptions {
             policy: AlgorithmPolicy::default(),
             require_revocation: false,
             max_intermediates: 6,
+            strict_rfc5280: false,
         }
     }
 }
@@ -272,8 +283,104 @@ pub fn check_leaf(leaf: &Cert, opts: &PathOptions) -> Result<(), PkiError> {
         return Err(PkiError::EkuMismatch { required: eku_name(p) });
     }
     check_critical(leaf)?;
+    if opts.strict_rfc5280 {
+        check_profile(leaf, Role::Leaf)?;
+    }
     if let Err(e) = &leaf.key {
         return Err(e.clone());
+    }
+    Ok(())
+}
+
+/// Where a certificate sits in a path, for the profile rules.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Role {
+    Leaf,
+    Intermediate,
+    Anchor,
+}
+
+/// The RFC 5280 §4 profile rules that [`PathOptions::strict_rfc5280`] adds. None of them changes
+/// what a path means; they hold issuers to the encoding rules of the profile.
+fn check_profile(c: &Cert, role: Role) -> Result<(), PkiError> {
+    use super::cert::ext_oid;
+    let fail = |rule: &'static str| {
+        Err(PkiError::ProfileViolation {
+            subject: c.subject.to_string(),
+            rule,
+        })
+    };
+    let critical = |o| c.extensions.iter().any(|(x, crit)| *x == o && *crit);
+    let present = |o| c.extensions.iter().any(|(x, _)| *x == o);
+    // §4.1.2.4: the issuer field MUST contain a non-empty distinguished name.
+    if c.issuer.is_empty() {
+        return fail("empty issuer name (RFC 5280 4.1.2.4)");
+    }
+    // §4.2.1.1, §4.2.1.2, §4.2.2.1: these extensions MUST be non-critical.
+    if critical(ext_oid::AKI) {
+        return fail("critical authorityKeyIdentifier (RFC 5280 4.2.1.1)");
+    }
+    if critical(ext_oid::SKI) {
+        return fail("critical subjectKeyIdentifier (RFC 5280 4.2.1.2)");
+    }
+    if critical(ext_oid::AIA) {
+        return fail("critical authorityInfoAccess (RFC 5280 4.2.2.1)");
+    }
+    // §4.2.1.3: keyCertSign only with basicConstraints cA = TRUE.
+    if c.key_usage.is_some_and(|k| k & ku::KEY_CERT_SIGN != 0) && !c.is_ca() {
+        return fail("keyCertSign without basicConstraints cA (RFC 5280 4.2.1.3)");
+    }
+    // §4.2.1.1: keyIdentifier MUST be in every certificate but a self-signed one.
+    if role != Role::Anchor && !c.is_self_issued() && c.aki.is_none() {
+        return fail("no authorityKeyIdentifier keyIdentifier (RFC 5280 4.2.1.1)");
+    }
+    match role {
+        Role::Leaf => {
+            // §4.1.2.6: an empty subject needs a critical subjectAltName.
+            if c.subject.is_empty() && !critical(ext_oid::SAN) {
+                return fail("empty subject without a critical subjectAltName (RFC 5280 4.1.2.6)");
+            }
+            // §4.2.1.10: nameConstraints MUST be used only in a CA certificate.
+            if present(ext_oid::NAME_CONSTRAINTS) {
+                return fail("nameConstraints in an end-entity certificate (RFC 5280 4.2.1.10)");
+            }
+        }
+        Role::Intermediate | Role::Anchor => {
+            // §4.1.2.6: a CA's subject MUST be a non-empty distinguished name.
+            if c.subject.is_empty() {
+                return fail("CA with an empty subject (RFC 5280 4.1.2.6)");
+            }
+            // §4.2.1.2: subjectKeyIdentifier MUST appear in all CA certificates.
+            if c.ski.is_none() {
+                return fail("CA without subjectKeyIdentifier (RFC 5280 4.2.1.2)");
+            }
+            // §4.2.1.9: basicConstraints MUST be present and critical in a CA certificate.
+            if !critical(ext_oid::BASIC_CONSTRAINTS) {
+                return fail("CA without a critical basicConstraints (RFC 5280 4.2.1.9)");
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Name constraints of every CA in the path (anchor included) against the names of every
+/// certificate below it; self-issued intermediates are exempt (RFC 5280 §6.1.3 (b)).
+fn check_name_constraints(path: &[Arc<Cert>]) -> Result<(), PkiError> {
+    let mut names: Vec<Option<Vec<super::nc::GeneralName>>> = vec![None; path.len()];
+    for (j, ca) in path.iter().enumerate().skip(1) {
+        let Some(nc) = &ca.name_constraints else { continue };
+        for (k, cert) in path.iter().enumerate().take(j) {
+            if k > 0 && cert.is_self_issued() {
+                continue;
+            }
+            if names[k].is_none() {
+                names[k] = Some(super::nc::names_of(&cert.subject, cert.san.as_deref())?);
+            }
+            let list = names[k].as_deref().unwrap_or_default();
+            nc.check(list).map_err(|why| PkiError::NameConstraintViolation {
+                subject: format!("{} ({why}; constraint of \"{}\")", cert.subject, ca.subject),
+            })?;
+        }
     }
     Ok(())
 }
@@ -453,7 +560,11 @@ fn check_path(
             }
         }
         check_critical(ca)?;
+        if opts.strict_rfc5280 {
+            check_profile(ca, if is_anchor { Role::Anchor } else { Role::Intermediate })?;
+        }
     }
+    check_name_constraints(path)?;
     // Every signature in the path, discharged together, the anchor's link first: a forged
     // chain under a real anchor name fails at its first verification.
     if *sig_budget < last {
@@ -534,6 +645,15 @@ fn check_revocation(
             })?;
             if !backend.verify(&check) {
                 return Err(PkiError::CrlSignatureInvalid { issuer: issuer_name() });
+            }
+            // §5.2.3: conforming CRL issuers MUST include cRLNumber. Only the strict profile
+            // enforces it: a CRL without one still lists what its CA revoked, and ignoring it
+            // would check less, not more.
+            if opts.strict_rfc5280 && crl.number.is_none() {
+                return Err(PkiError::CrlMalformed(format!(
+                    "the CRL of \"{}\" has no cRLNumber (RFC 5280 5.2.3)",
+                    issuer_name()
+                )));
             }
             if opts.at < crl.this_update {
                 return Err(PkiError::CrlNotYetValid { issuer: issuer_name() });
