@@ -206,6 +206,36 @@ impl TrustStore {
         self.validate_with(leaf, &[], opts, backend)
     }
 
+    /// Validates a CA certificate (an intermediate, or a root against itself) as the end of a
+    /// path: the same path building and checks as [`TrustStore::validate`], except that the
+    /// certificate must be a CA with keyCertSign (when keyUsage is present) instead of an end
+    /// entity, and the options' EKU and keyUsage requirements (which describe end entities) do
+    /// not apply. For checking configured CA certificates (e.g. that an issuing CA really chains
+    /// to the national root, or that a root's self-signature verifies under the policy).
+    pub fn validate_ca(
+        &self,
+        ca: &Arc<Cert>,
+        opts: &PathOptions,
+        backend: &dyn SignatureBackend,
+    ) -> Result<ValidatedPath, PkiError> {
+        check_validity(ca, opts.at)?;
+        let subject = || ca.subject.to_string();
+        if !ca.is_ca() {
+            return Err(PkiError::IssuerNotCa { subject: subject() });
+        }
+        if ca.key_usage.is_some_and(|k| k & ku::KEY_CERT_SIGN == 0) {
+            return Err(PkiError::IssuerKeyUsage { subject: subject() });
+        }
+        check_critical(ca)?;
+        if opts.strict_rfc5280 {
+            check_profile(ca, Role::Intermediate)?;
+        }
+        if let Err(e) = &ca.key {
+            return Err(e.clone());
+        }
+        self.search(ca, &[], opts, backend)
+    }
+
     /// Like [`TrustStore::validate`], with extra untrusted intermediates for this validation
     /// only (e.g. carried by a `web-eid:1.1` token).
     pub fn validate_with(
@@ -216,6 +246,16 @@ impl TrustStore {
         backend: &dyn SignatureBackend,
     ) -> Result<ValidatedPath, PkiError> {
         check_leaf(leaf, opts)?;
+        self.search(leaf, extra_intermediates, opts, backend)
+    }
+
+    fn search(
+        &self,
+        leaf: &Arc<Cert>,
+        extra_intermediates: &[Arc<Cert>],
+        opts: &PathOptions,
+        backend: &dyn SignatureBackend,
+    ) -> Result<ValidatedPath, PkiError> {
         let mut search = Search {
             store: self,
             opts,
@@ -608,7 +648,8 @@ fn check_revocation(
     let mut leaf_status = RevocationStatus::NotChecked;
     for j in 0..last {
         let (cert, issuer) = (&path[j], &path[j + 1]);
-        let is_ca = j > 0;
+        // A CA at the end of the path (TrustStore::validate_ca) is in a CRL's CA scope too.
+        let is_ca = j > 0 || cert.is_ca();
         for crl in store.crls.iter().filter(|c| c.issuer.matches(&cert.issuer)) {
             // A CRL naming this issuer must verify under its key. The one exception is key
             // rollover: the CRL's AKI names another configured CA certificate of the same name,
