@@ -136,6 +136,8 @@ pub struct Cert {
     pub extensions: Vec<(Oid, bool)>,
     /// Whether an authorityKeyIdentifier extension is present (with or without keyIdentifier).
     pub has_aki_extension: bool,
+    /// The OCSP responder URLs of authorityInfoAccess (id-ad-ocsp, URI form).
+    pub ocsp_urls: Vec<String>,
     /// The GeneralNames (DER TLVs) of every cRLDistributionPoints fullName.
     pub crl_dp_names: Vec<Vec<u8>>,
     /// Critical extensions hoviat does not process.
@@ -206,6 +208,7 @@ impl Cert {
             name_constraints: None,
             extensions: Vec::with_capacity(exts.len()),
             has_aki_extension: false,
+            ocsp_urls: Vec::new(),
             crl_dp_names: Vec::new(),
             unknown_critical: Vec::new(),
         };
@@ -282,6 +285,14 @@ impl Cert {
                     let aia = x509_cert::ext::pkix::AuthorityInfoAccessSyntax::from_der(v).map_err(|e| ext_bad(&e))?;
                     if aia.0.is_empty() {
                         return Err(ext_bad(&"empty authorityInfoAccess"));
+                    }
+                    const ID_AD_OCSP: Oid = Oid::new_unwrap("1.3.6.1.5.5.7.48.1");
+                    for ad in aia.0.iter().filter(|a| a.access_method == ID_AD_OCSP).take(8) {
+                        if let x509_cert::ext::pkix::name::GeneralName::UniformResourceIdentifier(u) =
+                            &ad.access_location
+                        {
+                            c.ocsp_urls.push(u.to_string());
+                        }
                     }
                 }
                 // Processed only as information; a critical certificatePolicies is accepted

@@ -39,6 +39,7 @@ impl PathOptions {
             require_revocation: false,
             max_intermediates: 8,
             strict_rfc5280: true,
+            ocsp: None,
         }
     }
 }

@@ -7,6 +7,7 @@ pub mod crl;
 mod error;
 pub mod name;
 pub mod nc;
+pub mod ocsp;
 pub mod path;
 
 pub use alg::{AlgorithmPolicy, RustCrypto, SignatureBackend, SignatureCheck};

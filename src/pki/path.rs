@@ -69,6 +69,8 @@ pub struct PathOptions {
     /// that protects the relying party (signatures, CA-ness, keyCertSign, path length, name
     /// constraints, validity, revocation, critical extensions) applies either way.
     pub strict_rfc5280: bool,
+    /// OCSP responses for the end entity (with the nonce sent), checked after the CRLs.
+    pub ocsp: Option<super::ocsp::OcspConfig>,
 }
 
 impl PathOptions {
@@ -83,6 +85,7 @@ impl PathOptions {
             require_revocation: false,
             max_intermediates: 6,
             strict_rfc5280: false,
+            ocsp: None,
         }
     }
 }
@@ -93,6 +96,13 @@ pub enum RevocationStatus {
     /// A current, verified CRL of the issuer covers it and does not list it.
     GoodByCrl {
         /// The CRL's thisUpdate.
+        this_update: UnixTime,
+        /// Its nextUpdate.
+        next_update: Option<UnixTime>,
+    },
+    /// A verified, current OCSP response of its CA (or the CA's delegated responder) says good.
+    GoodByOcsp {
+        /// The response's thisUpdate.
         this_update: UnixTime,
         /// Its nextUpdate.
         next_update: Option<UnixTime>,
@@ -459,6 +469,16 @@ fn is_revocation_error(e: &PkiError) -> bool {
             | PkiError::CrlIssuerNotAuthorized { .. }
             | PkiError::CrlUnsupported(_)
             | PkiError::CrlMalformed(_)
+            | PkiError::OcspMalformed(_)
+            | PkiError::OcspNotSuccessful(_)
+            | PkiError::OcspUnsupported(_)
+            | PkiError::OcspSignatureInvalid { .. }
+            | PkiError::OcspResponderNotAuthorized(_)
+            | PkiError::OcspCertIdMismatch { .. }
+            | PkiError::OcspNonceMismatch
+            | PkiError::OcspNotYetValid { .. }
+            | PkiError::OcspStale { .. }
+            | PkiError::OcspCertUnknown { .. }
     )
 }
 
@@ -534,7 +554,7 @@ impl Search<'_> {
 }
 
 /// Builds the signature check for `child` signed by `issuer`'s key.
-fn signature_check(
+pub(crate) fn signature_check(
     child_alg: &Result<SigAlg, PkiError>,
     tbs: &[u8],
     sig: &[u8],
@@ -727,10 +747,72 @@ fn check_revocation(
             }
         }
     }
+    if let Some(cfg) = &opts.ocsp {
+        leaf_status = check_ocsp(path, cfg, opts, backend)?.unwrap_or(leaf_status);
+    }
     if opts.require_revocation && leaf_status == RevocationStatus::NotChecked {
         return Err(PkiError::RevocationUnknown {
             subject: path[0].subject.to_string(),
         });
     }
     Ok(leaf_status)
+}
+
+/// The end entity's OCSP status from the configured responses: the response that names it
+/// (by CertID under its issuer in this path) is verified; revoked is `CERT_REVOKED`, unknown is
+/// `OCSP_CERT_UNKNOWN`, any failure of the response is its `OCSP_*` error. Responses were given
+/// but none names this certificate: `OCSP_CERT_ID_MISMATCH` (never a silent "not checked").
+/// `Ok(None)` only when no response was configured.
+fn check_ocsp(
+    path: &[Arc<Cert>],
+    cfg: &super::ocsp::OcspConfig,
+    opts: &PathOptions,
+    backend: &dyn SignatureBackend,
+) -> Result<Option<RevocationStatus>, PkiError> {
+    use super::ocsp::{CertStatus, OcspCheck};
+    let (Some(leaf), Some(issuer)) = (path.first(), path.get(1)) else {
+        return Ok(None);
+    };
+    if cfg.responses.is_empty() {
+        return Ok(None);
+    }
+    let chk = OcspCheck {
+        cert: leaf,
+        issuer,
+        nonce: cfg.nonce.as_deref(),
+        at: opts.at,
+        options: &cfg.options,
+        policy: &opts.policy,
+        backend,
+    };
+    let mut first_err = None;
+    for resp in &cfg.responses {
+        if resp.find(leaf, issuer)?.is_none() {
+            continue;
+        }
+        match super::ocsp::verify(resp, &chk) {
+            Ok(v) => {
+                return match v.status {
+                    CertStatus::Good => Ok(Some(RevocationStatus::GoodByOcsp {
+                        this_update: v.this_update,
+                        next_update: v.next_update,
+                    })),
+                    CertStatus::Revoked { time, .. } => Err(PkiError::Revoked {
+                        subject: leaf.subject.to_string(),
+                        serial: leaf.serial_hex(),
+                        date: time.to_string(),
+                    }),
+                    CertStatus::Unknown => Err(PkiError::OcspCertUnknown {
+                        subject: leaf.subject.to_string(),
+                    }),
+                };
+            }
+            Err(e) => {
+                first_err.get_or_insert(e);
+            }
+        }
+    }
+    Err(first_err.unwrap_or_else(|| PkiError::OcspCertIdMismatch {
+        subject: leaf.subject.to_string(),
+    }))
 }
