@@ -168,8 +168,8 @@ impl TrustStore {
     pub fn add_crls(&mut self, bytes: &[u8]) -> Result<usize, PkiError> {
         let items = pem_or_der(bytes, &["X509 CRL"], 64, super::crl::MAX_CRL_LEN).map_err(PkiError::CrlMalformed)?;
         let crls = items
-            .iter()
-            .map(|d| Crl::from_der(d).map(Arc::new))
+            .into_iter()
+            .map(|d| Crl::from_vec(d).map(Arc::new))
             .collect::<Result<Vec<_>, _>>()?;
         Self::push(&mut self.crls, crls)
     }
