@@ -7,10 +7,13 @@ use std::sync::Arc;
 
 use hoviat::error::{Coded, error_json};
 use hoviat::identity::{CertificateSummary, Holder, NationalCode};
-use hoviat::pki::cert::eku;
+use hoviat::pki::alg::HashAlg;
+use hoviat::pki::chain::parse_leaf;
+use hoviat::pki::ocsp::{self, CertId, OcspConfig, OcspOptions, OcspResponse};
 use hoviat::pki::path::eku_name;
 use hoviat::pki::{
-    AlgorithmPolicy, Cert, EkuRequirement, KeyUsageRequirement, PathOptions, RevocationStatus, RustCrypto, TrustStore,
+    AlgorithmPolicy, ChainRequest, EkuRequirement, KeyUsageRequirement, PathOptions, RevocationStatus, RustCrypto,
+    TrustStore, verify_chain,
 };
 use hoviat::time::UnixTime;
 use hoviat::token::{Origin, Verifier};
@@ -22,9 +25,14 @@ USAGE:
   hoviat verify-token --token FILE --origin ORIGIN --nonce NONCE --trust-anchor FILE...
                       [--intermediate FILE...] [--crl FILE...] [--at RFC3339]
                       [--require-revocation] [--allow-sha1]
+                      [--ocsp-response FILE... [--ocsp-nonce HEX] [--ocsp-skew SECS]]
   hoviat verify-chain --leaf FILE --trust-anchor FILE... [--intermediate FILE...] [--crl FILE...]
                       [--at RFC3339] [--eku clientAuth|serverAuth|any|OID]
                       [--key-usage digitalSignature|any] [--require-revocation] [--allow-sha1]
+                      [--ocsp-response FILE... [--ocsp-nonce HEX] [--ocsp-skew SECS]]
+  hoviat ocsp request --cert FILE --issuer FILE [--sha256] [--nonce HEX|--no-nonce] [--out FILE]
+  hoviat ocsp fetch   --cert FILE --issuer FILE [--url URL] [--sha256] [--nonce HEX|--no-nonce]
+                      [--timeout SECS] [--out FILE] [--at RFC3339] [--ocsp-skew SECS] [--allow-sha1]
   hoviat national-code CODE
   hoviat testpki --out DIR [--seed SEED] [--at RFC3339]      (test equipment)
   hoviat make-token --pki DIR --holder N --origin ORIGIN --nonce NONCE [--alg ALG]   (test equipment)
@@ -186,11 +194,74 @@ fn revocation_json(r: &RevocationStatus) -> serde_json::Value {
             "status": "good", "source": "crl", "thisUpdate": this_update.to_string(),
             "nextUpdate": next_update.map(|n| n.to_string()),
         }),
+        RevocationStatus::GoodByOcsp {
+            this_update,
+            next_update,
+        } => serde_json::json!({
+            "status": "good", "source": "ocsp", "thisUpdate": this_update.to_string(),
+            "nextUpdate": next_update.map(|n| n.to_string()),
+        }),
         RevocationStatus::NotChecked => serde_json::json!({ "status": "not-checked" }),
     }
 }
 
-const TRUST_FLAGS: [&str; 4] = ["trust-anchor", "intermediate", "crl", "at"];
+const TRUST_FLAGS: [&str; 7] = [
+    "trust-anchor",
+    "intermediate",
+    "crl",
+    "at",
+    "ocsp-response",
+    "ocsp-nonce",
+    "ocsp-skew",
+];
+
+fn parse_hex(s: &str) -> Option<Vec<u8>> {
+    if !s.len().is_multiple_of(2) || !s.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return None;
+    }
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).ok())
+        .collect()
+}
+
+fn ocsp_options(a: &Args) -> Result<OcspOptions, UsageError> {
+    let mut o = OcspOptions::default();
+    if let Some(s) = a.opt("ocsp-skew")? {
+        o.skew_secs = s
+            .parse()
+            .ok()
+            .filter(|v: &i64| (0..=86400).contains(v))
+            .ok_or_else(|| usage("--ocsp-skew takes seconds (0 to 86400)"))?;
+    }
+    Ok(o)
+}
+
+/// `--ocsp-response FILE...` (DER), `--ocsp-nonce HEX` (the nonce sent), `--ocsp-skew SECS`.
+fn ocsp_config(a: &Args) -> Result<Option<OcspConfig>, Failure> {
+    let files = a.all("ocsp-response");
+    let nonce = match a.opt("ocsp-nonce").map_err(Failure::Usage)? {
+        None => None,
+        Some(h) => Some(parse_hex(h).ok_or_else(|| Failure::Usage(usage("--ocsp-nonce takes hex")))?),
+    };
+    if files.is_empty() {
+        if nonce.is_some() {
+            return Err(Failure::Usage(usage("--ocsp-nonce needs --ocsp-response")));
+        }
+        return Ok(None);
+    }
+    let mut responses = Vec::new();
+    for f in files {
+        responses.push(Arc::new(OcspResponse::from_der(
+            &read_file(f).map_err(Failure::Usage)?,
+        )?));
+    }
+    Ok(Some(OcspConfig {
+        responses,
+        nonce,
+        options: ocsp_options(a).map_err(Failure::Usage)?,
+    }))
+}
 
 fn cmd_verify_token(raw: &[String]) -> Result<serde_json::Value, Failure> {
     let mut flags = vec!["token", "origin", "nonce"];
@@ -206,6 +277,7 @@ fn cmd_verify_token(raw: &[String]) -> Result<serde_json::Value, Failure> {
     let mut options = PathOptions::client_auth(at);
     options.policy = policy(&a);
     options.require_revocation = a.has("require-revocation");
+    options.ocsp = ocsp_config(&a)?;
     let v = Verifier {
         trust: &trust,
         options,
@@ -225,13 +297,9 @@ fn cmd_verify_chain(raw: &[String]) -> Result<serde_json::Value, Failure> {
     let a = Args::parse(raw, &flags, &["require-revocation", "allow-sha1"]).map_err(Failure::Usage)?;
     let at = at_time(&a).map_err(Failure::Usage)?;
     let eku_req = match a.opt("eku").map_err(Failure::Usage)? {
-        None | Some("any") => EkuRequirement::Any,
-        Some("clientAuth") => EkuRequirement::Purpose(eku::CLIENT_AUTH),
-        Some("serverAuth") => EkuRequirement::Purpose(eku::SERVER_AUTH),
-        Some(o) => EkuRequirement::Purpose(
-            o.parse()
-                .map_err(|_| Failure::Usage(usage(format!("--eku {o:?} is not a purpose or OID"))))?,
-        ),
+        None => EkuRequirement::Any,
+        Some(o) => hoviat::pki::chain::eku_requirement(o)
+            .ok_or_else(|| Failure::Usage(usage(format!("--eku {o:?} is not a purpose or OID"))))?,
     };
     let key_usage = match a.opt("key-usage").map_err(Failure::Usage)? {
         None | Some("any") => KeyUsageRequirement::Any,
@@ -242,29 +310,158 @@ fn cmd_verify_chain(raw: &[String]) -> Result<serde_json::Value, Failure> {
             ))));
         }
     };
-    let trust = trust_store(&a)?;
-    let leaf_bytes = read_file(a.one("leaf").map_err(Failure::Usage)?).map_err(Failure::Usage)?;
-    let items = hoviat::pki::cert::pem_or_der(&leaf_bytes, &["CERTIFICATE"], 1, hoviat::pki::cert::MAX_CERT_LEN)
-        .map_err(|e| Failure::from(hoviat::pki::PkiError::CertMalformed(e)))?;
-    let leaf = Arc::new(Cert::from_der(&items[0])?);
-    let options = PathOptions {
-        at,
-        eku: eku_req.clone(),
-        key_usage,
-        policy: policy(&a),
-        require_revocation: a.has("require-revocation"),
-        max_intermediates: 8,
+    if a.all("trust-anchor").is_empty() {
+        return Err(Failure::Usage(usage("at least one --trust-anchor is required")));
+    }
+    let read_all = |k: &str| -> Result<Vec<Vec<u8>>, Failure> {
+        a.all(k).iter().map(|f| read_file(f).map_err(Failure::Usage)).collect()
     };
-    let path = trust.validate(&leaf, &options, &RustCrypto)?;
+    let (anchors, intermediates, crls) = (read_all("trust-anchor")?, read_all("intermediate")?, read_all("crl")?);
+    let leaf_bytes = read_file(a.one("leaf").map_err(Failure::Usage)?).map_err(Failure::Usage)?;
+    let mut options = PathOptions::verify_chain(at, eku_req.clone());
+    options.key_usage = key_usage;
+    options.policy = policy(&a);
+    options.require_revocation = a.has("require-revocation");
+    options.ocsp = ocsp_config(&a)?;
+    let req = ChainRequest {
+        anchors: anchors.iter().map(Vec::as_slice).collect(),
+        intermediates: intermediates.iter().map(Vec::as_slice).collect(),
+        crls: crls.iter().map(Vec::as_slice).collect(),
+        leaf: &leaf_bytes,
+        options,
+    };
+    let path = verify_chain(&req, &RustCrypto)?;
+    let leaf = &path.chain[0];
     Ok(serde_json::json!({
         "verified": true,
-        "holder": Holder::from_cert(&leaf),
-        "certificate": CertificateSummary::from_cert(&leaf),
+        "holder": Holder::from_cert(leaf),
+        "certificate": CertificateSummary::from_cert(leaf),
         "chain": path.chain.iter().map(|c| c.subject.to_string()).collect::<Vec<_>>(),
         "revocation": revocation_json(&path.revocation),
         "eku": match &eku_req { EkuRequirement::Any => "any".to_string(), EkuRequirement::Purpose(p) => eku_name(p) },
         "validationTime": at.to_string(),
     }))
+}
+
+/// `hoviat ocsp request|fetch`: build an OCSP request; or send it, verify the answer, and report
+/// the certificate's status.
+fn cmd_ocsp(raw: &[String]) -> Result<serde_json::Value, Failure> {
+    let Some((sub, rest)) = raw.split_first() else {
+        return Err(Failure::Usage(usage("ocsp takes request or fetch")));
+    };
+    let a = Args::parse(
+        rest,
+        &["cert", "issuer", "nonce", "out", "url", "timeout", "at", "ocsp-skew"],
+        &["sha256", "no-nonce", "allow-sha1"],
+    )
+    .map_err(Failure::Usage)?;
+    let load = |k: &str| -> Result<Arc<hoviat::pki::Cert>, Failure> {
+        Ok(parse_leaf(
+            &read_file(a.one(k).map_err(Failure::Usage)?).map_err(Failure::Usage)?,
+        )?)
+    };
+    let cert = load("cert")?;
+    let issuer = load("issuer")?;
+    let hash = if a.has("sha256") {
+        HashAlg::Sha256
+    } else {
+        HashAlg::Sha1
+    };
+    let nonce = match (a.opt("nonce").map_err(Failure::Usage)?, a.has("no-nonce")) {
+        (Some(_), true) => return Err(Failure::Usage(usage("--nonce and --no-nonce exclude each other"))),
+        (Some(h), false) => Some(parse_hex(h).ok_or_else(|| Failure::Usage(usage("--nonce takes hex")))?),
+        (None, true) => None,
+        (None, false) => {
+            let mut n = vec![0u8; 16];
+            getrandom::fill(&mut n).map_err(|e| Failure::Usage(usage(format!("no randomness: {e}"))))?;
+            Some(n)
+        }
+    };
+    let id = CertId::new(&cert, &issuer, hash)?;
+    let request = ocsp::build_request(&[id], nonce.as_deref())?;
+    let hexs = |b: &[u8]| b.iter().map(|x| format!("{x:02x}")).collect::<String>();
+    let write = |path: &str, bytes: &[u8]| {
+        std::fs::write(path, bytes).map_err(|e| {
+            Failure::Usage(UsageError {
+                code: "IO_ERROR",
+                message: format!("{path}: {e}"),
+            })
+        })
+    };
+    match sub.as_str() {
+        "request" => {
+            if let Some(out) = a.opt("out").map_err(Failure::Usage)? {
+                write(out, &request)?;
+            }
+            Ok(serde_json::json!({
+                "request": base64::Engine::encode(&base64::engine::general_purpose::STANDARD, &request),
+                "nonce": nonce.as_deref().map(hexs),
+                "hash": hash.name(),
+            }))
+        }
+        "fetch" => {
+            let url = match a.opt("url").map_err(Failure::Usage)? {
+                Some(u) => u.to_string(),
+                None => cert
+                    .ocsp_urls
+                    .first()
+                    .cloned()
+                    .ok_or_else(|| Failure::Usage(usage("the certificate names no OCSP responder; give --url")))?,
+            };
+            let secs: u64 = match a.opt("timeout").map_err(Failure::Usage)? {
+                None => 10,
+                Some(s) => s
+                    .parse()
+                    .ok()
+                    .filter(|v| (1..=300).contains(v))
+                    .ok_or_else(|| Failure::Usage(usage("--timeout takes 1 to 300 seconds")))?,
+            };
+            let body = ocsp::fetch(&url, &request, std::time::Duration::from_secs(secs))?;
+            if let Some(out) = a.opt("out").map_err(Failure::Usage)? {
+                write(out, &body)?;
+            }
+            let resp = OcspResponse::from_der(&body)?;
+            let options = ocsp_options(&a).map_err(Failure::Usage)?;
+            let at = at_time(&a).map_err(Failure::Usage)?;
+            let pol = policy(&a);
+            let verdict = ocsp::verify(
+                &resp,
+                &ocsp::OcspCheck {
+                    cert: &cert,
+                    issuer: &issuer,
+                    nonce: nonce.as_deref(),
+                    at,
+                    options: &options,
+                    policy: &pol,
+                    backend: &RustCrypto,
+                },
+            )?;
+            let status = match verdict.status {
+                ocsp::CertStatus::Good => "good",
+                ocsp::CertStatus::Revoked { time, .. } => {
+                    return Err(Failure::from(hoviat::pki::PkiError::Revoked {
+                        subject: cert.subject.to_string(),
+                        serial: cert.serial_hex(),
+                        date: time.to_string(),
+                    }));
+                }
+                ocsp::CertStatus::Unknown => {
+                    return Err(Failure::from(hoviat::pki::PkiError::OcspCertUnknown {
+                        subject: cert.subject.to_string(),
+                    }));
+                }
+            };
+            Ok(serde_json::json!({
+                "status": status,
+                "url": url,
+                "thisUpdate": verdict.this_update.to_string(),
+                "nextUpdate": verdict.next_update.map(|n| n.to_string()),
+                "nonce": nonce.as_deref().map(hexs),
+                "validationTime": at.to_string(),
+            }))
+        }
+        other => Err(Failure::Usage(usage(format!("ocsp {other:?}: request or fetch")))),
+    }
 }
 
 fn cmd_national_code(raw: &[String]) -> Result<serde_json::Value, Failure> {
@@ -579,6 +776,7 @@ fn main() -> ExitCode {
         "verify-token" => cmd_verify_token(rest),
         "verify-chain" => cmd_verify_chain(rest),
         "national-code" => cmd_national_code(rest),
+        "ocsp" => cmd_ocsp(rest),
         "testpki" => cmd_testpki(rest),
         "make-token" => cmd_make_token(rest),
         "demo" => cmd_demo(),

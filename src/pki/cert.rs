@@ -128,8 +128,16 @@ pub struct Cert {
     pub aki: Option<Vec<u8>>,
     /// Raw DER of the subjectAltName extension value (GeneralNames), if present.
     pub san: Option<Vec<u8>>,
-    /// Raw DER of the nameConstraints extension value, if present.
-    pub name_constraints: Option<Vec<u8>>,
+    /// nameConstraints, if present (critical or not: a non-critical one is processed too,
+    /// since ignoring it would let a constrained CA issue any name).
+    pub name_constraints: Option<super::nc::NameConstraints>,
+    /// Every extension's OID and criticality, in encoded order (for the RFC 5280 profile
+    /// checks of [`super::PathOptions::strict_rfc5280`]).
+    pub extensions: Vec<(Oid, bool)>,
+    /// Whether an authorityKeyIdentifier extension is present (with or without keyIdentifier).
+    pub has_aki_extension: bool,
+    /// The OCSP responder URLs of authorityInfoAccess (id-ad-ocsp, URI form).
+    pub ocsp_urls: Vec<String>,
     /// The GeneralNames (DER TLVs) of every cRLDistributionPoints fullName.
     pub crl_dp_names: Vec<Vec<u8>>,
     /// Critical extensions hoviat does not process.
@@ -177,6 +185,7 @@ impl Cert {
         let spki = tbs.subject_public_key_info().to_der().map_err(|e| bad(&e))?;
         let key = KeyInfo::from_spki_der(&spki).map(Arc::new);
 
+        let exts = tbs.extensions().map(Vec::as_slice).unwrap_or(&[]);
         let mut c = Cert {
             der: der_bytes.to_vec(),
             tbs: tbs_range,
@@ -197,11 +206,13 @@ impl Cert {
             aki: None,
             san: None,
             name_constraints: None,
+            extensions: Vec::with_capacity(exts.len()),
+            has_aki_extension: false,
+            ocsp_urls: Vec::new(),
             crl_dp_names: Vec::new(),
             unknown_critical: Vec::new(),
         };
 
-        let exts = tbs.extensions().map(Vec::as_slice).unwrap_or(&[]);
         if !exts.is_empty() && version != 3 {
             return Err(bad(&"extensions in a certificate that is not version 3"));
         }
@@ -211,6 +222,7 @@ impl Cert {
                 return Err(bad(&format!("extension {} appears twice", ext.extn_id)));
             }
             seen.push(&ext.extn_id);
+            c.extensions.push((ext.extn_id, ext.critical));
             let v = ext.extn_value.as_bytes();
             let ext_bad = |e: &dyn std::fmt::Display| bad(&format!("extension {}: {e}", ext.extn_id));
             match ext.extn_id {
@@ -255,18 +267,33 @@ impl Cert {
                 ext_oid::AKI => {
                     let a = x509_cert::ext::pkix::AuthorityKeyIdentifier::from_der(v).map_err(|e| ext_bad(&e))?;
                     c.aki = a.key_identifier.map(|k| k.as_bytes().to_vec());
+                    c.has_aki_extension = true;
                 }
                 ext_oid::SAN => {
                     x509_cert::ext::pkix::SubjectAltName::from_der(v).map_err(|e| ext_bad(&e))?;
                     c.san = Some(v.to_vec());
                 }
                 ext_oid::NAME_CONSTRAINTS => {
-                    x509_cert::ext::pkix::NameConstraints::from_der(v).map_err(|e| ext_bad(&e))?;
-                    c.name_constraints = Some(v.to_vec());
-                    // Not processed yet: refused whatever its criticality (RFC 5280 requires it to
-                    // be critical, and ignoring a non-critical one would let a constrained CA
-                    // issue any name).
-                    c.unknown_critical.push(ext.extn_id);
+                    // Processed by the validator whatever its criticality (RFC 5280 requires it
+                    // critical; ignoring a non-critical one would let a constrained CA issue any
+                    // name). Malformed constraints, or ones using minimum/maximum, refuse the
+                    // certificate.
+                    c.name_constraints = Some(super::nc::NameConstraints::from_der(v).map_err(|e| ext_bad(&e))?);
+                }
+                ext_oid::AIA => {
+                    // Informational only, but it must parse: one or more AccessDescriptions.
+                    let aia = x509_cert::ext::pkix::AuthorityInfoAccessSyntax::from_der(v).map_err(|e| ext_bad(&e))?;
+                    if aia.0.is_empty() {
+                        return Err(ext_bad(&"empty authorityInfoAccess"));
+                    }
+                    const ID_AD_OCSP: Oid = Oid::new_unwrap("1.3.6.1.5.5.7.48.1");
+                    for ad in aia.0.iter().filter(|a| a.access_method == ID_AD_OCSP).take(8) {
+                        if let x509_cert::ext::pkix::name::GeneralName::UniformResourceIdentifier(u) =
+                            &ad.access_location
+                        {
+                            c.ocsp_urls.push(u.to_string());
+                        }
+                    }
                 }
                 // Processed only as information; a critical certificatePolicies is accepted
                 // because hoviat validates with the initial policy set any-policy and no
@@ -278,7 +305,6 @@ impl Cert {
                     }
                 }
                 ext_oid::CERT_POLICIES
-                | ext_oid::AIA
                 | ext_oid::SIA
                 | ext_oid::IAN
                 | ext_oid::FRESHEST_CRL

@@ -93,6 +93,22 @@ fn is_time(any: &AnyRef<'_>) -> bool {
 impl Crl {
     /// Parses a DER CRL.
     pub fn from_der(der_bytes: &[u8]) -> Result<Self, PkiError> {
+        let mut crl = Self::parse(der_bytes)?;
+        crl.der = der_bytes.to_vec();
+        Ok(crl)
+    }
+
+    /// Parses a DER CRL it takes ownership of: the index points into that buffer, so a
+    /// registry-size CRL is held once (no copy), plus 16 bytes per entry.
+    pub fn from_vec(der_bytes: Vec<u8>) -> Result<Self, PkiError> {
+        let mut crl = Self::parse(&der_bytes)?;
+        crl.der = der_bytes;
+        Ok(crl)
+    }
+
+    /// Parses and indexes; the returned CRL's buffer is empty until the caller sets it to
+    /// exactly `der_bytes`.
+    fn parse(der_bytes: &[u8]) -> Result<Self, PkiError> {
         if der_bytes.len() > MAX_CRL_LEN {
             return Err(PkiError::InputTooLarge {
                 what: "CRL",
@@ -205,7 +221,6 @@ impl Crl {
         let d = der_bytes;
         crl.entries
             .sort_unstable_by(|a, b| serial_of(d, a).cmp(serial_of(d, b)).then(a.date.cmp(&b.date)));
-        crl.der = der_bytes.to_vec();
         Ok(crl)
     }
 
@@ -224,6 +239,11 @@ impl Crl {
             }
             match oid {
                 CRL_NUMBER => {
+                    // §5.2.3: MUST be non-critical. Refused at load, which fails closed (the
+                    // configuration is refused).
+                    if critical {
+                        return Err(bad("critical cRLNumber (RFC 5280 5.2.3)"));
+                    }
                     let n = der::asn1::UintRef::from_der(value).map_err(bad)?;
                     self.number = Some(n.as_bytes().to_vec());
                 }
@@ -313,8 +333,10 @@ fn read_extension<'a>(r: &mut SliceReader<'a>) -> Result<(Oid, bool, &'a [u8]), 
 
 fn parse_entries(content: &[u8], base: usize, v2: bool) -> Result<Vec<Entry>, PkiError> {
     let mut r = SliceReader::new(content).map_err(bad)?;
-    // Each entry is at least 15 bytes; reserve from the length, bounded by the input.
-    let mut out = Vec::with_capacity(content.len() / 16);
+    // A registry entry (16-byte serial, UTCTime) is about 36 bytes; reserve for that and let
+    // the vector grow if entries are smaller, then give back any excess (memory proportional to
+    // the entries, not to a worst-case guess).
+    let mut out = Vec::with_capacity(content.len() / 36);
     while !r.is_finished() {
         let e = AnyRef::decode(&mut r).map_err(bad)?;
         if e.tag() != Tag::Sequence {
@@ -363,6 +385,7 @@ fn parse_entries(content: &[u8], base: usize, v2: bool) -> Result<Vec<Entry>, Pk
             date: date.0,
         });
     }
+    out.shrink_to_fit();
     Ok(out)
 }
 

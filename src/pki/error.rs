@@ -74,6 +74,14 @@ pub enum PkiError {
         /// The certificate whose name violates the constraint.
         subject: String,
     },
+    /// A certificate breaks an RFC 5280 profile rule that the strict profile enforces
+    /// ([`crate::pki::PathOptions::strict_rfc5280`]).
+    ProfileViolation {
+        /// The certificate's subject.
+        subject: String,
+        /// The rule, with its RFC 5280 section.
+        rule: &'static str,
+    },
     /// A signature in the chain does not verify under its issuer's key.
     SignatureInvalid {
         /// The signed certificate (or CRL) subject / issuer.
@@ -131,6 +139,43 @@ pub enum PkiError {
     },
     /// The CRL uses a feature hoviat does not process (critical extension, indirect CRL).
     CrlUnsupported(String),
+    /// An OCSP response does not parse or breaks RFC 6960.
+    OcspMalformed(String),
+    /// The responder answered with a status other than `successful`.
+    OcspNotSuccessful(String),
+    /// The response uses a feature hoviat does not process (non-basic type, critical extension).
+    OcspUnsupported(String),
+    /// The response's signature does not verify under its signer's key.
+    OcspSignatureInvalid {
+        /// The CA whose certificate the response is about.
+        issuer: String,
+    },
+    /// The response is signed by neither the CA nor a responder the CA authorised (OCSPSigning).
+    OcspResponderNotAuthorized(String),
+    /// No SingleResponse in the response is for this certificate (CertID).
+    OcspCertIdMismatch {
+        /// The certificate's subject.
+        subject: String,
+    },
+    /// A nonce was sent and the response does not echo it (a replayed or foreign response).
+    OcspNonceMismatch,
+    /// The response's thisUpdate is in the future (beyond the skew).
+    OcspNotYetValid {
+        /// thisUpdate, RFC 3339.
+        this_update: String,
+    },
+    /// The response is past its nextUpdate (or, without one, too old).
+    OcspStale {
+        /// Which time made it stale.
+        detail: String,
+    },
+    /// The responder does not know the certificate.
+    OcspCertUnknown {
+        /// The certificate's subject.
+        subject: String,
+    },
+    /// The responder could not be reached (connection, timeout, HTTP error).
+    OcspResponderUnreachable(String),
     /// Revocation status was required but no CRL or OCSP response covers the certificate.
     RevocationUnknown {
         /// The certificate's subject.
@@ -177,6 +222,9 @@ impl fmt::Display for PkiError {
             Self::NameConstraintViolation { subject } => {
                 write!(f, "certificate \"{subject}\" violates a CA's name constraints")
             }
+            Self::ProfileViolation { subject, rule } => {
+                write!(f, "certificate \"{subject}\" breaks the RFC 5280 profile: {rule}")
+            }
             Self::SignatureInvalid { subject } => {
                 write!(
                     f,
@@ -211,6 +259,28 @@ impl fmt::Display for PkiError {
             Self::RevocationUnknown { subject } => {
                 write!(f, "no revocation information covers \"{subject}\"")
             }
+            Self::OcspMalformed(d) => write!(f, "malformed OCSP response: {d}"),
+            Self::OcspNotSuccessful(d) => write!(f, "the OCSP responder did not answer successfully: {d}"),
+            Self::OcspUnsupported(d) => write!(f, "unsupported OCSP response: {d}"),
+            Self::OcspSignatureInvalid { issuer } => {
+                write!(
+                    f,
+                    "the OCSP response about a certificate of \"{issuer}\" has an invalid signature"
+                )
+            }
+            Self::OcspResponderNotAuthorized(d) => write!(f, "the OCSP response's signer is not authorised: {d}"),
+            Self::OcspCertIdMismatch { subject } => {
+                write!(f, "no OCSP response is about the certificate \"{subject}\"")
+            }
+            Self::OcspNonceMismatch => f.write_str("the OCSP response does not carry the nonce of the request"),
+            Self::OcspNotYetValid { this_update } => {
+                write!(f, "the OCSP response is not yet valid (thisUpdate {this_update})")
+            }
+            Self::OcspStale { detail } => write!(f, "the OCSP response is stale ({detail})"),
+            Self::OcspCertUnknown { subject } => {
+                write!(f, "the OCSP responder does not know the certificate \"{subject}\"")
+            }
+            Self::OcspResponderUnreachable(d) => write!(f, "the OCSP responder is unreachable: {d}"),
         }
     }
 }
@@ -233,6 +303,7 @@ impl crate::error::Coded for PkiError {
             Self::IssuerKeyUsage { .. } => "CERT_ISSUER_KEY_USAGE",
             Self::PathLenExceeded { .. } => "CERT_PATH_LEN_EXCEEDED",
             Self::NameConstraintViolation { .. } => "CERT_NAME_CONSTRAINTS",
+            Self::ProfileViolation { .. } => "CERT_PROFILE_VIOLATION",
             Self::SignatureInvalid { .. } => "CERT_SIGNATURE_INVALID",
             Self::AlgorithmUnsupported(_) => "ALGORITHM_UNSUPPORTED",
             Self::AlgorithmDisallowed(_) => "ALGORITHM_DISALLOWED",
@@ -248,6 +319,17 @@ impl crate::error::Coded for PkiError {
             Self::CrlIssuerNotAuthorized { .. } => "CRL_ISSUER_NOT_AUTHORIZED",
             Self::CrlUnsupported(_) => "CRL_UNSUPPORTED",
             Self::RevocationUnknown { .. } => "REVOCATION_UNKNOWN",
+            Self::OcspMalformed(_) => "OCSP_MALFORMED",
+            Self::OcspNotSuccessful(_) => "OCSP_NOT_SUCCESSFUL",
+            Self::OcspUnsupported(_) => "OCSP_UNSUPPORTED",
+            Self::OcspSignatureInvalid { .. } => "OCSP_SIGNATURE_INVALID",
+            Self::OcspResponderNotAuthorized(_) => "OCSP_RESPONDER_NOT_AUTHORIZED",
+            Self::OcspCertIdMismatch { .. } => "OCSP_CERT_ID_MISMATCH",
+            Self::OcspNonceMismatch => "OCSP_NONCE_MISMATCH",
+            Self::OcspNotYetValid { .. } => "OCSP_NOT_YET_VALID",
+            Self::OcspStale { .. } => "OCSP_STALE",
+            Self::OcspCertUnknown { .. } => "OCSP_CERT_UNKNOWN",
+            Self::OcspResponderUnreachable(_) => "OCSP_RESPONDER_UNREACHABLE",
         }
     }
 }

@@ -2,13 +2,17 @@
 
 pub mod alg;
 pub mod cert;
+pub mod chain;
 pub mod crl;
 mod error;
 pub mod name;
+pub mod nc;
+pub mod ocsp;
 pub mod path;
 
 pub use alg::{AlgorithmPolicy, RustCrypto, SignatureBackend, SignatureCheck};
 pub use cert::Cert;
+pub use chain::{ChainRequest, verify_chain};
 pub use crl::Crl;
 pub use error::PkiError;
 pub use path::{EkuRequirement, KeyUsageRequirement, PathOptions, RevocationStatus, TrustStore, ValidatedPath};

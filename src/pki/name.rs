@@ -191,7 +191,7 @@ impl DistinguishedName {
 
 /// Multi-valued RDNs match when their attributes pair up one to one (each used once), so
 /// `CN=A+CN=A` does not match `CN=A+CN=B`.
-fn rdn_eq(a: &[Attribute], b: &[Attribute]) -> bool {
+pub(crate) fn rdn_eq(a: &[Attribute], b: &[Attribute]) -> bool {
     if a.len() != b.len() {
         return false;
     }

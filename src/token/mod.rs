@@ -437,6 +437,7 @@ impl Verifier<'_> {
         }
         let revocation = match path.revocation {
             RevocationStatus::GoodByCrl { .. } => "crl",
+            RevocationStatus::GoodByOcsp { .. } => "ocsp",
             RevocationStatus::NotChecked => "not-checked",
         };
         let holder = Holder::from_cert(&leaf);
@@ -445,10 +446,10 @@ impl Verifier<'_> {
             leaf.issuer,
             origin.as_str(),
             path.chain.last().map(|c| c.subject.to_string()).unwrap_or_default(),
-            if revocation == "crl" {
-                "checked by a current CRL"
-            } else {
-                "NOT checked (no CRL or OCSP configured)"
+            match revocation {
+                "crl" => "checked by a current CRL",
+                "ocsp" => "checked by a current OCSP response",
+                _ => "NOT checked (no CRL or OCSP configured)",
             }
         );
         Ok(VerifiedToken {
