@@ -19,3 +19,23 @@ ensure_rust() {
 # Build-time needs of the crate (the pcsc crate links libpcsclite) plus the PC/SC test stack.
 BUILD_PACKAGES=(pkg-config libpcsclite-dev)
 PCSC_PACKAGES=(pcscd vsmartcard-vpcd opensc libccid pcsc-tools)
+BROWSER_PACKAGES=(chromium)
+
+# The wasm build: the wasm32 target, wasm-bindgen's CLI at exactly the crate's version, and
+# wasm-opt from npm binaryen (Debian's binaryen 108 writes broken modules; toolchain.md).
+WASM_BINDGEN_VERSION=0.2.130
+ensure_wasm_tools() {
+  rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown >/dev/null
+  if [ "$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')" != "$WASM_BINDGEN_VERSION" ]; then
+    echo "setup: installing wasm-bindgen-cli $WASM_BINDGEN_VERSION (about 3 minutes, once per machine)"
+    cargo install -q wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION" >/dev/null 2>&1 || { echo "setup: wasm-bindgen-cli install failed" >&2; return 1; }
+  fi
+  ensure_node_modules
+}
+
+ensure_node_modules() {
+  command -v npm >/dev/null || ensure_packages nodejs npm
+  if [ ! -x pkg-tests/node_modules/.bin/wasm-opt ] || [ ! -d pkg-tests/node_modules/playwright-core ]; then
+    (cd pkg-tests && npm ci --no-audit --no-fund >/dev/null 2>&1) || { echo "setup: npm ci in pkg-tests failed" >&2; return 1; }
+  fi
+}

@@ -10,6 +10,7 @@
 //! - [`token`]: the `web-eid:1.0` token: parse with limits, verify, assemble; challenge nonces.
 //! - [`identity`]: the national code, and the holder identity read from a certificate.
 //! - [`transport`]: the only I/O: PC/SC natively; browser transports in the wasm build.
+//! - `wasm` (feature `wasm`, wasm32 only): the JavaScript facade (wasm-bindgen).
 //! - [`testkit`] (feature `testkit`): a deterministic test registry (test equipment).
 #![deny(missing_docs)]
 
@@ -23,5 +24,7 @@ pub mod testkit;
 pub mod time;
 pub mod token;
 pub mod transport;
+#[cfg(all(feature = "wasm", target_arch = "wasm32"))]
+pub mod wasm;
 
 pub use error::Coded;

@@ -711,6 +711,31 @@ fn today() -> UnixTime {
     UnixTime(n.0 - n.0.rem_euclid(86_400))
 }
 
+/// Writes the shared verification case table (test equipment) with the native verdicts.
+fn cmd_test_cases(raw: &[String]) -> Result<serde_json::Value, Failure> {
+    let a = Args::parse(raw, &["out"], &[]).map_err(Failure::Usage)?;
+    let out = a.one("out").map_err(Failure::Usage)?;
+    let cases = hoviat::testkit::cases::build();
+    let rows: Vec<serde_json::Value> = cases
+        .iter()
+        .map(|c| {
+            let mut v = serde_json::to_value(c).unwrap_or_default();
+            v["native"] = match hoviat::testkit::cases::native_verdict(c) {
+                Ok(nc) => serde_json::json!({ "ok": true, "nationalCode": nc }),
+                Err(code) => serde_json::json!({ "ok": false, "code": code }),
+            };
+            v
+        })
+        .collect();
+    std::fs::write(out, serde_json::to_string_pretty(&rows).unwrap_or_default()).map_err(|e| {
+        Failure::Usage(UsageError {
+            code: "IO_ERROR",
+            message: format!("{out}: {e}"),
+        })
+    })?;
+    Ok(serde_json::json!({ "written": out, "cases": rows.len() }))
+}
+
 fn cmd_demo() -> Result<serde_json::Value, Failure> {
     let now = UnixTime::now();
     eprintln!("hoviat demo: generating a test registry (root RSA-4096, citizen CAs, holders)...");
@@ -780,6 +805,7 @@ fn main() -> ExitCode {
         "testpki" => cmd_testpki(rest),
         "make-token" => cmd_make_token(rest),
         "demo" => cmd_demo(),
+        "test-cases" => cmd_test_cases(rest),
         "card" => cmd_card(rest),
         "sim" => cmd_sim(rest),
         "help" | "--help" | "-h" => {

@@ -4,6 +4,7 @@
 //! wrong usage, each interoperability quirk), and CRLs. The same seed and time give the same
 //! bytes. Never used by a relying party.
 
+pub mod cases;
 pub mod der;
 #[cfg(unix)]
 pub mod vpcd;
@@ -658,7 +659,23 @@ pub const HOLDERS: [(Variant, KeyKind, usize); 15] = [
 impl Registry {
     /// Generates the registry for `seed`, with validity periods around `now`.
     pub fn generate(seed: &str, now: UnixTime) -> Self {
+        Self::generate_with(seed, now, false)
+    }
+
+    /// Like [`Registry::generate`], but every key elliptic (root P-384, RSA holders and CAs
+    /// P-256): generated in milliseconds even in WebAssembly, for the virtual card in the npm
+    /// package and browser demos.
+    pub fn generate_light(seed: &str, now: UnixTime) -> Self {
+        Self::generate_with(seed, now, true)
+    }
+
+    fn generate_with(seed: &str, now: UnixTime, light: bool) -> Self {
         use der::*;
+        let kind = |k: KeyKind| match (light, k) {
+            (true, KeyKind::Rsa(4096)) => KeyKind::P384,
+            (true, KeyKind::Rsa(_)) => KeyKind::P256,
+            (_, k) => k,
+        };
         let start = UnixTime(now.0 - 300 * DAY);
         let root_name = name(&[
             (attr::COUNTRY, printable("IR")),
@@ -666,7 +683,7 @@ impl Registry {
             (attr::CN, utf8("hoviat Test Root CA1")),
         ]);
         let mut rng = rng_for(seed, "root");
-        let root_key = PrivateKey::generate(KeyKind::Rsa(4096), &mut rng);
+        let root_key = PrivateKey::generate(kind(KeyKind::Rsa(4096)), &mut rng);
         let root = Issuer::root(
             root_name,
             root_key,
@@ -686,7 +703,7 @@ impl Registry {
         let ca_validity = (UnixTime(start.0 - 365 * DAY), UnixTime(now.0 + 3650 * DAY));
         let mut cas = Vec::new();
         let mut r = rng_for(seed, "ca-rsa");
-        let k = PrivateKey::generate(KeyKind::Rsa(2048), &mut r);
+        let k = PrivateKey::generate(kind(KeyKind::Rsa(2048)), &mut r);
         cas.push(root.issue_ca(
             ca_name("hoviat Test Citizen CA RSA"),
             k,
@@ -721,9 +738,9 @@ impl Registry {
         ));
 
         let mut holders = Vec::new();
-        for (i, (variant, kind, ca)) in HOLDERS.iter().copied().enumerate() {
+        for (i, (variant, kind_of, ca)) in HOLDERS.iter().copied().enumerate() {
             let mut r = rng_for(seed, &format!("holder-{i}"));
-            let key = PrivateKey::generate(kind, &mut r);
+            let key = PrivateKey::generate(kind(kind_of), &mut r);
             holders.push(Self::make_holder(i, variant, key, ca, &cas[ca], start, now, &mut r));
         }
         let revoked: Vec<Vec<u8>> = holders

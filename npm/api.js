@@ -1,0 +1,197 @@
+// hoviat's JavaScript API, shared by the ESM and CommonJS entries. The build wraps this body
+// for each module system; `platform` supplies the wasm core loader and the optional entries.
+
+class HoviatError extends Error {
+  constructor(code, message, extra) {
+    super(message);
+    this.name = 'HoviatError';
+    this.code = code;
+    if (extra) Object.assign(this, extra);
+  }
+}
+
+const TRANSPORTS = ['auto', 'virtual', 'extension', 'webusb', 'webserial', 'smartcard'];
+
+function makeApi(platform) {
+  let core = platform.core; // the wasm-bindgen glue, initialised
+  let poisoned = null; // set when the module trapped; the next call loads a fresh instance
+
+  function toError(e) {
+    if (e instanceof HoviatError) return e;
+    if (e && typeof e === 'object' && e.name === 'HoviatError' && typeof e.code === 'string') {
+      return new HoviatError(e.code, e.message);
+    }
+    if (typeof WebAssembly !== 'undefined' && e instanceof WebAssembly.RuntimeError) {
+      let detail = e.message;
+      try { detail = core.lastPanic() || detail; } catch (_) { /* the instance is gone */ }
+      poisoned = detail;
+      return new HoviatError('INTERNAL_PANIC', 'hoviat hit an internal error and reloads itself: ' + detail);
+    }
+    return new HoviatError('INTERNAL_ERROR', String((e && e.message) || e));
+  }
+
+  async function ready() {
+    if (poisoned !== null) {
+      core = await platform.reload();
+      poisoned = null;
+    }
+    return core;
+  }
+
+  function call(fn) {
+    try {
+      return fn(core);
+    } catch (e) {
+      throw toError(e);
+    }
+  }
+
+  function needObject(v, what) {
+    if (v === null || typeof v !== 'object' || Array.isArray(v)) {
+      throw new HoviatError('INVALID_ARGUMENT', what + ' must be an object');
+    }
+  }
+
+  async function verifyToken(token, options) {
+    needObject(options, 'options');
+    await ready();
+    return call((c) => c.verifyToken(token, options));
+  }
+
+  function createNonce() {
+    if (poisoned !== null) throw new HoviatError('INTERNAL_PANIC', 'call an async function first to reload hoviat');
+    return call((c) => c.createNonce());
+  }
+
+  class NonceStore {
+    constructor(options) {
+      if (options !== undefined) needObject(options, 'options');
+      this._inner = call((c) => new c.NonceStore(options));
+    }
+    issue() {
+      return call(() => this._inner.issue());
+    }
+    consume(nonce) {
+      return call(() => this._inner.consume(nonce));
+    }
+  }
+
+  const nationalCode = {
+    validate(code) {
+      return call((c) => c.validateNationalCode(code));
+    },
+  };
+
+  function pageOrigin() {
+    const loc = typeof globalThis.location === 'object' ? globalThis.location : null;
+    return loc && typeof loc.origin === 'string' && loc.origin !== 'null' ? loc.origin : undefined;
+  }
+
+  class Card {
+    constructor(transport, impl, onStatus, unavailable) {
+      this.transport = transport;
+      this.unavailable = unavailable || {};
+      this._impl = impl;
+      this._onStatus = typeof onStatus === 'function' ? onStatus : undefined;
+    }
+    async info() {
+      return this._impl.info(this._onStatus);
+    }
+    async authenticate(args) {
+      needObject(args, 'authenticate options');
+      return this._impl.authenticate(args, this._onStatus);
+    }
+  }
+
+  function virtualImpl(mod, opts) {
+    let card;
+    try {
+      card = new mod.VirtualCard(opts || {});
+    } catch (e) {
+      throw toError(e);
+    }
+    return {
+      testRegistry: {
+        trustAnchors: card.trustAnchors(),
+        intermediates: card.intermediates(),
+        crls: card.crls(),
+      },
+      info(onStatus) {
+        try { return card.info(onStatus); } catch (e) { throw toError(e); }
+      },
+      authenticate(args, onStatus) {
+        const origin = args.origin !== undefined ? args.origin : pageOrigin();
+        if (origin === undefined) throw new HoviatError('INVALID_ARGUMENT', 'origin is required outside a browser page');
+        try {
+          return { token: card.authenticate(origin, args.nonce, args.pin, onStatus), origin };
+        } catch (e) { throw toError(e); }
+      },
+    };
+  }
+
+  async function extensionImpl(timeoutMs) {
+    if (!platform.loadExtension) {
+      throw new HoviatError('EXTENSION_MISSING', 'the browser extension transport exists only in browser pages');
+    }
+    const ext = await platform.loadExtension();
+    let t;
+    try {
+      t = await ext.ExtensionTransport.detect(timeoutMs);
+    } catch (e) {
+      throw e && e.code ? new HoviatError(e.code, e.message) : toError(e);
+    }
+    return {
+      info(onStatus) { return t.info({ onStatus }); },
+      async authenticate(args, onStatus) {
+        const r = await t.authenticate({ nonce: args.nonce, onStatus });
+        return { token: r.token, origin: pageOrigin() };
+      },
+    };
+  }
+
+  const notYet = (name) => new HoviatError('TRANSPORT_UNAVAILABLE', 'the ' + name + ' transport is not implemented in this version of hoviat');
+
+  async function connect(options) {
+    const opts = options === undefined ? {} : options;
+    needObject(opts, 'options');
+    const transport = opts.transport === undefined ? 'auto' : opts.transport;
+    if (!TRANSPORTS.includes(transport)) {
+      throw new HoviatError('INVALID_ARGUMENT', 'transport must be one of ' + TRANSPORTS.join(', '));
+    }
+    if (opts.onStatus !== undefined && typeof opts.onStatus !== 'function') {
+      throw new HoviatError('INVALID_ARGUMENT', 'onStatus must be a function');
+    }
+    await ready();
+    if (transport === 'virtual') {
+      const mod = await platform.loadVirtual();
+      const impl = virtualImpl(mod, opts.virtual);
+      const card = new Card('virtual', impl, opts.onStatus);
+      card.testRegistry = impl.testRegistry;
+      return card;
+    }
+    if (transport === 'extension') {
+      return new Card('extension', await extensionImpl(opts.timeoutMs || 1500), opts.onStatus);
+    }
+    if (transport !== 'auto') throw notYet(transport);
+    // auto: the extension is the transport every desktop browser has; say why others are not used.
+    const unavailable = {
+      webusb: notYet('WebUSB').message,
+      webserial: notYet('Web Serial').message,
+      smartcard: notYet('Web Smart Card API').message,
+    };
+    try {
+      return new Card('extension', await extensionImpl(opts.timeoutMs || 1500), opts.onStatus, unavailable);
+    } catch (e) {
+      unavailable.extension = (e.code || 'ERROR') + ': ' + e.message;
+      throw new HoviatError('NO_TRANSPORT', 'no card transport is available: ' +
+        Object.entries(unavailable).map(([k, v]) => k + ' — ' + v).join('; '), { reasons: unavailable });
+    }
+  }
+
+  // For the package's own tests: proves that a panic becomes a HoviatError.
+  function __panicForTest() {
+    return call((c) => c.__panicForTest());
+  }
+
+  return { HoviatError, verifyToken, createNonce, NonceStore, nationalCode, connect, __panicForTest, version: platform.version };
+}

@@ -1,0 +1,139 @@
+/** hoviat: read Iran's smart national ID card and verify its holder. */
+
+/** Every error hoviat throws. `code` is stable (e.g. "CERT_EXPIRED", "ORIGIN_MISMATCH"). */
+export class HoviatError extends Error {
+  readonly name: 'HoviatError';
+  readonly code: string;
+  /** For NO_TRANSPORT: why each transport was not used. */
+  readonly reasons?: Record<string, string>;
+}
+
+/** A certificate or CRL: PEM text (one or more blocks) or DER bytes. */
+export type PkiInput = string | Uint8Array;
+
+export interface VerifyOptions {
+  /** The site's origin exactly as the browser reports it: https://host[:port], no path. */
+  origin: string;
+  /** The challenge this server issued (and has already checked is fresh and unused). */
+  nonce: string;
+  /** The trust anchors (root or issuing CAs). */
+  trustAnchors: PkiInput[] | PkiInput;
+  /** Intermediate CAs to build the path through. */
+  intermediates?: PkiInput[] | PkiInput;
+  /** CRLs of the CAs; a CRL that does not verify is an error. */
+  crls?: PkiInput[] | PkiInput;
+  /** Validation time: RFC 3339 string, Date or milliseconds. Default: now. */
+  at?: string | Date | number;
+  /** Refuse with REVOCATION_UNKNOWN when no CRL covers the holder's certificate. */
+  requireRevocation?: boolean;
+  /** Accept SHA-1 signatures on certificates and CRLs (legacy chains only). */
+  allowSha1?: boolean;
+}
+
+export interface Holder {
+  subject: string;
+  commonName: string | null;
+  surname: string | null;
+  givenName: string | null;
+  /** Only when the certificate's serialNumber carries a national code whose check digit passes. */
+  nationalCode: string | null;
+  serialNumber: string | null;
+  country: string | null;
+  cardReference: string | null;
+  /** Every subject attribute in order: [type, value]. */
+  attributes: [string, string][];
+}
+
+export interface CertificateSummary {
+  serialNumber: string;
+  issuer: string;
+  notBefore: string;
+  notAfter: string;
+  key: string;
+  sha256: string;
+}
+
+export interface VerifiedIdentity {
+  holder: Holder;
+  certificate: CertificateSummary;
+  /** Subjects of the validated path, holder first, trust anchor last. */
+  chain: string[];
+  algorithm: 'ES256' | 'ES384' | 'ES512' | 'RS256' | 'RS384' | 'RS512' | 'PS256' | 'PS384' | 'PS512';
+  origin: string;
+  assurance: { level: 'holder-signature'; revocation: 'crl' | 'ocsp' | 'not-checked'; statement: string };
+  revocation: { status: 'good' | 'not-checked'; source?: string };
+}
+
+/** Verifies a web-eid:1.x token; throws HoviatError with a stable code. */
+export function verifyToken(token: string | WebEidToken, options: VerifyOptions): Promise<VerifiedIdentity>;
+
+/** A fresh challenge: 32 random bytes, base64. */
+export function createNonce(): string;
+
+/** Single-use, expiring challenges for one server process. */
+export class NonceStore {
+  constructor(options?: { ttlSeconds?: number; capacity?: number });
+  /** Issues a challenge. */
+  issue(): string;
+  /** Consumes it; throws NONCE_UNKNOWN, NONCE_EXPIRED or NONCE_REPLAYED. */
+  consume(nonce: string): void;
+}
+
+export const nationalCode: {
+  validate(code: string):
+    | { valid: true; nationalCode: string }
+    | { valid: false; code: 'NATIONAL_CODE_INVALID'; message: string };
+};
+
+export interface WebEidToken {
+  format: string;
+  unverifiedCertificate: string;
+  algorithm: string;
+  signature: string;
+  appVersion?: string;
+  unverifiedOrigin?: string;
+}
+
+export type CardStatus =
+  | 'detecting-card' | 'reading-certificate' | 'reading-pin-state' | 'waiting-for-pin'
+  | 'verifying-pin' | 'signing' | 'done';
+
+export type PinState =
+  | { state: 'verified' } | { state: 'triesLeft'; triesLeft: number } | { state: 'blocked' } | { state: 'unknown' };
+
+export interface CardInfo {
+  profile: 'piv' | 'ir-nid';
+  atr: string;
+  certificates: { slot: string; subject: string; issuer: string; serialNumber: string; notAfter: string; der: string }[];
+  pins: ({ name: 'piv' | 'id' | 'sign'; note?: string } & PinState)[];
+  cardSerial: string | null;
+  /** holder-signature, or certificate-only when the card cannot sign without the registry. */
+  assurance: 'holder-signature' | 'certificate-only';
+  traffic: { apdus: number; bytesOut: number; bytesIn: number };
+}
+
+export interface ConnectOptions {
+  /** auto (default) picks the best available transport and says why others are unavailable. */
+  transport?: 'auto' | 'virtual' | 'extension' | 'webusb' | 'webserial' | 'smartcard';
+  /** Progress while the card works. */
+  onStatus?: (status: CardStatus) => void;
+  /** Options of the virtual card (test equipment). */
+  virtual?: { profile?: 'piv' | 'ir-nid'; holder?: number; seed?: string; at?: string | Date | number; removeAfter?: number };
+  /** How long to wait for the browser extension (ms). */
+  timeoutMs?: number;
+}
+
+export interface Card {
+  readonly transport: 'virtual' | 'extension';
+  /** Why other transports were not chosen (auto). */
+  readonly unavailable: Record<string, string>;
+  /** The virtual card's test registry, to verify its tokens. */
+  readonly testRegistry?: { trustAnchors: string[]; intermediates: string[]; crls: string[] };
+  info(): Promise<CardInfo>;
+  /** Runs the card's challenge-response; `origin` defaults to the page's origin. */
+  authenticate(args: { nonce: string; pin?: string; origin?: string }): Promise<{ token: WebEidToken; origin: string }>;
+}
+
+export function connect(options?: ConnectOptions): Promise<Card>;
+
+export const version: string;

@@ -1,0 +1,121 @@
+// The built package in Node, imported by its npm name (ESM).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import * as hoviat from 'hoviat';
+
+const { verifyToken, createNonce, NonceStore, nationalCode, connect, HoviatError } = hoviat;
+const cases = JSON.parse(readFileSync(new URL('../cases.json', import.meta.url)));
+const ORIGIN = 'https://bank.example.ir';
+
+async function verdict(c) {
+  try {
+    const r = await verifyToken(c.token, {
+      origin: c.origin, nonce: c.nonce, trustAnchors: c.trustAnchors, intermediates: c.intermediates,
+      crls: c.crls, at: c.at, requireRevocation: c.requireRevocation,
+    });
+    return { ok: true, nationalCode: r.holder.nationalCode };
+  } catch (e) {
+    assert.ok(e instanceof HoviatError, `${c.name}: not a HoviatError: ${e}`);
+    return { ok: false, code: e.code };
+  }
+}
+
+test('the shared case table gives the native verdicts', async () => {
+  assert.ok(cases.length >= 30);
+  for (const c of cases) {
+    const got = await verdict(c);
+    assert.deepEqual(got, c.native, `${c.name}: Node differs from native`);
+    if (c.expectCode) assert.equal(got.code, c.expectCode, c.name);
+    else assert.equal(got.nationalCode, c.expectNationalCode, c.name);
+  }
+});
+
+test('nonces and the nonce store', () => {
+  const a = createNonce(), b = createNonce();
+  assert.equal(a.length, 44);
+  assert.notEqual(a, b);
+  const store = new NonceStore({ ttlSeconds: 60 });
+  const n = store.issue();
+  store.consume(n);
+  assert.throws(() => store.consume(n), { code: 'NONCE_REPLAYED' });
+  assert.throws(() => store.consume(createNonce()), { code: 'NONCE_UNKNOWN' });
+  assert.throws(() => store.consume(42), { code: 'INVALID_ARGUMENT' });
+  assert.throws(() => new NonceStore({ ttlSeconds: -1 }), { code: 'INVALID_ARGUMENT' });
+});
+
+test('national code', () => {
+  assert.deepEqual(nationalCode.validate('۰۰۷۶۲۲۹۶۴۵'), { valid: true, nationalCode: '0076229645' });
+  assert.equal(nationalCode.validate('1111111111').code, 'NATIONAL_CODE_INVALID');
+  assert.throws(() => nationalCode.validate(12), { code: 'INVALID_ARGUMENT' });
+});
+
+test('untrusted input from JS: wrong types, huge strings, missing fields', async () => {
+  const c = cases[0];
+  const base = { origin: c.origin, nonce: c.nonce, trustAnchors: c.trustAnchors, intermediates: c.intermediates, at: c.at };
+  const code = async (token, opts) => {
+    try { await verifyToken(token, opts); return 'ACCEPTED'; } catch (e) { assert.ok(e instanceof HoviatError, String(e)); return e.code; }
+  };
+  assert.equal(await code(c.token, null), 'INVALID_ARGUMENT');
+  assert.equal(await code(c.token, 'x'), 'INVALID_ARGUMENT');
+  assert.equal(await code(undefined, base), 'INVALID_ARGUMENT');
+  assert.equal(await code(42, base), 'INVALID_ARGUMENT');
+  assert.equal(await code(c.token, { ...base, origin: undefined }), 'INVALID_ARGUMENT');
+  assert.equal(await code(c.token, { ...base, origin: 5 }), 'INVALID_ARGUMENT');
+  assert.equal(await code(c.token, { ...base, origin: 'x'.repeat(5_000_000) }), 'INVALID_ARGUMENT');
+  assert.equal(await code(c.token, { ...base, trustAnchors: 7 }), 'INVALID_ARGUMENT');
+  assert.equal(await code(c.token, { ...base, trustAnchors: [] }), 'INVALID_ARGUMENT');
+  assert.equal(await code(c.token, { ...base, trustAnchors: Array(100).fill(c.trustAnchors[0]) }), 'INVALID_ARGUMENT');
+  assert.equal(await code(c.token, { ...base, trustAnchors: [new Uint8Array([0x30, 0x03, 1, 2, 3])] }), 'CERT_MALFORMED');
+  assert.equal(await code(c.token, { ...base, at: 'yesterday' }), 'INVALID_ARGUMENT');
+  assert.equal(await code(c.token, { ...base, at: Infinity }), 'INVALID_ARGUMENT');
+  assert.equal(await code(c.token, { ...base, requireRevocation: 'yes' }), 'INVALID_ARGUMENT');
+  assert.equal(await code('{'.repeat(4 << 20), base), 'TOKEN_TOO_LARGE');
+  assert.equal(await code({ format: 'web-eid:1.0' }, base), 'TOKEN_MALFORMED');
+  const cyclic = {}; cyclic.self = cyclic;
+  assert.equal(await code(cyclic, base), 'INVALID_ARGUMENT');
+  assert.equal(await code(JSON.parse(c.token), base), c.native.ok ? 'ACCEPTED' : c.native.code);
+});
+
+test('a panic inside the module becomes a HoviatError, and the module recovers', async () => {
+  assert.throws(() => hoviat.__panicForTest(), (e) => e instanceof HoviatError && e.code === 'INTERNAL_PANIC');
+  const c = cases.find((x) => !x.expectCode);
+  const r = await verdict(c);
+  assert.deepEqual(r, c.native);
+});
+
+test('the virtual card: info, challenge-response, PINs, statuses, removal', async () => {
+  const statuses = [];
+  const card = await connect({ transport: 'virtual', onStatus: (s) => statuses.push(s) });
+  assert.equal(card.transport, 'virtual');
+  const info = await card.info();
+  assert.equal(info.profile, 'piv');
+  assert.equal(info.pins[0].triesLeft, 3);
+  const nonce = createNonce();
+  const opts = { origin: ORIGIN, nonce, ...card.testRegistry };
+  await assert.rejects(card.authenticate({ nonce, origin: ORIGIN }), { code: 'PIN_REQUIRED' });
+  await assert.rejects(card.authenticate({ nonce, origin: ORIGIN, pin: '000000' }), { code: 'PIN_WRONG' });
+  const { token } = await card.authenticate({ nonce, origin: ORIGIN, pin: '123456' });
+  assert.deepEqual(statuses.slice(-6), ['reading-certificate', 'reading-pin-state', 'waiting-for-pin', 'verifying-pin', 'signing', 'done']);
+  const who = await verifyToken(token, opts);
+  assert.match(who.holder.nationalCode, /^\d{10}$/);
+  assert.equal(who.assurance.revocation, 'crl');
+  await assert.rejects(verifyToken(token, { ...opts, origin: 'https://evil.example.ir' }), { code: 'ORIGIN_MISMATCH' });
+  await assert.rejects(card.authenticate({ nonce, pin: '123456' }), { code: 'INVALID_ARGUMENT' }); // no origin in Node
+
+  const ir = await connect({ transport: 'virtual', virtual: { profile: 'ir-nid', holder: 0 } });
+  const irInfo = await ir.info();
+  assert.equal(irInfo.assurance, 'certificate-only');
+  assert.equal(irInfo.certificates.length, 2);
+  await assert.rejects(ir.authenticate({ nonce, origin: ORIGIN }), { code: 'CARD_NEEDS_REGISTRY_SERVICE' });
+
+  const removed = await connect({ transport: 'virtual', virtual: { removeAfter: 2 } });
+  await assert.rejects(removed.authenticate({ nonce, origin: ORIGIN, pin: '123456' }), { code: 'CARD_REMOVED' });
+});
+
+test('transports: unknown, not implemented, auto outside a browser', async () => {
+  await assert.rejects(connect({ transport: 'carrier-pigeon' }), { code: 'INVALID_ARGUMENT' });
+  await assert.rejects(connect({ transport: 'webusb' }), { code: 'TRANSPORT_UNAVAILABLE' });
+  await assert.rejects(connect({ onStatus: 5 }), { code: 'INVALID_ARGUMENT' });
+  await assert.rejects(connect(), (e) => e.code === 'NO_TRANSPORT' && typeof e.reasons.extension === 'string' && /WebUSB/.test(e.reasons.webusb));
+});

@@ -1,0 +1,447 @@
+//! The JavaScript facade (feature `wasm`, target wasm32): thin bindings over the same core the
+//! CLI uses. Every input from JS is untrusted: wrong types, huge strings and missing fields
+//! become an `Error` with a stable `.code`, never a trap. A panic hook records the message so
+//! the JS wrapper can turn a remaining panic into `HoviatError("INTERNAL_PANIC")`.
+
+use std::cell::RefCell;
+
+use js_sys::{Array, Reflect, Uint8Array};
+#[cfg(feature = "testkit")]
+use js_sys::{Function, Object};
+use wasm_bindgen::JsCast;
+use wasm_bindgen::prelude::*;
+
+use crate::error::Coded;
+use crate::pki::{AlgorithmPolicy, PathOptions, RevocationStatus, RustCrypto, TrustStore};
+use crate::time::UnixTime;
+use crate::token::{NonceStore as _, Origin, Verifier};
+
+thread_local! {
+    static LAST_PANIC: RefCell<Option<String>> = const { RefCell::new(None) };
+}
+
+/// Installs the panic hook (called once when the module starts).
+#[wasm_bindgen(start)]
+pub fn start() {
+    std::panic::set_hook(Box::new(|info| {
+        let msg = info.to_string();
+        LAST_PANIC.with(|p| *p.borrow_mut() = Some(msg));
+    }));
+}
+
+/// The message of the last panic, if one happened (the wrapper reports it as INTERNAL_PANIC).
+#[wasm_bindgen(js_name = lastPanic)]
+pub fn last_panic() -> Option<String> {
+    LAST_PANIC.with(|p| p.borrow().clone())
+}
+
+/// Panics on purpose: lets the package's tests prove that a panic surfaces as a HoviatError.
+#[wasm_bindgen(js_name = __panicForTest)]
+pub fn panic_for_test() {
+    panic!("deliberate panic for the panic-hook test");
+}
+
+/// An `Error` with `name = "HoviatError"` and a stable `code`.
+fn error(code: &str, message: &str) -> JsValue {
+    let e = js_sys::Error::new(message);
+    e.set_name("HoviatError");
+    let _ = Reflect::set(&e, &"code".into(), &code.into());
+    e.into()
+}
+
+fn coded(e: &dyn Coded) -> JsValue {
+    error(e.code(), &e.to_string())
+}
+
+fn invalid(what: &str) -> JsValue {
+    error("INVALID_ARGUMENT", what)
+}
+
+const MAX_ITEMS: usize = 64;
+
+fn get(obj: &JsValue, key: &str) -> Result<JsValue, JsValue> {
+    if !obj.is_object() {
+        return Err(invalid("options must be an object"));
+    }
+    Reflect::get(obj, &key.into()).map_err(|_| invalid(&format!("{key} cannot be read")))
+}
+
+fn string(v: &JsValue, what: &str, max: usize) -> Result<String, JsValue> {
+    let s = v
+        .as_string()
+        .ok_or_else(|| invalid(&format!("{what} must be a string")))?;
+    if s.len() > max {
+        return Err(invalid(&format!("{what} is longer than {max} characters")));
+    }
+    Ok(s)
+}
+
+fn opt_string(obj: &JsValue, key: &str, max: usize) -> Result<Option<String>, JsValue> {
+    let v = get(obj, key)?;
+    if v.is_undefined() || v.is_null() {
+        Ok(None)
+    } else {
+        string(&v, key, max).map(Some)
+    }
+}
+
+fn req_string(obj: &JsValue, key: &str, max: usize) -> Result<String, JsValue> {
+    opt_string(obj, key, max)?.ok_or_else(|| invalid(&format!("{key} is required")))
+}
+
+fn opt_bool(obj: &JsValue, key: &str) -> Result<bool, JsValue> {
+    let v = get(obj, key)?;
+    if v.is_undefined() || v.is_null() {
+        return Ok(false);
+    }
+    v.as_bool().ok_or_else(|| invalid(&format!("{key} must be a boolean")))
+}
+
+/// A list of certificates or CRLs: each a PEM string (one or more blocks) or a Uint8Array of DER.
+fn blobs(obj: &JsValue, key: &str, required: bool) -> Result<Vec<Vec<u8>>, JsValue> {
+    let v = get(obj, key)?;
+    if v.is_undefined() || v.is_null() {
+        return if required {
+            Err(invalid(&format!("{key} is required")))
+        } else {
+            Ok(Vec::new())
+        };
+    }
+    let items: Vec<JsValue> = if Array::is_array(&v) {
+        Array::from(&v).iter().collect()
+    } else {
+        vec![v]
+    };
+    if items.len() > MAX_ITEMS {
+        return Err(invalid(&format!("{key} has more than {MAX_ITEMS} items")));
+    }
+    if required && items.is_empty() {
+        return Err(invalid(&format!("{key} must not be empty")));
+    }
+    items
+        .iter()
+        .map(|it| {
+            if let Some(s) = it.as_string() {
+                if s.len() > 4 * 1024 * 1024 {
+                    return Err(invalid(&format!("an item of {key} is too large")));
+                }
+                Ok(s.into_bytes())
+            } else if let Some(a) = it.dyn_ref::<Uint8Array>() {
+                if a.length() > 4 * 1024 * 1024 {
+                    return Err(invalid(&format!("an item of {key} is too large")));
+                }
+                Ok(a.to_vec())
+            } else {
+                Err(invalid(&format!("{key} items must be PEM strings or Uint8Array")))
+            }
+        })
+        .collect()
+}
+
+/// The validation time: `at` as an RFC 3339 string, a Date, or milliseconds; default now.
+fn at_time(obj: &JsValue) -> Result<UnixTime, JsValue> {
+    let v = get(obj, "at")?;
+    if v.is_undefined() || v.is_null() {
+        return Ok(now());
+    }
+    if let Some(s) = v.as_string() {
+        return UnixTime::parse_rfc3339(&s).ok_or_else(|| invalid("at must be an RFC 3339 time"));
+    }
+    let ms = if let Some(d) = v.dyn_ref::<js_sys::Date>() {
+        d.get_time()
+    } else {
+        v.as_f64().unwrap_or(f64::NAN)
+    };
+    if !ms.is_finite() || ms.abs() > 1e15 {
+        return Err(invalid("at must be a Date, milliseconds or an RFC 3339 string"));
+    }
+    #[allow(clippy::cast_possible_truncation)]
+    Ok(UnixTime((ms / 1000.0).floor() as i64))
+}
+
+fn now() -> UnixTime {
+    #[allow(clippy::cast_possible_truncation)]
+    UnixTime((js_sys::Date::now() / 1000.0).floor() as i64)
+}
+
+fn to_js(v: &serde_json::Value) -> Result<JsValue, JsValue> {
+    use serde::Serialize;
+    v.serialize(&serde_wasm_bindgen::Serializer::json_compatible())
+        .map_err(|e| error("INTERNAL_ERROR", &e.to_string()))
+}
+
+fn trust_store(opts: &JsValue) -> Result<TrustStore, JsValue> {
+    let mut t = TrustStore::new();
+    for b in blobs(opts, "trustAnchors", true)? {
+        t.add_anchors(&b).map_err(|e| coded(&e))?;
+    }
+    for b in blobs(opts, "intermediates", false)? {
+        t.add_intermediates(&b).map_err(|e| coded(&e))?;
+    }
+    for b in blobs(opts, "crls", false)? {
+        t.add_crls(&b).map_err(|e| coded(&e))?;
+    }
+    Ok(t)
+}
+
+fn token_text(token: &JsValue) -> Result<String, JsValue> {
+    if let Some(s) = token.as_string() {
+        // Larger than any token: refused with the token's own code, not read further.
+        if s.len() > 10_000 {
+            return Err(coded(&crate::token::TokenError::TooLarge { limit: 10_000 }));
+        }
+        return Ok(s);
+    }
+    if token.is_object() {
+        let s = js_sys::JSON::stringify(token).map_err(|_| invalid("token cannot be serialised to JSON"))?;
+        return Ok(String::from(s));
+    }
+    Err(invalid("token must be a JSON string or an object"))
+}
+
+/// Verifies a `web-eid:1.x` token. `opts`: `{origin, nonce, trustAnchors, intermediates?,
+/// crls?, at?, requireRevocation?, allowSha1?}`. Returns the holder identity; throws a
+/// HoviatError with a stable code.
+#[wasm_bindgen(js_name = verifyToken)]
+pub fn verify_token(token: JsValue, opts: JsValue) -> Result<JsValue, JsValue> {
+    let text = token_text(&token)?;
+    let origin = Origin::parse(&req_string(&opts, "origin", 300)?).map_err(|e| coded(&e))?;
+    let nonce = req_string(&opts, "nonce", 300)?;
+    let trust = trust_store(&opts)?;
+    let mut options = PathOptions::client_auth(at_time(&opts)?);
+    options.require_revocation = opt_bool(&opts, "requireRevocation")?;
+    options.policy = AlgorithmPolicy {
+        allow_sha1: opt_bool(&opts, "allowSha1")?,
+        ..AlgorithmPolicy::default()
+    };
+    let v = Verifier {
+        trust: &trust,
+        options,
+        backend: &RustCrypto,
+    };
+    let verified = v.verify(&text, &origin, &nonce).map_err(|e| coded(&e))?;
+    let mut out = serde_json::to_value(&verified).map_err(|e| error("INTERNAL_ERROR", &e.to_string()))?;
+    out["revocation"] = match verified.revocation {
+        RevocationStatus::NotChecked => serde_json::json!({ "status": "not-checked" }),
+        _ => serde_json::json!({ "status": "good", "source": verified.assurance.revocation }),
+    };
+    to_js(&out)
+}
+
+/// A fresh challenge nonce: 32 random bytes, base64 (44 characters).
+#[wasm_bindgen(js_name = createNonce)]
+pub fn create_nonce() -> Result<String, JsValue> {
+    crate::token::create_nonce().map_err(|e| coded(&e))
+}
+
+/// Validates a national code: `{valid: true, nationalCode}` or `{valid: false, code, message}`.
+#[wasm_bindgen(js_name = validateNationalCode)]
+pub fn validate_national_code(code: JsValue) -> Result<JsValue, JsValue> {
+    let s = string(&code, "code", 64)?;
+    let v = match crate::identity::NationalCode::parse(&s) {
+        Ok(n) => serde_json::json!({ "valid": true, "nationalCode": n.as_str() }),
+        Err(e) => serde_json::json!({ "valid": false, "code": e.code(), "message": e.to_string() }),
+    };
+    to_js(&v)
+}
+
+/// An in-memory, single-use, expiring nonce store (one server process).
+#[wasm_bindgen]
+pub struct NonceStore {
+    inner: crate::token::MemoryNonceStore,
+    ttl: i64,
+}
+
+#[wasm_bindgen]
+impl NonceStore {
+    /// `opts`: `{ttlSeconds?: number (default 300), capacity?: number (default 100000)}`.
+    #[wasm_bindgen(constructor)]
+    pub fn new(opts: JsValue) -> Result<NonceStore, JsValue> {
+        let num = |k: &str, d: f64| -> Result<f64, JsValue> {
+            if opts.is_undefined() || opts.is_null() {
+                return Ok(d);
+            }
+            let v = get(&opts, k)?;
+            if v.is_undefined() {
+                Ok(d)
+            } else {
+                v.as_f64()
+                    .filter(|x| x.is_finite() && *x >= 1.0)
+                    .ok_or_else(|| invalid(&format!("{k} must be a positive number")))
+            }
+        };
+        let ttl = num("ttlSeconds", 300.0)?.min(86_400.0);
+        let cap = num("capacity", 100_000.0)?.min(10_000_000.0);
+        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+        Ok(NonceStore {
+            inner: crate::token::MemoryNonceStore::new(cap as usize),
+            ttl: ttl as i64,
+        })
+    }
+
+    /// Issues a nonce valid for the store's TTL.
+    pub fn issue(&self) -> Result<String, JsValue> {
+        let n = crate::token::create_nonce().map_err(|e| coded(&e))?;
+        let t = now();
+        self.inner
+            .issue(&n, UnixTime(t.0 + self.ttl), t)
+            .map_err(|e| coded(&e))?;
+        Ok(n)
+    }
+
+    /// Consumes a nonce: throws NONCE_UNKNOWN, NONCE_EXPIRED or NONCE_REPLAYED.
+    pub fn consume(&self, nonce: JsValue) -> Result<(), JsValue> {
+        let n = string(&nonce, "nonce", 300)?;
+        self.inner.consume(&n, now()).map_err(|e| coded(&e))
+    }
+}
+
+#[cfg(feature = "testkit")]
+fn status_callback(f: &Option<Function>) -> impl FnMut(crate::card::Status) + '_ {
+    move |s| {
+        if let (Some(f), Ok(v)) = (f, serde_json::to_value(s)) {
+            let _ = f.call1(&JsValue::NULL, &JsValue::from_str(v.as_str().unwrap_or("")));
+        }
+    }
+}
+
+/// Runs a future that completes without waiting (the virtual transport never waits).
+#[cfg(feature = "testkit")]
+fn now_or_never<F: std::future::Future>(f: F) -> Result<F::Output, JsValue> {
+    let waker = std::task::Waker::noop();
+    let mut cx = std::task::Context::from_waker(waker);
+    let mut f = std::pin::pin!(f);
+    match f.as_mut().poll(&mut cx) {
+        std::task::Poll::Ready(v) => Ok(v),
+        std::task::Poll::Pending => Err(error("INTERNAL_ERROR", "the virtual card would block")),
+    }
+}
+
+/// A virtual card in the page or in Node (test equipment, the `testkit` build): PIV by
+/// default, or the Iranian card profile; backed by a light test registry generated in the
+/// module, or by a certificate and key the caller gives.
+#[cfg(feature = "testkit")]
+#[wasm_bindgen(js_name = VirtualCard)]
+pub struct WasmVirtualCard {
+    t: crate::card::virtual_card::VirtualTransport<Box<dyn crate::card::virtual_card::VirtualCard>>,
+    anchors: Vec<String>,
+    intermediates: Vec<String>,
+    crls: Vec<String>,
+    profile: String,
+}
+
+#[cfg(feature = "testkit")]
+#[wasm_bindgen(js_class = VirtualCard)]
+impl WasmVirtualCard {
+    /// `opts`: `{profile?: "piv"|"ir-nid", holder?: number, seed?: string, at?: ...,
+    /// removeAfter?: number}`.
+    #[wasm_bindgen(constructor)]
+    pub fn new(opts: JsValue) -> Result<WasmVirtualCard, JsValue> {
+        use crate::card::virtual_card as vc;
+        let opts = if opts.is_undefined() || opts.is_null() {
+            Object::new().into()
+        } else {
+            opts
+        };
+        let profile = opt_string(&opts, "profile", 16)?.unwrap_or_else(|| "piv".into());
+        if profile != "piv" && profile != "ir-nid" {
+            return Err(invalid("profile must be piv or ir-nid"));
+        }
+        let seed = opt_string(&opts, "seed", 64)?.unwrap_or_else(|| "hoviat-virtual".into());
+        let holder_v = get(&opts, "holder")?;
+        let holder = if holder_v.is_undefined() {
+            1.0
+        } else {
+            holder_v.as_f64().ok_or_else(|| invalid("holder must be a number"))?
+        };
+        if !(0.0..15.0).contains(&holder) || holder.fract() != 0.0 {
+            return Err(invalid("holder must be an integer from 0 to 14"));
+        }
+        let at = at_time(&opts)?;
+        let reg = crate::testkit::Registry::generate_light(&seed, UnixTime(at.0 - at.0.rem_euclid(86_400)));
+        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+        let card =
+            vc::for_holder(&reg, holder as usize, profile == "ir-nid").ok_or_else(|| invalid("no such holder"))?;
+        let mut t = vc::VirtualTransport::new(card);
+        let ra = get(&opts, "removeAfter")?;
+        if !ra.is_undefined() {
+            #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+            let n = ra
+                .as_f64()
+                .filter(|x| *x >= 0.0 && *x < 1e6)
+                .ok_or_else(|| invalid("removeAfter must be a number"))? as usize;
+            t.remove_after = Some(n);
+        }
+        let pem = |d: &[u8]| crate::testkit::Registry::pem("CERTIFICATE", d);
+        Ok(WasmVirtualCard {
+            t,
+            anchors: vec![pem(&reg.root.cert)],
+            intermediates: reg.cas.iter().map(|c| pem(&c.cert)).collect(),
+            crls: reg
+                .crls
+                .iter()
+                .map(|c| crate::testkit::Registry::pem("X509 CRL", c))
+                .collect(),
+            profile,
+        })
+    }
+
+    /// The profile (`piv` or `ir-nid`).
+    #[wasm_bindgen(getter)]
+    pub fn profile(&self) -> String {
+        self.profile.clone()
+    }
+
+    /// The test registry's root (PEM), for verifying this card's tokens.
+    #[wasm_bindgen(js_name = trustAnchors)]
+    pub fn trust_anchors(&self) -> Vec<String> {
+        self.anchors.clone()
+    }
+
+    /// The test registry's issuing CAs (PEM).
+    pub fn intermediates(&self) -> Vec<String> {
+        self.intermediates.clone()
+    }
+
+    /// The test registry's CRLs (PEM).
+    pub fn crls(&self) -> Vec<String> {
+        self.crls.clone()
+    }
+
+    /// Reads what needs no PIN (profile, certificates, PIN state).
+    pub fn info(&mut self, on_status: Option<Function>) -> Result<JsValue, JsValue> {
+        let mut cb = status_callback(&on_status);
+        let info = now_or_never(crate::card::info(&mut self.t, &mut cb))?.map_err(|e| coded(&e))?;
+        to_js(&serde_json::to_value(&info).map_err(|e| error("INTERNAL_ERROR", &e.to_string()))?)
+    }
+
+    /// Runs the challenge-response and returns the token object.
+    pub fn authenticate(
+        &mut self,
+        origin: JsValue,
+        nonce: JsValue,
+        pin: JsValue,
+        on_status: Option<Function>,
+    ) -> Result<JsValue, JsValue> {
+        let origin = Origin::parse(&string(&origin, "origin", 300)?).map_err(|e| coded(&e))?;
+        let nonce = string(&nonce, "nonce", 300)?;
+        crate::token::nonce::check_nonce_shape(&nonce).map_err(|e| coded(&e))?;
+        let pin = if pin.is_undefined() || pin.is_null() {
+            None
+        } else {
+            Some(crate::card::Pin::new(&string(&pin, "pin", 32)?).map_err(|e| coded(&e))?)
+        };
+        let mut cb = status_callback(&on_status);
+        let a = now_or_never(crate::card::authenticate(
+            &mut self.t,
+            origin.as_str(),
+            &nonce,
+            pin.as_ref(),
+            &mut cb,
+        ))?
+        .map_err(|e| coded(&e))?;
+        let token: serde_json::Value =
+            serde_json::from_str(&a.token).map_err(|e| error("INTERNAL_ERROR", &e.to_string()))?;
+        to_js(&token)
+    }
+}

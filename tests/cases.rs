@@ -1,0 +1,26 @@
+//! The shared case table (also run by the Node and Chromium package tests): every case's
+//! native verdict is the expected one.
+
+#[test]
+fn shared_case_table_native_verdicts() {
+    let cases = hoviat::testkit::cases::build();
+    assert!(cases.len() >= 30, "{} cases", cases.len());
+    let mut wrong = Vec::new();
+    for c in &cases {
+        let got = hoviat::testkit::cases::native_verdict(c);
+        let ok = match (&c.expect_code, &got) {
+            (None, Ok(nc)) => nc == &c.expect_national_code,
+            (Some(code), Err(got)) => code == got,
+            _ => false,
+        };
+        if !ok {
+            wrong.push(format!("{}: expected {:?}, got {:?}", c.name, c.expect_code, got));
+        }
+    }
+    assert!(wrong.is_empty(), "{wrong:#?}");
+    println!(
+        "cases: {}/{} native verdicts as expected",
+        cases.len() - wrong.len(),
+        cases.len()
+    );
+}
