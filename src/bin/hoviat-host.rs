@@ -39,13 +39,28 @@ fn env_secs(name: &str, default: u64) -> Duration {
     Duration::from_secs(std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default))
 }
 
+/// Logs to stderr (browsers forward it to their own log) and, when `HOVIAT_HOST_LOG` names a
+/// file, appends there too. Never given a PIN.
+fn log(msg: std::fmt::Arguments<'_>) {
+    eprintln!("hoviat-host[{}]: {msg}", std::process::id());
+    if let Some(path) = std::env::var_os("HOVIAT_HOST_LOG")
+        && let Ok(mut f) = std::fs::OpenOptions::new().create(true).append(true).open(path)
+    {
+        let _ = writeln!(f, "hoviat-host[{}]: {msg}", std::process::id());
+    }
+}
+
+macro_rules! log {
+    ($($t:tt)*) => { log(format_args!($($t)*)) };
+}
+
 type Out = Arc<Mutex<std::io::Stdout>>;
 
 /// Sends one message; a browser that has gone away ends the host.
 fn send(out: &Out, msg: &Value) {
     let mut w = out.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
     if let Err(e) = host::write_message(&mut *w, msg) {
-        eprintln!("hoviat-host: the browser closed the pipe ({e}); exiting");
+        log!("the browser closed the pipe ({e}); exiting");
         std::process::exit(0);
     }
 }
@@ -188,19 +203,19 @@ fn serve() -> ExitCode {
     let running = Arc::new(Mutex::new(Running::default()));
     let mut stdin = std::io::stdin().lock();
     let caller = std::env::args().skip(1).collect::<Vec<_>>().join(" ");
-    eprintln!("hoviat-host {} started by {caller}", env!("CARGO_PKG_VERSION"));
+    log!("version {} started by {caller}", env!("CARGO_PKG_VERSION"));
     loop {
         let frame = match host::read_frame(&mut stdin, host::MAX_REQUEST) {
             Ok(f) => f,
             Err(e) => {
-                eprintln!("hoviat-host: input ended inside a message ({e})");
+                log!("input ended inside a message ({e})");
                 Frame::End
             }
         };
         let bytes = match frame {
             Frame::Message(b) => b,
             Frame::TooLarge(len) => {
-                eprintln!("hoviat-host: refused a message of {len} bytes");
+                log!("refused a message of {len} bytes");
                 send(
                     &out,
                     &host::error(
@@ -222,15 +237,14 @@ fn serve() -> ExitCode {
                 while lock(&running).op.is_some() && Instant::now() < until {
                     std::thread::sleep(Duration::from_millis(20));
                 }
-                eprintln!("hoviat-host: the browser closed the pipe; exiting");
+                log!("the browser closed the pipe; exiting");
                 return ExitCode::SUCCESS;
             }
         };
         let Request { id, cmd } = match host::parse_request(&bytes) {
             Ok(r) => r,
             Err(refusal) => {
-                eprintln!(
-                    "hoviat-host: refused a request ({}): {}",
+                log!("refused a request ({}): {}",
                     refusal.error.code(),
                     refusal.error
                 );
@@ -239,7 +253,7 @@ fn serve() -> ExitCode {
             }
         };
         drop(bytes);
-        eprintln!("hoviat-host: {id} {}", cmd.name());
+        log!("{id} {}", cmd.name());
         match cmd {
             Cmd::Version => send(&out, &host::success(&id, host::version_result())),
             Cmd::Cancel => {
@@ -271,12 +285,12 @@ fn serve() -> ExitCode {
                             Err(OpError::Card(e)) => host::error(Some(&id), &e),
                             Err(OpError::Host(e)) => host::error(Some(&id), &e),
                         };
-                        eprintln!("hoviat-host: {id} {}", msg["error"]["code"].as_str().unwrap_or("ok"));
+                        log!("{id} {}", msg["error"]["code"].as_str().unwrap_or("ok"));
                         lock(&running).op = None;
                         send(&out, &msg);
                     });
                 if let Err(e) = spawned {
-                    eprintln!("hoviat-host: cannot start a thread: {e}");
+                    log!("cannot start a thread: {e}");
                     return ExitCode::FAILURE;
                 }
             }
