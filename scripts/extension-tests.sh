@@ -26,7 +26,7 @@ finish() { echo "extension: $FAILS failed"; [ "$FAILS" -eq 0 ]; exit; }
 
 # --- Set-up: packages, the two binaries, playwright-core.
 source scripts/setup.sh
-ensure_packages pkg-config libpcsclite-dev pcscd vsmartcard-vpcd chromium || { fail setup "apt-get install"; finish; }
+ensure_packages "${BUILD_PACKAGES[@]}" pcscd vsmartcard-vpcd "${EXTENSION_PACKAGES[@]}" || { fail setup "apt-get install"; finish; }
 command -v npm >/dev/null || ensure_packages nodejs npm || { fail setup "apt-get install nodejs npm"; finish; }
 CARGO_TARGET_DIR=$TARGET cargo build -q --bin hoviat --bin hoviat-host 2>"$T/build.txt" \
   || { fail build "$(tail -5 "$T/build.txt")"; finish; }
@@ -60,6 +60,8 @@ for _ in $(seq 50); do python3 -c "import urllib.request; urllib.request.urlopen
 # --- The host binary on its own: framing and validation over real stdio.
 python3 - "$HOST_BIN" > "$T/stdio.txt" 2>&1 <<'PY'
 import json, struct, subprocess, sys
+import os
+os.environ["HOVIAT_HOST_CARD_WAIT_SECS"] = "20"
 p = subprocess.Popen([sys.argv[1], "chrome-extension://test/"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
 def send(b): p.stdin.write(struct.pack("=I", len(b)) + b); p.stdin.flush()
 def recv():
@@ -70,6 +72,16 @@ send(b'not json'); r = recv(); assert r["error"]["code"] == "HOST_BAD_MESSAGE" a
 send(b'{"v":7,"id":"b","cmd":"version"}'); r = recv(); assert r["error"]["code"] == "PROTOCOL_VERSION_MISMATCH" and r["id"] == "b", r
 send(b" " * (64 * 1024 + 1)); r = recv(); assert r["error"]["code"] == "HOST_MESSAGE_TOO_LARGE", r
 send(b'{"v":1,"id":"c","cmd":"version"}'); r = recv(); assert r["ok"] and r["id"] == "c", r
+# pcscd runs and no card is in yet: info waits for a card; one card operation at a time.
+send(b'{"v":1,"id":"i1","cmd":"info"}'); r = recv(); assert r == {"v": 1, "id": "i1", "status": "detecting-card"}, r
+send(b'{"v":1,"id":"i2","cmd":"info"}'); r = recv(); assert r["id"] == "i2" and r["error"]["code"] == "HOST_BUSY", r
+send(b'{"v":1,"id":"v2","cmd":"version"}'); r = recv(); assert r["id"] == "v2" and r["ok"], r
+send(b'{"v":1,"id":"k","cmd":"cancel"}'); r = recv(); assert r["id"] == "k" and r["result"] == {"cancelled": "i1"}, r
+r = recv(); assert r["id"] == "i1" and r["error"]["code"] == "HOST_CANCELLED", r
+send(b'{"v":1,"id":"l","cmd":"list-readers"}'); r = recv()
+assert r["ok"] and r["result"]["readers"][0]["name"] == "Virtual PCD 00 00" and not r["result"]["readers"][0]["cardPresent"], r
+# The browser closes the pipe in the middle of an operation: the host stops it and exits 0.
+send(b'{"v":1,"id":"i3","cmd":"info"}'); r = recv(); assert r["status"] == "detecting-card", r
 p.stdin.close(); rc = p.wait(timeout=5); assert rc == 0, rc
 print("stdio ok")
 PY

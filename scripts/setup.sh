@@ -19,3 +19,6 @@ ensure_rust() {
 # Build-time needs of the crate (the pcsc crate links libpcsclite) plus the PC/SC test stack.
 BUILD_PACKAGES=(pkg-config libpcsclite-dev)
 PCSC_PACKAGES=(pcscd vsmartcard-vpcd opensc libccid pcsc-tools)
+# The browser end-to-end suite (scripts/extension-tests.sh): headless Chromium; node/npm come
+# from the machine (or Debian's nodejs and npm when absent).
+EXTENSION_PACKAGES=(chromium)

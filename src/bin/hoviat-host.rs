@@ -244,10 +244,7 @@ fn serve() -> ExitCode {
         let Request { id, cmd } = match host::parse_request(&bytes) {
             Ok(r) => r,
             Err(refusal) => {
-                log!("refused a request ({}): {}",
-                    refusal.error.code(),
-                    refusal.error
-                );
+                log!("refused a request ({}): {}", refusal.error.code(), refusal.error);
                 send(&out, &host::error(refusal.id.as_deref(), &refusal.error));
                 continue;
             }
