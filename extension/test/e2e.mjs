@@ -67,9 +67,9 @@ async function cardPresent(want) {
   }
   return false;
 }
-async function startSim() {
+async function startSim(extra = []) {
   await stopSim();
-  const args = [BIN, 'sim', 'card', '--pki', PKI, '--profile', 'piv', '--holder', '1'];
+  const args = [BIN, 'sim', 'card', '--pki', PKI, '--profile', 'piv', '--holder', '1', ...extra];
   const [cmd, ...rest] = NETNS_PID ? ['nsenter', '-t', NETNS_PID, '-n', ...args] : args;
   const log = fs.openSync(path.join(WORK, 'sim.log'), 'a');
   sim = spawn(cmd, rest, { stdio: ['ignore', log, log] });
@@ -79,9 +79,11 @@ async function stopSim() {
   if (!sim) return;
   const p = sim;
   sim = null;
-  const exited = new Promise((r) => p.once('exit', r));
-  p.kill('SIGTERM');
-  await Promise.race([exited, sleep(3000)]);
+  if (p.exitCode === null && p.signalCode === null) {
+    const exited = new Promise((r) => p.once('exit', r));
+    p.kill('SIGTERM');
+    await Promise.race([exited, sleep(3000)]);
+  }
   if (!(await cardPresent(false))) throw new Error('pcscd still sees a card after the simulator stopped');
 }
 
@@ -320,6 +322,12 @@ async function main() {
       assert(now.length === 1 && !killed.includes(now[0]), `host processes now ${now.join(',')}, killed ${killed.join(',')}`);
       const sws = ctx.serviceWorkers().filter((w) => w.url().includes(EXT_ID));
       assert(sws.length === 1, 'the service worker is gone');
+    });
+    await test('card-removed-mid-operation', async () => {
+      await startSim(['--remove-after', '3']);
+      const r = await inPage(page, 'info');
+      assert(!r.ok && r.code === 'CARD_REMOVED', `${r.code}: ${r.message}`);
+      await stopSim();
     });
     await test('host-exits-when-browser-closes-pipe', async () => {
       const before = await hostPids();
