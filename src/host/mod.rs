@@ -264,6 +264,11 @@ struct Raw {
 }
 
 #[derive(Deserialize)]
+struct VOnly {
+    v: Option<Value>,
+}
+
+#[derive(Deserialize)]
 struct IdOnly {
     id: Option<Value>,
 }
@@ -294,9 +299,10 @@ pub fn parse_request(bytes: &[u8]) -> Result<Request, Refusal> {
         .filter(|s| valid_id(s));
     let refuse = |error: HostError| Refusal { id: id.clone(), error };
     let bad = |m: String| refuse(HostError::BadMessage(m));
-    // The version first: a request of another version may have other fields.
-    if let Ok(Value::Object(m)) = serde_json::from_slice::<Value>(bytes) {
-        match m.get("v") {
+    // The version first: a request of another version may have other fields. (Only `v` is
+    // kept: the other fields, the PIN among them, are skipped without being copied.)
+    if let Ok(VOnly { v }) = serde_json::from_slice::<VOnly>(bytes) {
+        match v {
             Some(Value::Number(n)) if n.as_u64() == Some(PROTOCOL) => {}
             Some(v) => {
                 return Err(refuse(HostError::VersionMismatch {
