@@ -46,7 +46,10 @@ fn version_refusals_limits_and_clean_exit() {
 
     send(&mut c, b"\x00\xff garbage");
     let r = recv(&mut c);
-    assert_eq!((r["id"].clone(), r["error"]["code"].clone()), (Value::Null, "HOST_BAD_MESSAGE".into()));
+    assert_eq!(
+        (r["id"].clone(), r["error"]["code"].clone()),
+        (Value::Null, "HOST_BAD_MESSAGE".into())
+    );
 
     send(&mut c, br#"{"v":2,"id":"b","cmd":"version"}"#);
     assert_eq!(recv(&mut c)["error"]["code"], "PROTOCOL_VERSION_MISMATCH");
