@@ -39,3 +39,7 @@ ensure_node_modules() {
     (cd pkg-tests && npm ci --no-audit --no-fund >/dev/null 2>&1) || { echo "setup: npm ci in pkg-tests failed" >&2; return 1; }
   fi
 }
+
+# The browser end-to-end suite (scripts/extension-tests.sh): headless Chromium; node/npm come
+# from the machine (or Debian's nodejs and npm when absent).
+EXTENSION_PACKAGES=(chromium)

@@ -9,6 +9,7 @@
 //! - [`pki`]: certificates, names, algorithms and signature checks, path validation, CRLs.
 //! - [`token`]: the `web-eid:1.0` token: parse with limits, verify, assemble; challenge nonces.
 //! - [`identity`]: the national code, and the holder identity read from a certificate.
+//! - [`host`]: the native-messaging host's protocol (framing, limits, validation) and installer paths.
 //! - [`transport`]: the only I/O: PC/SC natively; browser transports in the wasm build.
 //! - `wasm` (feature `wasm`, wasm32 only): the JavaScript facade (wasm-bindgen).
 //! - [`testkit`] (feature `testkit`): a deterministic test registry (test equipment).
@@ -17,6 +18,7 @@
 pub mod apdu;
 pub mod card;
 pub mod error;
+pub mod host;
 pub mod identity;
 pub mod pki;
 #[cfg(feature = "testkit")]
