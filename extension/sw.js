@@ -217,13 +217,17 @@ function onPinPort(port) {
 
 let busy = null; // the page request holding the card, one at a time
 
+// A card that signs asks its holder for the PIN at every authentication, even when it reports
+// the PIN as already verified: pcscd keeps a card powered (and unlocked) for a moment after its
+// last client, and another page must not get a token in that moment without the holder.
 function pinNeeded(info) {
   if (!info || info.assurance !== 'holder-signature') return { need: false };
   const pins = Array.isArray(info.pins) ? info.pins : [];
-  const p = pins.find((x) => x && x.state !== 'verified');
-  if (!p) return { need: false };
-  if (p.state === 'blocked') throw coded('PIN_BLOCKED', 'the PIN is blocked; only the card issuer can unblock it');
-  return { need: true, triesLeft: typeof p.triesLeft === 'number' ? p.triesLeft : null };
+  if (pins.some((x) => x && x.state === 'blocked')) {
+    throw coded('PIN_BLOCKED', 'the PIN is blocked; only the card issuer can unblock it');
+  }
+  const p = pins.find((x) => x && typeof x.triesLeft === 'number');
+  return { need: true, triesLeft: p ? p.triesLeft : null };
 }
 
 async function authenticate(op, origin, params, status) {

@@ -143,8 +143,9 @@ function makeApi(platform) {
     return {
       info(onStatus) { return t.info({ onStatus }); },
       async authenticate(args, onStatus) {
-        const r = await t.authenticate({ nonce: args.nonce, onStatus });
-        return { token: r.token, origin: pageOrigin() };
+        // The extension signs for the origin the browser reports; the page cannot choose it.
+        const token = await t.authenticate({ nonce: args.nonce, onStatus });
+        return { token, origin: pageOrigin() };
       },
     };
   }

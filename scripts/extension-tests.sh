@@ -53,9 +53,10 @@ DAY=$(date -u +%Y-%m-%dT00:00:00Z)
 
 # --- The page, served on 127.0.0.1 (the extension directory: /test/page.html, /page-client.js).
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-python3 -m http.server --bind 127.0.0.1 --directory extension "$PORT" > "$T/http.log" 2>&1 &
+# The repository root is served so that the page can also import the built npm package (/pkg).
+python3 -m http.server --bind 127.0.0.1 --directory . "$PORT" > "$T/http.log" 2>&1 &
 HTTP_PID=$!
-for _ in $(seq 50); do python3 -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:$PORT/test/page.html')" 2>/dev/null && break; sleep 0.1; done
+for _ in $(seq 50); do python3 -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:$PORT/extension/test/page.html')" 2>/dev/null && break; sleep 0.1; done
 
 # --- The host binary on its own: framing and validation over real stdio.
 python3 - "$HOST_BIN" > "$T/stdio.txt" 2>&1 <<'PY'

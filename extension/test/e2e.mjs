@@ -23,7 +23,7 @@ const AT = env('AT');
 const NETNS_PID = process.env.NETNS_PID || '';
 const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 const ORIGIN = `http://127.0.0.1:${PORT}`;
-const PAGE = `${ORIGIN}/test/page.html`;
+const PAGE = `${ORIGIN}/extension/test/page.html`;
 const HOST_NAME = 'ir.hoviat.host';
 const EXT_ID = 'jeooianbhgjgdmmjihimenmfblleifon';
 
@@ -211,6 +211,45 @@ async function main() {
         const code = JSON.parse(r.stdout).error?.code;
         assert(r.code === 1 && ['ORIGIN_MISMATCH', 'TOKEN_SIGNATURE_INVALID'].includes(code), `${other}: exit ${r.code} ${code}`);
       }
+    });
+    // The same flow through the npm package a relying party's page uses (scripts/build-pkg).
+    await test('npm-package-authenticates-through-extension', async () => {
+      assert(fs.existsSync('pkg/web/index.js'), 'pkg/ is not built (scripts/build-pkg)');
+      const pinPage = ctx.waitForEvent('page', { predicate: (p) => p.url().includes('/pin.html'), timeout: 20000 });
+      const result = page.evaluate(async (nonce) => {
+        const hoviat = await import('/pkg/web/index.js');
+        const statuses = [];
+        try {
+          const card = await hoviat.connect({ transport: 'extension', onStatus: (s) => statuses.push(s) });
+          const { token, origin } = await card.authenticate({ nonce });
+          return { ok: true, token, origin, transport: card.transport, statuses };
+        } catch (e) {
+          return { ok: false, code: e.code, message: e.message, isHoviatError: e instanceof hoviat.HoviatError };
+        }
+      }, NONCE);
+      const pp = await pinPage;
+      await pp.fill('#pin', '123456');
+      await pp.click('#ok');
+      const r = await result;
+      assert(r.ok, `${r.code}: ${r.message}`);
+      assert(r.transport === 'extension' && r.origin === ORIGIN, `${r.transport} ${r.origin}`);
+      assert(r.statuses.includes('signing') && r.statuses.includes('done'), r.statuses.join(','));
+      fs.writeFileSync(path.join(WORK, 'token-npm.json'), JSON.stringify(r.token));
+      const v = await run(BIN, ['verify-token', '--token', path.join(WORK, 'token-npm.json'), '--origin', ORIGIN, '--nonce', NONCE, ...trust]);
+      assert(v.code === 0 && JSON.parse(v.stdout).verified === true, `exit ${v.code}: ${v.stdout.slice(0, 300)}`);
+      const other = await run(BIN, ['verify-token', '--token', path.join(WORK, 'token-npm.json'), '--origin', 'https://bank.example.ir', '--nonce', NONCE, ...trust]);
+      assert(other.code === 1, `another origin accepted: ${other.stdout.slice(0, 200)}`);
+    });
+    // Right after a login the card may still be unlocked (pcscd keeps it powered briefly):
+    // another authentication must still ask the holder for the PIN.
+    await test('pin-asked-even-when-card-still-unlocked', async () => {
+      const pinPage = ctx.waitForEvent('page', { predicate: (p) => p.url().includes('/pin.html'), timeout: 10000 });
+      const result = inPage(page, 'authenticate', NONCE);
+      const pp = await pinPage;
+      await pp.fill('#pin', '123456');
+      await pp.click('#ok');
+      const r = await result;
+      assert(r.ok && r.statuses.includes('waiting-for-pin'), `${r.code}: ${r.message} ${r.statuses}`);
     });
     await test('page-cannot-supply-origin', async () => {
       const r = await page.evaluate((nonce) => window.rawRequest({ hoviat: 'request', id: 'forge1', action: 'authenticate', params: { nonce, origin: 'https://bank.example.ir' } }), NONCE);
