@@ -741,9 +741,10 @@ impl SignatureBackend for Recorded {
             return ok;
         }
         if let Ok(mut p) = self.pending.lock()
-            && !p.iter().any(|(i, _)| *i == id) {
-                p.push((id, c.clone()));
-            }
+            && !p.iter().any(|(i, _)| *i == id)
+        {
+            p.push((id, c.clone()));
+        }
         true
     }
 }
