@@ -40,7 +40,10 @@ impl Resp {
 fn http(addr: SocketAddr, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> Resp {
     let mut s = TcpStream::connect(addr).unwrap();
     s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
-    let mut req = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n", body.len());
+    let mut req = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n",
+        body.len()
+    );
     for (k, v) in headers {
         req.push_str(&format!("{k}: {v}\r\n"));
     }
@@ -117,12 +120,18 @@ fn login_session_logout_and_refusals() {
     let body = json!({"nonce": nonce, "token": tok});
     let r = post(a, "/api/login", &body, None);
     assert_eq!(r.status, 200, "{}", r.body);
-    assert_eq!(r.json()["identity"]["holder"]["nationalCode"], reg.holders[1].national_code.as_str());
+    assert_eq!(
+        r.json()["identity"]["holder"]["nationalCode"],
+        reg.holders[1].national_code.as_str()
+    );
     assert!(r.head.contains("HttpOnly") && r.head.contains("SameSite=Strict"));
     let cookie = r.cookie().unwrap();
     let me = http(a, "GET", "/api/session", &[("Cookie", &cookie)], b"");
     assert_eq!(me.status, 200);
-    assert_eq!(me.json()["identity"]["holder"]["givenName"], reg.holders[1].given_name.as_str());
+    assert_eq!(
+        me.json()["identity"]["holder"]["givenName"],
+        reg.holders[1].given_name.as_str()
+    );
 
     // Replay of the same body: refused.
     let r = post(a, "/api/login", &body, None);
@@ -132,23 +141,60 @@ fn login_session_logout_and_refusals() {
     let r = post(a, "/api/logout", &json!({}), Some(&cookie));
     assert_eq!(r.status, 200);
     assert!(r.head.contains("Max-Age=0"));
-    assert_eq!(http(a, "GET", "/api/session", &[("Cookie", &cookie)], b"").code(), "NOT_LOGGED_IN");
+    assert_eq!(
+        http(a, "GET", "/api/session", &[("Cookie", &cookie)], b"").code(),
+        "NOT_LOGGED_IN"
+    );
 
     // Revoked holder, token for another origin, unknown nonce, counter check.
     let n = challenge(a);
-    assert_eq!(post(a, "/api/login", &json!({"nonce": n, "token": token(&reg, 3, &origin, &n)}), None).code(), "CERT_REVOKED");
+    assert_eq!(
+        post(
+            a,
+            "/api/login",
+            &json!({"nonce": n, "token": token(&reg, 3, &origin, &n)}),
+            None
+        )
+        .code(),
+        "CERT_REVOKED"
+    );
     let n = challenge(a);
-    let other = post(a, "/api/login", &json!({"nonce": n, "token": token(&reg, 1, "http://localhost:1", &n)}), None);
+    let other = post(
+        a,
+        "/api/login",
+        &json!({"nonce": n, "token": token(&reg, 1, "http://localhost:1", &n)}),
+        None,
+    );
     assert_eq!(other.code(), "ORIGIN_MISMATCH");
     let n = challenge(a);
-    assert_eq!(post(a, "/api/login", &json!({"nonce": n, "token": token(&reg, 4, &origin, &n)}), None).code(), "CERT_EXPIRED");
+    assert_eq!(
+        post(
+            a,
+            "/api/login",
+            &json!({"nonce": n, "token": token(&reg, 4, &origin, &n)}),
+            None
+        )
+        .code(),
+        "CERT_EXPIRED"
+    );
     let unknown = hoviat::token::nonce::nonce_from_bytes(&[9; 32]);
     assert_eq!(
-        post(a, "/api/login", &json!({"nonce": unknown, "token": token(&reg, 1, &origin, &unknown)}), None).code(),
+        post(
+            a,
+            "/api/login",
+            &json!({"nonce": unknown, "token": token(&reg, 1, &origin, &unknown)}),
+            None
+        )
+        .code(),
         "NONCE_UNKNOWN"
     );
     let n = challenge(a);
-    let r = post(a, "/api/counter/check", &json!({"nonce": n, "token": token(&reg, 2, &origin, &n)}), None);
+    let r = post(
+        a,
+        "/api/counter/check",
+        &json!({"nonce": n, "token": token(&reg, 2, &origin, &n)}),
+        None,
+    );
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(r.json()["identity"]["assurance"]["revocation"], "crl");
     assert!(r.cookie().is_none(), "the counter starts no session");
@@ -158,15 +204,33 @@ fn login_session_logout_and_refusals() {
     for (ct, b) in [
         ("application/json", b"not json".to_vec()),
         ("application/json", br#"{"nonce": 5}"#.to_vec()),
-        ("application/json", format!(r#"{{"nonce":"{n}","token":"{}"}}"#, "A".repeat(20_000)).into_bytes()),
-        ("application/json", format!(r#"{{"nonce":"{n}","token":{{"format":1}}}}"#).into_bytes()),
+        (
+            "application/json",
+            format!(r#"{{"nonce":"{n}","token":"{}"}}"#, "A".repeat(20_000)).into_bytes(),
+        ),
+        (
+            "application/json",
+            format!(r#"{{"nonce":"{n}","token":{{"format":1}}}}"#).into_bytes(),
+        ),
         ("text/plain", b"{}".to_vec()),
         ("application/json", vec![b'['; 100_000]),
     ] {
         let r = http(a, "POST", "/api/login", &[("Content-Type", ct)], &b);
-        assert!((400..500).contains(&r.status), "{ct} {} -> {} {}", b.len(), r.status, r.body);
+        assert!(
+            (400..500).contains(&r.status),
+            "{ct} {} -> {} {}",
+            b.len(),
+            r.status,
+            r.body
+        );
     }
-    for p in ["/../Cargo.toml", "/%2e%2e/Cargo.toml", "/.git/config", "/pkg/../../Cargo.toml", "/nope.html"] {
+    for p in [
+        "/../Cargo.toml",
+        "/%2e%2e/Cargo.toml",
+        "/.git/config",
+        "/pkg/../../Cargo.toml",
+        "/nope.html",
+    ] {
         assert_eq!(http(a, "GET", p, &[], b"").status, 404, "{p}");
     }
 
@@ -215,7 +279,10 @@ fn two_instances_share_one_redis() {
     let body = json!({"nonce": n, "token": token(&reg, 1, &origin, &n)});
     let r = post(b.addr, "/api/login", &body, None);
     assert_eq!(r.status, 200, "{}", r.body);
-    assert_eq!(r.json()["identity"]["holder"]["nationalCode"], reg.holders[1].national_code.as_str());
+    assert_eq!(
+        r.json()["identity"]["holder"]["nationalCode"],
+        reg.holders[1].national_code.as_str()
+    );
     assert_eq!(post(b.addr, "/api/login", &body, None).code(), "NONCE_REPLAYED");
     assert_eq!(post(a.addr, "/api/login", &body, None).code(), "NONCE_REPLAYED");
     // Concurrent consumers of one challenge on two instances: exactly one wins.
@@ -230,7 +297,12 @@ fn two_instances_share_one_redis() {
     assert_eq!(st, [200, 401]);
     // A nonce neither issued: unknown.
     let unknown = hoviat::token::nonce::nonce_from_bytes(&[3; 32]);
-    let r = post(a.addr, "/api/login", &json!({"nonce": unknown, "token": token(&reg, 1, &origin, &unknown)}), None);
+    let r = post(
+        a.addr,
+        "/api/login",
+        &json!({"nonce": unknown, "token": token(&reg, 1, &origin, &unknown)}),
+        None,
+    );
     assert_eq!(r.code(), "NONCE_UNKNOWN");
 }
 
@@ -242,11 +314,16 @@ fn redis_store_expiry_and_unavailable() {
     use hoviat::rp::redis_store::RedisNonceStore;
     use hoviat::token::NonceStore;
     let (url, _guard) = redis_url();
-    let s = RedisNonceStore::open(&url).unwrap().with_prefix(&format!("exp{}:", std::process::id()));
+    let s = RedisNonceStore::open(&url)
+        .unwrap()
+        .with_prefix(&format!("exp{}:", std::process::id()));
     let t = UnixTime(2_000_000_000);
     let n = hoviat::token::nonce::nonce_from_bytes(&[1; 32]);
     s.issue(&n, UnixTime(t.0 + 10), t).unwrap();
-    assert_eq!(s.issue(&n, UnixTime(t.0 + 10), t).unwrap_err().code(), "NONCE_STORE_UNAVAILABLE");
+    assert_eq!(
+        s.issue(&n, UnixTime(t.0 + 10), t).unwrap_err().code(),
+        "NONCE_STORE_UNAVAILABLE"
+    );
     assert_eq!(s.consume(&n, UnixTime(t.0 + 11)).unwrap_err().code(), "NONCE_EXPIRED");
     assert_eq!(s.consume(&n, UnixTime(t.0 + 11)).unwrap_err().code(), "NONCE_REPLAYED");
     assert_eq!(s.consume("bad\r\nnonce", t).unwrap_err().code(), "NONCE_INVALID");
@@ -263,7 +340,11 @@ fn redis_url() -> (String, Option<RedisGuard>) {
     if let Ok(u) = std::env::var("HOVIAT_TEST_REDIS") {
         return (u, None);
     }
-    let dir = std::env::temp_dir().join(format!("hoviat-redis-{}-{:?}", std::process::id(), std::thread::current().id()));
+    let dir = std::env::temp_dir().join(format!(
+        "hoviat-redis-{}-{:?}",
+        std::process::id(),
+        std::thread::current().id()
+    ));
     std::fs::create_dir_all(&dir).unwrap();
     let sock = dir.join("redis.sock");
     let child = std::process::Command::new("redis-server")

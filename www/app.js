@@ -151,6 +151,10 @@ function status(s) {
   renderSteps();
   document.body.dataset.status = s;
 }
+function failSteps() {
+  for (const k of Object.keys(stepState)) if (stepState[k] === 'active') stepState[k] = 'failed';
+  renderSteps();
+}
 function finishSteps() {
   for (const k of Object.keys(stepState)) if (stepState[k] === 'active') stepState[k] = 'done';
   renderSteps();
@@ -239,6 +243,7 @@ async function login() {
     showWelcome(r.identity);
     document.body.dataset.status = 'logged-in';
   } catch (e) {
+    failSteps();
     showError(asError(e));
     document.body.dataset.status = 'error';
   } finally {
@@ -329,6 +334,7 @@ async function readCard() {
     showOk(t('ok'));
     document.body.dataset.status = 'verified';
   } catch (e) {
+    failSteps();
     showError(asError(e));
     document.body.dataset.status = 'error';
   } finally {

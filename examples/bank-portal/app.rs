@@ -12,7 +12,8 @@
 //! POSTs must be `Content-Type: application/json` (a cross-site form cannot send that without
 //! a CORS preflight this server never grants), bodies are at most 64 KiB, the session cookie is
 //! HttpOnly and SameSite=Strict.
-#![allow(dead_code)]
+// Handlers return a ready `Response` as their error; its size does not matter here.
+#![allow(dead_code, clippy::result_large_err)]
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -170,7 +171,10 @@ pub async fn start(cfg: Config) -> Result<Running, String> {
             ("addr", addr.to_string().into()),
             ("origin", origin_s.clone().into()),
             ("demo", cfg.demo_seed.is_some().into()),
-            ("nonceStore", (if cfg.redis.is_some() { "redis" } else { "memory" }).into()),
+            (
+                "nonceStore",
+                (if cfg.redis.is_some() { "redis" } else { "memory" }).into(),
+            ),
         ],
     );
     let task = tokio::spawn(async move {
@@ -208,7 +212,11 @@ fn token_error(e: &TokenError) -> Response {
 fn is_json(h: &HeaderMap) -> bool {
     h.get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.split(';').next().is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json")))
+        .is_some_and(|v| {
+            v.split(';')
+                .next()
+                .is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json"))
+        })
 }
 
 async fn config(State(s): State<Arc<AppState>>) -> Response {
@@ -225,13 +233,21 @@ async fn config(State(s): State<Arc<AppState>>) -> Response {
 
 async fn challenge(State(s): State<Arc<AppState>>, h: HeaderMap) -> Response {
     if !is_json(&h) {
-        return error(StatusCode::UNSUPPORTED_MEDIA_TYPE, "BAD_REQUEST", "POST with Content-Type: application/json");
+        return error(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "BAD_REQUEST",
+            "POST with Content-Type: application/json",
+        );
     }
     let s2 = Arc::clone(&s);
     match tokio::task::spawn_blocking(move || s2.svc.issue()).await {
         Ok(Ok(c)) => json_response(StatusCode::OK, serde_json::to_value(c).unwrap_or(Value::Null)),
         Ok(Err(e)) => token_error(&e),
-        Err(_) => error(StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL_ERROR", "challenge task failed"),
+        Err(_) => error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "INTERNAL_ERROR",
+            "challenge task failed",
+        ),
     }
 }
 
@@ -270,7 +286,11 @@ async fn verify(s: &Arc<AppState>, h: &HeaderMap, body: &[u8]) -> Result<Verifie
     match r {
         Ok(Ok(v)) => Ok(v),
         Ok(Err(e)) => Err(token_error(&e)),
-        Err(_) => Err(error(StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL_ERROR", "verification task failed")),
+        Err(_) => Err(error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "INTERNAL_ERROR",
+            "verification task failed",
+        )),
     }
 }
 
@@ -359,7 +379,11 @@ async fn session(State(s): State<Arc<AppState>>, h: HeaderMap) -> Response {
 
 async fn logout(State(s): State<Arc<AppState>>, h: HeaderMap) -> Response {
     if !is_json(&h) {
-        return error(StatusCode::UNSUPPORTED_MEDIA_TYPE, "BAD_REQUEST", "POST with Content-Type: application/json");
+        return error(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "BAD_REQUEST",
+            "POST with Content-Type: application/json",
+        );
     }
     if let Some(id) = session_id(&h)
         && let Ok(mut m) = s.sessions.lock()

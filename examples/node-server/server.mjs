@@ -47,8 +47,9 @@ export async function createServer(opts = {}) {
   const isJson = (req) => (req.headers['content-type'] || '').split(';')[0].trim().toLowerCase() === 'application/json';
   const body = (req) => new Promise((resolve, reject) => {
     let n = 0; const chunks = [];
-    req.on('data', (c) => { n += c.length; if (n > MAX_BODY) { reject(Object.assign(new Error('too large'), { status: 413 })); req.destroy(); } else chunks.push(c); });
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    // Over the limit: keep draining (so the client reads the 413) but keep nothing.
+    req.on('data', (c) => { n += c.length; if (n <= MAX_BODY) chunks.push(c); });
+    req.on('end', () => (n > MAX_BODY ? reject(Object.assign(new Error('too large'), { status: 413 })) : resolve(Buffer.concat(chunks).toString('utf8'))));
     req.on('error', reject);
   });
   const cookieSession = (req) => {

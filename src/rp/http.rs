@@ -27,9 +27,9 @@ fn err(s: impl Into<String>) -> FetchError {
 
 /// Splits `http://host[:port]/path` into host, port and path.
 pub fn parse_http_url(url: &str) -> Result<(String, u16, String), FetchError> {
-    let rest = url
-        .strip_prefix("http://")
-        .ok_or_else(|| err("only http:// URLs are fetched (CRLs and certificates are signed; use a file for anything else)"))?;
+    let rest = url.strip_prefix("http://").ok_or_else(|| {
+        err("only http:// URLs are fetched (CRLs and certificates are signed; use a file for anything else)")
+    })?;
     let (authority, path) = match rest.find('/') {
         Some(i) => (&rest[..i], &rest[i..]),
         None => (rest, "/"),
@@ -47,7 +47,11 @@ pub fn parse_http_url(url: &str) -> Result<(String, u16, String), FetchError> {
     if host.is_empty() || !host.bytes().all(ok) || !path.bytes().all(ok) {
         return Err(err("URL with forbidden characters"));
     }
-    Ok((host.trim_start_matches('[').trim_end_matches(']').to_string(), port, path.to_string()))
+    Ok((
+        host.trim_start_matches('[').trim_end_matches(']').to_string(),
+        port,
+        path.to_string(),
+    ))
 }
 
 /// GETs `url`, failing after `timeout` in all (connect, send, receive) or when the body exceeds
@@ -55,7 +59,11 @@ pub fn parse_http_url(url: &str) -> Result<(String, u16, String), FetchError> {
 pub fn http_get(url: &str, timeout: Duration, max_body: usize) -> Result<Vec<u8>, FetchError> {
     let (host, port, path) = parse_http_url(url)?;
     let deadline = Instant::now() + timeout;
-    let left = || deadline.saturating_duration_since(Instant::now()).max(Duration::from_millis(1));
+    let left = || {
+        deadline
+            .saturating_duration_since(Instant::now())
+            .max(Duration::from_millis(1))
+    };
     let addrs: Vec<_> = (host.as_str(), port)
         .to_socket_addrs()
         .map_err(|e| err(format!("cannot resolve {host}: {e}")))?
@@ -75,8 +83,14 @@ pub fn http_get(url: &str, timeout: Duration, max_body: usize) -> Result<Vec<u8>
         }
     }
     let mut s = stream.ok_or_else(|| err(format!("cannot connect to {host}:{port}: {last}")))?;
-    let host_header = if port == 80 { host.clone() } else { format!("{host}:{port}") };
-    let req = format!("GET {path} HTTP/1.0\r\nHost: {host_header}\r\nUser-Agent: hoviat\r\nAccept: */*\r\nConnection: close\r\n\r\n");
+    let host_header = if port == 80 {
+        host.clone()
+    } else {
+        format!("{host}:{port}")
+    };
+    let req = format!(
+        "GET {path} HTTP/1.0\r\nHost: {host_header}\r\nUser-Agent: hoviat\r\nAccept: */*\r\nConnection: close\r\n\r\n"
+    );
     s.set_write_timeout(Some(left())).map_err(|e| err(e.to_string()))?;
     s.write_all(req.as_bytes()).map_err(|e| err(format!("send: {e}")))?;
     let limit = max_body + 16 * 1024;
@@ -109,12 +123,15 @@ pub fn http_get(url: &str, timeout: Duration, max_body: usize) -> Result<Vec<u8>
     let head = String::from_utf8_lossy(&buf[..end]).to_string();
     let status = head.split_whitespace().nth(1).unwrap_or("");
     if status != "200" {
-        return Err(err(format!("HTTP status {}", status.chars().take(3).collect::<String>())));
+        return Err(err(format!(
+            "HTTP status {}",
+            status.chars().take(3).collect::<String>()
+        )));
     }
     let body = buf[end + 4..].to_vec();
-    let chunked = head
-        .lines()
-        .any(|l| l.to_ascii_lowercase().starts_with("transfer-encoding:") && l.to_ascii_lowercase().contains("chunked"));
+    let chunked = head.lines().any(|l| {
+        l.to_ascii_lowercase().starts_with("transfer-encoding:") && l.to_ascii_lowercase().contains("chunked")
+    });
     let body = if chunked { dechunk(&body)? } else { body };
     if body.len() > max_body {
         return Err(err(format!("response larger than {max_body} bytes")));
@@ -125,9 +142,13 @@ pub fn http_get(url: &str, timeout: Duration, max_body: usize) -> Result<Vec<u8>
 fn dechunk(mut b: &[u8]) -> Result<Vec<u8>, FetchError> {
     let mut out = Vec::new();
     loop {
-        let i = b.windows(2).position(|w| w == b"\r\n").ok_or_else(|| err("bad chunk"))?;
+        let i = b
+            .windows(2)
+            .position(|w| w == b"\r\n")
+            .ok_or_else(|| err("bad chunk"))?;
         let size_s = String::from_utf8_lossy(&b[..i]);
-        let size = usize::from_str_radix(size_s.split(';').next().unwrap_or("").trim(), 16).map_err(|_| err("bad chunk"))?;
+        let size =
+            usize::from_str_radix(size_s.split(';').next().unwrap_or("").trim(), 16).map_err(|_| err("bad chunk"))?;
         b = &b[i + 2..];
         if size == 0 {
             return Ok(out);
@@ -162,17 +183,34 @@ mod tests {
     fn fetches_refuses_and_times_out() {
         let url = serve_once(b"HTTP/1.0 200 OK\r\nContent-Length: 5\r\n\r\nhello".to_vec());
         assert_eq!(http_get(&url, Duration::from_secs(5), 100).unwrap(), b"hello");
-        let url = serve_once(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nhel\r\n2\r\nlo\r\n0\r\n\r\n".to_vec());
+        let url = serve_once(
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nhel\r\n2\r\nlo\r\n0\r\n\r\n".to_vec(),
+        );
         assert_eq!(http_get(&url, Duration::from_secs(5), 100).unwrap(), b"hello");
         let url = serve_once(b"HTTP/1.0 404 Not Found\r\n\r\n".to_vec());
-        assert!(http_get(&url, Duration::from_secs(5), 100).unwrap_err().0.contains("404"));
+        assert!(
+            http_get(&url, Duration::from_secs(5), 100)
+                .unwrap_err()
+                .0
+                .contains("404")
+        );
         let url = serve_once([b"HTTP/1.0 200 OK\r\n\r\n".as_slice(), &[0u8; 500]].concat());
-        assert!(http_get(&url, Duration::from_secs(5), 100).unwrap_err().0.contains("larger"));
+        assert!(
+            http_get(&url, Duration::from_secs(5), 100)
+                .unwrap_err()
+                .0
+                .contains("larger")
+        );
         // A server that accepts and never answers.
         let l = TcpListener::bind("127.0.0.1:0").unwrap();
         let url = format!("http://127.0.0.1:{}/x", l.local_addr().unwrap().port());
         let t = Instant::now();
-        assert!(http_get(&url, Duration::from_millis(300), 100).unwrap_err().0.contains("timed out"));
+        assert!(
+            http_get(&url, Duration::from_millis(300), 100)
+                .unwrap_err()
+                .0
+                .contains("timed out")
+        );
         assert!(t.elapsed() < Duration::from_secs(3));
         drop(l);
         assert!(http_get("https://example.ir/ca.crl", Duration::from_secs(1), 100).is_err());

@@ -104,7 +104,12 @@ impl Logger {
         let mut m = serde_json::Map::new();
         m.insert("ts".into(), UnixTime::now().to_string().into());
         m.insert("event".into(), clean(event.into()));
-        for (k, v) in self.fields.iter().map(|(k, v)| (k.as_str(), v)).chain(fields.iter().map(|(k, v)| (*k, v))) {
+        for (k, v) in self
+            .fields
+            .iter()
+            .map(|(k, v)| (k.as_str(), v))
+            .chain(fields.iter().map(|(k, v)| (*k, v)))
+        {
             if FORBIDDEN_KEYS.iter().any(|f| k.eq_ignore_ascii_case(f)) {
                 continue;
             }

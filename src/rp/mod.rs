@@ -127,7 +127,10 @@ impl ChallengeService {
             Ok(()) => {
                 self.log.event(
                     "challenge_issued",
-                    &[("nonceId", log::fingerprint(&nonce).into()), ("expiresAt", expires.to_string().into())],
+                    &[
+                        ("nonceId", log::fingerprint(&nonce).into()),
+                        ("expiresAt", expires.to_string().into()),
+                    ],
                 );
                 Ok(Challenge {
                     nonce,

@@ -89,7 +89,10 @@ impl RedisNonceStore {
             .lock()
             .map_err(|_| TokenError::NonceStoreUnavailable("lock poisoned".into()))?;
         if guard.is_none() {
-            let c = self.client.get_connection_with_timeout(self.timeout).map_err(unavailable)?;
+            let c = self
+                .client
+                .get_connection_with_timeout(self.timeout)
+                .map_err(unavailable)?;
             c.set_read_timeout(Some(self.timeout)).map_err(unavailable)?;
             c.set_write_timeout(Some(self.timeout)).map_err(unavailable)?;
             *guard = Some(c);
@@ -111,7 +114,11 @@ impl RedisNonceStore {
 impl NonceStore for RedisNonceStore {
     fn issue(&self, nonce: &str, expires_at: UnixTime, now: UnixTime) -> Result<(), TokenError> {
         check_nonce_shape(nonce)?;
-        let ttl = expires_at.0.saturating_sub(now.0).max(1).saturating_add(self.grace_secs);
+        let ttl = expires_at
+            .0
+            .saturating_sub(now.0)
+            .max(1)
+            .saturating_add(self.grace_secs);
         let key = format!("{}n:{nonce}", self.prefix);
         let set: Option<String> = self.with_conn(|c| {
             redis::cmd("SET")
@@ -140,7 +147,11 @@ impl NonceStore for RedisNonceStore {
                 let exp: i64 = v
                     .parse()
                     .map_err(|_| TokenError::NonceStoreUnavailable("redis: unexpected value".into()))?;
-                if now.0 > exp { Err(TokenError::NonceExpired) } else { Ok(()) }
+                if now.0 > exp {
+                    Err(TokenError::NonceExpired)
+                } else {
+                    Ok(())
+                }
             }
         }
     }

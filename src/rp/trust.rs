@@ -116,7 +116,11 @@ impl TrustConfig {
             Source::File(p) => {
                 let meta = std::fs::metadata(p).map_err(|e| TrustConfigError::Io(format!("{}: {e}", p.display())))?;
                 if meta.len() > self.max_bytes as u64 {
-                    return Err(TrustConfigError::Io(format!("{}: larger than {} bytes", p.display(), self.max_bytes)));
+                    return Err(TrustConfigError::Io(format!(
+                        "{}: larger than {} bytes",
+                        p.display(),
+                        self.max_bytes
+                    )));
                 }
                 std::fs::read(p).map_err(|e| TrustConfigError::Io(format!("{}: {e}", p.display())))
             }
@@ -140,7 +144,8 @@ impl TrustConfig {
         }
         for i in &self.intermediates {
             let b = self.read(i)?;
-            t.add_intermediates(&b).map_err(|e| TrustConfigError::Pki(i.describe(), e))?;
+            t.add_intermediates(&b)
+                .map_err(|e| TrustConfigError::Pki(i.describe(), e))?;
         }
         for c in &self.crls {
             let b = self.read(c)?;
@@ -228,7 +233,10 @@ mod tests {
             ..TrustConfig::default()
         };
         assert_eq!(g.load().unwrap_err().code(), "CERT_MALFORMED");
-        assert_eq!(TrustConfig::default().load().unwrap_err().code(), "TRUST_ANCHOR_MISSING");
+        assert_eq!(
+            TrustConfig::default().load().unwrap_err().code(),
+            "TRUST_ANCHOR_MISSING"
+        );
         let _ = Registry::pem("X", b"");
         let _ = std::fs::remove_dir_all(&dir);
     }
