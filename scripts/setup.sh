@@ -43,3 +43,7 @@ ensure_node_modules() {
 # The browser end-to-end suite (scripts/extension-tests.sh): headless Chromium; node/npm come
 # from the machine (or Debian's nodejs and npm when absent).
 EXTENSION_PACKAGES=(chromium)
+
+# The relying-party kit's tests (scripts/rp-tests.sh): Redis for the shared nonce store, and
+# headless Chromium for the demo site.
+RP_PACKAGES=(redis-server chromium)

@@ -12,6 +12,8 @@
 //! - [`host`]: the native-messaging host's protocol (framing, limits, validation) and installer paths.
 //! - [`transport`]: the only I/O: PC/SC natively; browser transports in the wasm build.
 //! - `wasm` (feature `wasm`, wasm32 only): the JavaScript facade (wasm-bindgen).
+//! - `rp` (feature `rp`): the relying-party kit: challenge service, nonce store in Redis
+//!   (feature `redis`), trust configuration from files or URLs, structured logs.
 //! - [`testkit`] (feature `testkit`): a deterministic test registry (test equipment).
 #![deny(missing_docs)]
 
@@ -21,6 +23,8 @@ pub mod error;
 pub mod host;
 pub mod identity;
 pub mod pki;
+#[cfg(feature = "rp")]
+pub mod rp;
 #[cfg(feature = "testkit")]
 pub mod testkit;
 pub mod time;

@@ -1,0 +1,466 @@
+//! The bank-portal demo server (axum), shared by `main.rs` and `tests/bank_portal.rs`.
+//!
+//! Endpoints (JSON; errors are `{"error":{"code","message"}}` with hoviat's stable codes):
+//! - `GET  /api/config`         origin, demo mode, instance name, challenge lifetime
+//! - `POST /api/challenge`      a fresh challenge `{nonce, expiresAt, ttlSeconds}`
+//! - `POST /api/login`          `{nonce, token}`: verifies, starts a session (cookie), returns the identity
+//! - `POST /api/counter/check`  `{nonce, token}`: verifies for the government counter, no session
+//! - `GET  /api/session`        the logged-in identity, or 401 `NOT_LOGGED_IN`
+//! - `POST /api/logout`         ends the session
+//! - everything else: files from `www/`, and the npm package's browser build under `/pkg/`.
+//!
+//! POSTs must be `Content-Type: application/json` (a cross-site form cannot send that without
+//! a CORS preflight this server never grants), bodies are at most 64 KiB, the session cookie is
+//! HttpOnly and SameSite=Strict.
+// Handlers return a ready `Response` as their error; its size does not matter here.
+#![allow(dead_code, clippy::result_large_err)]
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use hoviat::Coded;
+use hoviat::rp::log::Logger;
+use hoviat::rp::trust::{TrustConfig, demo_trust, virtual_card_registry};
+use hoviat::rp::{ChallengeService, log};
+use hoviat::time::UnixTime;
+use hoviat::token::{MemoryNonceStore, NonceStore, Origin, TokenError, VerifiedToken};
+use serde_json::{Value, json};
+
+/// How the server is set up.
+pub struct Config {
+    /// Where to listen (`127.0.0.1:0` = any free port).
+    pub listen: SocketAddr,
+    /// The origin tokens must be signed for; default `http://<listen address>`.
+    pub origin: Option<String>,
+    /// The site's files.
+    pub www: PathBuf,
+    /// The npm package's browser build (`pkg/web`).
+    pub pkg: PathBuf,
+    /// Redis URL for the nonce store (feature `redis`); in memory when absent.
+    pub redis: Option<String>,
+    /// Redis key prefix.
+    pub redis_prefix: String,
+    /// Trust the virtual card's registry (seed), regenerated each UTC day.
+    pub demo_seed: Option<String>,
+    /// Trust configuration (files / URLs) when not in demo mode.
+    pub trust: TrustConfig,
+    /// Challenge lifetime, seconds.
+    pub ttl: i64,
+    /// Name of this instance (in logs and /api/config).
+    pub instance: String,
+    /// Structured logs.
+    pub log: Logger,
+}
+
+impl Config {
+    /// A demo configuration on 127.0.0.1:0.
+    pub fn demo(www: PathBuf, pkg: PathBuf) -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            origin: None,
+            www,
+            pkg,
+            redis: None,
+            redis_prefix: "hoviat:".into(),
+            demo_seed: Some("hoviat-virtual".into()),
+            trust: TrustConfig::default(),
+            ttl: 300,
+            instance: "a".into(),
+            log: Logger::disabled(),
+        }
+    }
+}
+
+struct Session {
+    identity: Value,
+    expires: UnixTime,
+}
+
+struct AppState {
+    svc: ChallengeService,
+    sessions: Mutex<HashMap<String, Session>>,
+    www: PathBuf,
+    pkg: PathBuf,
+    demo_seed: Option<String>,
+    demo_day: AtomicI64,
+    secure_cookie: bool,
+    instance: String,
+    ttl: i64,
+}
+
+/// A started server.
+pub struct Running {
+    /// Where it listens.
+    pub addr: SocketAddr,
+    /// The origin it verifies tokens for.
+    pub origin: String,
+    /// The server task.
+    pub task: tokio::task::JoinHandle<()>,
+}
+
+const SESSION_COOKIE: &str = "hoviat_session";
+const SESSION_SECS: i64 = 1800;
+
+fn day_of(t: UnixTime) -> i64 {
+    t.0 - t.0.rem_euclid(86_400)
+}
+
+/// Binds, builds the state and spawns the server.
+pub async fn start(cfg: Config) -> Result<Running, String> {
+    let listener = tokio::net::TcpListener::bind(cfg.listen)
+        .await
+        .map_err(|e| format!("cannot listen on {}: {e}", cfg.listen))?;
+    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    let origin_s = cfg.origin.clone().unwrap_or_else(|| format!("http://{addr}"));
+    let origin = Origin::parse(&origin_s).map_err(|e| e.to_string())?;
+    let now = UnixTime::now();
+    let trust = match &cfg.demo_seed {
+        Some(seed) => demo_trust(&virtual_card_registry(seed, now)).map_err(|e| e.to_string())?,
+        None => cfg.trust.load().map_err(|e| format!("{}: {e}", e.code()))?,
+    };
+    let store: Arc<dyn NonceStore> = match &cfg.redis {
+        None => Arc::new(MemoryNonceStore::default()),
+        #[cfg(feature = "redis")]
+        Some(url) => {
+            let s = hoviat::rp::redis_store::RedisNonceStore::open(url)
+                .map_err(|e| e.to_string())?
+                .with_prefix(&cfg.redis_prefix);
+            s.ping().map_err(|e| e.to_string())?;
+            Arc::new(s)
+        }
+        #[cfg(not(feature = "redis"))]
+        Some(_) => return Err("--redis needs the crate's `redis` feature".into()),
+    };
+    let log = cfg.log.clone().with_field("instance", cfg.instance.clone());
+    let svc = ChallengeService::new(origin, trust, store)
+        .with_ttl(cfg.ttl)
+        .with_logger(log.clone());
+    let state = Arc::new(AppState {
+        svc,
+        sessions: Mutex::new(HashMap::new()),
+        www: cfg.www.clone(),
+        pkg: cfg.pkg.clone(),
+        demo_seed: cfg.demo_seed.clone(),
+        demo_day: AtomicI64::new(day_of(now)),
+        secure_cookie: origin_s.starts_with("https://"),
+        instance: cfg.instance.clone(),
+        ttl: cfg.ttl,
+    });
+    let app = Router::new()
+        .route("/api/config", get(config))
+        .route("/api/challenge", post(challenge))
+        .route("/api/login", post(login))
+        .route("/api/counter/check", post(counter_check))
+        .route("/api/session", get(session))
+        .route("/api/logout", post(logout))
+        .fallback(get(static_file))
+        .layer(DefaultBodyLimit::max(64 * 1024))
+        .with_state(state);
+    log.event(
+        "server_started",
+        &[
+            ("addr", addr.to_string().into()),
+            ("origin", origin_s.clone().into()),
+            ("demo", cfg.demo_seed.is_some().into()),
+            (
+                "nonceStore",
+                (if cfg.redis.is_some() { "redis" } else { "memory" }).into(),
+            ),
+        ],
+    );
+    let task = tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    Ok(Running {
+        addr,
+        origin: origin_s,
+        task,
+    })
+}
+
+fn json_response(status: StatusCode, v: Value) -> Response {
+    let mut r = (status, v.to_string()).into_response();
+    r.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    r.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    r
+}
+
+fn error(status: StatusCode, code: &str, message: &str) -> Response {
+    json_response(status, json!({"error": {"code": code, "message": message}}))
+}
+
+fn token_error(e: &TokenError) -> Response {
+    let status = match e.code() {
+        "NONCE_STORE_UNAVAILABLE" => StatusCode::SERVICE_UNAVAILABLE,
+        "TOKEN_TOO_LARGE" => StatusCode::PAYLOAD_TOO_LARGE,
+        _ => StatusCode::UNAUTHORIZED,
+    };
+    error(status, e.code(), &e.to_string())
+}
+
+fn is_json(h: &HeaderMap) -> bool {
+    h.get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| {
+            v.split(';')
+                .next()
+                .is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json"))
+        })
+}
+
+async fn config(State(s): State<Arc<AppState>>) -> Response {
+    json_response(
+        StatusCode::OK,
+        json!({
+            "origin": s.svc.origin().as_str(),
+            "demo": s.demo_seed.is_some(),
+            "instance": s.instance,
+            "ttlSeconds": s.ttl,
+        }),
+    )
+}
+
+async fn challenge(State(s): State<Arc<AppState>>, h: HeaderMap) -> Response {
+    if !is_json(&h) {
+        return error(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "BAD_REQUEST",
+            "POST with Content-Type: application/json",
+        );
+    }
+    let s2 = Arc::clone(&s);
+    match tokio::task::spawn_blocking(move || s2.svc.issue()).await {
+        Ok(Ok(c)) => json_response(StatusCode::OK, serde_json::to_value(c).unwrap_or(Value::Null)),
+        Ok(Err(e)) => token_error(&e),
+        Err(_) => error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "INTERNAL_ERROR",
+            "challenge task failed",
+        ),
+    }
+}
+
+/// `{nonce, token}` from a body; the token as an object or a JSON string.
+fn parse_login(body: &[u8]) -> Result<(String, String), Response> {
+    let bad = |m: &str| error(StatusCode::BAD_REQUEST, "BAD_REQUEST", m);
+    let v: Value = serde_json::from_slice(body).map_err(|_| bad("the body is not JSON"))?;
+    let nonce = v
+        .get("nonce")
+        .and_then(Value::as_str)
+        .ok_or_else(|| bad("nonce (string) is required"))?
+        .to_string();
+    let token = match v.get("token") {
+        Some(Value::String(t)) => t.clone(),
+        Some(t @ Value::Object(_)) => t.to_string(),
+        _ => return Err(bad("token (object or string) is required")),
+    };
+    Ok((nonce, token))
+}
+
+async fn verify(s: &Arc<AppState>, h: &HeaderMap, body: &[u8]) -> Result<VerifiedToken, Response> {
+    if !is_json(h) {
+        return Err(error(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "BAD_REQUEST",
+            "POST with Content-Type: application/json",
+        ));
+    }
+    let (nonce, token) = parse_login(body)?;
+    let s2 = Arc::clone(s);
+    let r = tokio::task::spawn_blocking(move || {
+        s2.refresh_demo_trust();
+        s2.svc.verify_login(&token, &nonce)
+    })
+    .await;
+    match r {
+        Ok(Ok(v)) => Ok(v),
+        Ok(Err(e)) => Err(token_error(&e)),
+        Err(_) => Err(error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "INTERNAL_ERROR",
+            "verification task failed",
+        )),
+    }
+}
+
+impl AppState {
+    /// Demo mode: the virtual card's registry is made per UTC day; follow it across midnight.
+    fn refresh_demo_trust(&self) {
+        let Some(seed) = &self.demo_seed else { return };
+        let now = UnixTime::now();
+        let day = day_of(now);
+        if self.demo_day.swap(day, Ordering::SeqCst) != day
+            && let Ok(t) = demo_trust(&virtual_card_registry(seed, now))
+        {
+            self.svc.set_trust(t);
+        }
+    }
+}
+
+fn identity_json(v: &VerifiedToken) -> Value {
+    serde_json::to_value(v).unwrap_or(Value::Null)
+}
+
+async fn login(State(s): State<Arc<AppState>>, h: HeaderMap, body: Bytes) -> Response {
+    let v = match verify(&s, &h, &body).await {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    let Ok(id) = hoviat::token::create_nonce() else {
+        return error(StatusCode::SERVICE_UNAVAILABLE, "INTERNAL_ERROR", "no randomness");
+    };
+    let identity = identity_json(&v);
+    let now = UnixTime::now();
+    if let Ok(mut m) = s.sessions.lock() {
+        m.retain(|_, x| x.expires > now);
+        m.insert(
+            id.clone(),
+            Session {
+                identity: identity.clone(),
+                expires: UnixTime(now.0 + SESSION_SECS),
+            },
+        );
+    }
+    s.svc
+        .logger()
+        .event("session_started", &[("sessionId", log::fingerprint(&id).into())]);
+    let mut r = json_response(StatusCode::OK, json!({ "ok": true, "identity": identity }));
+    let cookie = format!(
+        "{SESSION_COOKIE}={id}; Path=/; HttpOnly; SameSite=Strict; Max-Age={SESSION_SECS}{}",
+        if s.secure_cookie { "; Secure" } else { "" }
+    );
+    if let Ok(v) = HeaderValue::from_str(&cookie) {
+        r.headers_mut().insert(header::SET_COOKIE, v);
+    }
+    r
+}
+
+async fn counter_check(State(s): State<Arc<AppState>>, h: HeaderMap, body: Bytes) -> Response {
+    match verify(&s, &h, &body).await {
+        Ok(v) => json_response(StatusCode::OK, json!({ "ok": true, "identity": identity_json(&v) })),
+        Err(r) => r,
+    }
+}
+
+fn session_id(h: &HeaderMap) -> Option<String> {
+    h.get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| *k == SESSION_COOKIE)
+        .map(|(_, v)| v.to_string())
+}
+
+async fn session(State(s): State<Arc<AppState>>, h: HeaderMap) -> Response {
+    let now = UnixTime::now();
+    let found = session_id(&h).and_then(|id| {
+        s.sessions
+            .lock()
+            .ok()
+            .and_then(|m| m.get(&id).filter(|x| x.expires > now).map(|x| x.identity.clone()))
+    });
+    match found {
+        Some(identity) => json_response(StatusCode::OK, json!({ "identity": identity })),
+        None => error(StatusCode::UNAUTHORIZED, "NOT_LOGGED_IN", "not logged in"),
+    }
+}
+
+async fn logout(State(s): State<Arc<AppState>>, h: HeaderMap) -> Response {
+    if !is_json(&h) {
+        return error(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "BAD_REQUEST",
+            "POST with Content-Type: application/json",
+        );
+    }
+    if let Some(id) = session_id(&h)
+        && let Ok(mut m) = s.sessions.lock()
+        && m.remove(&id).is_some()
+    {
+        s.svc
+            .logger()
+            .event("session_ended", &[("sessionId", log::fingerprint(&id).into())]);
+    }
+    let mut r = json_response(StatusCode::OK, json!({ "ok": true }));
+    r.headers_mut().insert(
+        header::SET_COOKIE,
+        HeaderValue::from_static("hoviat_session=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0"),
+    );
+    r
+}
+
+fn content_type(p: &Path) -> &'static str {
+    match p.extension().and_then(|e| e.to_str()).unwrap_or("") {
+        "html" => "text/html; charset=utf-8",
+        "js" | "mjs" => "text/javascript; charset=utf-8",
+        "css" => "text/css; charset=utf-8",
+        "json" => "application/json",
+        "wasm" => "application/wasm",
+        "svg" => "image/svg+xml",
+        "png" => "image/png",
+        "ico" => "image/x-icon",
+        _ => "application/octet-stream",
+    }
+}
+
+/// A safe relative path: plain segments only (no `..`, no hidden files, no backslashes).
+fn safe_rel(path: &str) -> Option<PathBuf> {
+    let mut out = PathBuf::new();
+    for seg in path.split('/').filter(|s| !s.is_empty()) {
+        if seg.starts_with('.')
+            || !seg
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_'))
+        {
+            return None;
+        }
+        out.push(seg);
+    }
+    Some(out)
+}
+
+async fn static_file(State(s): State<Arc<AppState>>, uri: Uri) -> Response {
+    let path = uri.path();
+    let (base, rel) = match path.strip_prefix("/pkg/") {
+        Some(rest) => (&s.pkg, rest),
+        None => (&s.www, path),
+    };
+    let Some(mut rel) = safe_rel(rel) else {
+        return error(StatusCode::NOT_FOUND, "NOT_FOUND", "no such file");
+    };
+    if rel.as_os_str().is_empty() {
+        rel = PathBuf::from("index.html");
+    }
+    let file = base.join(&rel);
+    let file = if file.is_dir() { file.join("index.html") } else { file };
+    match tokio::fs::read(&file).await {
+        Ok(body) => {
+            let mut r = (StatusCode::OK, body).into_response();
+            let hs = r.headers_mut();
+            hs.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type(&file)));
+            hs.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+            hs.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
+            hs.insert("referrer-policy", HeaderValue::from_static("no-referrer"));
+            hs.insert(
+                "content-security-policy",
+                HeaderValue::from_static(
+                    "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
+                ),
+            );
+            r
+        }
+        Err(_) => error(StatusCode::NOT_FOUND, "NOT_FOUND", "no such file"),
+    }
+}

@@ -1,0 +1,69 @@
+//! The bank-portal demo: a relying-party server on hoviat (axum), serving `www/`.
+//!
+//! ```text
+//! cargo run --features demo-server[,redis] --example bank-portal -- [--listen 127.0.0.1:8080]
+//!     [--origin ORIGIN] [--www DIR] [--pkg DIR] [--redis URL] [--redis-prefix P] [--ttl SECS]
+//!     [--instance NAME] [--log FILE|-] [--no-demo --trust-anchor FILE... [--intermediate FILE|URL...] [--crl FILE|URL...]]
+//! ```
+//! Prints `bank-portal: listening on http://...` when ready.
+
+mod app;
+
+use std::path::PathBuf;
+
+use hoviat::rp::log::{Logger, WriterSink};
+use hoviat::rp::trust::Source;
+
+fn usage(msg: &str) -> ! {
+    eprintln!("bank-portal: {msg}");
+    std::process::exit(2)
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let mut cfg = app::Config::demo(root.join("www"), root.join("pkg/web"));
+    cfg.listen = ([127, 0, 0, 1], 8080).into();
+    cfg.log = Logger::stderr();
+    let mut args = std::env::args().skip(1);
+    while let Some(a) = args.next() {
+        let mut val = || args.next().unwrap_or_else(|| usage(&format!("{a} needs a value")));
+        match a.as_str() {
+            "--listen" => cfg.listen = val().parse().unwrap_or_else(|_| usage("--listen HOST:PORT")),
+            "--origin" => cfg.origin = Some(val()),
+            "--www" => cfg.www = PathBuf::from(val()),
+            "--pkg" => cfg.pkg = PathBuf::from(val()),
+            "--redis" => cfg.redis = Some(val()),
+            "--redis-prefix" => cfg.redis_prefix = val(),
+            "--ttl" => cfg.ttl = val().parse().unwrap_or_else(|_| usage("--ttl SECONDS")),
+            "--instance" => cfg.instance = val(),
+            "--log" => {
+                let v = val();
+                cfg.log = if v == "-" {
+                    Logger::stderr()
+                } else {
+                    let f = std::fs::OpenOptions::new()
+                        .create(true)
+                        .append(true)
+                        .open(&v)
+                        .unwrap_or_else(|e| usage(&format!("{v}: {e}")));
+                    Logger::to_sink(WriterSink::new(f))
+                }
+            }
+            "--no-demo" => cfg.demo_seed = None,
+            "--demo-seed" => cfg.demo_seed = Some(val()),
+            "--trust-anchor" => cfg.trust.anchors.push(Source::parse(&val())),
+            "--intermediate" => cfg.trust.intermediates.push(Source::parse(&val())),
+            "--crl" => cfg.trust.crls.push(Source::parse(&val())),
+            "-h" | "--help" => usage("see the comment at the top of examples/bank-portal/main.rs"),
+            other => usage(&format!("unknown argument {other}")),
+        }
+    }
+    match app::start(cfg).await {
+        Ok(r) => {
+            println!("bank-portal: listening on {}", r.origin);
+            let _ = r.task.await;
+        }
+        Err(e) => usage(&e),
+    }
+}

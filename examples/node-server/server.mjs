@@ -1,0 +1,139 @@
+// The bank-portal endpoints on plain node:http with the hoviat npm package: the same API as
+// the Rust example (examples/bank-portal), serving the same www/.
+//   node server.mjs [--port 8081]        (demo mode: trusts the virtual card's test registry)
+import http from 'node:http';
+import { randomBytes, createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { NonceStore, verifyToken, HoviatError } from 'hoviat';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const MAX_BODY = 64 * 1024;
+const SESSION_SECS = 1800;
+const TYPES = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.css': 'text/css; charset=utf-8', '.json': 'application/json', '.wasm': 'application/wasm' };
+
+/** JSON-lines log; never tokens, PINs or certificates. */
+function logger(out) {
+  return (event, fields = {}) => out && out.write(JSON.stringify({ ts: new Date().toISOString(), event, ...fields }) + '\n');
+}
+const fp = (s) => createHash('sha256').update(String(s)).digest('hex').slice(0, 12);
+
+/**
+ * A server (not yet listening). opts: { origin?, ttlSeconds?, trust?: {trustAnchors, intermediates, crls},
+ * www?, pkg?, log? (a writable) }. Without `trust`, demo mode: the virtual card's registry of today.
+ */
+export async function createServer(opts = {}) {
+  const www = opts.www || path.resolve(here, '../../www');
+  const pkg = opts.pkg || path.resolve(here, '../../pkg/web');
+  const log = logger(opts.log);
+  const ttl = opts.ttlSeconds || 300;
+  const store = new NonceStore({ ttlSeconds: ttl });
+  let trust = opts.trust;
+  const demo = !trust;
+  if (demo) {
+    const { VirtualCard } = await import('hoviat/virtual');
+    const c = new VirtualCard({});
+    trust = { trustAnchors: c.trustAnchors(), intermediates: c.intermediates(), crls: c.crls() };
+  }
+  const sessions = new Map();
+  let origin = opts.origin;
+
+  const send = (res, status, obj, headers = {}) => {
+    res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store', ...headers });
+    res.end(JSON.stringify(obj));
+  };
+  const fail = (res, status, code, message) => send(res, status, { error: { code, message } });
+  const isJson = (req) => (req.headers['content-type'] || '').split(';')[0].trim().toLowerCase() === 'application/json';
+  const body = (req) => new Promise((resolve, reject) => {
+    let n = 0; const chunks = [];
+    // Over the limit: keep draining (so the client reads the 413) but keep nothing.
+    req.on('data', (c) => { n += c.length; if (n <= MAX_BODY) chunks.push(c); });
+    req.on('end', () => (n > MAX_BODY ? reject(Object.assign(new Error('too large'), { status: 413 })) : resolve(Buffer.concat(chunks).toString('utf8'))));
+    req.on('error', reject);
+  });
+  const cookieSession = (req) => {
+    const m = (req.headers.cookie || '').split(';').map((s) => s.trim().split('=')).find(([k]) => k === 'hoviat_session');
+    return m ? m[1] : null;
+  };
+
+  async function verify(req, res) {
+    if (!isJson(req)) { fail(res, 415, 'BAD_REQUEST', 'POST with Content-Type: application/json'); return null; }
+    let j;
+    try { j = JSON.parse(await body(req)); } catch (e) { fail(res, e.status || 400, 'BAD_REQUEST', 'the body is not JSON'); return null; }
+    if (!j || typeof j.nonce !== 'string' || !(typeof j.token === 'string' || (j.token && typeof j.token === 'object'))) {
+      fail(res, 400, 'BAD_REQUEST', 'nonce (string) and token (object or string) are required'); return null;
+    }
+    try {
+      store.consume(j.nonce);
+      const who = await verifyToken(j.token, { origin, nonce: j.nonce, ...trust });
+      log('login_verified', { nonceId: fp(j.nonce), nationalCode: who.holder.nationalCode, certSerial: who.certificate.serialNumber, revocation: who.assurance.revocation });
+      return who;
+    } catch (e) {
+      const code = e instanceof HoviatError || (e && e.code) ? e.code : 'INTERNAL_ERROR';
+      log('login_refused', { nonceId: fp(j.nonce), code });
+      fail(res, code === 'NONCE_STORE_UNAVAILABLE' ? 503 : 401, code, e.message);
+      return null;
+    }
+  }
+
+  const server = http.createServer(async (req, res) => {
+    try {
+      const url = new URL(req.url, 'http://x');
+      const p = url.pathname;
+      if (p === '/api/config' && req.method === 'GET') return send(res, 200, { origin, demo, instance: 'node', ttlSeconds: ttl });
+      if (p === '/api/challenge' && req.method === 'POST') {
+        if (!isJson(req)) return fail(res, 415, 'BAD_REQUEST', 'POST with Content-Type: application/json');
+        const nonce = store.issue();
+        log('challenge_issued', { nonceId: fp(nonce) });
+        return send(res, 200, { nonce, expiresAt: new Date(Date.now() + ttl * 1000).toISOString(), ttlSeconds: ttl });
+      }
+      if ((p === '/api/login' || p === '/api/counter/check') && req.method === 'POST') {
+        const who = await verify(req, res);
+        if (!who) return;
+        if (p === '/api/counter/check') return send(res, 200, { ok: true, identity: who });
+        const id = randomBytes(32).toString('base64url');
+        sessions.set(id, { identity: who, expires: Date.now() + SESSION_SECS * 1000 });
+        log('session_started', { sessionId: fp(id) });
+        const secure = origin.startsWith('https://') ? '; Secure' : '';
+        return send(res, 200, { ok: true, identity: who }, { 'set-cookie': `hoviat_session=${id}; Path=/; HttpOnly; SameSite=Strict; Max-Age=${SESSION_SECS}${secure}` });
+      }
+      if (p === '/api/session' && req.method === 'GET') {
+        const s = sessions.get(cookieSession(req));
+        if (!s || s.expires < Date.now()) return fail(res, 401, 'NOT_LOGGED_IN', 'not logged in');
+        return send(res, 200, { identity: s.identity });
+      }
+      if (p === '/api/logout' && req.method === 'POST') {
+        if (!isJson(req)) return fail(res, 415, 'BAD_REQUEST', 'POST with Content-Type: application/json');
+        const id = cookieSession(req);
+        if (id && sessions.delete(id)) log('session_ended', { sessionId: fp(id) });
+        return send(res, 200, { ok: true }, { 'set-cookie': 'hoviat_session=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0' });
+      }
+      if (req.method !== 'GET') return fail(res, 404, 'NOT_FOUND', 'no such endpoint');
+      // Static files: plain segments only.
+      const [base, rel] = p.startsWith('/pkg/') ? [pkg, p.slice(5)] : [www, p];
+      const segs = rel.split('/').filter(Boolean);
+      if (segs.some((s) => s.startsWith('.') || !/^[A-Za-z0-9._-]+$/.test(s))) return fail(res, 404, 'NOT_FOUND', 'no such file');
+      const file = path.join(base, ...(segs.length ? segs : ['index.html']));
+      let data;
+      try { data = await readFile(file); } catch { return fail(res, 404, 'NOT_FOUND', 'no such file'); }
+      res.writeHead(200, { 'content-type': TYPES[path.extname(file)] || 'application/octet-stream', 'x-content-type-options': 'nosniff', 'cache-control': 'no-cache',
+        'content-security-policy': "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; connect-src 'self'; frame-ancestors 'none'" });
+      res.end(data);
+    } catch (e) {
+      if (!res.headersSent) fail(res, 500, 'INTERNAL_ERROR', 'internal error');
+    }
+  });
+  server.on('listening', () => {
+    if (!origin) { const a = server.address(); origin = `http://127.0.0.1:${a.port}`; }
+    log('server_started', { origin, demo });
+  });
+  return server;
+}
+
+if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  const i = process.argv.indexOf('--port');
+  const port = i > 0 ? Number(process.argv[i + 1]) : 8081;
+  const server = await createServer({ log: process.stderr });
+  server.listen(port, '127.0.0.1', () => console.log(`node-server: listening on http://127.0.0.1:${server.address().port}`));
+}

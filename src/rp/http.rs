@@ -1,0 +1,220 @@
+//! A minimal HTTP/1.0 GET over `std::net`, with a deadline and a size limit: enough to fetch
+//! CRLs and intermediate certificates from `http://` distribution points, with no dependency.
+//!
+//! Only `http://` is spoken: CRLs and certificates are signed, so the transport needs no
+//! secrecy or integrity of its own (that is why CRL distribution points are `http://`). Trust
+//! anchors are never fetched ([`super::trust`]). Redirects are not followed.
+
+use std::io::{Read, Write};
+use std::net::{TcpStream, ToSocketAddrs};
+use std::time::{Duration, Instant};
+
+/// Why a fetch failed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FetchError(pub String);
+
+impl std::fmt::Display for FetchError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for FetchError {}
+
+fn err(s: impl Into<String>) -> FetchError {
+    FetchError(s.into())
+}
+
+/// Splits `http://host[:port]/path` into host, port and path.
+pub fn parse_http_url(url: &str) -> Result<(String, u16, String), FetchError> {
+    let rest = url.strip_prefix("http://").ok_or_else(|| {
+        err("only http:// URLs are fetched (CRLs and certificates are signed; use a file for anything else)")
+    })?;
+    let (authority, path) = match rest.find('/') {
+        Some(i) => (&rest[..i], &rest[i..]),
+        None => (rest, "/"),
+    };
+    if authority.is_empty() || authority.contains('@') {
+        return Err(err("URL without a host, or with user info"));
+    }
+    let (host, port) = match authority.rsplit_once(':') {
+        Some((h, p)) if !h.ends_with(']') || authority.starts_with('[') => {
+            (h, p.parse::<u16>().map_err(|_| err("bad port in URL"))?)
+        }
+        _ => (authority, 80),
+    };
+    let ok = |b: u8| b.is_ascii_graphic() && b != b'#';
+    if host.is_empty() || !host.bytes().all(ok) || !path.bytes().all(ok) {
+        return Err(err("URL with forbidden characters"));
+    }
+    Ok((
+        host.trim_start_matches('[').trim_end_matches(']').to_string(),
+        port,
+        path.to_string(),
+    ))
+}
+
+/// GETs `url`, failing after `timeout` in all (connect, send, receive) or when the body exceeds
+/// `max_body` bytes. Only status 200 is a success.
+pub fn http_get(url: &str, timeout: Duration, max_body: usize) -> Result<Vec<u8>, FetchError> {
+    let (host, port, path) = parse_http_url(url)?;
+    let deadline = Instant::now() + timeout;
+    let left = || {
+        deadline
+            .saturating_duration_since(Instant::now())
+            .max(Duration::from_millis(1))
+    };
+    let addrs: Vec<_> = (host.as_str(), port)
+        .to_socket_addrs()
+        .map_err(|e| err(format!("cannot resolve {host}: {e}")))?
+        .collect();
+    let mut stream = None;
+    let mut last = String::from("no address");
+    for a in addrs {
+        match TcpStream::connect_timeout(&a, left()) {
+            Ok(s) => {
+                stream = Some(s);
+                break;
+            }
+            Err(e) => last = e.to_string(),
+        }
+        if Instant::now() >= deadline {
+            break;
+        }
+    }
+    let mut s = stream.ok_or_else(|| err(format!("cannot connect to {host}:{port}: {last}")))?;
+    let host_header = if port == 80 {
+        host.clone()
+    } else {
+        format!("{host}:{port}")
+    };
+    let req = format!(
+        "GET {path} HTTP/1.0\r\nHost: {host_header}\r\nUser-Agent: hoviat\r\nAccept: */*\r\nConnection: close\r\n\r\n"
+    );
+    s.set_write_timeout(Some(left())).map_err(|e| err(e.to_string()))?;
+    s.write_all(req.as_bytes()).map_err(|e| err(format!("send: {e}")))?;
+    let limit = max_body + 16 * 1024;
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 16 * 1024];
+    loop {
+        if Instant::now() >= deadline {
+            return Err(err(format!("timed out after {} ms", timeout.as_millis())));
+        }
+        s.set_read_timeout(Some(left())).map_err(|e| err(e.to_string()))?;
+        match s.read(&mut chunk) {
+            Ok(0) => break,
+            Ok(n) => {
+                buf.extend_from_slice(&chunk[..n]);
+                if buf.len() > limit {
+                    return Err(err(format!("response larger than {max_body} bytes")));
+                }
+            }
+            Err(e) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) => {
+                return Err(err(format!("timed out after {} ms", timeout.as_millis())));
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(err(format!("receive: {e}"))),
+        }
+    }
+    let end = buf
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .ok_or_else(|| err("malformed HTTP response"))?;
+    let head = String::from_utf8_lossy(&buf[..end]).to_string();
+    let status = head.split_whitespace().nth(1).unwrap_or("");
+    if status != "200" {
+        return Err(err(format!(
+            "HTTP status {}",
+            status.chars().take(3).collect::<String>()
+        )));
+    }
+    let body = buf[end + 4..].to_vec();
+    let chunked = head.lines().any(|l| {
+        l.to_ascii_lowercase().starts_with("transfer-encoding:") && l.to_ascii_lowercase().contains("chunked")
+    });
+    let body = if chunked { dechunk(&body)? } else { body };
+    if body.len() > max_body {
+        return Err(err(format!("response larger than {max_body} bytes")));
+    }
+    Ok(body)
+}
+
+fn dechunk(mut b: &[u8]) -> Result<Vec<u8>, FetchError> {
+    let mut out = Vec::new();
+    loop {
+        let i = b
+            .windows(2)
+            .position(|w| w == b"\r\n")
+            .ok_or_else(|| err("bad chunk"))?;
+        let size_s = String::from_utf8_lossy(&b[..i]);
+        let size =
+            usize::from_str_radix(size_s.split(';').next().unwrap_or("").trim(), 16).map_err(|_| err("bad chunk"))?;
+        b = &b[i + 2..];
+        if size == 0 {
+            return Ok(out);
+        }
+        if b.len() < size + 2 {
+            return Err(err("truncated chunk"));
+        }
+        out.extend_from_slice(&b[..size]);
+        b = &b[size + 2..];
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::TcpListener;
+
+    fn serve_once(response: Vec<u8>) -> String {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = l.local_addr().unwrap().port();
+        std::thread::spawn(move || {
+            if let Ok((mut s, _)) = l.accept() {
+                let mut b = [0u8; 1024];
+                let _ = s.read(&mut b);
+                let _ = s.write_all(&response);
+            }
+        });
+        format!("http://127.0.0.1:{port}/ca.crl")
+    }
+
+    #[test]
+    fn fetches_refuses_and_times_out() {
+        let url = serve_once(b"HTTP/1.0 200 OK\r\nContent-Length: 5\r\n\r\nhello".to_vec());
+        assert_eq!(http_get(&url, Duration::from_secs(5), 100).unwrap(), b"hello");
+        let url = serve_once(
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nhel\r\n2\r\nlo\r\n0\r\n\r\n".to_vec(),
+        );
+        assert_eq!(http_get(&url, Duration::from_secs(5), 100).unwrap(), b"hello");
+        let url = serve_once(b"HTTP/1.0 404 Not Found\r\n\r\n".to_vec());
+        assert!(
+            http_get(&url, Duration::from_secs(5), 100)
+                .unwrap_err()
+                .0
+                .contains("404")
+        );
+        let url = serve_once([b"HTTP/1.0 200 OK\r\n\r\n".as_slice(), &[0u8; 500]].concat());
+        assert!(
+            http_get(&url, Duration::from_secs(5), 100)
+                .unwrap_err()
+                .0
+                .contains("larger")
+        );
+        // A server that accepts and never answers.
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://127.0.0.1:{}/x", l.local_addr().unwrap().port());
+        let t = Instant::now();
+        assert!(
+            http_get(&url, Duration::from_millis(300), 100)
+                .unwrap_err()
+                .0
+                .contains("timed out")
+        );
+        assert!(t.elapsed() < Duration::from_secs(3));
+        drop(l);
+        assert!(http_get("https://example.ir/ca.crl", Duration::from_secs(1), 100).is_err());
+        assert!(http_get("http://u@h/x", Duration::from_secs(1), 100).is_err());
+        assert!(http_get("http://h/x y", Duration::from_secs(1), 100).is_err());
+    }
+}

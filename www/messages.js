@@ -1,0 +1,113 @@
+// Messages for every error code hoviat has (README "Stable error codes", the extension's and
+// the host's codes, the npm package's and this server's), in Persian and English.
+// CODE: [fa, en]. Kept complete by examples/node-server/test (it reads README.md).
+export const MESSAGES = {
+  // Certificates and paths
+  CERT_MALFORMED: ['گواهی کارت خوانا نیست.', 'The card\'s certificate cannot be read.'],
+  INPUT_TOO_LARGE: ['داده‌ها بیش از اندازهٔ مجاز است.', 'The data is larger than allowed.'],
+  CERT_EXPIRED: ['گواهی کارت منقضی شده است. برای تمدید کارت به دفاتر پیشخوان مراجعه کنید.', 'The card\'s certificate has expired. Renew the card at a service office.'],
+  CERT_NOT_YET_VALID: ['گواهی کارت هنوز معتبر نشده است.', 'The card\'s certificate is not valid yet.'],
+  CERT_IS_CA: ['این گواهی متعلق به مرجع صدور است، نه به یک شهروند.', 'This certificate belongs to an issuing authority, not to a citizen.'],
+  CERT_KEY_USAGE: ['گواهی کارت برای امضای دیجیتال مجاز نیست.', 'The card\'s certificate is not allowed to make digital signatures.'],
+  CERT_EKU_MISMATCH: ['گواهی کارت برای احراز هویت صادر نشده است.', 'The card\'s certificate was not issued for authentication.'],
+  CERT_UNKNOWN_CRITICAL_EXTENSION: ['گواهی کارت ویژگی حیاتی ناشناخته‌ای دارد و پذیرفته نمی‌شود.', 'The card\'s certificate has an unknown critical extension and is refused.'],
+  CERT_UNTRUSTED: ['گواهی کارت از مرجع مورد اعتماد این سامانه صادر نشده است.', 'The card\'s certificate was not issued by an authority this site trusts.'],
+  CERT_ISSUER_NOT_CA: ['صادرکنندهٔ گواهی مرجع صدور معتبری نیست.', 'The certificate\'s issuer is not a certificate authority.'],
+  CERT_ISSUER_KEY_USAGE: ['صادرکنندهٔ گواهی مجاز به امضای گواهی نیست.', 'The certificate\'s issuer may not sign certificates.'],
+  CERT_PATH_LEN_EXCEEDED: ['زنجیرهٔ گواهی از حد مجاز طولانی‌تر است.', 'The certificate chain is longer than its issuers allow.'],
+  CERT_NAME_CONSTRAINTS: ['نام گواهی خارج از محدودهٔ مجاز صادرکننده است.', 'The certificate\'s name is outside what its issuer may certify.'],
+  CERT_SIGNATURE_INVALID: ['امضای یکی از گواهی‌های زنجیره نامعتبر است.', 'A signature in the certificate chain does not verify.'],
+  ALGORITHM_UNSUPPORTED: ['الگوریتم رمزنگاری گواهی پشتیبانی نمی‌شود.', 'The certificate uses an unsupported algorithm.'],
+  ALGORITHM_DISALLOWED: ['الگوریتم رمزنگاری گواهی دیگر امن نیست و پذیرفته نمی‌شود.', 'The certificate uses an algorithm that is no longer safe.'],
+  KEY_TOO_SMALL: ['کلید رمزنگاری گواهی کوتاه‌تر از حد امن است.', 'The certificate\'s key is too small to be safe.'],
+  KEY_MALFORMED: ['کلید عمومی گواهی خراب است.', 'The certificate\'s public key is malformed.'],
+  CHAIN_TOO_LONG: ['زنجیرهٔ گواهی بیش از حد طولانی است.', 'The certificate chain is too long.'],
+  CHAIN_TOO_COMPLEX: ['ساختن زنجیرهٔ گواهی بیش از حد پیچیده است.', 'Building the certificate chain is too complex.'],
+  // Revocation
+  CERT_REVOKED: ['گواهی این کارت باطل شده است (مثلاً کارت مفقود گزارش شده). ورود ممکن نیست.', 'This card\'s certificate has been revoked (e.g. the card was reported lost). You cannot log in with it.'],
+  CRL_MALFORMED: ['فهرست ابطال گواهی‌ها خوانا نیست.', 'The certificate revocation list cannot be read.'],
+  CRL_SIGNATURE_INVALID: ['امضای فهرست ابطال گواهی‌ها نامعتبر است.', 'The revocation list\'s signature does not verify.'],
+  CRL_EXPIRED: ['فهرست ابطال گواهی‌ها به‌روز نیست؛ بعداً دوباره تلاش کنید.', 'The revocation list is out of date; try again later.'],
+  CRL_NOT_YET_VALID: ['فهرست ابطال گواهی‌ها هنوز معتبر نشده است.', 'The revocation list is not valid yet.'],
+  CRL_ISSUER_NOT_AUTHORIZED: ['صادرکنندهٔ فهرست ابطال مجاز نیست.', 'The revocation list\'s issuer is not authorised.'],
+  CRL_UNSUPPORTED: ['نوع فهرست ابطال پشتیبانی نمی‌شود.', 'The revocation list is of an unsupported kind.'],
+  REVOCATION_UNKNOWN: ['وضعیت ابطال گواهی معلوم نشد.', 'Whether the certificate is revoked could not be established.'],
+  // Tokens and challenges
+  TOKEN_TOO_LARGE: ['پاسخ کارت بیش از اندازه بزرگ است.', 'The card\'s answer is too large.'],
+  TOKEN_MALFORMED: ['پاسخ کارت خراب است.', 'The card\'s answer is malformed.'],
+  TOKEN_FORMAT_UNSUPPORTED: ['قالب پاسخ کارت پشتیبانی نمی‌شود.', 'The card\'s answer is in an unsupported format.'],
+  TOKEN_ALGORITHM_UNSUPPORTED: ['الگوریتم امضای کارت پشتیبانی نمی‌شود.', 'The card\'s signature algorithm is not supported.'],
+  TOKEN_SIGNATURE_MALFORMED: ['امضای کارت خراب است.', 'The card\'s signature is malformed.'],
+  TOKEN_ALGORITHM_KEY_MISMATCH: ['الگوریتم امضا با کلید کارت سازگار نیست.', 'The signature algorithm does not fit the card\'s key.'],
+  TOKEN_SIGNATURE_INVALID: ['امضای کارت برای این سایت و این درخواست معتبر نیست.', 'The card\'s signature is not valid for this site and this challenge.'],
+  ORIGIN_MISMATCH: ['این پاسخ برای سایت دیگری امضا شده است. نشانی سایت را بررسی کنید: ممکن است سایت جعلی باشد.', 'This answer was signed for another site. Check the address: it may be a fake site.'],
+  ORIGIN_INVALID: ['نشانی سایت در پیکربندی سرور نادرست است.', 'The site\'s address is misconfigured on the server.'],
+  NONCE_INVALID: ['درخواست ورود نامعتبر است؛ دوباره تلاش کنید.', 'The login challenge is invalid; try again.'],
+  NONCE_UNKNOWN: ['این درخواست ورود را این سامانه صادر نکرده است؛ دوباره تلاش کنید.', 'This site did not issue this login challenge; try again.'],
+  NONCE_EXPIRED: ['مهلت درخواست ورود تمام شد؛ دوباره تلاش کنید.', 'The login challenge expired; please try again.'],
+  NONCE_REPLAYED: ['این پاسخ قبلاً یک بار استفاده شده و دوباره پذیرفته نمی‌شود.', 'This answer was already used once and is not accepted again.'],
+  NONCE_STORE_UNAVAILABLE: ['سامانه موقتاً در دسترس نیست؛ کمی بعد دوباره تلاش کنید.', 'The service is temporarily unavailable; try again shortly.'],
+  // Cards
+  CARD_UNKNOWN: ['این کارت شناخته نشد.', 'This card is not recognised.'],
+  CARD_RESPONSE_MALFORMED: ['پاسخ کارت خراب است؛ کارت را دوباره در کارت‌خوان قرار دهید.', 'The card answered garbage; re-insert it.'],
+  CARD_STATUS_ERROR: ['کارت خطا گزارش کرد.', 'The card reported an error.'],
+  PIN_WRONG: ['رمز (PIN) اشتباه است.', 'Wrong PIN.'],
+  PIN_BLOCKED: ['رمز کارت مسدود شده است. برای رفع انسداد به دفاتر پیشخوان مراجعه کنید.', 'The card\'s PIN is blocked. Have it unblocked at a service office.'],
+  PIN_INVALID_FORMAT: ['قالب رمز نادرست است (فقط رقم، با طول مجاز).', 'The PIN has the wrong form (digits only, of the right length).'],
+  PIN_REQUIRED: ['رمز کارت لازم است.', 'The card\'s PIN is required.'],
+  CARD_NEEDS_REGISTRY_SERVICE: ['این کارت فقط با همراهی سامانهٔ ثبت احوال امضا می‌کند؛ تنها گواهی آن خوانده شد.', 'This card signs only with the civil registry\'s service; only its certificate was read.'],
+  CARD_CERTIFICATE_MISSING: ['گواهی احراز هویت روی کارت نیست.', 'The card has no authentication certificate.'],
+  CARD_UNSUPPORTED: ['این کارت پشتیبانی نمی‌شود.', 'This card is not supported.'],
+  CARD_REMOVED: ['کارت از کارت‌خوان خارج شد.', 'The card was removed from the reader.'],
+  CARD_TIMEOUT: ['کارت پاسخ نداد.', 'The card did not answer in time.'],
+  NO_CARD: ['کارتی در کارت‌خوان نیست؛ کارت ملی را قرار دهید.', 'No card in the reader; insert your national card.'],
+  NO_READER: ['کارت‌خوانی وصل نیست.', 'No card reader is connected.'],
+  READER_NOT_FOUND: ['کارت‌خوان انتخاب‌شده پیدا نشد.', 'The chosen card reader was not found.'],
+  READER_SERVICE_UNAVAILABLE: ['سرویس کارت‌خوان سیستم‌عامل در دسترس نیست.', 'The system\'s smart-card service is not available.'],
+  TRANSPORT_ERROR: ['ارتباط با کارت قطع شد.', 'Communication with the card failed.'],
+  // National code, CLI
+  NATIONAL_CODE_INVALID: ['کد ملی نامعتبر است.', 'The national code is invalid.'],
+  USAGE: ['استفادهٔ نادرست از برنامه.', 'Wrong usage.'],
+  IO_ERROR: ['خطای خواندن یا نوشتن پرونده.', 'A file could not be read or written.'],
+  // Browser extension and native host
+  EXTENSION_MISSING: ['افزونهٔ هویت در مرورگر نصب نیست.', 'The hoviat browser extension is not installed.'],
+  EXTENSION_TIMEOUT: ['افزونهٔ مرورگر پاسخ نداد.', 'The browser extension did not answer.'],
+  EXTENSION_BAD_REQUEST: ['درخواست به افزونه نامعتبر بود.', 'The request to the extension was invalid.'],
+  EXTENSION_RATE_LIMITED: ['درخواست‌ها بیش از حد زیاد است؛ کمی صبر کنید.', 'Too many requests; wait a moment.'],
+  EXTENSION_BUSY: ['افزونه مشغول کار دیگری با کارت است.', 'The extension is busy with another card operation.'],
+  EXTENSION_CANCELLED: ['عملیات لغو شد.', 'The operation was cancelled.'],
+  EXTENSION_DISCONNECTED: ['ارتباط با افزونه قطع شد.', 'The extension disconnected.'],
+  EXTENSION_HOST_MISSING: ['برنامهٔ کارت‌خوان هویت روی رایانه نصب نیست.', 'The hoviat card-reader program is not installed on this computer.'],
+  EXTENSION_HOST_VERSION_MISMATCH: ['نسخهٔ برنامهٔ کارت‌خوان با افزونه سازگار نیست؛ آن را به‌روز کنید.', 'The card-reader program\'s version does not match the extension; update it.'],
+  EXTENSION_HOST_DISCONNECTED: ['برنامهٔ کارت‌خوان متوقف شد.', 'The card-reader program stopped.'],
+  EXTENSION_HOST_TIMEOUT: ['برنامهٔ کارت‌خوان پاسخ نداد.', 'The card-reader program did not answer.'],
+  EXTENSION_PIN_TIMEOUT: ['رمز به‌موقع وارد نشد.', 'The PIN was not entered in time.'],
+  EXTENSION_PIN_WINDOW_FAILED: ['پنجرهٔ ورود رمز باز نشد.', 'The PIN window could not be opened.'],
+  USER_CANCELLED: ['شما عملیات را لغو کردید.', 'You cancelled.'],
+  HOST_BAD_MESSAGE: ['پیام نامعتبر به برنامهٔ کارت‌خوان.', 'A bad message reached the card-reader program.'],
+  HOST_MESSAGE_TOO_LARGE: ['پیام به برنامهٔ کارت‌خوان بیش از حد بزرگ است.', 'A message to the card-reader program was too large.'],
+  HOST_BUSY: ['کارت‌خوان مشغول است؛ یک عملیات در هر زمان.', 'The card reader is busy: one operation at a time.'],
+  HOST_CANCELLED: ['عملیات کارت لغو شد.', 'The card operation was cancelled.'],
+  PROTOCOL_VERSION_MISMATCH: ['نسخهٔ پروتکل برنامهٔ کارت‌خوان سازگار نیست.', 'The card-reader program speaks another protocol version.'],
+  // npm package
+  NO_TRANSPORT: ['راهی برای دسترسی به کارت پیدا نشد: افزونهٔ هویت را نصب کنید یا کارت مجازی را برگزینید.', 'No way to reach a card: install the hoviat extension, or choose the virtual card.'],
+  TRANSPORT_UNAVAILABLE: ['این روش اتصال به کارت در این نسخه نیست.', 'This card transport is not available in this version.'],
+  INVALID_ARGUMENT: ['درخواست نادرست.', 'Invalid request.'],
+  INTERNAL_PANIC: ['خطای داخلی در ماژول هویت.', 'Internal error in the hoviat module.'],
+  INTERNAL_ERROR: ['خطای داخلی.', 'Internal error.'],
+  // This server
+  NOT_LOGGED_IN: ['وارد نشده‌اید.', 'You are not logged in.'],
+  BAD_REQUEST: ['درخواست نادرست به سرور.', 'Bad request to the server.'],
+  NETWORK: ['ارتباط با سرور برقرار نشد.', 'Could not reach the server.'],
+  TRUST_FETCH_FAILED: ['دریافت گواهی‌ها یا فهرست ابطال ناموفق بود.', 'Fetching certificates or revocation lists failed.'],
+  TRUST_ANCHOR_NOT_FILE: ['گواهی ریشه باید از پرونده خوانده شود.', 'Trust anchors must come from files.'],
+  TRUST_ANCHOR_MISSING: ['هیچ گواهی ریشه‌ای پیکربندی نشده است.', 'No trust anchor is configured.'],
+};
+
+/** The message for `code` in `lang` ('fa' | 'en'), or a generic one naming the code. */
+export function messageFor(code, lang) {
+  const m = MESSAGES[code];
+  const i = lang === 'en' ? 1 : 0;
+  if (m) return m[i];
+  return lang === 'en' ? `Unexpected error (${code}).` : `خطای پیش‌بینی‌نشده (${code}).`;
+}
