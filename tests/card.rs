@@ -1,26 +1,14 @@
 //! The card layer, in process: virtual cards behind the same flows the PC/SC transport uses,
 //! and strict replay of recorded APDU traces.
 
-use std::sync::OnceLock;
-
 use hoviat::card::virtual_card::{self as vc, GarbageCard, UnknownCard, VirtualCard, VirtualTransport};
 use hoviat::card::{self, CardError, Pin, PinState, Status, Transport, TransportError, block_on};
 use hoviat::error::Coded;
 use hoviat::pki::{PathOptions, TrustStore};
-use hoviat::testkit::Registry;
-use hoviat::time::UnixTime;
 use hoviat::token::{Origin, Verifier};
 
-const ORIGIN: &str = "https://bank.example.ir";
-
-fn now() -> UnixTime {
-    UnixTime::parse_rfc3339("2026-11-23T10:00:00Z").unwrap()
-}
-
-fn reg() -> &'static Registry {
-    static R: OnceLock<Registry> = OnceLock::new();
-    R.get_or_init(|| Registry::generate("tests", now()))
-}
+mod common;
+use common::{ORIGIN, now, reg};
 
 fn nonce() -> String {
     hoviat::token::nonce::nonce_from_bytes(&[42; 32])

@@ -1,7 +1,7 @@
 //! Verification core: every check with a case that passes and one that fails for that reason
 //! alone, with the stable code asserted. Runs on the deterministic test registry.
 
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
 use hoviat::error::Coded;
 use hoviat::pki::alg::{HashAlg, SigAlg};
@@ -14,16 +14,8 @@ use hoviat::testkit::{CertSpec, Issuer, KeyKind, PrivateKey, Registry, Variant, 
 use hoviat::time::UnixTime;
 use hoviat::token::{MemoryNonceStore, NonceStore, Origin, TokenAlg, Verifier};
 
-const ORIGIN: &str = "https://bank.example.ir";
-
-fn now() -> UnixTime {
-    UnixTime::parse_rfc3339("2026-11-23T10:00:00Z").unwrap()
-}
-
-fn reg() -> &'static Registry {
-    static R: OnceLock<Registry> = OnceLock::new();
-    R.get_or_init(|| Registry::generate("tests", now()))
-}
+mod common;
+use common::{ORIGIN, now, reg};
 
 fn nonce(tag: u8) -> String {
     hoviat::token::nonce::nonce_from_bytes(&[tag; 32])

@@ -48,6 +48,17 @@ fn reader_names(ctx: &pcsc::Context) -> Result<Vec<CString>, TransportError> {
     Ok(names.map(CString::from).collect())
 }
 
+/// The current state of each named reader (no waiting).
+fn reader_states(ctx: &pcsc::Context, names: &[CString]) -> Result<Vec<pcsc::ReaderState>, TransportError> {
+    let mut states: Vec<pcsc::ReaderState> = names
+        .iter()
+        .map(|n| pcsc::ReaderState::new(n.clone(), pcsc::State::UNAWARE))
+        .collect();
+    ctx.get_status_change(Duration::from_millis(0), &mut states)
+        .map_err(map_err)?;
+    Ok(states)
+}
+
 /// Lists readers and whether each holds a card.
 pub fn list_readers() -> Result<Vec<ReaderInfo>, TransportError> {
     let ctx = context()?;
@@ -55,13 +66,7 @@ pub fn list_readers() -> Result<Vec<ReaderInfo>, TransportError> {
         Err(TransportError::NoReader) => return Ok(Vec::new()),
         other => other?,
     };
-    let mut states: Vec<pcsc::ReaderState> = names
-        .iter()
-        .map(|n| pcsc::ReaderState::new(n.clone(), pcsc::State::UNAWARE))
-        .collect();
-    ctx.get_status_change(Duration::from_millis(0), &mut states)
-        .map_err(map_err)?;
-    Ok(states
+    Ok(reader_states(&ctx, &names)?
         .iter()
         .map(|s| {
             let present = s.event_state().contains(pcsc::State::PRESENT);
@@ -108,19 +113,11 @@ impl PcscTransport {
                             .into_iter()
                             .find(|n| n.to_string_lossy() == *w)
                             .ok_or_else(|| TransportError::ReaderNotFound(w.clone()))?,
-                        None => {
-                            let mut states: Vec<pcsc::ReaderState> = names
-                                .iter()
-                                .map(|n| pcsc::ReaderState::new(n.clone(), pcsc::State::UNAWARE))
-                                .collect();
-                            ctx.get_status_change(Duration::from_millis(0), &mut states)
-                                .map_err(map_err)?;
-                            states
-                                .iter()
-                                .find(|s| s.event_state().contains(pcsc::State::PRESENT))
-                                .map(|s| CString::from(s.name()))
-                                .ok_or(TransportError::NoCard)?
-                        }
+                        None => reader_states(&ctx, &names)?
+                            .iter()
+                            .find(|s| s.event_state().contains(pcsc::State::PRESENT))
+                            .map(|s| CString::from(s.name()))
+                            .ok_or(TransportError::NoCard)?,
                     };
                     let card = ctx
                         .connect(&name, pcsc::ShareMode::Shared, pcsc::Protocols::ANY)

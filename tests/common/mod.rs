@@ -1,0 +1,21 @@
+//! Shared set-up of the integration tests: the fixed validation time and the test registry.
+#![allow(dead_code)]
+
+use std::sync::OnceLock;
+
+use hoviat::testkit::Registry;
+use hoviat::time::UnixTime;
+
+/// The origin tokens are made for.
+pub const ORIGIN: &str = "https://bank.example.ir";
+
+/// The fixed validation time of the tests.
+pub fn now() -> UnixTime {
+    UnixTime::parse_rfc3339("2026-11-23T10:00:00Z").unwrap()
+}
+
+/// The test registry (seed "tests"), made once per test binary.
+pub fn reg() -> &'static Registry {
+    static R: OnceLock<Registry> = OnceLock::new();
+    R.get_or_init(|| Registry::generate("tests", now()))
+}
