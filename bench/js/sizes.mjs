@@ -1,0 +1,28 @@
+// Sizes (raw and gzip -9) of what a page loads to verify: the peers' esbuild bundles and each
+// wasm variant of hoviat's browser build (wasm + glue JS + its entry). Usage: node sizes.mjs PKG OUT.json
+import { readFileSync, readdirSync, existsSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+const [pkg, out] = process.argv.slice(2);
+const here = path.dirname(fileURLToPath(import.meta.url));
+const gz = (buf) => execFileSync('gzip', ['-9', '-c'], { input: buf, maxBuffer: 1 << 28 }).length;
+function measure(files) {
+  const parts = files.map((f) => ({ file: path.relative(path.resolve(here, '..', '..'), f), raw: readFileSync(f).length, gzip: gz(readFileSync(f)) }));
+  const all = Buffer.concat(files.map((f) => readFileSync(f)));
+  return { files: parts, raw: all.length, gzip: gz(all) };
+}
+const res = { peers: {}, hoviat: {} };
+res.peers.pkijs = measure([path.join(here, '..', 'dist', 'pkijs.js')]);
+res.peers.x509 = measure([path.join(here, '..', 'dist', 'x509.js')]);
+const web = path.join(pkg, 'web');
+for (const v of readdirSync(web)) {
+  const d = path.join(web, v);
+  if (v === 'testkit' || !existsSync(path.join(d, 'hoviat_bg.wasm'))) continue;
+  const files = readdirSync(d).filter((f) => f.endsWith('.wasm') || f.endsWith('.js')).map((f) => path.join(d, f));
+  // The entry that loads the variant: index.js for core, <variant>.js or <variant>/index.js otherwise.
+  const entry = v === 'core' ? path.join(web, 'index.js') : [path.join(web, `${v}.js`)].find(existsSync);
+  if (entry) files.push(entry);
+  res.hoviat[v] = { ...measure(files), wasm: measure(files.filter((f) => f.endsWith('.wasm'))), js: measure(files.filter((f) => f.endsWith('.js'))) };
+}
+writeFileSync(out, JSON.stringify(res, null, 1));

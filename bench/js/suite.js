@@ -1,0 +1,55 @@
+// Measurement shared by Node and the Chromium page: checks that an implementation accepts the
+// workload and refuses tampered variants, then times full verifications.
+const now = () => performance.now();
+
+function quantiles(us) {
+  us.sort((a, b) => a - b);
+  const q = (p) => us[Math.round((us.length - 1) * p)];
+  return { iterations: us.length, median_us: q(0.5), p10_us: q(0.1), p90_us: q(0.9), min_us: us[0] };
+}
+
+/** Variants that every verifier must refuse: a flipped signature byte; a validation time after
+ *  the holder's certificate expired. */
+export function tampered(w) {
+  const t = JSON.parse(w.token);
+  const bin = atob(t.signature);
+  const i = bin.length - 5;
+  const flipped = bin.slice(0, i) + String.fromCharCode(bin.charCodeAt(i) ^ 0x01) + bin.slice(i + 1);
+  const badSig = { ...w, token: JSON.stringify({ ...t, signature: btoa(flipped) }) };
+  const later = new Date(new Date(w.at).getTime() + 20 * 365 * 86400e3).toISOString().replace(/\.\d+Z$/, 'Z');
+  return { 'tampered signature': badSig, 'expired at validation time': { ...w, at: later } };
+}
+
+/** Throws when verify does not accept w or accepts a tampered w. */
+export async function check(verify, w) {
+  try { await verify(w); } catch (e) { throw new Error(`refuses the genuine token: ${e && (e.code || e.message)}`); }
+  for (const [what, bad] of Object.entries(tampered(w))) {
+    let accepted = false;
+    try { await verify(bad); accepted = true; } catch { /* refused, as it must */ }
+    if (accepted) throw new Error(`accepts the ${what}`);
+  }
+}
+
+/** Times verify(w): warm-up, then until `iterations` or `budgetMs` (at least minIterations). */
+export async function time(verify, w, { iterations = 300, minIterations = 30, warmup = 15, budgetMs = 3000 } = {}) {
+  for (let i = 0; i < warmup; i++) await verify(w);
+  const us = [];
+  const start = now();
+  while (us.length < iterations && (us.length < minIterations || now() - start < budgetMs)) {
+    const t0 = now();
+    await verify(w);
+    us.push((now() - t0) * 1000);
+  }
+  return quantiles(us);
+}
+
+/** Median of compile + instantiate of a wasm module, `init(bytes)` doing both, fresh each time. */
+export async function startup(init, n = 15) {
+  const us = [];
+  for (let i = 0; i < n; i++) {
+    const t0 = now();
+    await init(i);
+    us.push((now() - t0) * 1000);
+  }
+  return quantiles(us);
+}
