@@ -14,15 +14,17 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 const budget = Number(process.env.BENCH_BUDGET_MS || 3000);
 const roots = { '/bench/': path.resolve(here, '..'), '/pkg/': path.resolve(pkg) };
 const types = { '.html': 'text/html', '.js': 'text/javascript', '.mjs': 'text/javascript', '.json': 'application/json', '.wasm': 'application/wasm' };
+// Cross-origin isolated page: performance.now() at 5 µs resolution instead of 100 µs.
+const isolated = { 'cross-origin-opener-policy': 'same-origin', 'cross-origin-embedder-policy': 'require-corp', 'cross-origin-resource-policy': 'same-origin' };
 const server = http.createServer(async (req, res) => {
   const url = new URL(req.url, 'http://x');
-  if (url.pathname === '/') { res.writeHead(200, { 'content-type': 'text/html' }).end('<!doctype html><title>hoviat bench</title><p>bench</p>'); return; }
+  if (url.pathname === '/') { res.writeHead(200, { 'content-type': 'text/html', ...isolated }).end('<!doctype html><title>hoviat bench</title><p>bench</p>'); return; }
   const prefix = Object.keys(roots).find((p) => url.pathname.startsWith(p));
   if (!prefix) { res.writeHead(404).end(); return; }
   const file = path.normalize(path.join(roots[prefix], url.pathname.slice(prefix.length)));
   if (!file.startsWith(roots[prefix])) { res.writeHead(403).end(); return; }
   try {
-    res.writeHead(200, { 'content-type': types[path.extname(file)] || 'application/octet-stream', 'cache-control': 'no-store' }).end(await readFile(file));
+    res.writeHead(200, { 'content-type': types[path.extname(file)] || 'application/octet-stream', 'cache-control': 'no-store', ...isolated }).end(await readFile(file));
   } catch { res.writeHead(404).end(); }
 });
 await new Promise((r) => server.listen(0, '127.0.0.1', r));

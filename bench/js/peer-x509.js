@@ -1,6 +1,8 @@
 // The job done with @peculiar/x509: parse token and certificates, X509ChainBuilder (names,
 // AKI/SKI, signatures), chain must end at a configured anchor, every certificate valid at the
 // validation time, issuers are CAs, holder checks, token signature via WebCrypto. Bundled by esbuild.
+// tsyringe (inside @peculiar/x509) needs a Reflect metadata polyfill: the one its README names.
+import 'reflect-metadata';
 import * as x509 from '@peculiar/x509';
 import { parseToken, pemBlocks, verifyTokenSignature } from './common.js';
 
