@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use hoviat::Coded;
 use hoviat::pki::cert::ku;
 use hoviat::pki::chain::{ChainRequest, eku_requirement, parse_leaf, verify_chain};
-use hoviat::pki::{EkuRequirement, PathOptions, RustCrypto};
+use hoviat::pki::{EkuRequirement, PathOptions};
 use hoviat::time::UnixTime;
 use serde_json::Value;
 
@@ -139,7 +139,7 @@ fn run(case: &Value) -> Result<(), String> {
         leaf: case["peer_certificate"].as_str().unwrap_or_default().as_bytes(),
         options: PathOptions::verify_chain(at, eku),
     };
-    verify_chain(&req, &RustCrypto)
+    verify_chain(&req, hoviat::pki::alg::backend_from_env())
         .map(|_| ())
         .map_err(|e| format!("{} ({e})", e.code()))
 }

@@ -9,7 +9,7 @@ use hoviat::error::Coded;
 use hoviat::pki::alg::HashAlg;
 use hoviat::pki::cert::{eku, hex_upper};
 use hoviat::pki::chain::parse_leaf;
-use hoviat::pki::{AlgorithmPolicy, Cert, EkuRequirement, PathOptions, RustCrypto, TrustStore};
+use hoviat::pki::{AlgorithmPolicy, Cert, EkuRequirement, PathOptions, TrustStore};
 use hoviat::testkit::{CertSpec, KeyKind, PrivateKey, Registry, build_cert, ext, ku_bit, rng_for};
 use hoviat::time::UnixTime;
 
@@ -64,17 +64,21 @@ fn g3_intermediates_chain_to_root_ca_g3() {
         );
         for o in both_profiles(at("2024-06-01T00:00:00Z")) {
             let path = t
-                .validate_ca(&ca, &o, &RustCrypto)
+                .validate_ca(&ca, &o, hoviat::pki::alg::backend_from_env())
                 .unwrap_or_else(|e| panic!("{level}: {e}"));
             let subjects: Vec<_> = path.chain.iter().map(|c| c.der().to_vec()).collect();
             assert_eq!(subjects, vec![ca.der().to_vec(), root.der().to_vec()], "{level}");
         }
         // Out of its validity (2022-05-01 .. 2027-05-01) it is refused with the right code.
         let late = PathOptions::client_auth(at("2027-06-01T00:00:00Z"));
-        assert_eq!(code(t.validate_ca(&ca, &late, &RustCrypto)), "CERT_EXPIRED", "{level}");
+        assert_eq!(
+            code(t.validate_ca(&ca, &late, hoviat::pki::alg::backend_from_env())),
+            "CERT_EXPIRED",
+            "{level}"
+        );
         let early = PathOptions::client_auth(at("2021-06-01T00:00:00Z"));
         assert_eq!(
-            code(t.validate_ca(&ca, &early, &RustCrypto)),
+            code(t.validate_ca(&ca, &early, hoviat::pki::alg::backend_from_env())),
             "CERT_NOT_YET_VALID",
             "{level}"
         );
@@ -82,12 +86,16 @@ fn g3_intermediates_chain_to_root_ca_g3() {
         let other = store(&["iran-root-ca1.pem"]);
         let o = PathOptions::client_auth(at("2024-06-01T00:00:00Z"));
         assert_eq!(
-            code(other.validate_ca(&ca, &o, &RustCrypto)),
+            code(other.validate_ca(&ca, &o, hoviat::pki::alg::backend_from_env())),
             "CERT_UNTRUSTED",
             "{level}"
         );
         // An intermediate is not an end entity: the end-entity entry point refuses it.
-        assert_eq!(code(t.validate(&ca, &o, &RustCrypto)), "CERT_IS_CA", "{level}");
+        assert_eq!(
+            code(t.validate(&ca, &o, hoviat::pki::alg::backend_from_env())),
+            "CERT_IS_CA",
+            "{level}"
+        );
     }
 }
 
@@ -123,13 +131,16 @@ fn iran_root_ca1_is_a_usable_anchor() {
     let t = store(&["iran-root-ca1.pem", "iran-root-ca-g3.pem"]);
     for o in both_profiles(at("2026-01-01T00:00:00Z")) {
         // Its self-signature verifies (RSA-4096, SHA-256) and it passes every CA check.
-        let path = t.validate_ca(&root, &o, &RustCrypto).unwrap();
+        let path = t.validate_ca(&root, &o, hoviat::pki::alg::backend_from_env()).unwrap();
         assert_eq!(path.chain.len(), 2);
         assert_eq!(path.chain[1].der(), root.der());
     }
     // After 2032-09-23 it is expired.
     let o = PathOptions::client_auth(at("2033-01-01T00:00:00Z"));
-    assert_eq!(code(t.validate_ca(&root, &o, &RustCrypto)), "CERT_EXPIRED");
+    assert_eq!(
+        code(t.validate_ca(&root, &o, hoviat::pki::alg::backend_from_env())),
+        "CERT_EXPIRED"
+    );
 }
 
 #[test]
@@ -156,7 +167,10 @@ fn a_holder_under_a_real_root_name_but_another_key_is_refused() {
     let forged = Arc::new(Cert::from_der(&forged).unwrap());
     let t = store(&["iran-root-ca1.pem"]);
     let o = PathOptions::client_auth(at("2026-01-01T00:00:00Z"));
-    assert_eq!(code(t.validate_ca(&forged, &o, &RustCrypto)), "CERT_SIGNATURE_INVALID");
+    assert_eq!(
+        code(t.validate_ca(&forged, &o, hoviat::pki::alg::backend_from_env())),
+        "CERT_SIGNATURE_INVALID"
+    );
 }
 
 #[test]
@@ -166,16 +180,22 @@ fn sha1_government_pair_needs_the_opt_in() {
     assert_eq!(ca.sig_alg.as_ref().unwrap().hash(), HashAlg::Sha1);
     for mut o in both_profiles(at("2024-06-01T00:00:00Z")) {
         assert_eq!(o.policy, AlgorithmPolicy::default());
-        assert_eq!(code(t.validate_ca(&ca, &o, &RustCrypto)), "ALGORITHM_DISALLOWED");
+        assert_eq!(
+            code(t.validate_ca(&ca, &o, hoviat::pki::alg::backend_from_env())),
+            "ALGORITHM_DISALLOWED"
+        );
         o.policy.allow_sha1 = true;
-        let path = t.validate_ca(&ca, &o, &RustCrypto).unwrap();
+        let path = t.validate_ca(&ca, &o, hoviat::pki::alg::backend_from_env()).unwrap();
         assert_eq!(path.chain.len(), 2);
     }
     // The opt-in is about SHA-1 only: the 2010 intermediate is still not under Root CA-G3.
     let g3 = store(&["iran-root-ca-g3.pem"]);
     let mut o = PathOptions::client_auth(at("2024-06-01T00:00:00Z"));
     o.policy.allow_sha1 = true;
-    assert_eq!(code(g3.validate_ca(&ca, &o, &RustCrypto)), "CERT_UNTRUSTED");
+    assert_eq!(
+        code(g3.validate_ca(&ca, &o, hoviat::pki::alg::backend_from_env())),
+        "CERT_UNTRUSTED"
+    );
 }
 
 /// A holder certificate without authorityKeyIdentifier: accepted on the token path (its issuer
@@ -207,7 +227,13 @@ fn holder_without_aki_is_left_to_the_strict_profile() {
     t.add_intermediates(&ca.cert).unwrap();
     let token_opts = PathOptions::client_auth(now);
     assert!(!token_opts.strict_rfc5280);
-    assert_eq!(code(t.validate(&leaf, &token_opts, &RustCrypto)), "OK");
+    assert_eq!(
+        code(t.validate(&leaf, &token_opts, hoviat::pki::alg::backend_from_env())),
+        "OK"
+    );
     let strict = PathOptions::verify_chain(now, EkuRequirement::Purpose(eku::CLIENT_AUTH));
-    assert_eq!(code(t.validate(&leaf, &strict, &RustCrypto)), "CERT_PROFILE_VIOLATION");
+    assert_eq!(
+        code(t.validate(&leaf, &strict, hoviat::pki::alg::backend_from_env())),
+        "CERT_PROFILE_VIOLATION"
+    );
 }

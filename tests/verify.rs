@@ -7,7 +7,7 @@ use hoviat::error::Coded;
 use hoviat::pki::alg::{HashAlg, SigAlg};
 use hoviat::pki::cert::eku;
 use hoviat::pki::{
-    AlgorithmPolicy, Cert, EkuRequirement, KeyUsageRequirement, PathOptions, RevocationStatus, RustCrypto, TrustStore,
+    AlgorithmPolicy, Cert, EkuRequirement, KeyUsageRequirement, PathOptions, RevocationStatus, TrustStore,
 };
 use hoviat::testkit::der::{self as d};
 use hoviat::testkit::{CertSpec, Issuer, KeyKind, PrivateKey, Registry, Variant, ext, ku_bit, rng_for};
@@ -53,7 +53,7 @@ fn verify_in(
     let v = Verifier {
         trust: store,
         options: opts,
-        backend: &RustCrypto,
+        backend: hoviat::pki::alg::backend_from_env(),
     };
     v.verify(token, &Origin::parse(origin).unwrap(), n)
         .map_err(|e| e.code().to_string())
@@ -374,7 +374,7 @@ fn nonce_store_enforces_single_use_and_expiry() {
     let v = Verifier {
         trust: &trust,
         options: PathOptions::client_auth(now()),
-        backend: &RustCrypto,
+        backend: hoviat::pki::alg::backend_from_env(),
     };
     let origin = Origin::parse(ORIGIN).unwrap();
     let (t, n) = token_for(1, 9);
@@ -402,7 +402,9 @@ fn opts() -> PathOptions {
 
 fn validate(store: &TrustStore, leaf: &[u8], o: &PathOptions) -> Result<hoviat::pki::ValidatedPath, String> {
     let leaf = Arc::new(Cert::from_der(leaf).map_err(|e| e.code().to_string())?);
-    store.validate(&leaf, o, &RustCrypto).map_err(|e| e.code().to_string())
+    store
+        .validate(&leaf, o, hoviat::pki::alg::backend_from_env())
+        .map_err(|e| e.code().to_string())
 }
 
 fn ca_name(cn: &str) -> Vec<u8> {
@@ -1083,7 +1085,7 @@ fn truncations_garbage_nesting_and_huge_lengths_never_panic() {
         let mut c = cert.clone();
         c[i] ^= 0x55;
         if let Ok(parsed) = Cert::from_der(&c) {
-            let r = t.validate(&Arc::new(parsed), &opts(), &RustCrypto);
+            let r = t.validate(&Arc::new(parsed), &opts(), hoviat::pki::alg::backend_from_env());
             assert!(r.is_err(), "a modified certificate validated (byte {i})");
         }
     }
@@ -1376,4 +1378,104 @@ fn a_pool_of_impostor_intermediates_is_capped() {
     inters.rotate_right(1);
     let t = store_with(&[&r.root.cert], &inters);
     assert!(validate(&t, &leaf, &opts()).is_ok());
+}
+
+// ---------------------------------------------------------------------------------------------
+// Backends: every signature check gets the same verdict from each backend in this build.
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn every_backend_gives_the_same_verdict_on_every_check() {
+    use hoviat::pki::alg::{KeyInfo, SignatureBackend, SignatureCheck, backend_by_name};
+    let backends: Vec<&dyn SignatureBackend> = ["rustcrypto", "aws-lc"]
+        .iter()
+        .filter_map(|n| backend_by_name(n))
+        .collect();
+    let mut rng = rng_for("backends", "agree");
+    let mut checks = Vec::new();
+    let combos = [
+        (KeyKind::P256, SigAlg::Ecdsa(HashAlg::Sha256)),
+        (KeyKind::P256, SigAlg::Ecdsa(HashAlg::Sha384)),
+        (KeyKind::P384, SigAlg::Ecdsa(HashAlg::Sha384)),
+        (KeyKind::P384, SigAlg::Ecdsa(HashAlg::Sha256)),
+        (KeyKind::P521, SigAlg::Ecdsa(HashAlg::Sha512)),
+        (KeyKind::Rsa(2048), SigAlg::RsaPkcs1(HashAlg::Sha256)),
+        (KeyKind::Rsa(2048), SigAlg::RsaPkcs1(HashAlg::Sha384)),
+        (KeyKind::Rsa(2048), SigAlg::RsaPkcs1(HashAlg::Sha512)),
+        (KeyKind::Rsa(2048), SigAlg::RsaPkcs1(HashAlg::Sha1)),
+        (
+            KeyKind::Rsa(2048),
+            SigAlg::RsaPss {
+                hash: HashAlg::Sha256,
+                salt_len: 32,
+            },
+        ),
+        (
+            KeyKind::Rsa(2048),
+            SigAlg::RsaPss {
+                hash: HashAlg::Sha512,
+                salt_len: 64,
+            },
+        ),
+        (
+            KeyKind::Rsa(2048),
+            SigAlg::RsaPss {
+                hash: HashAlg::Sha256,
+                salt_len: 20,
+            },
+        ),
+    ];
+    for (kind, alg) in combos {
+        let key = PrivateKey::generate(kind, &mut rng);
+        let info = std::sync::Arc::new(KeyInfo::from_spki_der(&key.spki()).unwrap());
+        let message = b"hoviat backend agreement".to_vec();
+        let signature = key.sign_digest(alg, &alg.hash().digest(&message), &mut rng);
+        let good = SignatureCheck {
+            alg,
+            key: info.clone(),
+            message: message.clone(),
+            signature: signature.clone(),
+        };
+        checks.push((true, good.clone()));
+        let mut m = good.clone();
+        m.message.push(0);
+        checks.push((false, m));
+        for i in [0, signature.len() / 2, signature.len() - 1] {
+            let mut s = good.clone();
+            s.signature[i] ^= 0x01;
+            checks.push((false, s));
+        }
+        let mut short = good.clone();
+        short.signature.pop();
+        checks.push((false, short));
+        let mut zero = good.clone();
+        zero.signature.iter_mut().for_each(|b| *b = 0);
+        checks.push((false, zero));
+        // Another hash than the one signed.
+        let other = match alg {
+            SigAlg::Ecdsa(HashAlg::Sha256) => SigAlg::Ecdsa(HashAlg::Sha384),
+            SigAlg::Ecdsa(_) => SigAlg::Ecdsa(HashAlg::Sha256),
+            SigAlg::RsaPkcs1(HashAlg::Sha256) => SigAlg::RsaPkcs1(HashAlg::Sha512),
+            SigAlg::RsaPkcs1(_) => SigAlg::RsaPkcs1(HashAlg::Sha256),
+            SigAlg::RsaPss { .. } => SigAlg::RsaPkcs1(HashAlg::Sha256),
+        };
+        checks.push((
+            false,
+            SignatureCheck {
+                alg: other,
+                ..good.clone()
+            },
+        ));
+    }
+    assert!(!backends.is_empty());
+    for (i, (expected, c)) in checks.iter().enumerate() {
+        for b in &backends {
+            assert_eq!(b.verify(c), *expected, "check {i} ({:?}) with {}", c.alg, b.name());
+        }
+    }
+    println!(
+        "backends {:?} agree on {} checks",
+        backends.iter().map(|b| b.name()).collect::<Vec<_>>(),
+        checks.len()
+    );
 }

@@ -12,8 +12,8 @@ use hoviat::pki::chain::parse_leaf;
 use hoviat::pki::ocsp::{self, CertId, OcspConfig, OcspOptions, OcspResponse};
 use hoviat::pki::path::eku_name;
 use hoviat::pki::{
-    AlgorithmPolicy, ChainRequest, EkuRequirement, KeyUsageRequirement, PathOptions, RevocationStatus, RustCrypto,
-    TrustStore, verify_chain,
+    AlgorithmPolicy, ChainRequest, EkuRequirement, KeyUsageRequirement, PathOptions, RevocationStatus, TrustStore,
+    verify_chain,
 };
 use hoviat::time::UnixTime;
 use hoviat::token::{Origin, Verifier};
@@ -281,7 +281,7 @@ fn cmd_verify_token(raw: &[String]) -> Result<serde_json::Value, Failure> {
     let v = Verifier {
         trust: &trust,
         options,
-        backend: &RustCrypto,
+        backend: hoviat::pki::alg::backend_from_env(),
     };
     let verified = v.verify(token.trim(), &origin, nonce)?;
     let mut out = serde_json::to_value(&verified).unwrap_or_default();
@@ -330,7 +330,7 @@ fn cmd_verify_chain(raw: &[String]) -> Result<serde_json::Value, Failure> {
         leaf: &leaf_bytes,
         options,
     };
-    let path = verify_chain(&req, &RustCrypto)?;
+    let path = verify_chain(&req, hoviat::pki::alg::backend_from_env())?;
     let leaf = &path.chain[0];
     Ok(serde_json::json!({
         "verified": true,
@@ -433,7 +433,7 @@ fn cmd_ocsp(raw: &[String]) -> Result<serde_json::Value, Failure> {
                     at,
                     options: &options,
                     policy: &pol,
-                    backend: &RustCrypto,
+                    backend: hoviat::pki::alg::backend_from_env(),
                 },
             )?;
             let status = match verdict.status {
@@ -711,6 +711,75 @@ fn today() -> UnixTime {
     UnixTime(n.0 - n.0.rem_euclid(86_400))
 }
 
+/// Benchmarks (test equipment): `bench workloads --out DIR` writes the shared inputs;
+/// `bench verify --dir DIR/NAME [--backend B] [--iterations N]` times full token verifications.
+fn cmd_bench(raw: &[String]) -> Result<serde_json::Value, Failure> {
+    let (sub, rest) = raw
+        .split_first()
+        .ok_or_else(|| Failure::Usage(usage("bench workloads|verify")))?;
+    match sub.as_str() {
+        "workloads" => {
+            let a = Args::parse(rest, &["out"], &[]).map_err(Failure::Usage)?;
+            let out = a.one("out").map_err(Failure::Usage)?;
+            let names = hoviat::testkit::bench::write(std::path::Path::new(out)).map_err(|e| {
+                Failure::Usage(UsageError {
+                    code: "IO_ERROR",
+                    message: format!("{out}: {e}"),
+                })
+            })?;
+            Ok(serde_json::json!({ "written": out, "workloads": names }))
+        }
+        "verify" => {
+            let a = Args::parse(rest, &["dir", "backend", "iterations", "warmup"], &[]).map_err(Failure::Usage)?;
+            let dir = a.one("dir").map_err(Failure::Usage)?;
+            let backend = match a.opt("backend").map_err(Failure::Usage)? {
+                None => hoviat::pki::alg::default_backend(),
+                Some(n) => hoviat::pki::alg::backend_by_name(n)
+                    .ok_or_else(|| Failure::Usage(usage(format!("--backend {n}: not in this build"))))?,
+            };
+            let num = |k: &str, d: usize| -> Result<usize, Failure> {
+                a.opt(k).map_err(Failure::Usage)?.map_or(Ok(d), |v| {
+                    v.parse().map_err(|_| Failure::Usage(usage(format!("--{k}"))))
+                })
+            };
+            let (iterations, warmup) = (num("iterations", 200)?, num("warmup", 20)?);
+            let read = |f: &str| read_file(&format!("{dir}/{f}")).map_err(Failure::Usage);
+            let params: serde_json::Value =
+                serde_json::from_slice(&read("params.json")?).map_err(|e| Failure::Usage(usage(e.to_string())))?;
+            let token = String::from_utf8_lossy(&read("token.json")?).into_owned();
+            let mut trust = TrustStore::new();
+            trust.add_anchors(&read("anchors.pem")?)?;
+            trust.add_intermediates(&read("intermediates.pem")?)?;
+            let at = params["at"]
+                .as_str()
+                .and_then(UnixTime::parse_rfc3339)
+                .ok_or_else(|| Failure::Usage(usage("params.json: at")))?;
+            let origin = Origin::parse(params["origin"].as_str().unwrap_or(""))?;
+            let nonce = params["nonce"].as_str().unwrap_or("").to_string();
+            let v = Verifier {
+                trust: &trust,
+                options: PathOptions::client_auth(at),
+                backend,
+            };
+            v.verify(&token, &origin, &nonce)?;
+            for _ in 0..warmup {
+                v.verify(&token, &origin, &nonce)?;
+            }
+            let mut us = Vec::with_capacity(iterations);
+            for _ in 0..iterations {
+                let t0 = std::time::Instant::now();
+                v.verify(&token, &origin, &nonce)?;
+                us.push(t0.elapsed().as_secs_f64() * 1e6);
+            }
+            let mut out = hoviat::testkit::bench::summarize(us);
+            out["backend"] = backend.name().into();
+            out["workload"] = dir.rsplit('/').next().unwrap_or(dir).into();
+            Ok(out)
+        }
+        other => Err(Failure::Usage(usage(format!("unknown bench command {other:?}")))),
+    }
+}
+
 /// Writes the shared verification case table (test equipment) with the native verdicts.
 fn cmd_test_cases(raw: &[String]) -> Result<serde_json::Value, Failure> {
     let a = Args::parse(raw, &["out"], &[]).map_err(Failure::Usage)?;
@@ -753,7 +822,7 @@ fn cmd_demo() -> Result<serde_json::Value, Failure> {
     let v = Verifier {
         trust: &trust,
         options: PathOptions::client_auth(now),
-        backend: &RustCrypto,
+        backend: hoviat::pki::alg::backend_from_env(),
     };
     let mut results = Vec::new();
     for idx in [0usize, 1, 3] {
@@ -806,6 +875,7 @@ fn main() -> ExitCode {
         "make-token" => cmd_make_token(rest),
         "demo" => cmd_demo(),
         "test-cases" => cmd_test_cases(rest),
+        "bench" => cmd_bench(rest),
         "card" => cmd_card(rest),
         "sim" => cmd_sim(rest),
         "help" | "--help" | "-h" => {

@@ -376,7 +376,11 @@ impl KeyInfo {
                 if !(512..=16384).contains(&bits) {
                     return Err(bad(&format!("RSA modulus of {bits} bits")));
                 }
-                let e_small = e.len() > 8 || e.is_empty();
+                // e ≤ 2^33 - 1: what RustCrypto and AWS-LC both accept, so backends agree.
+                let e_val = e
+                    .iter()
+                    .fold(0u64, |a, &b| a.saturating_mul(256).saturating_add(u64::from(b)));
+                let e_small = e.len() > 5 || e.is_empty() || e_val > (1 << 33) - 1;
                 let e_odd = e.last().is_some_and(|b| b & 1 == 1);
                 if e_small || !e_odd || (e.len() == 1 && e[0] < 3) {
                     return Err(bad(&"RSA public exponent must be odd, at least 3"));
@@ -571,6 +575,117 @@ impl SignatureBackend for RustCrypto {
             (PublicKey::Rsa { n, e, .. }, alg) => verify_rsa(n, e, alg, &digest, &c.signature),
             _ => false,
         }
+    }
+}
+
+/// The native fast backend: aws-lc-rs (feature `aws-lc`). Combinations it lacks (ECDSA P-256
+/// with SHA-384, PSS with a non-default salt, RSA under 2048 bits) go to RustCrypto, so every
+/// check has the same verdict as with [`RustCrypto`] (the tests run the tables through both).
+#[cfg(feature = "aws-lc")]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct AwsLc;
+
+#[cfg(feature = "aws-lc")]
+impl SignatureBackend for AwsLc {
+    fn name(&self) -> &'static str {
+        "aws-lc"
+    }
+
+    fn verify(&self, c: &SignatureCheck) -> bool {
+        use aws_lc_rs::signature as s;
+        let ec: Option<&'static s::EcdsaVerificationAlgorithm> = match (&c.key.key, c.alg) {
+            (PublicKey::Ec { curve: Curve::P256, .. }, SigAlg::Ecdsa(HashAlg::Sha256)) => {
+                Some(&s::ECDSA_P256_SHA256_FIXED)
+            }
+            (PublicKey::Ec { curve: Curve::P384, .. }, SigAlg::Ecdsa(HashAlg::Sha384)) => {
+                Some(&s::ECDSA_P384_SHA384_FIXED)
+            }
+            (PublicKey::Ec { curve: Curve::P521, .. }, SigAlg::Ecdsa(HashAlg::Sha256)) => {
+                Some(&s::ECDSA_P521_SHA256_FIXED)
+            }
+            (PublicKey::Ec { curve: Curve::P521, .. }, SigAlg::Ecdsa(HashAlg::Sha384)) => {
+                Some(&s::ECDSA_P521_SHA384_FIXED)
+            }
+            (PublicKey::Ec { curve: Curve::P521, .. }, SigAlg::Ecdsa(HashAlg::Sha512)) => {
+                Some(&s::ECDSA_P521_SHA512_FIXED)
+            }
+            _ => None,
+        };
+        if let (Some(alg), PublicKey::Ec { curve, point }) = (ec, &c.key.key) {
+            if c.signature.len() != 2 * curve.field_len() {
+                return false;
+            }
+            return s::UnparsedPublicKey::new(alg, point)
+                .verify(&c.message, &c.signature)
+                .is_ok();
+        }
+        if let PublicKey::Rsa { n, e, bits } = &c.key.key {
+            let params: Option<&'static s::RsaParameters> = match c.alg {
+                _ if *bits < 2048 || *bits > 8192 => None,
+                SigAlg::RsaPkcs1(HashAlg::Sha1) => Some(&s::RSA_PKCS1_2048_8192_SHA1_FOR_LEGACY_USE_ONLY),
+                SigAlg::RsaPkcs1(HashAlg::Sha256) => Some(&s::RSA_PKCS1_2048_8192_SHA256),
+                SigAlg::RsaPkcs1(HashAlg::Sha384) => Some(&s::RSA_PKCS1_2048_8192_SHA384),
+                SigAlg::RsaPkcs1(HashAlg::Sha512) => Some(&s::RSA_PKCS1_2048_8192_SHA512),
+                SigAlg::RsaPss {
+                    hash: HashAlg::Sha256,
+                    salt_len: 32,
+                } => Some(&s::RSA_PSS_2048_8192_SHA256),
+                SigAlg::RsaPss {
+                    hash: HashAlg::Sha384,
+                    salt_len: 48,
+                } => Some(&s::RSA_PSS_2048_8192_SHA384),
+                SigAlg::RsaPss {
+                    hash: HashAlg::Sha512,
+                    salt_len: 64,
+                } => Some(&s::RSA_PSS_2048_8192_SHA512),
+                _ => None,
+            };
+            if let Some(params) = params {
+                // The same preconditions as the RustCrypto path: exact signature length (the
+                // exponent's bounds are checked when the key is decoded).
+                if c.signature.len() != n.len() {
+                    return false;
+                }
+                return s::RsaPublicKeyComponents {
+                    n: n.as_slice(),
+                    e: e.as_slice(),
+                }
+                .verify(params, &c.message, &c.signature)
+                .is_ok();
+            }
+        }
+        RustCrypto.verify(c)
+    }
+}
+
+/// The fastest backend this build has: aws-lc-rs natively when compiled in, else RustCrypto.
+pub fn default_backend() -> &'static dyn SignatureBackend {
+    #[cfg(feature = "aws-lc")]
+    {
+        &AwsLc
+    }
+    #[cfg(not(feature = "aws-lc"))]
+    {
+        &RustCrypto
+    }
+}
+
+/// The backend named by the `HOVIAT_BACKEND` environment variable, else [`default_backend`]:
+/// lets the CLI and the test suites run the same tables through every backend.
+pub fn backend_from_env() -> &'static dyn SignatureBackend {
+    std::env::var("HOVIAT_BACKEND")
+        .ok()
+        .and_then(|n| backend_by_name(&n))
+        .unwrap_or_else(default_backend)
+}
+
+/// A backend by name (`rustcrypto`, `aws-lc`), for tools and tests.
+pub fn backend_by_name(name: &str) -> Option<&'static dyn SignatureBackend> {
+    match name {
+        "rustcrypto" => Some(&RustCrypto),
+        #[cfg(feature = "aws-lc")]
+        "aws-lc" => Some(&AwsLc),
+        _ => None,
     }
 }
 

@@ -5,7 +5,7 @@ use serde::Serialize;
 
 use super::{Registry, Variant};
 use crate::error::Coded;
-use crate::pki::{PathOptions, RustCrypto, TrustStore};
+use crate::pki::{PathOptions, TrustStore};
 use crate::time::UnixTime;
 use crate::token::{Origin, TokenAlg, Verifier};
 
@@ -244,7 +244,7 @@ pub fn native_verdict(c: &Case) -> Result<Option<String>, String> {
     let v = Verifier {
         trust: &t,
         options,
-        backend: &RustCrypto,
+        backend: crate::pki::alg::backend_from_env(),
     };
     v.verify(&c.token, &origin, &c.nonce)
         .map(|ok| ok.holder.national_code)

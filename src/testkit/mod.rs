@@ -4,6 +4,7 @@
 //! wrong usage, each interoperability quirk), and CRLs. The same seed and time give the same
 //! bytes. Never used by a relying party.
 
+pub mod bench;
 pub mod cases;
 pub mod der;
 #[cfg(unix)]
