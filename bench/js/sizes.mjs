@@ -12,6 +12,20 @@ function measure(files) {
   const all = Buffer.concat(files.map((f) => readFileSync(f)));
   return { files: parts, raw: all.length, gzip: gz(all) };
 }
+// Sizes of a wasm module's code and data sections.
+function sections(buf) {
+  const out = {};
+  let i = 8;
+  const leb = () => { let r = 0, sh = 0, x; do { x = buf[i++]; r |= (x & 0x7f) << sh; sh += 7; } while (x & 0x80); return r >>> 0; };
+  while (i < buf.length) {
+    const id = buf[i++];
+    const n = leb();
+    const name = { 10: 'code', 11: 'data' }[id];
+    if (name) out[name] = (out[name] || 0) + n;
+    i += n;
+  }
+  return out;
+}
 const res = { peers: {}, hoviat: {} };
 res.peers.pkijs = measure([path.join(here, '..', 'dist', 'pkijs.js')]);
 res.peers.x509 = measure([path.join(here, '..', 'dist', 'x509.js')]);
@@ -23,6 +37,6 @@ for (const v of readdirSync(web)) {
   // The entry that loads the variant: index.js for core, <variant>.js or <variant>/index.js otherwise.
   const entry = v === 'core' ? path.join(web, 'index.js') : [path.join(web, `${v}.js`)].find(existsSync);
   if (entry) files.push(entry);
-  res.hoviat[v] = { ...measure(files), wasm: measure(files.filter((f) => f.endsWith('.wasm'))), js: measure(files.filter((f) => f.endsWith('.js'))) };
+  res.hoviat[v] = { ...measure(files), wasm: measure(files.filter((f) => f.endsWith('.wasm'))), js: measure(files.filter((f) => f.endsWith('.js'))), sections: sections(readFileSync(path.join(d, 'hoviat_bg.wasm'))) };
 }
 writeFileSync(out, JSON.stringify(res, null, 1));
