@@ -3,7 +3,7 @@
 import { readFileSync, writeFileSync, readdirSync, existsSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL, fileURLToPath } from 'node:url';
-import { check, time, startup } from './suite.js';
+import { check, timeMany, startup } from './suite.js';
 import { load, MAIN, hoviatVerify, probeBackends } from './workloads.mjs';
 
 const [dir, pkg, out] = process.argv.slice(2);
@@ -26,13 +26,15 @@ impls.push({ id: 'x509', label: '@peculiar/x509 chain builder + WebCrypto', veri
 
 const results = { platform: 'node', node: process.version, openssl: process.versions.openssl, probe, impls: [], startup: {} };
 for (const impl of impls) {
-  const row = { id: impl.id, label: impl.label, hoviat: !!impl.hoviat, workloads: {} };
-  for (const w of work) {
-    await check(impl.verify, w).catch((e) => { throw new Error(`node ${impl.label} ${w.name}: ${e.message}`); });
-    row.workloads[w.name] = await time(impl.verify, w, { budgetMs: budget });
-    process.stderr.write(`node ${impl.id} ${w.name}: median ${row.workloads[w.name].median_us.toFixed(0)} us\n`);
+  for (const w of work) await check(impl.verify, w).catch((e) => { throw new Error(`node ${impl.label} ${w.name}: ${e.message}`); });
+  results.impls.push({ id: impl.id, label: impl.label, hoviat: !!impl.hoviat, workloads: {} });
+}
+for (const w of work) {
+  const r = await timeMany(impls.map((i) => [i.id, i.verify]), w, { budgetMs: budget * impls.length });
+  for (const row of results.impls) {
+    row.workloads[w.name] = r[row.id];
+    process.stderr.write(`node ${row.id} ${w.name}: median ${r[row.id].median_us.toFixed(0)} us\n`);
   }
-  results.impls.push(row);
 }
 
 // wasm start-up: compile + instantiate, fresh each time, through the wasm-bindgen glue.

@@ -53,3 +53,26 @@ export async function startup(init, n = 15) {
   }
   return quantiles(us);
 }
+
+/** Times several implementations on one workload, interleaved: `rounds` rounds, each giving every
+ *  implementation an equal slice of `budgetMs`, so that load from elsewhere on a shared machine
+ *  falls on all of them alike. Returns {id: quantiles}. */
+export async function timeMany(impls, w, { rounds = 10, budgetMs = 3000, minPerRound = 3, warmup = 15, maxIterations = 400 } = {}) {
+  const samples = Object.fromEntries(impls.map(([id]) => [id, []]));
+  for (const [, verify] of impls) for (let i = 0; i < warmup; i++) await verify(w);
+  const slice = budgetMs / rounds / impls.length;
+  for (let r = 0; r < rounds; r++) {
+    for (const [id, verify] of r % 2 ? [...impls].reverse() : impls) {
+      const us = samples[id];
+      const start = now();
+      let n = 0;
+      while (us.length < maxIterations && (n < minPerRound || now() - start < slice)) {
+        const t0 = now();
+        await verify(w);
+        us.push((now() - t0) * 1000);
+        n++;
+      }
+    }
+  }
+  return Object.fromEntries(Object.entries(samples).map(([id, us]) => [id, quantiles(us)]));
+}
