@@ -174,8 +174,8 @@ for (const [name, v] of scols) {
   const a = v['anchors-1000'].median_us / v['anchors-1'].median_us;
   let s = `- ${name}: each further intermediate adds about ${us(perCa)} µs (one more certificate parsed and one more P-256 check); 1,000 anchors cost ${a.toFixed(1)}× one anchor`;
   if (a > 1.5) s += name.startsWith('native')
-    ? ' although the store is built once, which suggests the anchors are searched linearly per verification: an index by subject name (and key identifier) in the trust store would make this flat.'
-    : ': the package\'s API takes the anchors as PEM on every call and parses all of them each time; a reusable trust-store object in the JS API (parse once, verify many) would make this flat, as it is natively.';
+    ? ' although the store is built once: the path builder scans every anchor with `may_issue` at each step (src/pki/path.rs, `build`); an index by subject name (and key identifier) in the trust store would make this flat.'
+    : ': the package\'s API takes the anchors as PEM on every call and parses all of them each time; a reusable trust-store object in the JS API (parse once, verify many) would remove that parsing, which natively happens once.';
   else s += '.';
   say(s);
 }
