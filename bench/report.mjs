@@ -26,6 +26,7 @@ const ratio = (peer, hov) => {
 const summary = [];
 const checks = [];
 const slower = [];
+const coldNotes = [];
 
 say('# Benchmarks');
 say();
@@ -141,17 +142,20 @@ say();
 say('## wasm start-up (compile + instantiate)');
 say();
 say('A fresh wasm-bindgen glue module each time, then compile + instantiate from bytes already in memory (Chromium: `init({module_or_path: bytes})`, ' +
-  'i.e. `WebAssembly.instantiate`; Node: `new WebAssembly.Module` + `initSync`). µs, 15 runs.');
+  'i.e. `WebAssembly.instantiate`; Node: `new WebAssembly.Module` + `initSync`); each run\'s bytes carry a distinct custom section so V8\'s module cache cannot serve ' +
+  'an earlier compile. Then the first es256 verification on that fresh instance (V8 compiles wasm functions lazily or in tiers, so part of the compile cost lands here). µs, 15 runs.');
 say();
-say('| variant | Chromium | Node |');
-say('|---|---|---|');
+say('| variant | Chromium: compile + instantiate | Chromium: first verification | Node: compile + instantiate | Node: first verification |');
+say('|---|---|---|---|---|');
 const variants = new Set([...Object.keys(chromium?.startup || {}), ...Object.keys(node?.startup || {})]);
-for (const v of variants) say(`| ${v} | ${cell(chromium?.startup?.[v])} | ${cell(node?.startup?.[v])} |`);
+for (const v of variants) say(`| ${v} | ${cell(chromium?.startup?.[v])} | ${cell(chromium?.firstVerify?.[v])} | ${cell(node?.startup?.[v])} | ${cell(node?.firstVerify?.[v])} |`);
 say();
 if (chromium?.startup) {
   const s = Object.entries(chromium.startup).map(([v, r]) => `${v} ${(r.median_us / 1000).toFixed(1)} ms`).join(', ');
   const worst = Math.max(...Object.values(chromium.startup).map((r) => r.median_us));
-  checks.push([`wasm start-up in Chromium under 20 ms: ${s}`, worst < 20000]);
+  const fv = Object.entries(chromium.firstVerify || {}).map(([v, r]) => `${v} ${(r.median_us / 1000).toFixed(1)} ms`).join(', ');
+  checks.push([`wasm start-up (compile + instantiate) in Chromium under 20 ms: ${s}${fv ? ` (then the first verification on the fresh instance: ${fv}, against ${chromium.impls.filter((i) => i.hoviat).map((i) => `${(i.workloads.es256.median_us / 1000).toFixed(1)} ms`).join('/')} warm: V8 compiles functions lazily and in tiers)` : ''}`, worst < 20000]);
+  if (chromium.firstVerify) for (const [v, r] of Object.entries(chromium.firstVerify)) if (r.median_us > 20000) coldNotes.push(`The first verification on a fresh ${v} instance in Chromium takes ${(r.median_us / 1000).toFixed(1)} ms: V8 compiles the wasm lazily (Liftoff on first call, TurboFan later), so most of the compile cost lands on that call. Fix: a smaller module (the WebCrypto variant), and for pages that verify at once, \`WebAssembly.compileStreaming\` started early (compile overlaps the download) with a warm-up call; Chromium's code cache also helps repeat visits when the module is fetched with \`instantiateStreaming\`.`);
   summary.push(`start-up Chromium: ${s}; Node: ${Object.entries(node?.startup || {}).map(([v, r]) => `${v} ${(r.median_us / 1000).toFixed(1)} ms`).join(', ')}`);
 }
 
@@ -240,7 +244,8 @@ const reason = (s) => {
   return 'the signature checks already go to the platform, so the remaining cost is the JS↔wasm crossing, PEM/JSON handling in the glue, or awaiting each check in turn ' +
     '(in Node each WebCrypto call costs about 100 µs: a worker-thread hop). Fix: issue all checks of one verification to the platform at once, prefer `node:crypto` in Node, and accept DER/pre-parsed anchors.';
 };
-if (!groups.size) say('Nowhere in this run.');
+if (!groups.size && !coldNotes.length) say('Nowhere in this run.');
+for (const n of coldNotes) say(`- ${n}`);
 for (const list of groups.values()) {
   const s = list[0];
   if (s.where === 'size') { say(`- **${s.who}** is ${kb(s.gz)} gzip against ${kb(s.peerGz)} for the smaller peer bundle: ${reason(s)}`); continue; }

@@ -76,3 +76,29 @@ export async function timeMany(impls, w, { rounds = 10, budgetMs = 3000, minPerR
   }
   return Object.fromEntries(Object.entries(samples).map(([id, us]) => [id, quantiles(us)]));
 }
+
+/** The module's bytes with a custom section naming run i appended: the same code, but bytes that
+ *  V8's in-memory module cache has not seen, so every run compiles from scratch. */
+export function uniqueWasm(bytes, i) {
+  const name = new TextEncoder().encode(`hoviat-bench-${i}`);
+  const out = new Uint8Array(bytes.length + 3 + name.length);
+  out.set(bytes, 0);
+  out.set([0, 1 + name.length, name.length], bytes.length);
+  out.set(name, bytes.length + 3);
+  return out;
+}
+
+/** Start-up runs: for each i, `init(i)` (compile + instantiate, timed) then `first(i)` (the first
+ *  verification on that fresh instance, timed). Returns {startup, first} quantiles. */
+export async function startupRuns(init, first, n = 15) {
+  const a = [], b = [];
+  for (let i = 0; i < n; i++) {
+    const t0 = now();
+    await init(i);
+    const t1 = now();
+    await first(i);
+    a.push((t1 - t0) * 1000);
+    b.push((now() - t1) * 1000);
+  }
+  return { startup: quantiles(a), first: quantiles(b) };
+}
