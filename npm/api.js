@@ -52,10 +52,74 @@ function makeApi(platform) {
     }
   }
 
+  const BACKENDS = ['wasm', 'webcrypto', 'node'];
+  const NODE_HASH = { 'SHA-1': 'sha1', 'SHA-256': 'sha256', 'SHA-384': 'sha384', 'SHA-512': 'sha512' };
+
+  // WebCrypto: every check of a verification at once.
+  function webcryptoVerify(checks) {
+    const subtle = globalThis.crypto.subtle;
+    return Promise.all(checks.map(async (c) => {
+      try {
+        const importAlg = c.kind === 'ecdsa' ? { name: 'ECDSA', namedCurve: c.namedCurve }
+          : { name: c.kind === 'rsa-pss' ? 'RSA-PSS' : 'RSASSA-PKCS1-v1_5', hash: c.hash };
+        const key = await subtle.importKey('spki', c.spki, importAlg, false, ['verify']);
+        const params = c.kind === 'ecdsa' ? { name: 'ECDSA', hash: c.hash }
+          : c.kind === 'rsa-pss' ? { name: 'RSA-PSS', saltLength: c.saltLength } : { name: 'RSASSA-PKCS1-v1_5' };
+        return [c.id, await subtle.verify(params, key, c.signature, c.message)];
+      } catch (_) {
+        return [c.id, false];
+      }
+    }));
+  }
+
+  // node:crypto, synchronous (no hop to a worker thread, unlike Node's WebCrypto).
+  function nodeVerify(checks) {
+    const nc = platform.nodeCrypto;
+    return checks.map((c) => {
+      try {
+        const key = nc.createPublicKey({ key: c.spki, format: 'der', type: 'spki' });
+        const hash = NODE_HASH[c.hash];
+        let ok;
+        if (c.kind === 'ecdsa') ok = nc.verify(hash, c.message, { key, dsaEncoding: 'ieee-p1363' }, c.signature);
+        else if (c.kind === 'rsa-pss') ok = nc.verify(hash, c.message, { key, padding: nc.constants.RSA_PKCS1_PSS_PADDING, saltLength: c.saltLength }, c.signature);
+        else ok = nc.verify(hash, c.message, key, c.signature);
+        return [c.id, ok];
+      } catch (_) {
+        return [c.id, false];
+      }
+    });
+  }
+
   async function verifyToken(token, options) {
     needObject(options, 'options');
+    const backend = options.backend === undefined ? platform.defaultBackend : options.backend;
+    if (!BACKENDS.includes(backend)) {
+      throw new HoviatError('INVALID_ARGUMENT', 'backend must be one of ' + BACKENDS.join(', '));
+    }
     await ready();
-    return call((c) => c.verifyToken(token, options));
+    if (backend === 'wasm') {
+      const full = platform.loadFull ? await platform.loadFull() : core;
+      try {
+        return full.verifyToken(token, options);
+      } catch (e) {
+        throw toError(e);
+      }
+    }
+    if (backend === 'node' && !platform.nodeCrypto) {
+      throw new HoviatError('INVALID_ARGUMENT', 'the node backend exists only in Node');
+    }
+    if (backend === 'webcrypto' && !(globalThis.crypto && globalThis.crypto.subtle)) {
+      throw new HoviatError('INVALID_ARGUMENT', 'WebCrypto is not available here (a secure context is needed)');
+    }
+    // Two passes (usually): the core says which signatures its verdict needs, the platform
+    // verifies them, and the core decides with the real answers only.
+    const known = [];
+    for (let round = 0; round < 8; round++) {
+      const step = call((c) => c.verifyTokenStep(token, options, known));
+      if (step.done) return step.result;
+      known.push(...(backend === 'node' ? nodeVerify(step.pending) : await webcryptoVerify(step.pending)));
+    }
+    throw new HoviatError('INTERNAL_ERROR', 'signature verification did not settle');
   }
 
   function createNonce() {
@@ -194,5 +258,5 @@ function makeApi(platform) {
     return call((c) => c.__panicForTest());
   }
 
-  return { HoviatError, verifyToken, createNonce, NonceStore, nationalCode, connect, __panicForTest, version: platform.version };
+  return { HoviatError, verifyToken, createNonce, NonceStore, nationalCode, connect, __panicForTest, version: platform.version, defaultBackend: platform.defaultBackend };
 }

@@ -40,8 +40,10 @@ try {
     if (equal) same++;
     else fail(`case ${c.name}`, `Chromium ${JSON.stringify(c.got)} vs native ${JSON.stringify(c.native)}`);
   }
-  if (r.cases.length >= 30 && same === r.cases.length) ok(`shared case table: ${same}/${r.cases.length} verdicts equal to native`);
-  else if (r.cases.length < 30) fail('shared case table', `only ${r.cases.length} cases ran`);
+  const backends = [...new Set(r.cases.map((c) => c.backend))].join(', ');
+  if (r.cases.length >= 60 && same === r.cases.length) ok(`shared case table: ${same}/${r.cases.length} verdicts equal to native (backends ${backends})`);
+  else if (r.cases.length < 60) fail('shared case table', `only ${r.cases.length} cases ran`);
+  r.defaultBackend === 'webcrypto' ? ok('the browser default backend is WebCrypto') : fail('default backend', r.defaultBackend);
   const k = r.checks || {};
   k.virtualOrigin ? ok('virtual card signs for the page origin') : fail('virtual card origin', JSON.stringify(k));
   k.virtualVerified ? ok('virtual card token verifies in the page') : fail('virtual card verify', JSON.stringify(k));

@@ -8,11 +8,11 @@ const { verifyToken, createNonce, NonceStore, nationalCode, connect, HoviatError
 const cases = JSON.parse(readFileSync(new URL('../cases.json', import.meta.url)));
 const ORIGIN = 'https://bank.example.ir';
 
-async function verdict(c) {
+async function verdict(c, backend) {
   try {
     const r = await verifyToken(c.token, {
       origin: c.origin, nonce: c.nonce, trustAnchors: c.trustAnchors, intermediates: c.intermediates,
-      crls: c.crls, at: c.at, requireRevocation: c.requireRevocation,
+      crls: c.crls, at: c.at, requireRevocation: c.requireRevocation, backend,
     });
     return { ok: true, nationalCode: r.holder.nationalCode };
   } catch (e) {
@@ -21,14 +21,22 @@ async function verdict(c) {
   }
 }
 
-test('the shared case table gives the native verdicts', async () => {
-  assert.ok(cases.length >= 30);
-  for (const c of cases) {
-    const got = await verdict(c);
-    assert.deepEqual(got, c.native, `${c.name}: Node differs from native`);
-    if (c.expectCode) assert.equal(got.code, c.expectCode, c.name);
-    else assert.equal(got.nationalCode, c.expectNationalCode, c.name);
-  }
+for (const backend of ['node', 'webcrypto', 'wasm']) {
+  test(`the shared case table gives the native verdicts (backend ${backend})`, async () => {
+    assert.ok(cases.length >= 30);
+    for (const c of cases) {
+      const got = await verdict(c, backend);
+      assert.deepEqual(got, c.native, `${c.name}: Node (${backend}) differs from native`);
+      if (c.expectCode) assert.equal(got.code, c.expectCode, c.name);
+      else assert.equal(got.nationalCode, c.expectNationalCode, c.name);
+    }
+  });
+}
+
+test('the default backend in Node is node:crypto; unknown backends are refused', async () => {
+  assert.equal(hoviat.defaultBackend, 'node');
+  const c = cases[0];
+  await assert.rejects(verifyToken(c.token, { origin: c.origin, nonce: c.nonce, trustAnchors: c.trustAnchors, backend: 'quantum' }), { code: 'INVALID_ARGUMENT' });
 });
 
 test('nonces and the nonce store', () => {

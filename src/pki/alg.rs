@@ -559,10 +559,12 @@ pub trait SignatureBackend: Send + Sync {
     }
 }
 
-/// The portable backend: RustCrypto `p256`, `p384`, `p521` and `rsa`.
+/// The portable backend: RustCrypto `p256`, `p384`, `p521` and `rsa` (feature `rustcrypto`).
+#[cfg(feature = "rustcrypto")]
 #[derive(Clone, Copy, Debug, Default)]
 pub struct RustCrypto;
 
+#[cfg(feature = "rustcrypto")]
 impl SignatureBackend for RustCrypto {
     fn name(&self) -> &'static str {
         "rustcrypto"
@@ -658,15 +660,92 @@ impl SignatureBackend for AwsLc {
     }
 }
 
-/// The fastest backend this build has: aws-lc-rs natively when compiled in, else RustCrypto.
+/// The fastest backend this build has: aws-lc-rs natively when compiled in, else RustCrypto;
+/// a build with neither (the browser "lite" build) has only [`Recorded`] results from the
+/// platform's cryptography, and this returns [`Unavailable`], which verifies nothing.
 pub fn default_backend() -> &'static dyn SignatureBackend {
     #[cfg(feature = "aws-lc")]
     {
         &AwsLc
     }
-    #[cfg(not(feature = "aws-lc"))]
+    #[cfg(all(feature = "rustcrypto", not(feature = "aws-lc")))]
     {
         &RustCrypto
+    }
+    #[cfg(not(feature = "rustcrypto"))]
+    {
+        &Unavailable
+    }
+}
+
+/// A backend that verifies nothing (fail closed): what a build without cryptography falls back to.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Unavailable;
+
+impl SignatureBackend for Unavailable {
+    fn name(&self) -> &'static str {
+        "none"
+    }
+    fn verify(&self, _: &SignatureCheck) -> bool {
+        false
+    }
+}
+
+impl SignatureCheck {
+    /// A stable identifier of this check (SHA-256 over its algorithm, key, message and
+    /// signature), used to match results computed elsewhere.
+    pub fn id(&self) -> String {
+        let mut buf = format!("{:?}|", self.alg).into_bytes();
+        for part in [&self.key.spki[..], &self.message[..], &self.signature[..]] {
+            buf.extend_from_slice(&u64::try_from(part.len()).unwrap_or(0).to_be_bytes());
+            buf.extend_from_slice(part);
+        }
+        super::cert::hex_lower(&HashAlg::Sha256.digest(&buf))
+    }
+}
+
+/// Signature results computed outside the core (WebCrypto, `node:crypto`), for the two-pass
+/// verification that keeps the core synchronous: a first pass records the checks the core
+/// needs (answering "valid" provisionally so that validation runs to the end), the platform
+/// verifies them, and further passes use the real answers until no check is unknown. Only a
+/// pass in which every answer was real gives a verdict.
+#[derive(Debug, Default)]
+pub struct Recorded {
+    known: std::sync::Mutex<std::collections::HashMap<String, bool>>,
+    pending: std::sync::Mutex<Vec<(String, SignatureCheck)>>,
+}
+
+impl Recorded {
+    /// Adds a real result.
+    pub fn insert(&self, id: String, ok: bool) {
+        if let Ok(mut k) = self.known.lock() {
+            k.insert(id, ok);
+        }
+    }
+    /// Takes the checks the last pass needed and did not know.
+    pub fn take_pending(&self) -> Vec<(String, SignatureCheck)> {
+        self.pending
+            .lock()
+            .map(|mut p| std::mem::take(&mut *p))
+            .unwrap_or_default()
+    }
+}
+
+impl SignatureBackend for Recorded {
+    fn name(&self) -> &'static str {
+        "platform"
+    }
+    fn verify(&self, c: &SignatureCheck) -> bool {
+        let id = c.id();
+        if let Some(ok) = self.known.lock().ok().and_then(|k| k.get(&id).copied()) {
+            return ok;
+        }
+        if let Ok(mut p) = self.pending.lock()
+            && !p.iter().any(|(i, _)| *i == id)
+        {
+            p.push((id, c.clone()));
+        }
+        true
     }
 }
 
@@ -682,6 +761,7 @@ pub fn backend_from_env() -> &'static dyn SignatureBackend {
 /// A backend by name (`rustcrypto`, `aws-lc`), for tools and tests.
 pub fn backend_by_name(name: &str) -> Option<&'static dyn SignatureBackend> {
     match name {
+        #[cfg(feature = "rustcrypto")]
         "rustcrypto" => Some(&RustCrypto),
         #[cfg(feature = "aws-lc")]
         "aws-lc" => Some(&AwsLc),
@@ -689,6 +769,7 @@ pub fn backend_by_name(name: &str) -> Option<&'static dyn SignatureBackend> {
     }
 }
 
+#[cfg(feature = "rustcrypto")]
 fn verify_ecdsa(curve: Curve, point: &[u8], digest: &[u8], raw: &[u8]) -> bool {
     use signature::hazmat::PrehashVerifier;
     macro_rules! ec {
@@ -712,6 +793,7 @@ fn verify_ecdsa(curve: Curve, point: &[u8], digest: &[u8], raw: &[u8]) -> bool {
     }
 }
 
+#[cfg(feature = "rustcrypto")]
 fn verify_rsa(n: &[u8], e: &[u8], alg: SigAlg, digest: &[u8], sig: &[u8]) -> bool {
     use rsa::{BoxedUint, Pkcs1v15Sign, RsaPublicKey, pss::Pss};
     let bits = |b: &[u8]| u32::try_from(b.len() * 8).unwrap_or(u32::MAX);

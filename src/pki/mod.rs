@@ -10,7 +10,9 @@ pub mod nc;
 pub mod ocsp;
 pub mod path;
 
-pub use alg::{AlgorithmPolicy, RustCrypto, SignatureBackend, SignatureCheck};
+#[cfg(feature = "rustcrypto")]
+pub use alg::RustCrypto;
+pub use alg::{AlgorithmPolicy, SignatureBackend, SignatureCheck};
 pub use cert::Cert;
 pub use chain::{ChainRequest, verify_chain};
 pub use crl::Crl;

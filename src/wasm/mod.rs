@@ -5,14 +5,15 @@
 
 use std::cell::RefCell;
 
-use js_sys::{Array, Reflect, Uint8Array};
 #[cfg(feature = "testkit")]
-use js_sys::{Function, Object};
+use js_sys::Function;
+use js_sys::{Array, Object, Reflect, Uint8Array};
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 
 use crate::error::Coded;
-use crate::pki::{AlgorithmPolicy, PathOptions, RevocationStatus, RustCrypto, TrustStore};
+use crate::pki::alg::{PublicKey, SigAlg};
+use crate::pki::{AlgorithmPolicy, PathOptions, RevocationStatus, SignatureBackend, TrustStore};
 use crate::time::UnixTime;
 use crate::token::{NonceStore as _, Origin, Verifier};
 
@@ -199,33 +200,120 @@ fn token_text(token: &JsValue) -> Result<String, JsValue> {
     Err(invalid("token must be a JSON string or an object"))
 }
 
-/// Verifies a `web-eid:1.x` token. `opts`: `{origin, nonce, trustAnchors, intermediates?,
-/// crls?, at?, requireRevocation?, allowSha1?}`. Returns the holder identity; throws a
-/// HoviatError with a stable code.
-#[wasm_bindgen(js_name = verifyToken)]
-pub fn verify_token(token: JsValue, opts: JsValue) -> Result<JsValue, JsValue> {
-    let text = token_text(&token)?;
-    let origin = Origin::parse(&req_string(&opts, "origin", 300)?).map_err(|e| coded(&e))?;
-    let nonce = req_string(&opts, "nonce", 300)?;
-    let trust = trust_store(&opts)?;
-    let mut options = PathOptions::client_auth(at_time(&opts)?);
-    options.require_revocation = opt_bool(&opts, "requireRevocation")?;
+struct Prepared {
+    text: String,
+    origin: Origin,
+    nonce: String,
+    trust: TrustStore,
+    options: PathOptions,
+}
+
+fn prepare(token: &JsValue, opts: &JsValue) -> Result<Prepared, JsValue> {
+    let text = token_text(token)?;
+    let origin = Origin::parse(&req_string(opts, "origin", 300)?).map_err(|e| coded(&e))?;
+    let nonce = req_string(opts, "nonce", 300)?;
+    let trust = trust_store(opts)?;
+    let mut options = PathOptions::client_auth(at_time(opts)?);
+    options.require_revocation = opt_bool(opts, "requireRevocation")?;
     options.policy = AlgorithmPolicy {
-        allow_sha1: opt_bool(&opts, "allowSha1")?,
+        allow_sha1: opt_bool(opts, "allowSha1")?,
         ..AlgorithmPolicy::default()
     };
-    let v = Verifier {
-        trust: &trust,
+    Ok(Prepared {
+        text,
+        origin,
+        nonce,
+        trust,
         options,
-        backend: &RustCrypto,
+    })
+}
+
+fn run(p: &Prepared, backend: &dyn SignatureBackend) -> Result<JsValue, JsValue> {
+    let v = Verifier {
+        trust: &p.trust,
+        options: p.options.clone(),
+        backend,
     };
-    let verified = v.verify(&text, &origin, &nonce).map_err(|e| coded(&e))?;
+    let verified = v.verify(&p.text, &p.origin, &p.nonce).map_err(|e| coded(&e))?;
     let mut out = serde_json::to_value(&verified).map_err(|e| error("INTERNAL_ERROR", &e.to_string()))?;
     out["revocation"] = match verified.revocation {
         RevocationStatus::NotChecked => serde_json::json!({ "status": "not-checked" }),
         _ => serde_json::json!({ "status": "good", "source": verified.assurance.revocation }),
     };
     to_js(&out)
+}
+
+/// Verifies a `web-eid:1.x` token with the portable wasm cryptography (RustCrypto). `opts`:
+/// `{origin, nonce, trustAnchors, intermediates?, crls?, at?, requireRevocation?, allowSha1?}`.
+/// Returns the holder identity; throws a HoviatError with a stable code.
+#[cfg(feature = "rustcrypto")]
+#[wasm_bindgen(js_name = verifyToken)]
+pub fn verify_token(token: JsValue, opts: JsValue) -> Result<JsValue, JsValue> {
+    run(&prepare(&token, &opts)?, &crate::pki::RustCrypto)
+}
+
+/// One pass of the platform-cryptography verification: `known` is an array of
+/// `[checkId, valid]` the platform computed. Returns `{done: true, result}` when every
+/// signature the verdict rests on was known (or throws the verdict's HoviatError), else
+/// `{done: false, pending: [{id, kind, hash, namedCurve?, saltLength?, spki, message,
+/// signature}]}` for the platform to verify (ECDSA signatures are raw r||s, as WebCrypto and
+/// node:crypto's ieee-p1363 take them).
+#[wasm_bindgen(js_name = verifyTokenStep)]
+pub fn verify_token_step(token: JsValue, opts: JsValue, known: JsValue) -> Result<JsValue, JsValue> {
+    let p = prepare(&token, &opts)?;
+    let rec = crate::pki::alg::Recorded::default();
+    if !known.is_undefined() && !known.is_null() {
+        if !Array::is_array(&known) {
+            return Err(invalid("known must be an array"));
+        }
+        let known = Array::from(&known);
+        if known.length() > 4096 {
+            return Err(invalid("too many known results"));
+        }
+        for pair in known.iter() {
+            let pair = Array::from(&pair);
+            let (Some(id), Some(ok)) = (pair.get(0).as_string(), pair.get(1).as_bool()) else {
+                return Err(invalid("known results must be [id, boolean] pairs"));
+            };
+            rec.insert(id, ok);
+        }
+    }
+    let verdict = run(&p, &rec);
+    let pending = rec.take_pending();
+    if pending.is_empty() {
+        let out = Object::new();
+        let _ = Reflect::set(&out, &"done".into(), &JsValue::TRUE);
+        let _ = Reflect::set(&out, &"result".into(), &verdict?);
+        return Ok(out.into());
+    }
+    let list = Array::new();
+    for (id, c) in pending {
+        let o = Object::new();
+        let set = |k: &str, v: JsValue| {
+            let _ = Reflect::set(&o, &k.into(), &v);
+        };
+        set("id", id.into());
+        set("hash", c.alg.hash().name().into());
+        match (&c.key.key, c.alg) {
+            (PublicKey::Ec { curve, .. }, SigAlg::Ecdsa(_)) => {
+                set("kind", "ecdsa".into());
+                set("namedCurve", curve.name().into());
+            }
+            (_, SigAlg::RsaPss { salt_len, .. }) => {
+                set("kind", "rsa-pss".into());
+                set("saltLength", JsValue::from(u32::try_from(salt_len).unwrap_or(0)));
+            }
+            _ => set("kind", "rsa-pkcs1".into()),
+        }
+        set("spki", Uint8Array::from(c.key.spki.as_slice()).into());
+        set("message", Uint8Array::from(c.message.as_slice()).into());
+        set("signature", Uint8Array::from(c.signature.as_slice()).into());
+        list.push(&o);
+    }
+    let out = Object::new();
+    let _ = Reflect::set(&out, &"done".into(), &JsValue::FALSE);
+    let _ = Reflect::set(&out, &"pending".into(), &list);
+    Ok(out.into())
 }
 
 /// A fresh challenge nonce: 32 random bytes, base64 (44 characters).
