@@ -128,7 +128,7 @@ if (sizes) {
   say();
   say('| build | raw | gzip -9 | files |');
   say('|---|---|---|---|');
-  for (const [k, v] of Object.entries(sizes.hoviat)) say(`| hoviat ${k} (wasm ${kb(v.wasm.raw)} / ${kb(v.wasm.gzip)} gz; JS ${kb(v.js.raw)} / ${kb(v.js.gzip)} gz) | ${kb(v.raw)} | ${kb(v.gzip)} | ${v.files.map((f) => f.file).join(', ')} |`);
+  for (const [k, v] of Object.entries(sizes.hoviat)) say(`| hoviat ${k}${v.entry ? ', with the page entry index.js (what a page loads)' : sizes.hoviat.lite ? ' (loaded in addition, only for backend \'wasm\')' : ''} (wasm ${kb(v.wasm.raw)} / ${kb(v.wasm.gzip)} gz; JS ${kb(v.js.raw)} / ${kb(v.js.gzip)} gz) | ${kb(v.raw)} | ${kb(v.gzip)} | ${v.files.map((f) => f.file).join(', ')} |`);
   say(`| pkijs 4 + asn1js, bundled | ${kb(sizes.peers.pkijs.raw)} | ${kb(sizes.peers.pkijs.gzip)} | bench/dist/pkijs.js |`);
   say(`| @peculiar/x509 2 + its runtime, bundled | ${kb(sizes.peers.x509.raw)} | ${kb(sizes.peers.x509.gzip)} | bench/dist/x509.js |`);
   say();
@@ -228,8 +228,11 @@ const reason = (s) => {
       ? 'this variant carries, besides the DER/X.509 parser, path and token logic and the serde/JSON glue, RustCrypto\'s P-256/P-384/P-521 and RSA ' +
         '(crypto-bigint) verification code — 178 KB raw / 71 KB gzip of wasm on its own by performance.md; the module is almost all code (code section ' +
         `${kb(sizes.hoviat.core.sections.code)}, data ${kb(sizes.hoviat.core.sections.data)}). \`opt-level = "z"\` and \`wasm-opt -Oz\` are already applied. ` +
-        'Fix: the WebCrypto-only variant (signature math left to `crypto.subtle`, no RustCrypto linked), then `twiggy top` on it to cut what remains (formatting/panic paths, P-521 and PSS if not needed in the browser).'
-      : 'the signature code should be gone in this variant; `twiggy top` on the wasm shows what still links in (serde/JSON, formatting, panics).';
+        (sizes.hoviat.lite ? 'It is the portable fallback, loaded only when a page asks for backend \'wasm\'; the default browser build is the lite variant, which leaves the signature math to `crypto.subtle`. To shrink the fallback itself: `twiggy top` on it, and drop P-521 and PSS if the browser fallback does not need them.'
+          : 'Fix: the WebCrypto-only variant (signature math left to `crypto.subtle`, no RustCrypto linked), then `twiggy top` on it to cut what remains (formatting/panic paths, P-521 and PSS if not needed in the browser).')
+      : `this variant has no curve or RSA code; what remains is the DER/X.509 parser, path and token logic and the wasm-bindgen/serde glue (code section ${kb(sizes.hoviat[s.variant].sections.code || 0)}, data ${kb(sizes.hoviat[s.variant].sections.data || 0)}). ` +
+        'Fix: `twiggy top` on it to find what dominates (generic monomorphized DER decoders, `core::fmt` and panic strings, serde-wasm-bindgen); build with `panic = "abort"` and ' +
+        '`-Zlocation-detail=none`/`-Zfmt-debug=none` (or hand-written error strings), and hand certificates over as bytes rather than through serde.';
   }
   if (s.where === 'native') {
     return s.backend === 'rustcrypto'

@@ -108,7 +108,7 @@ try {
       const opts = { origin: w.origin, nonce: w.nonce, trustAnchors: [w.anchorsPem], intermediates: [w.intermediatesPem], at: w.at };
       return window.S.startupRuns(
         async (i) => { await mods[i].default({ module_or_path: window.S.uniqueWasm(bytes, i) }); },
-        async (i) => { await mods[i].verifyToken(w.token, opts); },
+        async (i) => { window.S.firstCall(mods[i], w, opts); },
       );
     }, { v, w: main[0] });
     results.startup[v] = r.startup;

@@ -3,7 +3,7 @@
 import { readFileSync, writeFileSync, readdirSync, existsSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL, fileURLToPath } from 'node:url';
-import { check, timeMany, startupRuns, uniqueWasm } from './suite.js';
+import { check, timeMany, startupRuns, uniqueWasm, firstCall } from './suite.js';
 import { load, MAIN, hoviatVerify, probeBackends } from './workloads.mjs';
 
 const [dir, pkg, out] = process.argv.slice(2);
@@ -48,7 +48,7 @@ for (const variant of readdirSync(path.join(pkg, 'web')).filter((v) => existsSyn
   const opts = { origin: w.origin, nonce: w.nonce, trustAnchors: [w.anchorsPem], intermediates: [w.intermediatesPem], at: w.at };
   const r = await startupRuns(
     async (i) => { mods[i].initSync({ module: new WebAssembly.Module(uniqueWasm(bytes, i)) }); },
-    async (i) => { mods[i].verifyToken(w.token, opts); },
+    async (i) => { firstCall(mods[i], w, opts); },
   );
   results.startup[variant] = r.startup;
   results.firstVerify = { ...(results.firstVerify || {}), [variant]: r.first };

@@ -34,9 +34,10 @@ for (const v of readdirSync(web)) {
   const d = path.join(web, v);
   if (v === 'testkit' || !existsSync(path.join(d, 'hoviat_bg.wasm'))) continue;
   const files = readdirSync(d).filter((f) => f.endsWith('.wasm') || f.endsWith('.js')).map((f) => path.join(d, f));
-  // The entry that loads the variant: index.js for core, <variant>.js or <variant>/index.js otherwise.
-  const entry = v === 'core' ? path.join(web, 'index.js') : [path.join(web, `${v}.js`)].find(existsSync);
-  if (entry) files.push(entry);
-  res.hoviat[v] = { ...measure(files), wasm: measure(files.filter((f) => f.endsWith('.wasm'))), js: measure(files.filter((f) => f.endsWith('.js'))), sections: sections(readFileSync(path.join(d, 'hoviat_bg.wasm'))) };
+  // The page entry (index.js) goes with the variant it imports statically (the one loaded at start).
+  const index = readFileSync(path.join(web, 'index.js'), 'utf8');
+  const entry = new RegExp(`^import [^;]*from '\\./${v}/hoviat\\.js'`, 'm').test(index);
+  if (entry) files.push(path.join(web, 'index.js'));
+  res.hoviat[v] = { entry, ...measure(files), wasm: measure(files.filter((f) => f.endsWith('.wasm'))), js: measure(files.filter((f) => f.endsWith('.js'))), sections: sections(readFileSync(path.join(d, 'hoviat_bg.wasm'))) };
 }
 writeFileSync(out, JSON.stringify(res, null, 1));

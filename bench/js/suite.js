@@ -102,3 +102,17 @@ export async function startupRuns(init, first, n = 15) {
   }
   return { startup: quantiles(a), first: quantiles(b) };
 }
+
+/** The first call on a fresh instance: a whole verification where the module can do one (core);
+ *  in a module without signature code (lite), the wasm step that parses and validates and hands
+ *  out the signature checks. Throws when neither succeeds. */
+export function firstCall(glue, w, opts) {
+  try {
+    return glue.verifyToken(w.token, opts);
+  } catch (e) {
+    if (typeof glue.verifyTokenStep !== 'function') throw e;
+    const step = glue.verifyTokenStep(w.token, opts, []);
+    if (!step || (!step.done && !(step.pending && step.pending.length))) throw new Error('verifyTokenStep gave neither a verdict nor checks');
+    return step;
+  }
+}
