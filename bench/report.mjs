@@ -179,7 +179,8 @@ for (const [name, v] of scols) {
   let s = `- ${name}: each further intermediate adds about ${us(perCa)} µs (one more certificate parsed and one more P-256 check); 1,000 anchors cost ${a.toFixed(1)}× one anchor`;
   if (a > 1.5) s += name.startsWith('native')
     ? ' although the store is built once: the path builder scans every anchor with `may_issue` at each step (src/pki/path.rs, `build`); an index by subject name (and key identifier) in the trust store would make this flat.'
-    : ': the package\'s API takes the anchors as PEM on every call and parses all of them each time; a reusable trust-store object in the JS API (parse once, verify many) would remove that parsing, which natively happens once.';
+    : ': the package\'s API takes the anchors as PEM on every call and parses all of them each time; a reusable trust-store object in the JS API (parse once, verify many) would remove that parsing, which natively happens once.' +
+      (/webcrypto|node/.test(name) ? ' With a platform backend it is worse: npm/api.js calls the wasm step (`verifyTokenStep`) twice per verification, once to collect the signature checks and once to decide, and each call runs `prepare` again (src/wasm/mod.rs), parsing the token, certificates and every anchor a second time.' : '');
   else s += '.';
   say(s);
 }
@@ -212,6 +213,29 @@ say();
 for (const [t, ok] of checks) say(`- ${ok ? 'met' : '**not met**'}: ${t}`);
 say();
 
+// ---- Why a speed target is not met although hoviat is faster
+const targetNotes = [];
+for (const [key, r, min] of [['Node', node, 3], ['Chromium', chromium, 5]]) {
+  if (!r) continue;
+  const hov = r.impls.filter((i) => i.hoviat);
+  const peers = r.impls.filter((i) => !i.hoviat);
+  const best = Object.fromEntries(MAIN.map((w) => [w, hov.reduce((a, i) => (i.workloads[w].median_us < a.workloads[w].median_us ? i : a))]));
+  const worst = Math.min(...peers.flatMap((x) => MAIN.map((w) => x.workloads[w].median_us / best[w].workloads[w].median_us)));
+  if (worst >= min || worst < 1) continue;
+  targetNotes.push(`${key}: hoviat's fastest backend (${[...new Set(MAIN.map((w) => best[w].id.replace('hoviat-', '')))].join('/')}) is ${worst.toFixed(1)}× faster than the faster peer at worst, short of the ${min}× target. ` +
+    'Where its time goes, from the code and the figures above: (1) npm/api.js runs the wasm step twice per verification (collect the checks, then decide), and src/wasm `verify_token_step` re-parses the token, ' +
+    'certificates and anchors on each call — keeping the prepared state between the two passes (or one pass that returns the verdict given the check results) removes the second parse; ' +
+    '(2) every call parses the anchors and intermediates from PEM (see the anchors scaling) — a reusable trust-store object in the JS API removes that for servers and pages that verify more than once; ' +
+    (key === 'Node' ? '(3) in Node, `node:crypto` verify is synchronous OpenSSL 3.0, whose P-384 is about 1 ms per check (performance.md) — that bounds es384 whatever the wasm side does.'
+      : '(3) in Chromium a WebCrypto P-384 verify costs about 0.33 ms and P-256 about 0.06 ms (performance.md), a floor of roughly 0.4-0.7 ms for the EC chains, so 5× needs the wasm part well under that floor and all checks issued together.'));
+}
+if (targetNotes.length) {
+  say('## Why the speed targets are not met yet');
+  say();
+  for (const n of targetNotes) say(`- ${n}`);
+  say();
+}
+
 // ---- Why slower / larger
 say('## Where hoviat is slower or larger, why, and what would fix it');
 say();
@@ -231,8 +255,9 @@ const reason = (s) => {
         (sizes.hoviat.lite ? 'It is the portable fallback, loaded only when a page asks for backend \'wasm\'; the default browser build is the lite variant, which leaves the signature math to `crypto.subtle`. To shrink the fallback itself: `twiggy top` on it, and drop P-521 and PSS if the browser fallback does not need them.'
           : 'Fix: the WebCrypto-only variant (signature math left to `crypto.subtle`, no RustCrypto linked), then `twiggy top` on it to cut what remains (formatting/panic paths, P-521 and PSS if not needed in the browser).')
       : `this variant has no curve or RSA code; what remains is the DER/X.509 parser, path and token logic and the wasm-bindgen/serde glue (code section ${kb(sizes.hoviat[s.variant].sections.code || 0)}, data ${kb(sizes.hoviat[s.variant].sections.data || 0)}). ` +
-        'Fix: `twiggy top` on it to find what dominates (generic monomorphized DER decoders, `core::fmt` and panic strings, serde-wasm-bindgen); build with `panic = "abort"` and ' +
-        '`-Zlocation-detail=none`/`-Zfmt-debug=none` (or hand-written error strings), and hand certificates over as bytes rather than through serde.';
+        'The wasm profile already has `opt-level = "z"`, LTO, `panic = "abort"` and `wasm-opt -Oz`, so what is left is code volume. Fix: `twiggy top`/`twiggy dominators` on it to find ' +
+        'what dominates (candidates: generic DER decoders monomorphized per type, `core::fmt` machinery and message strings, the JSON/serde layer between JS and Rust), ' +
+        'then hand-written error strings instead of `format!`, one non-generic DER reader, and certificates passed as bytes; a JS-side PEM/base64 decode would also drop code from the module.';
   }
   if (s.where === 'native') {
     return s.backend === 'rustcrypto'
@@ -242,7 +267,8 @@ const reason = (s) => {
   if (s.backend === 'wasm' || /wasm core/.test(s.who)) {
     return 'this backend does ECDSA and RSA in RustCrypto compiled to wasm (performance.md: a P-384 check about 2 ms and an RSA-4096 check about 1.3 ms in wasm, ' +
       'against 0.06-0.33 ms through WebCrypto/OpenSSL), while the peers hand their signature math to the platform (by performance.md\'s per-signature figures, the three RustCrypto-in-wasm checks alone cost about 1.9 ms for rs256 and 3-5 ms for the EC chains, most of hoviat\'s time here). ' +
-      'Fix: the WebCrypto backend in browsers and `node:crypto` in Node (being added on main for issue 8), keeping wasm only as the portable fallback.';
+      (s.where === 'node' ? (node && node.probe.backends.node && node.probe.backends.node.ok ? 'Fix: already there — the `node` backend (node:crypto), the Node default, measured above; wasm stays the portable fallback.' : 'Fix: a `node:crypto` backend in Node, keeping wasm only as the portable fallback.')
+        : (chromium && chromium.probe.backends.webcrypto && chromium.probe.backends.webcrypto.ok ? 'Fix: already there — the `webcrypto` backend, the browser default, measured above; wasm stays the portable fallback.' : 'Fix: a WebCrypto backend in browsers, keeping wasm only as the portable fallback.'));
   }
   return 'the signature checks already go to the platform, so the remaining cost is the JS↔wasm crossing, PEM/JSON handling in the glue, or awaiting each check in turn ' +
     '(in Node each WebCrypto call costs about 100 µs: a worker-thread hop). Fix: issue all checks of one verification to the platform at once, prefer `node:crypto` in Node, and accept DER/pre-parsed anchors.';
