@@ -1,0 +1,57 @@
+// Node: the peers (pkijs + WebCrypto, @peculiar/x509) and hoviat's package (each backend) on the
+// same workloads; wasm start-up. Usage: node node.mjs WORKLOADS_DIR PKG_DIR OUT.json
+import { readFileSync, writeFileSync, readdirSync, existsSync } from 'node:fs';
+import path from 'node:path';
+import { pathToFileURL, fileURLToPath } from 'node:url';
+import { check, timeMany, startupRuns, uniqueWasm, firstCall } from './suite.js';
+import { load, MAIN, hoviatVerify, probeBackends } from './workloads.mjs';
+
+const [dir, pkg, out] = process.argv.slice(2);
+const here = path.dirname(fileURLToPath(import.meta.url));
+const budget = Number(process.env.BENCH_BUDGET_MS || 3000);
+const work = MAIN.map((n) => load(dir, n));
+const h = await import(pathToFileURL(path.resolve(pkg, 'node/index.mjs')).href);
+const pkijs = await import(pathToFileURL(path.join(here, '..', 'dist', 'pkijs.js')).href);
+const x509 = await import(pathToFileURL(path.join(here, '..', 'dist', 'x509.js')).href);
+
+const probe = await probeBackends(h, work[0], ['wasm', 'node', 'webcrypto']);
+const impls = [];
+if (probe.optionKnown) {
+  for (const [b, r] of Object.entries(probe.backends)) if (r.ok) impls.push({ id: `hoviat-${b}`, label: `hoviat package, backend ${b}`, verify: hoviatVerify(h, b), hoviat: true });
+} else {
+  impls.push({ id: 'hoviat-wasm', label: 'hoviat package (wasm core; this build has no backend option)', verify: hoviatVerify(h, 'wasm'), hoviat: true });
+}
+impls.push({ id: 'pkijs', label: 'pkijs + WebCrypto', verify: pkijs.verify });
+impls.push({ id: 'x509', label: '@peculiar/x509 chain builder + WebCrypto', verify: x509.verify });
+
+const results = { platform: 'node', node: process.version, openssl: process.versions.openssl, probe, impls: [], startup: {} };
+for (const impl of impls) {
+  for (const w of work) await check(impl.verify, w).catch((e) => { throw new Error(`node ${impl.label} ${w.name}: ${e.message}`); });
+  results.impls.push({ id: impl.id, label: impl.label, hoviat: !!impl.hoviat, workloads: {} });
+}
+for (const w of work) {
+  const r = await timeMany(impls.map((i) => [i.id, i.verify]), w, { budgetMs: budget * impls.length });
+  for (const row of results.impls) {
+    row.workloads[w.name] = r[row.id];
+    process.stderr.write(`node ${row.id} ${w.name}: median ${r[row.id].median_us.toFixed(0)} us\n`);
+  }
+}
+
+// wasm start-up: compile + instantiate, fresh each time, through the wasm-bindgen glue.
+for (const variant of readdirSync(path.join(pkg, 'web')).filter((v) => existsSync(path.join(pkg, 'web', v, 'hoviat_bg.wasm')))) {
+  if (variant === 'testkit') continue;
+  const bytes = readFileSync(path.join(pkg, 'web', variant, 'hoviat_bg.wasm'));
+  const glue = pathToFileURL(path.resolve(pkg, 'web', variant, 'hoviat.js')).href;
+  const mods = [];
+  for (let i = 0; i < 15; i++) mods.push(await import(`${glue}?startup=${i}`));
+  const w = work[0];
+  const opts = { origin: w.origin, nonce: w.nonce, trustAnchors: [w.anchorsPem], intermediates: [w.intermediatesPem], at: w.at };
+  const r = await startupRuns(
+    async (i) => { mods[i].initSync({ module: new WebAssembly.Module(uniqueWasm(bytes, i)) }); },
+    async (i) => { firstCall(mods[i], w, opts); },
+  );
+  results.startup[variant] = r.startup;
+  results.firstVerify = { ...(results.firstVerify || {}), [variant]: r.first };
+  process.stderr.write(`node start-up ${variant}: median ${results.startup[variant].median_us.toFixed(0)} us\n`);
+}
+writeFileSync(out, JSON.stringify(results, null, 1));

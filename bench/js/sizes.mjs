@@ -1,0 +1,43 @@
+// Sizes (raw and gzip -9) of what a page loads to verify: the peers' esbuild bundles and each
+// wasm variant of hoviat's browser build (wasm + glue JS + its entry). Usage: node sizes.mjs PKG OUT.json
+import { readFileSync, readdirSync, existsSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+const [pkg, out] = process.argv.slice(2);
+const here = path.dirname(fileURLToPath(import.meta.url));
+const gz = (buf) => execFileSync('gzip', ['-9', '-c'], { input: buf, maxBuffer: 1 << 28 }).length;
+function measure(files) {
+  const parts = files.map((f) => ({ file: path.relative(path.resolve(here, '..', '..'), f), raw: readFileSync(f).length, gzip: gz(readFileSync(f)) }));
+  const all = Buffer.concat(files.map((f) => readFileSync(f)));
+  return { files: parts, raw: all.length, gzip: gz(all) };
+}
+// Sizes of a wasm module's code and data sections.
+function sections(buf) {
+  const out = {};
+  let i = 8;
+  const leb = () => { let r = 0, sh = 0, x; do { x = buf[i++]; r |= (x & 0x7f) << sh; sh += 7; } while (x & 0x80); return r >>> 0; };
+  while (i < buf.length) {
+    const id = buf[i++];
+    const n = leb();
+    const name = { 10: 'code', 11: 'data' }[id];
+    if (name) out[name] = (out[name] || 0) + n;
+    i += n;
+  }
+  return out;
+}
+const res = { peers: {}, hoviat: {} };
+res.peers.pkijs = measure([path.join(here, '..', 'dist', 'pkijs.js')]);
+res.peers.x509 = measure([path.join(here, '..', 'dist', 'x509.js')]);
+const web = path.join(pkg, 'web');
+for (const v of readdirSync(web)) {
+  const d = path.join(web, v);
+  if (v === 'testkit' || !existsSync(path.join(d, 'hoviat_bg.wasm'))) continue;
+  const files = readdirSync(d).filter((f) => f.endsWith('.wasm') || f.endsWith('.js')).map((f) => path.join(d, f));
+  // The page entry (index.js) goes with the variant it imports statically (the one loaded at start).
+  const index = readFileSync(path.join(web, 'index.js'), 'utf8');
+  const entry = new RegExp(`^import [^;]*from '\\./${v}/hoviat\\.js'`, 'm').test(index);
+  if (entry) files.push(path.join(web, 'index.js'));
+  res.hoviat[v] = { entry, ...measure(files), wasm: measure(files.filter((f) => f.endsWith('.wasm'))), js: measure(files.filter((f) => f.endsWith('.js'))), sections: sections(readFileSync(path.join(d, 'hoviat_bg.wasm'))) };
+}
+writeFileSync(out, JSON.stringify(res, null, 1));
