@@ -113,13 +113,18 @@ function makeApi(platform) {
     }
     // Two passes (usually): the core says which signatures its verdict needs, the platform
     // verifies them, and the core decides with the real answers only.
-    const known = [];
-    for (let round = 0; round < 8; round++) {
-      const step = call((c) => c.verifyTokenStep(token, options, known));
-      if (step.done) return step.result;
-      known.push(...(backend === 'node' ? nodeVerify(step.pending) : await webcryptoVerify(step.pending)));
+    const job = call((c) => new c.VerifyJob(token, options));
+    try {
+      let fresh = [];
+      for (let round = 0; round < 8; round++) {
+        const step = call(() => job.step(fresh));
+        if (step.done) return step.result;
+        fresh = backend === 'node' ? nodeVerify(step.pending) : await webcryptoVerify(step.pending);
+      }
+      throw new HoviatError('INTERNAL_ERROR', 'signature verification did not settle');
+    } finally {
+      try { job.free(); } catch (_) { /* already gone after a trap */ }
     }
-    throw new HoviatError('INTERNAL_ERROR', 'signature verification did not settle');
   }
 
   function createNonce() {

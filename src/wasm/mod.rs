@@ -252,33 +252,32 @@ pub fn verify_token(token: JsValue, opts: JsValue) -> Result<JsValue, JsValue> {
     run(&prepare(&token, &opts)?, &crate::pki::RustCrypto)
 }
 
-/// One pass of the platform-cryptography verification: `known` is an array of
-/// `[checkId, valid]` the platform computed. Returns `{done: true, result}` when every
-/// signature the verdict rests on was known (or throws the verdict's HoviatError), else
-/// `{done: false, pending: [{id, kind, hash, namedCurve?, saltLength?, spki, message,
-/// signature}]}` for the platform to verify (ECDSA signatures are raw r||s, as WebCrypto and
-/// node:crypto's ieee-p1363 take them).
-#[wasm_bindgen(js_name = verifyTokenStep)]
-pub fn verify_token_step(token: JsValue, opts: JsValue, known: JsValue) -> Result<JsValue, JsValue> {
-    let p = prepare(&token, &opts)?;
-    let rec = crate::pki::alg::Recorded::default();
-    if !known.is_undefined() && !known.is_null() {
-        if !Array::is_array(&known) {
-            return Err(invalid("known must be an array"));
-        }
-        let known = Array::from(&known);
-        if known.length() > 4096 {
-            return Err(invalid("too many known results"));
-        }
-        for pair in known.iter() {
-            let pair = Array::from(&pair);
-            let (Some(id), Some(ok)) = (pair.get(0).as_string(), pair.get(1).as_bool()) else {
-                return Err(invalid("known results must be [id, boolean] pairs"));
-            };
-            rec.insert(id, ok);
-        }
+fn add_known(rec: &crate::pki::alg::Recorded, known: &JsValue) -> Result<(), JsValue> {
+    if known.is_undefined() || known.is_null() {
+        return Ok(());
     }
-    let verdict = run(&p, &rec);
+    if !Array::is_array(known) {
+        return Err(invalid("known must be an array"));
+    }
+    let known = Array::from(known);
+    if known.length() > 4096 {
+        return Err(invalid("too many known results"));
+    }
+    for pair in known.iter() {
+        let pair = Array::from(&pair);
+        let (Some(id), Some(ok)) = (pair.get(0).as_string(), pair.get(1).as_bool()) else {
+            return Err(invalid("known results must be [id, boolean] pairs"));
+        };
+        rec.insert(id, ok);
+    }
+    Ok(())
+}
+
+/// One pass with the results known so far: `{done: true, result}` (or the verdict's
+/// HoviatError thrown) when every signature the verdict rests on was known, else
+/// `{done: false, pending: [...]}`.
+fn step(p: &Prepared, rec: &crate::pki::alg::Recorded) -> Result<JsValue, JsValue> {
+    let verdict = run(p, rec);
     let pending = rec.take_pending();
     if pending.is_empty() {
         let out = Object::new();
@@ -314,6 +313,46 @@ pub fn verify_token_step(token: JsValue, opts: JsValue, known: JsValue) -> Resul
     let _ = Reflect::set(&out, &"done".into(), &JsValue::FALSE);
     let _ = Reflect::set(&out, &"pending".into(), &list);
     Ok(out.into())
+}
+
+/// One pass of the platform-cryptography verification, stateless: `known` is an array of
+/// `[checkId, valid]` the platform computed. Returns `{done: true, result}` when every
+/// signature the verdict rests on was known (or throws the verdict's HoviatError), else
+/// `{done: false, pending: [{id, kind, hash, namedCurve?, saltLength?, spki, message,
+/// signature}]}` for the platform to verify (ECDSA signatures are raw r||s, as WebCrypto and
+/// node:crypto's ieee-p1363 take them). [`VerifyJob`] does the same without re-parsing.
+#[wasm_bindgen(js_name = verifyTokenStep)]
+pub fn verify_token_step(token: JsValue, opts: JsValue, known: JsValue) -> Result<JsValue, JsValue> {
+    let p = prepare(&token, &opts)?;
+    let rec = crate::pki::alg::Recorded::default();
+    add_known(&rec, &known)?;
+    step(&p, &rec)
+}
+
+/// A platform-cryptography verification in progress: the token, options and trust store are
+/// parsed once; each `step` adds the platform's new results and runs a pass.
+#[wasm_bindgen]
+pub struct VerifyJob {
+    p: Prepared,
+    rec: crate::pki::alg::Recorded,
+}
+
+#[wasm_bindgen]
+impl VerifyJob {
+    /// Parses the token and the options (the same options as `verifyToken`).
+    #[wasm_bindgen(constructor)]
+    pub fn new(token: JsValue, opts: JsValue) -> Result<VerifyJob, JsValue> {
+        Ok(VerifyJob {
+            p: prepare(&token, &opts)?,
+            rec: crate::pki::alg::Recorded::default(),
+        })
+    }
+
+    /// Adds `[checkId, valid]` results and runs one pass (see `verifyTokenStep`).
+    pub fn step(&mut self, known: JsValue) -> Result<JsValue, JsValue> {
+        add_known(&self.rec, &known)?;
+        step(&self.p, &self.rec)
+    }
 }
 
 /// A fresh challenge nonce: 32 random bytes, base64 (44 characters).
