@@ -225,8 +225,10 @@ function showWelcome(id) {
   $('revocation').textContent = revText(id.assurance.revocation);
 }
 
-async function login() {
-  const btn = $('login');
+// The card dialogue both pages share: open the card, get a challenge, let the card answer it,
+// have the server check the token at `endpoint`; `onCard` runs once the card is open.
+async function cardFlow(buttonId, endpoint, onCard, onSuccess) {
+  const btn = $(buttonId);
   btn.disabled = true;
   clearMessage();
   stepState = {};
@@ -234,14 +236,14 @@ async function login() {
   try {
     status('connecting');
     const { card, pin } = await openCard();
+    await onCard(card);
     status('challenge');
     const ch = await api('/api/challenge', {});
     const { token } = await card.authenticate({ nonce: ch.nonce, pin });
     status('verifying');
-    const r = await api('/api/login', { nonce: ch.nonce, token });
+    const r = await api(endpoint, { nonce: ch.nonce, token });
     finishSteps();
-    showWelcome(r.identity);
-    document.body.dataset.status = 'logged-in';
+    onSuccess(r.identity);
   } catch (e) {
     failSteps();
     showError(asError(e));
@@ -249,6 +251,13 @@ async function login() {
   } finally {
     btn.disabled = false;
   }
+}
+
+function login() {
+  return cardFlow('login', '/api/login', async () => {}, (identity) => {
+    showWelcome(identity);
+    document.body.dataset.status = 'logged-in';
+  });
 }
 
 async function logout() {
@@ -310,36 +319,16 @@ function showResult(id) {
   ]);
 }
 
-async function readCard() {
-  const btn = $('read-card');
-  btn.disabled = true;
-  clearMessage();
-  stepState = {};
+function readCard() {
   lastCard = null;
   lastIdentity = null;
   $('card-panel').classList.add('hidden');
   $('result-panel').classList.add('hidden');
-  document.body.dataset.status = 'working';
-  try {
-    status('connecting');
-    const { card, pin } = await openCard();
-    showCard(await card.info());
-    status('challenge');
-    const ch = await api('/api/challenge', {});
-    const { token } = await card.authenticate({ nonce: ch.nonce, pin });
-    status('verifying');
-    const r = await api('/api/counter/check', { nonce: ch.nonce, token });
-    finishSteps();
-    showResult(r.identity);
+  return cardFlow('read-card', '/api/counter/check', async (card) => showCard(await card.info()), (identity) => {
+    showResult(identity);
     showOk(t('ok'));
     document.body.dataset.status = 'verified';
-  } catch (e) {
-    failSteps();
-    showError(asError(e));
-    document.body.dataset.status = 'error';
-  } finally {
-    btn.disabled = false;
-  }
+  });
 }
 
 async function main() {
