@@ -202,5 +202,24 @@ stop_responder
 PORT=$DOWN_PORT
 fetch good;                                   expect responder-down OCSP_RESPONDER_UNREACHABLE
 
+# The test kit's in-process OCSP responses (used by the unit, relying-party, npm and fuzz tests)
+# checked by an independent implementation: openssl must agree with how they were made.
+"$HOVIAT" testpki --out kit --seed ocsp-kit --at 2026-11-23T10:00:00Z > /dev/null
+cat kit/root.pem kit/ca-ec.pem > kit/chain.pem
+KIT_LEAF=$(ls kit/holders/01-*.pem)
+kit() { # file want
+  local got
+  got=$(openssl ocsp -respin "kit/ocsp/$1" -issuer kit/ca-ec.pem -CAfile kit/chain.pem -cert "$KIT_LEAF" \
+    -attime 1795428000 2>&1)
+  if printf '%s' "$got" | grep -q "$2"; then echo "ok testkit-$1-by-openssl"; else echo "FAIL testkit-$1-by-openssl: want $2: $got"; FAILED=$((FAILED + 1)); fi
+}
+kit good.der ': good'
+kit revoked.der ': revoked'
+kit unknown.der ': unknown'
+kit delegated.der ': good'
+kit delegated-no-eku.der 'missing ocspsigning usage'
+kit wrong-key.der 'Response Verify Failure'
+kit stale.der 'status expired'
+
 echo "ocsp: $FAILED failed"
 [ "$FAILED" -eq 0 ]

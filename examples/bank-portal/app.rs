@@ -59,6 +59,12 @@ pub struct Config {
     pub instance: String,
     /// Structured logs.
     pub log: Logger,
+    /// Refuse holders whose revocation status no source gives (`REVOCATION_UNKNOWN`).
+    pub require_revocation: bool,
+    /// OCSP at login (the certificate's responder or a configured one), cached.
+    pub ocsp: Option<hoviat::rp::revocation::OcspPolicy>,
+    /// CRLs fetched from the certificate's distribution points, cached.
+    pub crl_fetch: Option<hoviat::rp::revocation::CrlFetchPolicy>,
 }
 
 impl Config {
@@ -76,6 +82,9 @@ impl Config {
             ttl: 300,
             instance: "a".into(),
             log: Logger::disabled(),
+            require_revocation: false,
+            ocsp: None,
+            crl_fetch: None,
         }
     }
 }
@@ -141,8 +150,17 @@ pub async fn start(cfg: Config) -> Result<Running, String> {
         Some(_) => return Err("--redis needs the crate's `redis` feature".into()),
     };
     let log = cfg.log.clone().with_field("instance", cfg.instance.clone());
+    let mut revocation = hoviat::rp::revocation::Revocation::none();
+    if let Some(p) = &cfg.ocsp {
+        revocation = revocation.with_ocsp(p.clone());
+    }
+    if let Some(p) = &cfg.crl_fetch {
+        revocation = revocation.with_crl_fetch(p.clone());
+    }
     let svc = ChallengeService::new(origin, trust, store)
         .with_ttl(cfg.ttl)
+        .with_required_revocation(cfg.require_revocation)
+        .with_revocation(revocation)
         .with_logger(log.clone());
     let state = Arc::new(AppState {
         svc,

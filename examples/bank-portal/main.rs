@@ -4,7 +4,14 @@
 //! cargo run --features demo-server[,redis] --example bank-portal -- [--listen 127.0.0.1:8080]
 //!     [--origin ORIGIN] [--www DIR] [--pkg DIR] [--redis URL] [--redis-prefix P] [--ttl SECS]
 //!     [--instance NAME] [--log FILE|-] [--no-demo --trust-anchor FILE... [--intermediate FILE|URL...] [--crl FILE|URL...]]
+//!     [--require-revocation] [--ocsp [--ocsp-responder URL] [--ocsp-nonce]] [--crl-fetch]
+//!     [--fetch-timeout SECS] [--when-unreachable refuse|use-crls]
 //! ```
+//! Revocation at login: `--ocsp` asks the responder in the holder certificate's AIA (or
+//! `--ocsp-responder`), caching answers until nextUpdate; `--crl-fetch` downloads CRLs from
+//! its distribution points, cached until nextUpdate. A source that cannot be reached refuses
+//! the login unless `--when-unreachable use-crls` (then the configured CRLs decide).
+//!
 //! Prints `bank-portal: listening on http://...` when ready.
 
 mod app;
@@ -12,6 +19,7 @@ mod app;
 use std::path::PathBuf;
 
 use hoviat::rp::log::{Logger, WriterSink};
+use hoviat::rp::revocation::WhenUnreachable;
 use hoviat::rp::trust::Source;
 
 fn usage(msg: &str) -> ! {
@@ -25,6 +33,7 @@ async fn main() {
     let mut cfg = app::Config::demo(root.join("www"), root.join("pkg/web"));
     cfg.listen = ([127, 0, 0, 1], 8080).into();
     cfg.log = Logger::stderr();
+    let (mut timeout, mut when) = (None, WhenUnreachable::Refuse);
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         let mut val = || args.next().unwrap_or_else(|| usage(&format!("{a} needs a value")));
@@ -55,9 +64,43 @@ async fn main() {
             "--trust-anchor" => cfg.trust.anchors.push(Source::parse(&val())),
             "--intermediate" => cfg.trust.intermediates.push(Source::parse(&val())),
             "--crl" => cfg.trust.crls.push(Source::parse(&val())),
+            "--require-revocation" => cfg.require_revocation = true,
+            "--ocsp" => {
+                cfg.ocsp.get_or_insert_with(Default::default);
+            }
+            "--ocsp-responder" => cfg.ocsp.get_or_insert_with(Default::default).responder = Some(val()),
+            "--ocsp-nonce" => cfg.ocsp.get_or_insert_with(Default::default).nonce = true,
+            "--crl-fetch" => {
+                cfg.crl_fetch.get_or_insert_with(Default::default);
+            }
+            "--fetch-timeout" => {
+                let t = std::time::Duration::from_secs(
+                    val()
+                        .parse()
+                        .ok()
+                        .filter(|s| (1..=300).contains(s))
+                        .unwrap_or_else(|| usage("--fetch-timeout SECONDS (1-300)")),
+                );
+                timeout = Some(t);
+            }
+            "--when-unreachable" => {
+                when = match val().as_str() {
+                    "refuse" => WhenUnreachable::Refuse,
+                    "use-crls" => WhenUnreachable::UseCrls,
+                    _ => usage("--when-unreachable refuse|use-crls"),
+                }
+            }
             "-h" | "--help" => usage("see the comment at the top of examples/bank-portal/main.rs"),
             other => usage(&format!("unknown argument {other}")),
         }
+    }
+    if let Some(p) = &mut cfg.ocsp {
+        p.when_unreachable = when;
+        p.timeout = timeout.unwrap_or(p.timeout);
+    }
+    if let Some(p) = &mut cfg.crl_fetch {
+        p.when_unreachable = when;
+        p.timeout = timeout.unwrap_or(p.timeout);
     }
     match app::start(cfg).await {
         Ok(r) => {

@@ -176,6 +176,8 @@ pub enum PkiError {
     },
     /// The responder could not be reached (connection, timeout, HTTP error).
     OcspResponderUnreachable(String),
+    /// A CRL distribution point could not be fetched (connection, timeout, HTTP error, size).
+    CrlUnreachable(String),
     /// Revocation status was required but no CRL or OCSP response covers the certificate.
     RevocationUnknown {
         /// The certificate's subject.
@@ -281,6 +283,7 @@ impl fmt::Display for PkiError {
                 write!(f, "the OCSP responder does not know the certificate \"{subject}\"")
             }
             Self::OcspResponderUnreachable(d) => write!(f, "the OCSP responder is unreachable: {d}"),
+            Self::CrlUnreachable(d) => write!(f, "the CRL could not be fetched: {d}"),
         }
     }
 }
@@ -330,6 +333,7 @@ impl crate::error::Coded for PkiError {
             Self::OcspStale { .. } => "OCSP_STALE",
             Self::OcspCertUnknown { .. } => "OCSP_CERT_UNKNOWN",
             Self::OcspResponderUnreachable(_) => "OCSP_RESPONDER_UNREACHABLE",
+            Self::CrlUnreachable(_) => "CRL_UNREACHABLE",
         }
     }
 }

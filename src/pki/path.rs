@@ -204,6 +204,29 @@ impl TrustStore {
         &self.anchors
     }
 
+    /// A copy of this store for one validation with `fresh` CRLs added, each replacing the
+    /// configured CRLs of the same issuer, scope and distribution point (earlier issues of
+    /// the same list, which would otherwise fail as expired).
+    pub fn with_fresh_crls(&self, fresh: &[Arc<Crl>]) -> TrustStore {
+        let same = |a: &Crl, b: &Crl| a.issuer.matches(&b.issuer) && a.scope == b.scope && a.dp_names == b.dp_names;
+        let mut t = self.clone();
+        t.crls.retain(|old| !fresh.iter().any(|f| same(old, f)));
+        t.crls.extend(fresh.iter().cloned());
+        t
+    }
+
+    /// Anchors and intermediates that may have issued `cert` (name, and key identifiers when
+    /// both are present): where a relying party looks for the issuer an OCSP request names.
+    /// Nothing is validated here.
+    pub fn issuers_of(&self, cert: &Cert) -> Vec<Arc<Cert>> {
+        self.anchors
+            .iter()
+            .chain(&self.intermediates)
+            .filter(|c| may_issue(cert, c))
+            .cloned()
+            .collect()
+    }
+
     /// Validates `leaf` and returns the first path that passes every check, or the most useful
     /// failure: the end entity's own problem first, then the first complete path's problem,
     /// then "untrusted".

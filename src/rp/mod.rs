@@ -14,6 +14,7 @@ pub mod http;
 pub mod log;
 #[cfg(feature = "redis")]
 pub mod redis_store;
+pub mod revocation;
 pub mod trust;
 
 use std::sync::{Arc, RwLock};
@@ -21,10 +22,11 @@ use std::sync::{Arc, RwLock};
 use serde::Serialize;
 
 use crate::Coded;
-use crate::pki::{PathOptions, RustCrypto, TrustStore};
+use crate::pki::{PathOptions, TrustStore};
 use crate::time::UnixTime;
 use crate::token::nonce::DEFAULT_TTL_SECS;
-use crate::token::{NonceStore, Origin, TokenError, VerifiedToken, Verifier, create_nonce};
+use crate::token::nonce::check_nonce_shape;
+use crate::token::{NonceStore, Origin, TokenError, UnverifiedToken, VerifiedToken, Verifier, create_nonce};
 
 /// An issued challenge: what the page needs to ask the card for a token.
 #[derive(Clone, Debug, Serialize, PartialEq, Eq)]
@@ -49,6 +51,7 @@ pub struct ChallengeService {
     trust: RwLock<Arc<TrustStore>>,
     ttl_secs: i64,
     require_revocation: bool,
+    revocation: revocation::Revocation,
     clock: Clock,
     log: log::Logger,
 }
@@ -64,6 +67,7 @@ impl ChallengeService {
             trust: RwLock::new(Arc::new(trust)),
             ttl_secs: DEFAULT_TTL_SECS,
             require_revocation: false,
+            revocation: revocation::Revocation::none(),
             clock: Arc::new(UnixTime::now),
             log: log::Logger::disabled(),
         }
@@ -79,6 +83,19 @@ impl ChallengeService {
     pub fn with_required_revocation(mut self, on: bool) -> Self {
         self.require_revocation = on;
         self
+    }
+
+    /// Revocation fetched at login: OCSP and/or CRLs from the holder certificate's
+    /// distribution points, cached ([`revocation::Revocation`]); fail closed unless its
+    /// policy says otherwise.
+    pub fn with_revocation(mut self, r: revocation::Revocation) -> Self {
+        self.revocation = r;
+        self
+    }
+
+    /// The revocation fetcher (its counters).
+    pub fn revocation(&self) -> &revocation::Revocation {
+        &self.revocation
     }
 
     /// Where structured logs go.
@@ -153,16 +170,38 @@ impl ChallengeService {
     /// stable code (and logged).
     pub fn verify_login(&self, token_json: &str, nonce: &str) -> Result<VerifiedToken, TokenError> {
         let at = (self.clock)();
-        let trust = self.trust();
-        let mut options = PathOptions::client_auth(at);
-        options.require_revocation = self.require_revocation;
-        let verifier = Verifier {
-            trust: &trust,
-            options,
-            backend: &RustCrypto,
-        };
+        let backend = crate::pki::alg::default_backend();
         let nonce_id = log::fingerprint(nonce);
-        match verifier.verify_with_store(token_json, &self.origin, nonce, self.store.as_ref()) {
+        let result = (|| {
+            let token = UnverifiedToken::parse(token_json)?;
+            check_nonce_shape(nonce)?;
+            // The nonce is spent before anything is fetched: a token can make the server ask a
+            // responder at most once per challenge it was given.
+            self.store.consume(nonce, at)?;
+            let mut trust = self.trust();
+            let mut options = PathOptions::client_auth(at);
+            options.require_revocation = self.require_revocation;
+            let rev = self
+                .revocation
+                .for_login(&trust, &token.unverified_certificate, at, &options.policy, backend)?;
+            for why in &rev.skipped {
+                self.log.event(
+                    "revocation_source_skipped",
+                    &[("nonceId", nonce_id.clone().into()), ("why", why.clone().into())],
+                );
+            }
+            if !rev.crls.is_empty() {
+                trust = Arc::new(trust.with_fresh_crls(&rev.crls));
+            }
+            options.ocsp = rev.ocsp;
+            let verifier = Verifier {
+                trust: &trust,
+                options,
+                backend,
+            };
+            verifier.verify_parsed(&token, &self.origin, nonce)
+        })();
+        match result {
             Ok(v) => {
                 self.log.event(
                     "login_verified",

@@ -325,6 +325,17 @@ pub mod ext {
             &seq(&[seq(&[ctx(0, &ctx(0, &tlv(0x86, uri.as_bytes())))])]),
         )
     }
+    /// authorityInfoAccess with one OCSP responder URI.
+    pub fn aia_ocsp(uri: &str) -> Vec<u8> {
+        extension(
+            &Oid::new_unwrap("1.3.6.1.5.5.7.1.1"),
+            false,
+            &seq(&[seq(&[
+                oid(&Oid::new_unwrap("1.3.6.1.5.5.7.48.1")),
+                tlv(0x86, uri.as_bytes()),
+            ])]),
+        )
+    }
     /// issuingDistributionPoint naming one URI (a partitioned CRL).
     pub fn issuing_dp(uri: &str) -> Vec<u8> {
         extension(
@@ -841,6 +852,37 @@ impl Registry {
             serial,
             issuer: ca_index,
         }
+    }
+
+    /// Holder `index` reissued by its CA (same subject, key, serial and validity) with a CRL
+    /// distribution point and/or an OCSP responder in authorityInfoAccess: what a relying
+    /// party's fetcher follows. `None` when there is no such holder.
+    pub fn holder_with_urls(&self, index: usize, crl_dp: Option<&str>, ocsp: Option<&str>) -> Option<TestHolder> {
+        let h = self.holders.get(index)?;
+        let ca = self.cas.get(h.issuer)?;
+        let c = crate::pki::Cert::from_der(&h.cert).ok()?;
+        let spki = h.key.spki();
+        let mut extensions = vec![
+            ext::basic_constraints(false, None),
+            ext::key_usage(&[ku_bit::DIGITAL_SIGNATURE]),
+            ext::eku(&[eku::CLIENT_AUTH], false),
+            ext::ski(&key_id(&spki)),
+        ];
+        extensions.extend(crl_dp.map(ext::crl_dp));
+        extensions.extend(ocsp.map(ext::aia_ocsp));
+        let spec = CertSpec {
+            serial: h.serial.clone(),
+            subject: c.subject.der.clone(),
+            not_before: c.not_before,
+            not_after: c.not_after,
+            extensions,
+            ecdsa_null_params: false,
+            sig_alg: None,
+        };
+        let mut rng = rng_for(&self.seed, &format!("urls-{index}"));
+        let mut out = h.clone();
+        out.cert = ca.issue(&spec, &spki, &mut rng);
+        Some(out)
     }
 
     /// PEM of a DER item.

@@ -1,0 +1,724 @@
+//! Revocation for the relying party, fetched by the server at login time:
+//!
+//! - **OCSP**: a request for the holder's certificate goes to the responder its
+//!   authorityInfoAccess names (or a configured one) with a timeout; a verified answer is cached
+//!   until its nextUpdate, so a busy portal asks the registry once per certificate per
+//!   validity window, not once per login.
+//! - **CRLs from the certificate's distribution points** (`http://` URIs in
+//!   cRLDistributionPoints): fetched with a timeout and a size limit, parsed once into the
+//!   offset index of [`crate::pki::Crl`], shared by every login and refetched after nextUpdate.
+//!
+//! Fail closed: when a source cannot be reached, the login is refused
+//! (`OCSP_RESPONDER_UNREACHABLE`, `CRL_UNREACHABLE`) unless the relying party chose
+//! [`WhenUnreachable::UseCrls`], which decides by the CRLs the server has (and so, with
+//! required revocation, still refuses a holder no CRL covers: `REVOCATION_UNKNOWN`). An answer
+//! that arrives but does not verify (wrong signer, stale, nonce mismatch, another certificate)
+//! is never treated as "unreachable": an attacker on the path must not be able to turn a
+//! forged answer into a pass. The verdict itself is always made by path validation
+//! ([`crate::pki::TrustStore::validate_with`]), which checks the response and the CRLs again.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use crate::pki::ocsp::{self, CertId, OcspCheck, OcspConfig, OcspOptions, OcspResponse};
+use crate::pki::{AlgorithmPolicy, Cert, Crl, PkiError, SignatureBackend, TrustStore};
+use crate::time::UnixTime;
+
+/// What a login does when a revocation source cannot be reached (network failure, timeout,
+/// an HTTP error, or an OCSP responder answering tryLater/internalError).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum WhenUnreachable {
+    /// Refuse the login with the source's code (the default: fail closed).
+    #[default]
+    Refuse,
+    /// Decide by the CRLs the server already has; the login's assurance then says which
+    /// source was used (or `not-checked`, which required revocation refuses).
+    UseCrls,
+}
+
+/// OCSP settings.
+#[derive(Clone, Debug)]
+pub struct OcspPolicy {
+    /// Ask this responder instead of the one in the certificate's authorityInfoAccess.
+    pub responder: Option<String>,
+    /// Deadline for connecting, sending and receiving.
+    pub timeout: Duration,
+    /// When the responder cannot be reached.
+    pub when_unreachable: WhenUnreachable,
+    /// Send a nonce (then every login asks the responder: a response to an earlier nonce
+    /// cannot be reused, so nothing is cached).
+    pub nonce: bool,
+    /// Windows (skew; maximum age of a response without nextUpdate).
+    pub options: OcspOptions,
+    /// Longest a verified response stays cached even when its nextUpdate is later.
+    pub max_cache_secs: i64,
+    /// Most responses cached (one per certificate).
+    pub max_cache_entries: usize,
+}
+
+impl Default for OcspPolicy {
+    /// The AIA responder, 5 s timeout, fail closed, no nonce (responses cached), default
+    /// windows, cached at most a day, 100,000 entries.
+    fn default() -> Self {
+        Self {
+            responder: None,
+            timeout: Duration::from_secs(5),
+            when_unreachable: WhenUnreachable::Refuse,
+            nonce: false,
+            options: OcspOptions::default(),
+            max_cache_secs: 86_400,
+            max_cache_entries: 100_000,
+        }
+    }
+}
+
+/// Settings for CRLs fetched from the certificate's distribution points.
+#[derive(Clone, Debug)]
+pub struct CrlFetchPolicy {
+    /// Deadline for the whole download.
+    pub timeout: Duration,
+    /// Largest CRL accepted (bytes).
+    pub max_bytes: usize,
+    /// When a distribution point cannot be fetched.
+    pub when_unreachable: WhenUnreachable,
+}
+
+impl Default for CrlFetchPolicy {
+    /// 30 s, 256 MiB (a national registry's CRL can hold millions of entries), fail closed.
+    fn default() -> Self {
+        Self {
+            timeout: Duration::from_secs(30),
+            max_bytes: crate::pki::crl::MAX_CRL_LEN,
+            when_unreachable: WhenUnreachable::Refuse,
+        }
+    }
+}
+
+/// Counters (for logs, metrics and tests).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RevocationStats {
+    /// OCSP requests sent.
+    pub ocsp_fetches: u64,
+    /// Logins served from the OCSP cache.
+    pub ocsp_cache_hits: u64,
+    /// CRL downloads.
+    pub crl_fetches: u64,
+    /// Logins served from the CRL cache.
+    pub crl_cache_hits: u64,
+    /// Sources that could not be reached.
+    pub unreachable: u64,
+}
+
+/// What one login gets: CRLs to add to the trust store and OCSP responses for the holder.
+#[derive(Debug, Default)]
+pub struct LoginRevocation {
+    /// Fetched (or cached) CRLs from the holder certificate's distribution points.
+    pub crls: Vec<Arc<Crl>>,
+    /// The OCSP response for the holder, if one was obtained.
+    pub ocsp: Option<OcspConfig>,
+    /// Sources skipped under [`WhenUnreachable::UseCrls`] (for the log).
+    pub skipped: Vec<String>,
+}
+
+struct Cached<T> {
+    value: Arc<T>,
+    until: UnixTime,
+}
+
+/// Fetches and caches revocation information for logins. Shared by every login of a server
+/// (it is `Send + Sync`); cheap to create.
+#[derive(Default)]
+pub struct Revocation {
+    ocsp: Option<OcspPolicy>,
+    crl: Option<CrlFetchPolicy>,
+    ocsp_cache: Mutex<HashMap<Vec<u8>, Cached<OcspResponse>>>,
+    crl_cache: Mutex<HashMap<String, Cached<Crl>>>,
+    stats: Mutex<RevocationStats>,
+}
+
+/// The `http://` URIs among a certificate's CRL distribution point names.
+pub fn crl_urls(c: &Cert) -> Vec<String> {
+    c.crl_dp_names
+        .iter()
+        .filter(|n| n.first() == Some(&0x86))
+        .filter_map(|n| {
+            let (t, _) = crate::apdu::tlv::parse_one(n).ok()?;
+            let s = std::str::from_utf8(t.value).ok()?;
+            s.starts_with("http://").then(|| s.to_string())
+        })
+        .collect()
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+impl Revocation {
+    /// Nothing fetched: revocation comes only from the CRLs in the trust store.
+    pub fn none() -> Self {
+        Self::default()
+    }
+
+    /// Checks the holder's certificate by OCSP.
+    pub fn with_ocsp(mut self, policy: OcspPolicy) -> Self {
+        self.ocsp = Some(policy);
+        self
+    }
+
+    /// Fetches CRLs from the holder certificate's distribution points.
+    pub fn with_crl_fetch(mut self, policy: CrlFetchPolicy) -> Self {
+        self.crl = Some(policy);
+        self
+    }
+
+    /// Whether anything is fetched at login.
+    pub fn is_active(&self) -> bool {
+        self.ocsp.is_some() || self.crl.is_some()
+    }
+
+    /// The counters so far.
+    pub fn stats(&self) -> RevocationStats {
+        *lock(&self.stats)
+    }
+
+    fn count(&self, f: impl FnOnce(&mut RevocationStats)) {
+        f(&mut lock(&self.stats));
+    }
+
+    /// Gathers what a login of `leaf_der` at `at` needs. An error here refuses the login; a
+    /// certificate that does not parse or has no issuer in `trust` yields nothing (path
+    /// validation then reports its own error).
+    pub fn for_login(
+        &self,
+        trust: &TrustStore,
+        leaf_der: &[u8],
+        at: UnixTime,
+        policy: &AlgorithmPolicy,
+        backend: &dyn SignatureBackend,
+    ) -> Result<LoginRevocation, PkiError> {
+        let mut out = LoginRevocation::default();
+        if !self.is_active() {
+            return Ok(out);
+        }
+        let Ok(leaf) = Cert::from_der(leaf_der) else {
+            return Ok(out);
+        };
+        // Only a certificate a configured CA really signed has its URLs followed: the token's
+        // certificate is unverified input, and its AIA and CRL distribution points would
+        // otherwise let anyone make the server fetch from any address (SSRF).
+        let issuers: Vec<_> = trust
+            .issuers_of(&leaf)
+            .into_iter()
+            .filter(|i| {
+                crate::pki::path::signature_check(
+                    &leaf.sig_alg,
+                    leaf.tbs_bytes(),
+                    &leaf.signature,
+                    i,
+                    policy,
+                    String::new,
+                )
+                .is_ok_and(|c| backend.verify(&c))
+            })
+            .collect();
+        if issuers.is_empty() {
+            return Ok(out);
+        }
+        if let Some(p) = &self.crl {
+            self.crls_for(&leaf, at, p, &mut out)?;
+        }
+        if let Some(p) = &self.ocsp {
+            // The issuer the request names: every candidate that signed the certificate is
+            // tried until one gives a verified answer; path validation later insists that it
+            // is the path's issuer.
+            let mut first_err = None;
+            for issuer in issuers {
+                match self.ocsp_for(&leaf, &issuer, at, p, policy, backend) {
+                    Ok(cfg) => {
+                        out.ocsp = Some(cfg);
+                        first_err = None;
+                        break;
+                    }
+                    Err(e) => {
+                        first_err.get_or_insert(e);
+                    }
+                }
+            }
+            match first_err {
+                None => {}
+                Some(e @ PkiError::OcspResponderUnreachable(_)) if p.when_unreachable == WhenUnreachable::UseCrls => {
+                    out.skipped.push(e.to_string());
+                }
+                Some(e) => return Err(e),
+            }
+        }
+        Ok(out)
+    }
+
+    fn crls_for(
+        &self,
+        leaf: &Cert,
+        at: UnixTime,
+        p: &CrlFetchPolicy,
+        out: &mut LoginRevocation,
+    ) -> Result<(), PkiError> {
+        for url in crl_urls(leaf).into_iter().take(4) {
+            if let Some(c) = lock(&self.crl_cache).get(&url)
+                && c.until > at
+            {
+                self.count(|s| s.crl_cache_hits += 1);
+                out.crls.push(Arc::clone(&c.value));
+                continue;
+            }
+            self.count(|s| s.crl_fetches += 1);
+            let fetched = super::http::http_get(&url, p.timeout, p.max_bytes)
+                .map_err(|e| PkiError::CrlUnreachable(format!("{url}: {e}")));
+            let body = match fetched {
+                Ok(b) => b,
+                Err(e) => {
+                    self.count(|s| s.unreachable += 1);
+                    if p.when_unreachable == WhenUnreachable::UseCrls {
+                        out.skipped.push(e.to_string());
+                        continue;
+                    }
+                    return Err(e);
+                }
+            };
+            // Not verified here: path validation checks the CRL under its issuer's key, and a
+            // CRL that does not verify fails the login (it is never silently dropped).
+            let crl = Arc::new(Crl::from_vec(body)?);
+            if let Some(until) = crl.next_update {
+                lock(&self.crl_cache).insert(
+                    url,
+                    Cached {
+                        value: Arc::clone(&crl),
+                        until,
+                    },
+                );
+            }
+            out.crls.push(crl);
+        }
+        Ok(())
+    }
+
+    fn ocsp_for(
+        &self,
+        leaf: &Cert,
+        issuer: &Cert,
+        at: UnixTime,
+        p: &OcspPolicy,
+        policy: &AlgorithmPolicy,
+        backend: &dyn SignatureBackend,
+    ) -> Result<OcspConfig, PkiError> {
+        let id = CertId::new(leaf, issuer, crate::pki::alg::HashAlg::Sha1)?;
+        let key = id.encode();
+        if !p.nonce
+            && let Some(c) = lock(&self.ocsp_cache).get(&key)
+            && c.until > at
+        {
+            self.count(|s| s.ocsp_cache_hits += 1);
+            return Ok(OcspConfig {
+                responses: vec![Arc::clone(&c.value)],
+                nonce: None,
+                options: p.options.clone(),
+            });
+        }
+        let url = p
+            .responder
+            .clone()
+            .or_else(|| {
+                ocsp::responder_urls(leaf)
+                    .into_iter()
+                    .find(|u| u.starts_with("http://"))
+            })
+            .ok_or_else(|| {
+                PkiError::OcspResponderUnreachable("the certificate names no http:// OCSP responder".into())
+            })?;
+        let nonce = if p.nonce {
+            let mut n = vec![0u8; 16];
+            getrandom::fill(&mut n).map_err(|e| PkiError::OcspResponderUnreachable(format!("no randomness: {e}")))?;
+            Some(n)
+        } else {
+            None
+        };
+        let request = ocsp::build_request(&[id], nonce.as_deref())?;
+        self.count(|s| s.ocsp_fetches += 1);
+        let body = ocsp::fetch(&url, &request, p.timeout).inspect_err(|_| self.count(|s| s.unreachable += 1))?;
+        let resp = match OcspResponse::from_der(&body) {
+            Ok(r) => Arc::new(r),
+            // tryLater, internalError...: the responder cannot answer now, like a timeout.
+            Err(PkiError::OcspNotSuccessful(d)) => {
+                self.count(|s| s.unreachable += 1);
+                return Err(PkiError::OcspResponderUnreachable(format!("{url}: {d}")));
+            }
+            Err(e) => return Err(e),
+        };
+        let chk = OcspCheck {
+            cert: leaf,
+            issuer,
+            nonce: nonce.as_deref(),
+            at,
+            options: &p.options,
+            policy,
+            backend,
+        };
+        // Revoked and unknown are verdicts too (cached the same way); a response that does not
+        // verify is an error and is not cached.
+        let verdict = ocsp::verify(&resp, &chk)?;
+        if nonce.is_none() {
+            let fresh_until = verdict
+                .next_update
+                .unwrap_or(UnixTime(verdict.this_update.0.saturating_add(p.options.max_age_secs)));
+            let until = UnixTime(fresh_until.0.min(at.0.saturating_add(p.max_cache_secs)));
+            let mut cache = lock(&self.ocsp_cache);
+            if cache.len() >= p.max_cache_entries {
+                cache.retain(|_, c| c.until > at);
+                if cache.len() >= p.max_cache_entries {
+                    cache.clear();
+                }
+            }
+            cache.insert(
+                key,
+                Cached {
+                    value: Arc::clone(&resp),
+                    until,
+                },
+            );
+        }
+        Ok(OcspConfig {
+            responses: vec![resp],
+            nonce,
+            options: p.options.clone(),
+        })
+    }
+}
+
+#[cfg(all(test, feature = "testkit"))]
+mod tests {
+    use super::*;
+    use crate::Coded;
+    use crate::rp::{ChallengeService, log, trust};
+    use crate::testkit::ocsp::{Spec, Status, error_response, response};
+    use crate::testkit::{KeyKind, PrivateKey, Registry, TestHolder, rng_for};
+    use crate::token::{MemoryNonceStore, Origin};
+    use std::io::{Read, Write};
+    use std::net::TcpListener;
+    use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
+
+    const ORIGIN: &str = "https://bank.example.ir";
+
+    /// A real HTTP server on 127.0.0.1 answering every request with the current body.
+    struct Server {
+        port: u16,
+        body: Arc<Mutex<Vec<u8>>>,
+        hits: Arc<AtomicUsize>,
+    }
+
+    impl Server {
+        fn start() -> Self {
+            let l = TcpListener::bind("127.0.0.1:0").unwrap();
+            let port = l.local_addr().unwrap().port();
+            let body = Arc::new(Mutex::new(Vec::new()));
+            let hits = Arc::new(AtomicUsize::new(0));
+            let (b, h) = (Arc::clone(&body), Arc::clone(&hits));
+            std::thread::spawn(move || {
+                for s in l.incoming() {
+                    let Ok(mut s) = s else { continue };
+                    h.fetch_add(1, Ordering::SeqCst);
+                    let mut req = Vec::new();
+                    let mut buf = [0u8; 4096];
+                    // Headers, then Content-Length bytes of body.
+                    while let Ok(n) = s.read(&mut buf) {
+                        if n == 0 {
+                            break;
+                        }
+                        req.extend_from_slice(&buf[..n]);
+                        if let Some(i) = req.windows(4).position(|w| w == b"\r\n\r\n") {
+                            let head = String::from_utf8_lossy(&req[..i]).to_lowercase();
+                            let len = head
+                                .lines()
+                                .find_map(|l| l.strip_prefix("content-length:"))
+                                .and_then(|v| v.trim().parse::<usize>().ok())
+                                .unwrap_or(0);
+                            if req.len() >= i + 4 + len {
+                                break;
+                            }
+                        }
+                    }
+                    let body = b.lock().unwrap().clone();
+                    let _ =
+                        s.write_all(format!("HTTP/1.0 200 OK\r\nContent-Length: {}\r\n\r\n", body.len()).as_bytes());
+                    let _ = s.write_all(&body);
+                }
+            });
+            Self { port, body, hits }
+        }
+        fn set(&self, b: Vec<u8>) {
+            *self.body.lock().unwrap() = b;
+        }
+        fn url(&self, path: &str) -> String {
+            format!("http://127.0.0.1:{}{path}", self.port)
+        }
+        fn hits(&self) -> usize {
+            self.hits.load(Ordering::SeqCst)
+        }
+    }
+
+    /// A port with nothing listening.
+    fn dead_url() -> String {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = l.local_addr().unwrap().port();
+        drop(l);
+        format!("http://127.0.0.1:{port}/")
+    }
+
+    struct Fixture {
+        reg: Registry,
+        now: Arc<AtomicI64>,
+    }
+
+    impl Fixture {
+        fn new() -> Self {
+            let day = UnixTime(1_780_000_000 - 1_780_000_000 % 86_400);
+            let reg = Registry::generate_light("rp-revocation", day);
+            let now = Arc::new(AtomicI64::new(reg.now.0 + 3600));
+            Self { reg, now }
+        }
+        fn at(&self) -> UnixTime {
+            UnixTime(self.now.load(Ordering::SeqCst))
+        }
+        fn service(&self, rev: Revocation, with_crls: bool, require: bool) -> (ChallengeService, log::MemorySink) {
+            let mut t = trust::demo_trust(&self.reg).unwrap();
+            if !with_crls {
+                t = TrustStore::new();
+                t.add_anchor_cert(Arc::new(Cert::from_der(&self.reg.root.cert).unwrap()));
+                for ca in &self.reg.cas {
+                    t.add_intermediate_cert(Arc::new(Cert::from_der(&ca.cert).unwrap()));
+                }
+            }
+            let n = Arc::clone(&self.now);
+            let sink = log::MemorySink::default();
+            let svc = ChallengeService::new(Origin::parse(ORIGIN).unwrap(), t, Arc::new(MemoryNonceStore::default()))
+                .with_clock(Arc::new(move || UnixTime(n.load(Ordering::SeqCst))))
+                .with_required_revocation(require)
+                .with_revocation(rev)
+                .with_logger(log::Logger::to_sink(sink.clone()));
+            (svc, sink)
+        }
+        /// An OCSP response about `h` at the current time.
+        fn ocsp(&self, h: &TestHolder, status: Status) -> Vec<u8> {
+            let ca = &self.reg.cas[h.issuer];
+            let mut spec = Spec::good(self.at());
+            spec.status = status;
+            response(&h.cert, &ca.cert, &spec, ca.into(), &[], &mut rng_for("t", "ocsp"))
+        }
+    }
+
+    fn login(svc: &ChallengeService, h: &TestHolder) -> Result<&'static str, String> {
+        let c = svc.issue().unwrap();
+        let tok = h.make_token(h.token_alg(), ORIGIN, &c.nonce);
+        svc.verify_login(&tok, &c.nonce)
+            .map(|v| v.assurance.revocation)
+            .map_err(|e| e.code().to_string())
+    }
+
+    #[test]
+    fn ocsp_from_aia_cached_until_next_update_and_fail_closed() {
+        let f = Fixture::new();
+        let srv = Server::start();
+        let h = f.reg.holder_with_urls(1, None, Some(&srv.url("/ocsp"))).unwrap();
+        srv.set(f.ocsp(&h, Status::Good));
+        let (svc, _) = f.service(Revocation::none().with_ocsp(OcspPolicy::default()), false, true);
+        assert_eq!(login(&svc, &h), Ok("ocsp"));
+        assert_eq!(login(&svc, &h), Ok("ocsp"));
+        let s = svc.revocation().stats();
+        assert_eq!((s.ocsp_fetches, s.ocsp_cache_hits, srv.hits()), (1, 1, 1), "{s:?}");
+        // After nextUpdate (a day later) the cached answer is not used: asked again.
+        f.now.fetch_add(2 * 86_400, Ordering::SeqCst);
+        srv.set(f.ocsp(&h, Status::Revoked(UnixTime(f.at().0 - 60))));
+        assert_eq!(login(&svc, &h), Err("CERT_REVOKED".into()));
+        assert_eq!(srv.hits(), 2);
+        // Revoked is a verdict too: cached, still refused.
+        assert_eq!(login(&svc, &h), Err("CERT_REVOKED".into()));
+        assert_eq!(srv.hits(), 2);
+        // Unknown.
+        let (svc, _) = f.service(Revocation::none().with_ocsp(OcspPolicy::default()), false, false);
+        srv.set(f.ocsp(&h, Status::Unknown));
+        assert_eq!(login(&svc, &h), Err("OCSP_CERT_UNKNOWN".into()));
+    }
+
+    #[test]
+    fn unreachable_refuses_by_default_and_uses_crls_only_when_told() {
+        let f = Fixture::new();
+        let h = f.reg.holder_with_urls(1, None, Some(&dead_url())).unwrap();
+        let (svc, _) = f.service(Revocation::none().with_ocsp(OcspPolicy::default()), true, false);
+        assert_eq!(login(&svc, &h), Err("OCSP_RESPONDER_UNREACHABLE".into()));
+        let lenient = OcspPolicy {
+            when_unreachable: WhenUnreachable::UseCrls,
+            timeout: Duration::from_secs(2),
+            ..OcspPolicy::default()
+        };
+        let (svc, sink) = f.service(Revocation::none().with_ocsp(lenient.clone()), true, true);
+        assert_eq!(login(&svc, &h), Ok("crl"));
+        assert!(sink.contents().contains("revocation_source_skipped"));
+        // No CRL to fall back on and revocation required: still refused.
+        let (svc, _) = f.service(Revocation::none().with_ocsp(lenient.clone()), false, true);
+        assert_eq!(login(&svc, &h), Err("REVOCATION_UNKNOWN".into()));
+        // tryLater counts as unreachable.
+        let srv = Server::start();
+        srv.set(error_response(3));
+        let h2 = f.reg.holder_with_urls(1, None, Some(&srv.url("/"))).unwrap();
+        let (svc, _) = f.service(Revocation::none().with_ocsp(OcspPolicy::default()), true, false);
+        assert_eq!(login(&svc, &h2), Err("OCSP_RESPONDER_UNREACHABLE".into()));
+        let (svc, _) = f.service(Revocation::none().with_ocsp(lenient.clone()), true, false);
+        assert_eq!(login(&svc, &h2), Ok("crl"));
+        // An answer that arrives but does not verify is never "unreachable", whatever the policy.
+        let ca = &f.reg.cas[h2.issuer];
+        let other = PrivateKey::generate(KeyKind::P384, &mut rng_for("t", "k"));
+        let forged = response(
+            &h2.cert,
+            &ca.cert,
+            &Spec::good(f.at()),
+            crate::testkit::ocsp::Signer {
+                cert: &ca.cert,
+                name: &ca.name,
+                key: &other,
+            },
+            &[],
+            &mut rng_for("t", "f"),
+        );
+        srv.set(forged);
+        let code = login(&svc, &h2).unwrap_err();
+        assert!(code.starts_with("OCSP_"), "{code}");
+        assert_ne!(code, "OCSP_RESPONDER_UNREACHABLE");
+        // A nonce the responder does not echo.
+        srv.set(f.ocsp(&h2, Status::Good));
+        let with_nonce = OcspPolicy { nonce: true, ..lenient };
+        let (svc, _) = f.service(Revocation::none().with_ocsp(with_nonce), true, false);
+        assert_eq!(login(&svc, &h2), Err("OCSP_NONCE_MISMATCH".into()));
+    }
+
+    #[test]
+    fn configured_responder_overrides_aia() {
+        let f = Fixture::new();
+        let srv = Server::start();
+        let h = f.reg.holder_with_urls(1, None, Some(&dead_url())).unwrap();
+        srv.set(f.ocsp(&h, Status::Good));
+        let p = OcspPolicy {
+            responder: Some(srv.url("/")),
+            ..OcspPolicy::default()
+        };
+        let (svc, _) = f.service(Revocation::none().with_ocsp(p), false, true);
+        assert_eq!(login(&svc, &h), Ok("ocsp"));
+        // The plain registry holder has no AIA at all: the configured responder still answers.
+        let plain = f.reg.holders[1].clone();
+        srv.set(f.ocsp(&plain, Status::Good));
+        let p = OcspPolicy {
+            responder: Some(srv.url("/")),
+            ..OcspPolicy::default()
+        };
+        let (svc, _) = f.service(Revocation::none().with_ocsp(p), false, true);
+        assert_eq!(login(&svc, &plain), Ok("ocsp"));
+        let (svc, _) = f.service(Revocation::none().with_ocsp(OcspPolicy::default()), false, true);
+        assert_eq!(login(&svc, &plain), Err("OCSP_RESPONDER_UNREACHABLE".into()));
+    }
+
+    #[test]
+    fn crls_from_distribution_points_cached_and_fail_closed() {
+        let f = Fixture::new();
+        let srv = Server::start();
+        let h = f.reg.holder_with_urls(1, Some(&srv.url("/ca.crl")), None).unwrap();
+        let ca = &f.reg.cas[h.issuer];
+        let (t0, t1) = (UnixTime(f.at().0 - 3600), UnixTime(f.at().0 + 86_400));
+        srv.set(ca.crl(&[], t0, t1, None, &mut rng_for("t", "crl")));
+        // The trust store's own CRL of that CA is replaced by the fetched one.
+        let (svc, _) = f.service(Revocation::none().with_crl_fetch(CrlFetchPolicy::default()), true, true);
+        assert_eq!(login(&svc, &h), Ok("crl"));
+        assert_eq!(login(&svc, &h), Ok("crl"));
+        let s = svc.revocation().stats();
+        assert_eq!((s.crl_fetches, s.crl_cache_hits, srv.hits()), (1, 1, 1), "{s:?}");
+        // The next issue lists the holder: fetched after nextUpdate, and the login refused.
+        f.now.fetch_add(2 * 86_400, Ordering::SeqCst);
+        let (t0, t1) = (UnixTime(f.at().0 - 60), UnixTime(f.at().0 + 86_400));
+        srv.set(ca.crl(std::slice::from_ref(&h.serial), t0, t1, None, &mut rng_for("t", "crl2")));
+        assert_eq!(login(&svc, &h), Err("CERT_REVOKED".into()));
+        // A CRL signed by someone else fails the login (never "not checked").
+        let other = PrivateKey::generate(KeyKind::P384, &mut rng_for("t", "k2"));
+        srv.set(ca.crl(&[], t0, t1, Some(&other), &mut rng_for("t", "crl3")));
+        let (svc, _) = f.service(
+            Revocation::none().with_crl_fetch(CrlFetchPolicy::default()),
+            false,
+            false,
+        );
+        assert_eq!(login(&svc, &h), Err("CRL_SIGNATURE_INVALID".into()));
+        // Garbage from the distribution point.
+        srv.set(b"<html>not a CRL</html>".to_vec());
+        let (svc, _) = f.service(
+            Revocation::none().with_crl_fetch(CrlFetchPolicy::default()),
+            false,
+            false,
+        );
+        assert_eq!(login(&svc, &h), Err("CRL_MALFORMED".into()));
+        // Unreachable: refused, or decided by the configured CRLs when told so.
+        let dead = f.reg.holder_with_urls(1, Some(&dead_url()), None).unwrap();
+        let (svc, _) = f.service(
+            Revocation::none().with_crl_fetch(CrlFetchPolicy::default()),
+            true,
+            false,
+        );
+        assert_eq!(login(&svc, &dead), Err("CRL_UNREACHABLE".into()));
+        let lenient = CrlFetchPolicy {
+            when_unreachable: WhenUnreachable::UseCrls,
+            ..CrlFetchPolicy::default()
+        };
+        let (svc, _) = f.service(Revocation::none().with_crl_fetch(lenient), true, true);
+        assert_eq!(login(&svc, &dead), Ok("crl"));
+    }
+
+    #[test]
+    fn urls_of_a_certificate_no_configured_ca_signed_are_never_fetched() {
+        let f = Fixture::new();
+        let srv = Server::start();
+        srv.set(b"x".to_vec());
+        // Same subject, issuer name and key identifiers as a real holder, signed by another key.
+        let real = f
+            .reg
+            .holder_with_urls(1, Some(&srv.url("/crl")), Some(&srv.url("/ocsp")))
+            .unwrap();
+        let mut fake_ca = f.reg.cas[real.issuer].clone();
+        fake_ca.key = PrivateKey::generate(KeyKind::P384, &mut rng_for("t", "fake"));
+        let mut fake_reg = f.reg.clone();
+        fake_reg.cas[real.issuer] = fake_ca;
+        let forged = fake_reg
+            .holder_with_urls(1, Some(&srv.url("/crl")), Some(&srv.url("/ocsp")))
+            .unwrap();
+        let rev = Revocation::none()
+            .with_ocsp(OcspPolicy::default())
+            .with_crl_fetch(CrlFetchPolicy::default());
+        let (svc, _) = f.service(rev, true, false);
+        let code = login(&svc, &forged).unwrap_err();
+        assert!(code.starts_with("CERT_") || code == "CHAIN_UNTRUSTED", "{code}");
+        assert_eq!(
+            srv.hits(),
+            0,
+            "the server followed a URL from an unverified certificate"
+        );
+        assert_eq!(svc.revocation().stats(), RevocationStats::default());
+    }
+
+    #[test]
+    fn crl_urls_only_http() {
+        let f = Fixture::new();
+        let h = f
+            .reg
+            .holder_with_urls(1, Some("http://crl.example.ir/a.crl"), None)
+            .unwrap();
+        assert_eq!(
+            crl_urls(&Cert::from_der(&h.cert).unwrap()),
+            vec!["http://crl.example.ir/a.crl"]
+        );
+        let h = f.reg.holder_with_urls(1, Some("ldap://x/cn=crl"), None).unwrap();
+        assert!(crl_urls(&Cert::from_der(&h.cert).unwrap()).is_empty());
+    }
+}
