@@ -24,3 +24,16 @@ fn shared_case_table_native_verdicts() {
         cases.len()
     );
 }
+
+/// `HOVIAT_BACKEND` selects the backend the tables run through; a name this build lacks would
+/// silently fall back to the default and test nothing new, so it is refused here.
+#[test]
+fn the_requested_backend_is_the_one_used() {
+    if let Ok(name) = std::env::var("HOVIAT_BACKEND") {
+        assert_eq!(
+            hoviat::pki::alg::backend_from_env().name(),
+            name,
+            "HOVIAT_BACKEND={name} is not compiled into this build"
+        );
+    }
+}

@@ -580,85 +580,93 @@ impl SignatureBackend for RustCrypto {
     }
 }
 
-/// The native fast backend: aws-lc-rs (feature `aws-lc`). Combinations it lacks (ECDSA P-256
-/// with SHA-384, PSS with a non-default salt, RSA under 2048 bits) go to RustCrypto, so every
-/// check has the same verdict as with [`RustCrypto`] (the tests run the tables through both).
-#[cfg(feature = "aws-lc")]
-#[derive(Clone, Copy, Debug, Default)]
-pub struct AwsLc;
+/// A native backend over a ring-style API (`signature::UnparsedPublicKey`,
+/// `RsaPublicKeyComponents`): aws-lc-rs and ring share it. Combinations a library lacks (P-521
+/// in ring, ECDSA with a hash other than the curve's, PSS with a non-default salt, RSA under
+/// 2048 bits) go to RustCrypto, so every check has the same verdict as with [`RustCrypto`]
+/// (the tests run the tables through each backend).
+macro_rules! native_backend {
+    ($ty:ident, $name:literal, $feature:literal, $lib:ident, { $($p521:tt)* }) => {
+        #[cfg(feature = $feature)]
+        #[doc = concat!("The native backend on `", stringify!($lib), "` (feature `", $feature, "`).")]
+        #[derive(Clone, Copy, Debug, Default)]
+        pub struct $ty;
 
-#[cfg(feature = "aws-lc")]
-impl SignatureBackend for AwsLc {
-    fn name(&self) -> &'static str {
-        "aws-lc"
-    }
+        #[cfg(feature = $feature)]
+        impl SignatureBackend for $ty {
+            fn name(&self) -> &'static str {
+                $name
+            }
 
-    fn verify(&self, c: &SignatureCheck) -> bool {
-        use aws_lc_rs::signature as s;
-        let ec: Option<&'static s::EcdsaVerificationAlgorithm> = match (&c.key.key, c.alg) {
-            (PublicKey::Ec { curve: Curve::P256, .. }, SigAlg::Ecdsa(HashAlg::Sha256)) => {
-                Some(&s::ECDSA_P256_SHA256_FIXED)
-            }
-            (PublicKey::Ec { curve: Curve::P384, .. }, SigAlg::Ecdsa(HashAlg::Sha384)) => {
-                Some(&s::ECDSA_P384_SHA384_FIXED)
-            }
-            (PublicKey::Ec { curve: Curve::P521, .. }, SigAlg::Ecdsa(HashAlg::Sha256)) => {
-                Some(&s::ECDSA_P521_SHA256_FIXED)
-            }
-            (PublicKey::Ec { curve: Curve::P521, .. }, SigAlg::Ecdsa(HashAlg::Sha384)) => {
-                Some(&s::ECDSA_P521_SHA384_FIXED)
-            }
-            (PublicKey::Ec { curve: Curve::P521, .. }, SigAlg::Ecdsa(HashAlg::Sha512)) => {
-                Some(&s::ECDSA_P521_SHA512_FIXED)
-            }
-            _ => None,
-        };
-        if let (Some(alg), PublicKey::Ec { curve, point }) = (ec, &c.key.key) {
-            if c.signature.len() != 2 * curve.field_len() {
-                return false;
-            }
-            return s::UnparsedPublicKey::new(alg, point)
-                .verify(&c.message, &c.signature)
-                .is_ok();
-        }
-        if let PublicKey::Rsa { n, e, bits } = &c.key.key {
-            let params: Option<&'static s::RsaParameters> = match c.alg {
-                _ if *bits < 2048 || *bits > 8192 => None,
-                SigAlg::RsaPkcs1(HashAlg::Sha1) => Some(&s::RSA_PKCS1_2048_8192_SHA1_FOR_LEGACY_USE_ONLY),
-                SigAlg::RsaPkcs1(HashAlg::Sha256) => Some(&s::RSA_PKCS1_2048_8192_SHA256),
-                SigAlg::RsaPkcs1(HashAlg::Sha384) => Some(&s::RSA_PKCS1_2048_8192_SHA384),
-                SigAlg::RsaPkcs1(HashAlg::Sha512) => Some(&s::RSA_PKCS1_2048_8192_SHA512),
-                SigAlg::RsaPss {
-                    hash: HashAlg::Sha256,
-                    salt_len: 32,
-                } => Some(&s::RSA_PSS_2048_8192_SHA256),
-                SigAlg::RsaPss {
-                    hash: HashAlg::Sha384,
-                    salt_len: 48,
-                } => Some(&s::RSA_PSS_2048_8192_SHA384),
-                SigAlg::RsaPss {
-                    hash: HashAlg::Sha512,
-                    salt_len: 64,
-                } => Some(&s::RSA_PSS_2048_8192_SHA512),
-                _ => None,
-            };
-            if let Some(params) = params {
-                // The same preconditions as the RustCrypto path: exact signature length (the
-                // exponent's bounds are checked when the key is decoded).
-                if c.signature.len() != n.len() {
-                    return false;
+            fn verify(&self, c: &SignatureCheck) -> bool {
+                use $lib::signature as s;
+                let ec: Option<&'static s::EcdsaVerificationAlgorithm> = match (&c.key.key, c.alg) {
+                    (PublicKey::Ec { curve: Curve::P256, .. }, SigAlg::Ecdsa(HashAlg::Sha256)) => {
+                        Some(&s::ECDSA_P256_SHA256_FIXED)
+                    }
+                    (PublicKey::Ec { curve: Curve::P384, .. }, SigAlg::Ecdsa(HashAlg::Sha384)) => {
+                        Some(&s::ECDSA_P384_SHA384_FIXED)
+                    }
+                    $($p521)*
+                    _ => None,
+                };
+                if let (Some(alg), PublicKey::Ec { curve, point }) = (ec, &c.key.key) {
+                    if c.signature.len() != 2 * curve.field_len() {
+                        return false;
+                    }
+                    return s::UnparsedPublicKey::new(alg, point)
+                        .verify(&c.message, &c.signature)
+                        .is_ok();
                 }
-                return s::RsaPublicKeyComponents {
-                    n: n.as_slice(),
-                    e: e.as_slice(),
+                if let PublicKey::Rsa { n, e, bits } = &c.key.key {
+                    let params: Option<&'static s::RsaParameters> = match c.alg {
+                        _ if *bits < 2048 || *bits > 8192 => None,
+                        SigAlg::RsaPkcs1(HashAlg::Sha1) => Some(&s::RSA_PKCS1_2048_8192_SHA1_FOR_LEGACY_USE_ONLY),
+                        SigAlg::RsaPkcs1(HashAlg::Sha256) => Some(&s::RSA_PKCS1_2048_8192_SHA256),
+                        SigAlg::RsaPkcs1(HashAlg::Sha384) => Some(&s::RSA_PKCS1_2048_8192_SHA384),
+                        SigAlg::RsaPkcs1(HashAlg::Sha512) => Some(&s::RSA_PKCS1_2048_8192_SHA512),
+                        SigAlg::RsaPss {
+                            hash: HashAlg::Sha256,
+                            salt_len: 32,
+                        } => Some(&s::RSA_PSS_2048_8192_SHA256),
+                        SigAlg::RsaPss {
+                            hash: HashAlg::Sha384,
+                            salt_len: 48,
+                        } => Some(&s::RSA_PSS_2048_8192_SHA384),
+                        SigAlg::RsaPss {
+                            hash: HashAlg::Sha512,
+                            salt_len: 64,
+                        } => Some(&s::RSA_PSS_2048_8192_SHA512),
+                        _ => None,
+                    };
+                    if let Some(params) = params {
+                        // The same preconditions as the RustCrypto path: exact signature length
+                        // (the exponent's bounds are checked when the key is decoded).
+                        if c.signature.len() != n.len() {
+                            return false;
+                        }
+                        return s::RsaPublicKeyComponents {
+                            n: n.as_slice(),
+                            e: e.as_slice(),
+                        }
+                        .verify(params, &c.message, &c.signature)
+                        .is_ok();
+                    }
                 }
-                .verify(params, &c.message, &c.signature)
-                .is_ok();
+                RustCrypto.verify(c)
             }
         }
-        RustCrypto.verify(c)
-    }
+    };
 }
+
+native_backend!(AwsLc, "aws-lc", "aws-lc", aws_lc_rs, {
+    (PublicKey::Ec { curve: Curve::P521, .. }, SigAlg::Ecdsa(HashAlg::Sha256)) => Some(&s::ECDSA_P521_SHA256_FIXED),
+    (PublicKey::Ec { curve: Curve::P521, .. }, SigAlg::Ecdsa(HashAlg::Sha384)) => Some(&s::ECDSA_P521_SHA384_FIXED),
+    (PublicKey::Ec { curve: Curve::P521, .. }, SigAlg::Ecdsa(HashAlg::Sha512)) => Some(&s::ECDSA_P521_SHA512_FIXED),
+});
+
+// ring has no P-521: those checks go to RustCrypto.
+native_backend!(Ring, "ring", "ring", ring, {});
 
 /// The fastest backend this build has: aws-lc-rs natively when compiled in, else RustCrypto;
 /// a build with neither (the browser "lite" build) has only [`Recorded`] results from the
@@ -765,6 +773,8 @@ pub fn backend_by_name(name: &str) -> Option<&'static dyn SignatureBackend> {
         "rustcrypto" => Some(&RustCrypto),
         #[cfg(feature = "aws-lc")]
         "aws-lc" => Some(&AwsLc),
+        #[cfg(feature = "ring")]
+        "ring" => Some(&Ring),
         _ => None,
     }
 }
