@@ -389,6 +389,11 @@ fn step(p: &Prepared, rec: &crate::pki::alg::Recorded) -> Result<JsValue, JsValu
             }
             _ => set("kind", "rsa-pkcs1".into()),
         }
+        // Lets the page reuse an imported CryptoKey for the same key (CA keys recur).
+        set(
+            "keyId",
+            crate::pki::cert::hex_lower(&crate::pki::alg::HashAlg::Sha256.digest(&c.key.spki)).into(),
+        );
         set("spki", Uint8Array::from(c.key.spki.as_slice()).into());
         set("message", Uint8Array::from(c.message.as_slice()).into());
         set("signature", Uint8Array::from(c.signature.as_slice()).into());
@@ -397,6 +402,17 @@ fn step(p: &Prepared, rec: &crate::pki::alg::Recorded) -> Result<JsValue, JsValu
     let out = Object::new();
     let _ = Reflect::set(&out, &"done".into(), &JsValue::FALSE);
     let _ = Reflect::set(&out, &"pending".into(), &list);
+    // The verdict of this pass, in which every pending check was answered "valid": when the
+    // platform confirms all of them, every answer this pass used was real, so this is the
+    // verdict and no further pass is needed (the usual case: one pass, not two).
+    match verdict {
+        Ok(v) => {
+            let _ = Reflect::set(&out, &"ifAllValid".into(), &v);
+        }
+        Err(e) => {
+            let _ = Reflect::set(&out, &"ifAllValidError".into(), &e);
+        }
+    }
     Ok(out.into())
 }
 
@@ -404,8 +420,9 @@ fn step(p: &Prepared, rec: &crate::pki::alg::Recorded) -> Result<JsValue, JsValu
 /// `[checkId, valid]` the platform computed. Returns `{done: true, result}` when every
 /// signature the verdict rests on was known (or throws the verdict's HoviatError), else
 /// `{done: false, pending: [{id, kind, hash, namedCurve?, saltLength?, spki, message,
-/// signature}]}` for the platform to verify (ECDSA signatures are raw r||s, as WebCrypto and
-/// node:crypto's ieee-p1363 take them). [`VerifyJob`] does the same without re-parsing.
+/// signature}], ifAllValid | ifAllValidError}` for the platform to verify (ECDSA signatures
+/// are raw r||s, as WebCrypto and node:crypto's ieee-p1363 take them); when the platform finds
+/// every pending signature valid, `ifAllValid` (or the error `ifAllValidError`) is the verdict. [`VerifyJob`] does the same without re-parsing.
 #[wasm_bindgen(js_name = verifyTokenStep)]
 pub fn verify_token_step(token: JsValue, opts: JsValue, known: JsValue) -> Result<JsValue, JsValue> {
     let p = prepare(&token, &opts)?;
