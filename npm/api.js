@@ -112,6 +112,48 @@ function makeApi(platform) {
     });
   }
 
+  // Trust parsed once for many verifications. It keeps its inputs so that another module
+  // instance (a fresh one after a trap, or the full module for backend 'wasm') gets its own
+  // parsed copy on first use.
+  const storeFinalizer = typeof FinalizationRegistry === 'function'
+    ? new FinalizationRegistry((h) => { try { h.mod.trustStoreFree(h.id); } catch (_) { /* instance gone */ } })
+    : null;
+
+  class TrustStore {
+    constructor(options) {
+      needObject(options, 'options');
+      this._input = { trustAnchors: options.trustAnchors, intermediates: options.intermediates, crls: options.crls };
+      this._ids = new Map();
+      this._freed = false;
+      this._id(core); // parsed now, so that bad input fails here and not at the first login
+    }
+    _id(mod) {
+      if (this._freed) throw new HoviatError('TRUST_STORE_FREED', 'this TrustStore was freed');
+      let id = this._ids.get(mod);
+      if (id === undefined) {
+        try { id = mod.trustStoreNew(this._input); } catch (e) { throw toError(e); }
+        this._ids.set(mod, id);
+        if (storeFinalizer) storeFinalizer.register(this, { mod, id }, this);
+      }
+      return id;
+    }
+    /** Releases the parsed copies now (otherwise when this object is garbage-collected). */
+    free() {
+      if (storeFinalizer) storeFinalizer.unregister(this);
+      for (const [mod, id] of this._ids) { try { mod.trustStoreFree(id); } catch (_) { /* instance gone */ } }
+      this._ids.clear();
+      this._freed = true;
+    }
+  }
+
+  function withTrust(options, mod) {
+    if (options.trust === undefined) return options;
+    if (!(options.trust instanceof TrustStore)) throw new HoviatError('INVALID_ARGUMENT', 'trust must be a TrustStore');
+    const o = { ...options, trustStore: options.trust._id(mod) };
+    delete o.trust;
+    return o;
+  }
+
   async function verifyToken(token, options) {
     needObject(options, 'options');
     const backend = options.backend === undefined ? platform.defaultBackend : options.backend;
@@ -121,8 +163,9 @@ function makeApi(platform) {
     await ready();
     if (backend === 'wasm') {
       const full = platform.loadFull ? await platform.loadFull() : core;
+      const opts = withTrust(options, full);
       try {
-        return full.verifyToken(token, options);
+        return full.verifyToken(token, opts);
       } catch (e) {
         throw toError(e);
       }
@@ -135,7 +178,8 @@ function makeApi(platform) {
     }
     // Two passes (usually): the core says which signatures its verdict needs, the platform
     // verifies them, and the core decides with the real answers only.
-    const job = call((c) => new c.VerifyJob(token, options));
+    const opts = withTrust(options, core);
+    const job = call((c) => new c.VerifyJob(token, opts));
     try {
       let fresh = [];
       for (let round = 0; round < 8; round++) {
@@ -294,5 +338,5 @@ function makeApi(platform) {
     return call((c) => c.__panicForTest());
   }
 
-  return { HoviatError, verifyToken, createNonce, NonceStore, nationalCode, connect, __panicForTest, version: platform.version, defaultBackend: platform.defaultBackend };
+  return { HoviatError, verifyToken, TrustStore, createNonce, NonceStore, nationalCode, connect, __panicForTest, version: platform.version, defaultBackend: platform.defaultBackend };
 }

@@ -16,8 +16,10 @@ export interface VerifyOptions {
   origin: string;
   /** The challenge this server issued (and has already checked is fresh and unused). */
   nonce: string;
-  /** The trust anchors (root or issuing CAs). */
-  trustAnchors: PkiInput[] | PkiInput;
+  /** The trust anchors (root or issuing CAs); or give `trust` instead. */
+  trustAnchors?: PkiInput[] | PkiInput;
+  /** Anchors, intermediates and CRLs parsed once (a server or page verifying many tokens). */
+  trust?: TrustStore;
   /** Intermediate CAs to build the path through. */
   intermediates?: PkiInput[] | PkiInput;
   /** CRLs of the CAs; a CRL that does not verify is an error. */
@@ -76,6 +78,16 @@ export interface VerifiedIdentity {
   origin: string;
   assurance: { level: 'holder-signature'; revocation: 'crl' | 'ocsp' | 'not-checked'; statement: string };
   revocation: { status: 'good' | 'not-checked'; source?: string };
+}
+
+/**
+ * Trust anchors, intermediates and CRLs parsed once, for many verifications
+ * (`verifyToken(token, { origin, nonce, trust })`). Throws HoviatError on bad input.
+ */
+export class TrustStore {
+  constructor(options: { trustAnchors: PkiInput[] | PkiInput; intermediates?: PkiInput[] | PkiInput; crls?: PkiInput[] | PkiInput });
+  /** Releases the parsed copies now (otherwise when the object is garbage-collected). */
+  free(): void;
 }
 
 /** Verifies a web-eid:1.x token; throws HoviatError with a stable code. */

@@ -6,7 +6,7 @@ import { randomBytes, createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { NonceStore, verifyToken, HoviatError } from 'hoviat';
+import { NonceStore, TrustStore, verifyToken, HoviatError } from 'hoviat';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const MAX_BODY = 64 * 1024;
@@ -36,6 +36,8 @@ export async function createServer(opts = {}) {
     const c = new VirtualCard({});
     trust = { trustAnchors: c.trustAnchors(), intermediates: c.intermediates(), crls: c.crls() };
   }
+  // Parsed once, not on every login.
+  const trustStore = new TrustStore(trust);
   const sessions = new Map();
   let origin = opts.origin;
 
@@ -66,7 +68,7 @@ export async function createServer(opts = {}) {
     }
     try {
       store.consume(j.nonce);
-      const who = await verifyToken(j.token, { origin, nonce: j.nonce, ...trust });
+      const who = await verifyToken(j.token, { origin, nonce: j.nonce, trust: trustStore });
       log('login_verified', { nonceId: fp(j.nonce), nationalCode: who.holder.nationalCode, certSerial: who.certificate.serialNumber, revocation: who.assurance.revocation });
       return who;
     } catch (e) {

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import * as hoviat from 'hoviat';
 
-const { verifyToken, createNonce, NonceStore, nationalCode, connect, HoviatError } = hoviat;
+const { verifyToken, createNonce, NonceStore, TrustStore, nationalCode, connect, HoviatError } = hoviat;
 const cases = JSON.parse(readFileSync(new URL('../cases.json', import.meta.url)));
 const ORIGIN = 'https://bank.example.ir';
 
@@ -157,6 +157,40 @@ test('OCSP responses in verifyToken: good, revoked, unknown, nonce, base64, host
   await assert.rejects(verifyToken(token, { ...base, ocspNonce: sent }), { code: 'INVALID_ARGUMENT' });
   await assert.rejects(verifyToken(token, { ...base, ocspResponses: [good], ocspSkewSeconds: -5 }), { code: 'INVALID_ARGUMENT' });
   await assert.rejects(verifyToken(token, { ...base, ocspResponses: [good], ocspNonce: new Uint8Array(64) }), { code: 'INVALID_ARGUMENT' });
+});
+
+test('TrustStore: parsed once, the same verdicts as per-call trust, every backend; freed; hostile', async () => {
+  let checked = 0;
+  for (const backend of ['node', 'webcrypto', 'wasm']) {
+    const stores = new Map();
+    for (const c of cases) {
+      const key = JSON.stringify([c.trustAnchors, c.intermediates, c.crls]);
+      if (!stores.has(key)) stores.set(key, new TrustStore({ trustAnchors: c.trustAnchors, intermediates: c.intermediates, crls: c.crls }));
+      let got;
+      try {
+        const r = await verifyToken(c.token, { origin: c.origin, nonce: c.nonce, trust: stores.get(key), at: c.at, requireRevocation: c.requireRevocation, backend });
+        got = { ok: true, nationalCode: r.holder.nationalCode };
+      } catch (e) {
+        assert.ok(e instanceof HoviatError, `${c.name}: ${e}`);
+        got = { ok: false, code: e.code };
+      }
+      assert.deepEqual(got, c.native, `${c.name}: TrustStore (${backend}) differs from native`);
+      checked++;
+    }
+    for (const s of stores.values()) s.free();
+  }
+  assert.equal(checked, 3 * cases.length);
+  const c = cases.find((x) => !x.expectCode);
+  const store = new TrustStore({ trustAnchors: c.trustAnchors, intermediates: c.intermediates, crls: c.crls });
+  const base = { origin: c.origin, nonce: c.nonce, at: c.at };
+  await verifyToken(c.token, { ...base, trust: store });
+  await assert.rejects(verifyToken(c.token, { ...base, trust: store, trustAnchors: c.trustAnchors }), { code: 'INVALID_ARGUMENT' });
+  await assert.rejects(verifyToken(c.token, { ...base, trust: { trustAnchors: c.trustAnchors } }), { code: 'INVALID_ARGUMENT' });
+  store.free();
+  await assert.rejects(verifyToken(c.token, { ...base, trust: store }), { code: 'TRUST_STORE_FREED' });
+  assert.throws(() => new TrustStore({ trustAnchors: ['-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n'] }), (e) => e instanceof HoviatError && e.code === 'CERT_MALFORMED');
+  assert.throws(() => new TrustStore({}), { code: 'INVALID_ARGUMENT' });
+  assert.throws(() => new TrustStore(null), { code: 'INVALID_ARGUMENT' });
 });
 
 test('transports: unknown, not implemented, auto outside a browser', async () => {

@@ -284,11 +284,67 @@ fn token_text(token: &JsValue) -> Result<String, JsValue> {
     Err(invalid("token must be a JSON string or an object"))
 }
 
+// Trust stores parsed once and used by many verifications (`trustStoreNew`), by handle. A
+// handle is a plain number so that JS can pass it inside the options object; the JS TrustStore
+// class owns it and frees it.
+thread_local! {
+    static STORES: RefCell<std::collections::HashMap<u32, std::rc::Rc<TrustStore>>> = RefCell::default();
+    static NEXT_STORE: std::cell::Cell<u32> = const { std::cell::Cell::new(1) };
+}
+
+/// Most trust stores alive at once in one module instance.
+const MAX_STORES: usize = 256;
+
+/// Parses `{trustAnchors, intermediates?, crls?}` once and returns a handle for the `trustStore`
+/// option of verifications (the npm package's `TrustStore` class wraps it).
+#[wasm_bindgen(js_name = trustStoreNew)]
+pub fn trust_store_new(opts: JsValue) -> Result<u32, JsValue> {
+    if STORES.with(|s| s.borrow().len()) >= MAX_STORES {
+        return Err(invalid("too many trust stores alive (free the ones no longer used)"));
+    }
+    let t = std::rc::Rc::new(trust_store(&opts)?);
+    let id = NEXT_STORE.with(|n| {
+        let id = n.get();
+        n.set(id.wrapping_add(1).max(1));
+        id
+    });
+    STORES.with(|s| s.borrow_mut().insert(id, t));
+    Ok(id)
+}
+
+/// Frees a trust store handle (verifications already running keep their copy).
+#[wasm_bindgen(js_name = trustStoreFree)]
+pub fn trust_store_free(id: u32) {
+    STORES.with(|s| s.borrow_mut().remove(&id));
+}
+
+/// The trust of a verification: a `trustStore` handle, or `trustAnchors`/`intermediates`/`crls`
+/// parsed for this call (not both).
+fn prepared_trust(opts: &JsValue) -> Result<std::rc::Rc<TrustStore>, JsValue> {
+    let h = get(opts, "trustStore")?;
+    if h.is_undefined() || h.is_null() {
+        return Ok(std::rc::Rc::new(trust_store(opts)?));
+    }
+    for k in ["trustAnchors", "intermediates", "crls"] {
+        if !get(opts, k)?.is_undefined() {
+            return Err(invalid(&format!("give either trust or {k}, not both")));
+        }
+    }
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+    let id = h
+        .as_f64()
+        .filter(|x| x.fract() == 0.0 && *x >= 1.0 && *x <= f64::from(u32::MAX))
+        .ok_or_else(|| invalid("trust must be a TrustStore"))? as u32;
+    STORES
+        .with(|s| s.borrow().get(&id).cloned())
+        .ok_or_else(|| error("TRUST_STORE_FREED", "this TrustStore was freed"))
+}
+
 struct Prepared {
     text: String,
     origin: Origin,
     nonce: String,
-    trust: TrustStore,
+    trust: std::rc::Rc<TrustStore>,
     options: PathOptions,
 }
 
@@ -296,7 +352,7 @@ fn prepare(token: &JsValue, opts: &JsValue) -> Result<Prepared, JsValue> {
     let text = token_text(token)?;
     let origin = Origin::parse(&req_string(opts, "origin", 300)?).map_err(|e| coded(&e))?;
     let nonce = req_string(opts, "nonce", 300)?;
-    let trust = trust_store(opts)?;
+    let trust = prepared_trust(opts)?;
     let mut options = PathOptions::client_auth(at_time(opts)?);
     options.require_revocation = opt_bool(opts, "requireRevocation")?;
     options.policy = AlgorithmPolicy {
