@@ -879,7 +879,7 @@ fn main() -> ExitCode {
         "card" => cmd_card(rest),
         "sim" => cmd_sim(rest),
         "help" | "--help" | "-h" => {
-            println!("{USAGE}");
+            out(USAGE);
             return ExitCode::SUCCESS;
         }
         other => Err(Failure::Usage(usage(format!(
@@ -888,17 +888,24 @@ fn main() -> ExitCode {
     };
     match result {
         Ok(v) => {
-            println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
+            out(&serde_json::to_string_pretty(&v).unwrap_or_default());
             ExitCode::SUCCESS
         }
         Err(Failure::Rejected(e)) => {
-            println!("{}", error_json(e.as_ref()));
+            out(&error_json(e.as_ref()).to_string());
             ExitCode::from(1)
         }
         Err(Failure::Usage(e)) => {
-            println!("{}", error_json(&e));
+            out(&error_json(&e).to_string());
             eprintln!("{}", e.message);
             ExitCode::from(2)
         }
     }
+}
+
+/// Writes the answer to stdout; a reader that went away (`hoviat ... | head`) is not a panic.
+fn out(text: &str) {
+    use std::io::Write;
+    let mut o = std::io::stdout().lock();
+    let _ = writeln!(o, "{text}").and_then(|()| o.flush());
 }
