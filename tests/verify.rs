@@ -1211,6 +1211,24 @@ fn delta_alone_never_vouches() {
 }
 
 #[test]
+fn a_fetched_delta_does_not_replace_the_complete_crl() {
+    let (leaf, serial) = ec_holder();
+    let parse = |der: &[u8]| Arc::new(hoviat::pki::Crl::from_der(der).unwrap());
+    let base = base_crl(100, &[(serial, Some(KEY_COMPROMISE))]);
+    let configured = crls_store(&[&base]);
+    // A delta fetched at login (a distribution point may serve one) is added beside the
+    // complete CRL: the revocation the complete CRL lists still stands.
+    let delta = parse(&sign_delta(&delta_crl(101, 100, &[])));
+    assert_eq!(
+        code(validate(&configured.with_fresh_crls(&[delta]), leaf, &opts())),
+        "CERT_REVOKED"
+    );
+    // A later complete CRL does replace the earlier one (here: it no longer lists the holder).
+    let later = parse(&base_crl(102, &[]));
+    assert!(validate(&configured.with_fresh_crls(&[later]), leaf, &opts()).is_ok());
+}
+
+#[test]
 fn delta_with_a_non_critical_indicator_is_malformed() {
     let mut spec = delta_crl(101, 100, &[]);
     let good = sign_delta(&spec);

@@ -207,10 +207,18 @@ impl TrustStore {
     }
 
     /// A copy of this store for one validation with `fresh` CRLs added, each replacing the
-    /// configured CRLs of the same issuer, scope and distribution point (earlier issues of
-    /// the same list, which would otherwise fail as expired).
+    /// configured CRLs of the same issuer, scope, distribution point and kind (earlier issues
+    /// of the same list, which would otherwise fail as expired).
     pub fn with_fresh_crls(&self, fresh: &[Arc<Crl>]) -> TrustStore {
-        let same = |a: &Crl, b: &Crl| a.issuer.matches(&b.issuer) && a.scope == b.scope && a.dp_names == b.dp_names;
+        // A delta CRL is not a later issue of the complete CRL of its scope (nor the reverse):
+        // a fetched delta that replaced the configured complete CRL would drop every revocation
+        // the complete CRL lists and leave nothing to vouch for anyone.
+        let same = |a: &Crl, b: &Crl| {
+            a.issuer.matches(&b.issuer)
+                && a.scope == b.scope
+                && a.dp_names == b.dp_names
+                && a.is_delta() == b.is_delta()
+        };
         let mut t = self.clone();
         t.crls.retain(|old| !fresh.iter().any(|f| same(old, f)));
         t.crls.extend(fresh.iter().cloned());
