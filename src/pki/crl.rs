@@ -1,6 +1,10 @@
 //! Certificate revocation lists (RFC 5280 §5), parsed into a compact sorted index over the DER
 //! so that a registry-size CRL (millions of entries) costs one buffer and 16 bytes per entry.
+//! Complete CRLs and delta CRLs (§5.2.4) parse alike; a delta CRL is marked by
+//! [`Crl::base_number`] and is only ever used together with a complete CRL it extends (see
+//! [`Crl::extends`] and the revocation check in `path.rs`).
 
+use std::cmp::Ordering;
 use std::ops::Range;
 
 use const_oid::ObjectIdentifier as Oid;
@@ -25,11 +29,39 @@ const REASON_CODE: Oid = Oid::new_unwrap("2.5.29.21");
 const INVALIDITY_DATE: Oid = Oid::new_unwrap("2.5.29.24");
 const CERTIFICATE_ISSUER: Oid = Oid::new_unwrap("2.5.29.29");
 
+/// CRL entry reason codes (RFC 5280 §5.3.1, CRLReason) that revocation processing acts on.
+pub mod reason {
+    /// certificateHold: revoked for now, and the only revocation that may be undone.
+    pub const CERTIFICATE_HOLD: u8 = 6;
+    /// removeFromCRL: only in delta CRLs; the certificate is no longer listed (a hold released).
+    pub const REMOVE_FROM_CRL: u8 = 8;
+}
+
+/// `Entry::reason` when the entry has no reasonCode.
+const NO_REASON: u8 = 0xFF;
+
 #[derive(Clone, Copy, Debug)]
 struct Entry {
     serial_at: u32,
     serial_len: u8,
+    /// The entry's reasonCode, or `NO_REASON`. It sits in what would otherwise be padding, so
+    /// the index stays 16 bytes an entry (checked below).
+    reason: u8,
     date: i64,
+}
+
+// The index of a registry-size CRL is 16 bytes an entry; the reason code must not grow it.
+const _: () = assert!(std::mem::size_of::<Entry>() == 16);
+
+/// One listing of a certificate on a CRL.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Revocation {
+    /// revocationDate (the earliest, if the serial is listed more than once).
+    pub date: UnixTime,
+    /// The reasonCode (RFC 5280 §5.3.1), `None` when absent. A serial listed more than once
+    /// with different reasons reads as `None` (unspecified): neither a hold that can be released
+    /// nor a removal.
+    pub reason: Option<u8>,
 }
 
 /// Which certificates a CRL covers (from its issuingDistributionPoint).
@@ -63,8 +95,11 @@ pub struct Crl {
     pub next_update: Option<UnixTime>,
     /// authorityKeyIdentifier keyIdentifier.
     pub aki: Option<Vec<u8>>,
-    /// cRLNumber content octets.
+    /// cRLNumber content octets (an unsigned big-endian integer, leading zeros stripped).
     pub number: Option<Vec<u8>>,
+    /// For a delta CRL (deltaCRLIndicator, RFC 5280 §5.2.4): the BaseCRLNumber, as `number`.
+    /// `None` for a complete CRL.
+    pub base_number: Option<Vec<u8>>,
     /// Scope from issuingDistributionPoint.
     pub scope: Scope,
     /// The distribution point names (GeneralName TLVs) the CRL's issuingDistributionPoint says
@@ -175,6 +210,7 @@ impl Crl {
             next_update: None,
             aki: None,
             number: None,
+            base_number: None,
             scope: Scope::All,
             dp_names: None,
             entries: Vec::new(),
@@ -217,6 +253,11 @@ impl Crl {
         if crl.next_update.is_none() {
             return Err(bad("no nextUpdate"));
         }
+        // §5.2.4: a delta CRL MUST carry cRLNumber; without it there is no telling which
+        // complete CRL it is newer than.
+        if crl.base_number.is_some() && crl.number.is_none() {
+            return Err(bad("delta CRL without cRLNumber (RFC 5280 5.2.4)"));
+        }
         // Sort by serial for binary search; equal serials keep the earliest date.
         let d = der_bytes;
         crl.entries
@@ -253,9 +294,15 @@ impl Crl {
                 }
                 ISSUING_DP => (self.scope, self.dp_names) = parse_idp(value)?,
                 DELTA_CRL_INDICATOR => {
-                    return Err(PkiError::CrlUnsupported(
-                        "delta CRLs cannot be used on their own".into(),
-                    ));
+                    // §5.2.4: MUST be critical, so that a verifier that does not know delta CRLs
+                    // refuses one instead of reading it as complete. A non-critical one is
+                    // refused: it is malformed, and read as a complete CRL it would vouch for
+                    // every certificate it does not list.
+                    if !critical {
+                        return Err(bad("non-critical deltaCRLIndicator (RFC 5280 5.2.4)"));
+                    }
+                    let n = der::asn1::UintRef::from_der(value).map_err(bad)?;
+                    self.base_number = Some(n.as_bytes().to_vec());
                 }
                 FRESHEST_CRL | AIA => {}
                 _ if critical => return Err(PkiError::CrlUnsupported(format!("critical CRL extension {oid}"))),
@@ -280,18 +327,81 @@ impl Crl {
         self.entries.is_empty()
     }
 
-    /// The revocation date of `serial` (content octets of the INTEGER), if listed.
+    /// The revocation date of `serial` (content octets of the INTEGER), if listed (whatever the
+    /// reason: on a delta CRL, see [`Crl::revocation`]).
     pub fn revoked_at(&self, serial: &[u8]) -> Option<UnixTime> {
+        self.revocation(serial).map(|r| r.date)
+    }
+
+    /// How `serial` (content octets of the INTEGER) is listed, if it is: the earliest date, and
+    /// the reason when every listing of it gives the same one.
+    pub fn revocation(&self, serial: &[u8]) -> Option<Revocation> {
         let d = &self.der;
-        self.entries
-            .binary_search_by(|e| serial_of(d, e).cmp(serial))
-            .ok()
-            .map(|i| UnixTime(self.entries[i].date))
+        // First entry with this serial (entries are sorted by serial, then date).
+        let first = self.entries.partition_point(|e| serial_of(d, e) < serial);
+        let mut same = self.entries[first..].iter().take_while(|e| serial_of(d, e) == serial);
+        let e = same.next()?;
+        // A serial listed twice with different reasons is ambiguous: read it as unspecified,
+        // so it can neither release a hold nor be released.
+        let reason = if same.all(|o| o.reason == e.reason) {
+            e.reason
+        } else {
+            NO_REASON
+        };
+        Some(Revocation {
+            date: UnixTime(e.date),
+            reason: (reason != NO_REASON).then_some(reason),
+        })
+    }
+
+    /// True for a delta CRL (it has a deltaCRLIndicator).
+    pub fn is_delta(&self) -> bool {
+        self.base_number.is_some()
+    }
+
+    /// Whether this delta CRL may be combined with the complete CRL `base` (RFC 5280 §5.2.4,
+    /// §6.3.3): the same issuer name and scope (issuingDistributionPoint), `base`'s cRLNumber
+    /// at least this delta's BaseCRLNumber (it holds everything the delta builds on), and this
+    /// delta's cRLNumber greater than `base`'s (the delta is newer). False when either is not
+    /// of its kind or lacks a number. Signatures, signers and times are the caller's to check.
+    pub fn extends(&self, base: &Crl) -> bool {
+        let (Some(delta_base), Some(delta_no)) = (&self.base_number, &self.number) else {
+            return false;
+        };
+        let Some(base_no) = base.number.as_ref().filter(|_| !base.is_delta()) else {
+            return false;
+        };
+        cmp_uint(base_no, delta_base) != Ordering::Less
+            && cmp_uint(delta_no, base_no) == Ordering::Greater
+            && self.issuer.matches(&base.issuer)
+            && self.scope == base.scope
+            && same_names(self.dp_names.as_deref(), base.dp_names.as_deref())
     }
 
     /// Serial numbers listed, as hex (for tools and tests).
     pub fn serials_hex(&self) -> impl Iterator<Item = String> + '_ {
         self.entries.iter().map(|e| hex_upper(serial_of(&self.der, e)))
+    }
+}
+
+/// Compares two unsigned big-endian integers given as content octets, whatever their leading
+/// zeros (cRLNumber and BaseCRLNumber are up to 20 octets, RFC 5280 §5.2.3, so no machine
+/// integer holds them).
+pub fn cmp_uint(a: &[u8], b: &[u8]) -> Ordering {
+    fn strip(x: &[u8]) -> &[u8] {
+        let n = x.iter().take_while(|&&b| b == 0).count();
+        &x[n..]
+    }
+    let (a, b) = (strip(a), strip(b));
+    a.len().cmp(&b.len()).then_with(|| a.cmp(b))
+}
+
+/// The same set of distribution point names (order does not matter).
+fn same_names(a: Option<&[Vec<u8>]>, b: Option<&[Vec<u8>]>) -> bool {
+    match (a, b) {
+        (None, None) => true,
+        (Some(a), Some(b)) => a.iter().all(|n| b.contains(n)) && b.iter().all(|n| a.contains(n)),
+        _ => false,
     }
 }
 
@@ -353,6 +463,7 @@ fn parse_entries(content: &[u8], base: usize, v2: bool) -> Result<Vec<Entry>, Pk
             return Err(bad("revoked entry serial is not minimally encoded"));
         }
         let date = time_of(AnyRef::decode(&mut er).map_err(bad)?)?;
+        let mut reason = NO_REASON;
         if !er.is_finished() {
             if !v2 {
                 return Err(bad("entry extensions in a v1 CRL"));
@@ -360,9 +471,12 @@ fn parse_entries(content: &[u8], base: usize, v2: bool) -> Result<Vec<Entry>, Pk
             let exts = AnyRef::decode(&mut er).map_err(bad)?;
             let mut xr = SliceReader::new(exts.value()).map_err(bad)?;
             while !xr.is_finished() {
-                let (oid, critical, _) = read_extension(&mut xr)?;
+                let (oid, critical, value) = read_extension(&mut xr)?;
                 match oid {
-                    REASON_CODE | INVALIDITY_DATE => {}
+                    // Twice in one entry would be ambiguous about a removal or a hold.
+                    REASON_CODE if reason != NO_REASON => return Err(bad("reasonCode appears twice in an entry")),
+                    REASON_CODE => reason = parse_reason(value)?,
+                    INVALIDITY_DATE => {}
                     CERTIFICATE_ISSUER => {
                         return Err(PkiError::CrlUnsupported(
                             "indirect CRL (certificateIssuer entry)".into(),
@@ -382,11 +496,22 @@ fn parse_entries(content: &[u8], base: usize, v2: bool) -> Result<Vec<Entry>, Pk
         out.push(Entry {
             serial_at: u32::try_from(at).map_err(|_| bad("CRL too large"))?,
             serial_len: u8::try_from(serial.value().len()).map_err(|_| bad("serial too long"))?,
+            reason,
             date: date.0,
         });
     }
     out.shrink_to_fit();
     Ok(out)
+}
+
+/// A reasonCode value: a DER ENUMERATED of one of the CRLReason values (RFC 5280 §5.3.1:
+/// 0-10 but 7). Anything else is malformed: it could not be told from removeFromCRL or
+/// certificateHold with certainty.
+fn parse_reason(value: &[u8]) -> Result<u8, PkiError> {
+    match value {
+        [0x0A, 0x01, r] if *r <= 10 && *r != 7 => Ok(*r),
+        _ => Err(bad("reasonCode is not a CRLReason ENUMERATED (RFC 5280 5.3.1)")),
+    }
 }
 
 /// issuingDistributionPoint (RFC 5280 §5.2.5).
@@ -421,4 +546,154 @@ fn parse_idp(value: &[u8]) -> Result<IdpScope, PkiError> {
         }
     }
     Ok((scope, names))
+}
+
+#[cfg(all(test, feature = "testkit"))]
+mod tests {
+    use super::*;
+    use crate::error::Coded;
+    use crate::testkit::{CrlSpec, Issuer, KeyKind, PrivateKey, der as d, ext, rng_for};
+
+    fn ca() -> Issuer {
+        let mut rng = rng_for("crl-unit", "ca");
+        let key = PrivateKey::generate(KeyKind::P256, &mut rng);
+        let name = d::name(&[(crate::pki::name::attr::CN, d::utf8("CRL unit CA"))]);
+        Issuer::root(name, key, UnixTime(0), UnixTime(4_000_000_000), &mut rng)
+    }
+
+    fn spec(number: u64, delta_base: Option<u64>, entries: &[(&[u8], Option<u8>)]) -> CrlSpec {
+        let mut s = CrlSpec::new(UnixTime(1_000_000), Some(UnixTime(2_000_000)));
+        s.number = Some(number);
+        s.delta_base = delta_base;
+        s.entries = entries.iter().map(|(x, r)| (x.to_vec(), *r)).collect();
+        s
+    }
+
+    fn make(ca: &Issuer, s: &CrlSpec) -> Vec<u8> {
+        ca.crl_spec(s, None, &mut rng_for("crl-unit", "sign"))
+    }
+
+    #[test]
+    fn crl_numbers_compare_as_unsigned_integers() {
+        assert_eq!(cmp_uint(&[0, 0, 5], &[5]), Ordering::Equal);
+        assert_eq!(cmp_uint(&[1, 0], &[0xFF]), Ordering::Greater);
+        assert_eq!(cmp_uint(&[0x00, 0xFF], &[1, 0]), Ordering::Less);
+        assert_eq!(cmp_uint(&[], &[0]), Ordering::Equal);
+        // 20-octet numbers (RFC 5280 5.2.3) beyond any machine integer.
+        let mut big = vec![0x7F; 20];
+        let smaller = big.clone();
+        big[19] = 0x80;
+        assert_eq!(cmp_uint(&big, &smaller), Ordering::Greater);
+    }
+
+    #[test]
+    fn delta_indicator_number_and_entry_reasons_are_read() {
+        let ca = ca();
+        let der = make(
+            &ca,
+            &spec(
+                300,
+                Some(256),
+                &[(&[1], Some(reason::REMOVE_FROM_CRL)), (&[2], None), (&[3], Some(0))],
+            ),
+        );
+        let crl = Crl::from_der(&der).unwrap();
+        assert!(crl.is_delta());
+        assert_eq!(crl.base_number.as_deref(), Some(&[1u8, 0][..]));
+        assert_eq!(crl.number.as_deref(), Some(&[1u8, 0x2C][..]));
+        let reason_of = |s: &[u8]| crl.revocation(s).map(|r| r.reason);
+        assert_eq!(reason_of(&[1]), Some(Some(reason::REMOVE_FROM_CRL)));
+        assert_eq!(reason_of(&[2]), Some(None));
+        assert_eq!(reason_of(&[3]), Some(Some(0)));
+        assert_eq!(reason_of(&[4]), None);
+        let complete = Crl::from_der(&make(&ca, &spec(300, None, &[]))).unwrap();
+        assert!(!complete.is_delta());
+    }
+
+    #[test]
+    fn a_serial_listed_twice_with_different_reasons_has_no_reason() {
+        let ca = ca();
+        let hold = Some(reason::CERTIFICATE_HOLD);
+        let der = make(
+            &ca,
+            &spec(
+                7,
+                None,
+                &[
+                    (&[9], hold),
+                    (&[5], hold),
+                    (&[9], Some(reason::REMOVE_FROM_CRL)),
+                    (&[5], hold),
+                ],
+            ),
+        );
+        let crl = Crl::from_der(&der).unwrap();
+        assert_eq!(crl.revocation(&[9]).unwrap().reason, None);
+        assert_eq!(crl.revocation(&[5]).unwrap().reason, hold);
+    }
+
+    #[test]
+    fn malformed_reason_codes_and_deltas_without_a_number_are_refused() {
+        let ca = ca();
+        let good = make(&ca, &spec(7, None, &[(&[9], Some(reason::CERTIFICATE_HOLD))]));
+        let replace = |der: &[u8], from: &[u8], to: &[u8]| {
+            assert_eq!(der.windows(from.len()).filter(|w| *w == from).count(), 1);
+            let at = der.windows(from.len()).position(|w| w == from).unwrap();
+            let mut v = der.to_vec();
+            v[at..at + from.len()].copy_from_slice(to);
+            v
+        };
+        // Value 7 is unused in CRLReason; INTEGER is not ENUMERATED.
+        for bad in [
+            replace(&good, &[0x0A, 0x01, 0x06], &[0x0A, 0x01, 0x07]),
+            replace(&good, &[0x0A, 0x01, 0x06], &[0x0A, 0x01, 0x0B]),
+            replace(&good, &[0x0A, 0x01, 0x06], &[0x02, 0x01, 0x06]),
+        ] {
+            assert_eq!(Crl::from_der(&bad).unwrap_err().code(), "CRL_MALFORMED");
+        }
+        // A reasonCode twice in one entry (the entries' list content, parsed directly).
+        let entry = |exts: &[Vec<u8>]| d::seq(&[d::uint(&[9]), d::time(UnixTime(1_000_000)), d::seq(exts)]);
+        assert!(parse_entries(&entry(&[ext::reason_code(6)]), 0, true).is_ok());
+        let twice = entry(&[ext::reason_code(6), ext::reason_code(8)]);
+        assert_eq!(parse_entries(&twice, 0, true).unwrap_err().code(), "CRL_MALFORMED");
+        // cRLNumber's OID turned into an unknown non-critical extension: a delta without one.
+        let delta = make(&ca, &spec(7, Some(6), &[]));
+        assert!(Crl::from_der(&delta).is_ok());
+        let numberless = replace(&delta, &[0x06, 0x03, 0x55, 0x1D, 0x14], &[0x06, 0x03, 0x55, 0x1D, 0x63]);
+        assert_eq!(Crl::from_der(&numberless).unwrap_err().code(), "CRL_MALFORMED");
+        // The same edit of a complete CRL is fine (cRLNumber is only checked by the strict
+        // profile at validation).
+        let complete = make(&ca, &spec(7, None, &[]));
+        assert!(
+            Crl::from_der(&replace(
+                &complete,
+                &[0x06, 0x03, 0x55, 0x1D, 0x14],
+                &[0x06, 0x03, 0x55, 0x1D, 0x63]
+            ))
+            .is_ok()
+        );
+    }
+
+    #[test]
+    fn a_delta_extends_a_complete_crl_of_its_scope_at_least_as_new_as_its_base() {
+        let ca = ca();
+        let parse = |s: &CrlSpec| Crl::from_der(&make(&ca, s)).unwrap();
+        let base = parse(&spec(100, None, &[]));
+        assert!(parse(&spec(101, Some(100), &[])).extends(&base));
+        assert!(parse(&spec(300, Some(50), &[])).extends(&base));
+        assert!(!parse(&spec(106, Some(105), &[])).extends(&base), "its base is newer");
+        assert!(
+            !parse(&spec(100, Some(99), &[])).extends(&base),
+            "not newer than the base"
+        );
+        assert!(!base.extends(&base), "a complete CRL extends nothing");
+        let delta = parse(&spec(101, Some(100), &[]));
+        assert!(!delta.extends(&delta), "a delta is no base");
+        let mut partition = spec(101, Some(100), &[]);
+        partition.extra_extensions = vec![ext::issuing_dp("http://crl.test/a.crl")];
+        assert!(!parse(&partition).extends(&base), "another scope");
+        let mut base_a = spec(100, None, &[]);
+        base_a.extra_extensions = vec![ext::issuing_dp("http://crl.test/a.crl")];
+        assert!(parse(&partition).extends(&parse(&base_a)), "the same partition");
+    }
 }

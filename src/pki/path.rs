@@ -93,11 +93,13 @@ impl PathOptions {
 /// Revocation status of the end-entity certificate.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum RevocationStatus {
-    /// A current, verified CRL of the issuer covers it and does not list it.
+    /// A current, verified complete CRL of the issuer covers it and does not list it (nor
+    /// does a delta CRL of the issuer; a hold the newest delta extending it released counts
+    /// as not listed).
     GoodByCrl {
-        /// The CRL's thisUpdate.
+        /// The CRL's thisUpdate; when a delta CRL extends it, the delta's.
         this_update: UnixTime,
-        /// Its nextUpdate.
+        /// Its nextUpdate; when a delta CRL extends it, the earlier of the two.
         next_update: Option<UnixTime>,
     },
     /// A verified, current OCSP response of its CA (or the CA's delegated responder) says good.
@@ -205,10 +207,18 @@ impl TrustStore {
     }
 
     /// A copy of this store for one validation with `fresh` CRLs added, each replacing the
-    /// configured CRLs of the same issuer, scope and distribution point (earlier issues of
-    /// the same list, which would otherwise fail as expired).
+    /// configured CRLs of the same issuer, scope, distribution point and kind (earlier issues
+    /// of the same list, which would otherwise fail as expired).
     pub fn with_fresh_crls(&self, fresh: &[Arc<Crl>]) -> TrustStore {
-        let same = |a: &Crl, b: &Crl| a.issuer.matches(&b.issuer) && a.scope == b.scope && a.dp_names == b.dp_names;
+        // A delta CRL is not a later issue of the complete CRL of its scope (nor the reverse):
+        // a fetched delta that replaced the configured complete CRL would drop every revocation
+        // the complete CRL lists and leave nothing to vouch for anyone.
+        let same = |a: &Crl, b: &Crl| {
+            a.issuer.matches(&b.issuer)
+                && a.scope == b.scope
+                && a.dp_names == b.dp_names
+                && a.is_delta() == b.is_delta()
+        };
         let mut t = self.clone();
         t.crls.retain(|old| !fresh.iter().any(|f| same(old, f)));
         t.crls.extend(fresh.iter().cloned());
@@ -680,7 +690,8 @@ fn check_path(
 
 /// CRL checks for every non-anchor certificate of a verified path. A CRL naming the issuer
 /// that does not verify, is stale, or comes from a CA without cRLSign is an error, never a
-/// pass; a listed serial is `CERT_REVOKED`.
+/// pass; a listed serial is `CERT_REVOKED`. Delta CRLs (RFC 5280 §5.2.4) are vetted by exactly
+/// the same rules and combined with the complete CRLs they extend (see [`crl_status`]).
 fn check_revocation(
     path: &[Arc<Cert>],
     store: &TrustStore,
@@ -693,6 +704,7 @@ fn check_revocation(
         let (cert, issuer) = (&path[j], &path[j + 1]);
         // A CA at the end of the path (TrustStore::validate_ca) is in a CRL's CA scope too.
         let is_ca = j > 0 || cert.is_ca();
+        let mut crls = Vec::new();
         for crl in store.crls.iter().filter(|c| c.issuer.matches(&cert.issuer)) {
             // A CRL naming this issuer must verify under its key. The one exception is key
             // rollover: the CRL's AKI names another configured CA certificate of the same name,
@@ -705,69 +717,18 @@ fn check_revocation(
             if other_key && store.has_other_key(&crl.issuer, crl.aki.as_deref()) {
                 continue;
             }
-            let in_scope = match crl.scope {
-                Scope::All => true,
-                Scope::UserCerts => !is_ca,
-                Scope::CaCerts => is_ca,
-                Scope::AttributeCerts => false,
-            };
-            let issuer_name = || issuer.subject.to_string();
-            if issuer.key_usage.is_some_and(|k| k & ku::CRL_SIGN == 0) {
-                return Err(PkiError::CrlIssuerNotAuthorized { issuer: issuer_name() });
-            }
-            let check = signature_check(
-                &crl.sig_alg,
-                crl.tbs_bytes(),
-                &crl.signature,
-                issuer,
-                &opts.policy,
-                issuer_name,
-            )
-            .map_err(|e| match e {
-                PkiError::SignatureInvalid { .. } => PkiError::CrlSignatureInvalid { issuer: issuer_name() },
-                other => other,
-            })?;
-            if !backend.verify(&check) {
-                return Err(PkiError::CrlSignatureInvalid { issuer: issuer_name() });
-            }
-            // §5.2.3: conforming CRL issuers MUST include cRLNumber. Only the strict profile
-            // enforces it: a CRL without one still lists what its CA revoked, and ignoring it
-            // would check less, not more.
-            if opts.strict_rfc5280 && crl.number.is_none() {
-                return Err(PkiError::CrlMalformed(format!(
-                    "the CRL of \"{}\" has no cRLNumber (RFC 5280 5.2.3)",
-                    issuer_name()
-                )));
-            }
-            if opts.at < crl.this_update {
-                return Err(PkiError::CrlNotYetValid { issuer: issuer_name() });
-            }
-            if let Some(n) = crl.next_update.filter(|n| opts.at > *n) {
-                return Err(PkiError::CrlExpired {
-                    issuer: issuer_name(),
-                    next_update: n.to_string(),
-                });
-            }
-            // A serial listed by this issuer's CRL is revoked whatever the CRL's scope (serials
-            // are unique per issuer); only a CRL whose scope covers the certificate can say
-            // that it is good.
-            let covers_dp = crl
-                .dp_names
-                .as_ref()
-                .is_none_or(|names| names.iter().any(|n| cert.crl_dp_names.contains(n)));
-            if let Some(date) = crl.revoked_at(&cert.serial) {
-                return Err(PkiError::Revoked {
-                    subject: cert.subject.to_string(),
-                    serial: cert.serial_hex(),
-                    date: date.to_string(),
-                });
-            }
-            if j == 0 && in_scope && covers_dp {
-                leaf_status = RevocationStatus::GoodByCrl {
-                    this_update: crl.this_update,
-                    next_update: crl.next_update,
-                };
-            }
+            // Every CRL is vetted before any is read, complete or delta alike: a delta that
+            // does not verify, is stale or not yet valid is the same error as such a complete
+            // CRL (fatal for the validation, see `is_revocation_error`). Failing closed here is
+            // what keeps an unverified delta's removeFromCRL from ever releasing a hold.
+            vet_crl(crl, issuer, opts, backend)?;
+            crls.push(crl.as_ref());
+        }
+        let status = crl_status(cert, is_ca, &crls)?;
+        if j == 0
+            && let Some(s) = status
+        {
+            leaf_status = s;
         }
     }
     if let Some(cfg) = &opts.ocsp {
@@ -779,6 +740,152 @@ fn check_revocation(
         });
     }
     Ok(leaf_status)
+}
+
+/// The checks every CRL naming `issuer` must pass before it is read: `issuer` may sign CRLs,
+/// the signature verifies under its key, and the CRL is current at the validation time.
+fn vet_crl(crl: &Crl, issuer: &Cert, opts: &PathOptions, backend: &dyn SignatureBackend) -> Result<(), PkiError> {
+    let issuer_name = || issuer.subject.to_string();
+    if issuer.key_usage.is_some_and(|k| k & ku::CRL_SIGN == 0) {
+        return Err(PkiError::CrlIssuerNotAuthorized { issuer: issuer_name() });
+    }
+    let check = signature_check(
+        &crl.sig_alg,
+        crl.tbs_bytes(),
+        &crl.signature,
+        issuer,
+        &opts.policy,
+        issuer_name,
+    )
+    .map_err(|e| match e {
+        PkiError::SignatureInvalid { .. } => PkiError::CrlSignatureInvalid { issuer: issuer_name() },
+        other => other,
+    })?;
+    if !backend.verify(&check) {
+        return Err(PkiError::CrlSignatureInvalid { issuer: issuer_name() });
+    }
+    // §5.2.3: conforming CRL issuers MUST include cRLNumber. Only the strict profile enforces
+    // it: a CRL without one still lists what its CA revoked, and ignoring it would check less,
+    // not more. (A delta CRL without one is refused when parsed.)
+    if opts.strict_rfc5280 && crl.number.is_none() {
+        return Err(PkiError::CrlMalformed(format!(
+            "the CRL of \"{}\" has no cRLNumber (RFC 5280 5.2.3)",
+            issuer_name()
+        )));
+    }
+    if opts.at < crl.this_update {
+        return Err(PkiError::CrlNotYetValid { issuer: issuer_name() });
+    }
+    if let Some(n) = crl.next_update.filter(|n| opts.at > *n) {
+        return Err(PkiError::CrlExpired {
+            issuer: issuer_name(),
+            next_update: n.to_string(),
+        });
+    }
+    Ok(())
+}
+
+/// The status of `cert` from its issuer's vetted CRLs (complete and delta): `CERT_REVOKED`,
+/// good (`Some`, when a complete CRL whose scope covers it does not list it), or nothing to say
+/// (`None`).
+///
+/// Delta CRLs (RFC 5280 §5.2.4, §6.3.3):
+/// - A delta listing the serial for any reason but removeFromCRL revokes it, whether or not a
+///   complete CRL it extends is configured: it is the issuer's verified, current statement that
+///   the certificate is revoked or on hold, and it can only make the verdict stricter.
+/// - A delta never makes a certificate good, and never makes revocation "checked", on its own:
+///   it lists changes only, so a serial it omits says nothing. Only a complete CRL vouches.
+/// - A complete CRL's listing is undone only when it is a hold (certificateHold) and the newest
+///   delta that extends that CRL ([`Crl::extends`]: same issuer and scope, the complete CRL at
+///   least the delta's BaseCRLNumber, the delta newer) lists the serial as removeFromCRL.
+///   §5.3.1 makes every other revocation final, so a removal of one is not honoured (any
+///   reason other than certificateHold, or none, stays revoked). A delta that extends no
+///   configured complete CRL (its base newer than ours, or older than ours) undoes nothing.
+/// - As for complete CRLs, a listing on any configured CRL of the issuer counts (serials are
+///   unique per issuer), so an older CRL kept in the store that still lists a released hold
+///   still revokes: fail-closed, the store should hold current CRLs only.
+fn crl_status(cert: &Cert, is_ca: bool, crls: &[&Crl]) -> Result<Option<RevocationStatus>, PkiError> {
+    use super::crl::{cmp_uint, reason};
+    let revoked = |date: UnixTime| PkiError::Revoked {
+        subject: cert.subject.to_string(),
+        serial: cert.serial_hex(),
+        date: date.to_string(),
+    };
+    let (deltas, completes): (Vec<&Crl>, Vec<&Crl>) = crls.iter().copied().partition(|c| c.is_delta());
+    for d in &deltas {
+        if let Some(r) = d.revocation(&cert.serial)
+            && r.reason != Some(reason::REMOVE_FROM_CRL)
+        {
+            return Err(revoked(r.date));
+        }
+    }
+    let mut status = None;
+    for base in &completes {
+        let extending: Vec<&Crl> = deltas.iter().copied().filter(|d| d.extends(base)).collect();
+        // The newest deltas for this base (more than one with the same number would be the
+        // issuer's error; then all of them must agree on a removal).
+        let newest_no = extending
+            .iter()
+            .filter_map(|d| d.number.as_deref())
+            .max_by(|a, b| cmp_uint(a, b));
+        let newest: Vec<&Crl> = extending
+            .iter()
+            .copied()
+            .filter(|d| {
+                d.number
+                    .as_deref()
+                    .zip(newest_no)
+                    .is_some_and(|(a, b)| cmp_uint(a, b).is_eq())
+            })
+            .collect();
+        if let Some(r) = base.revocation(&cert.serial) {
+            let released = r.reason == Some(reason::CERTIFICATE_HOLD)
+                && !newest.is_empty()
+                && newest.iter().all(|d| {
+                    d.revocation(&cert.serial)
+                        .is_some_and(|x| x.reason == Some(reason::REMOVE_FROM_CRL))
+                });
+            if !released {
+                return Err(revoked(r.date));
+            }
+        }
+        // A serial listed by this issuer's CRL is revoked whatever the CRL's scope (serials
+        // are unique per issuer); only a CRL whose scope covers the certificate can say that it
+        // is good.
+        let in_scope = match base.scope {
+            Scope::All => true,
+            Scope::UserCerts => !is_ca,
+            Scope::CaCerts => is_ca,
+            Scope::AttributeCerts => false,
+        };
+        let covers_dp = base
+            .dp_names
+            .as_ref()
+            .is_none_or(|names| names.iter().any(|n| cert.crl_dp_names.contains(n)));
+        if in_scope && covers_dp {
+            // With a delta, the information is as fresh as the delta, and usable until the
+            // first of the two CRLs goes stale.
+            status = Some(match newest.first() {
+                Some(d) => RevocationStatus::GoodByCrl {
+                    this_update: d.this_update,
+                    next_update: earliest(base.next_update, d.next_update),
+                },
+                None => RevocationStatus::GoodByCrl {
+                    this_update: base.this_update,
+                    next_update: base.next_update,
+                },
+            });
+        }
+    }
+    Ok(status)
+}
+
+/// The earlier of two optional times (`None`: no bound).
+fn earliest(a: Option<UnixTime>, b: Option<UnixTime>) -> Option<UnixTime> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
 }
 
 /// The end entity's OCSP status from the configured responses: the response that names it

@@ -348,6 +348,14 @@ pub mod ext {
     pub fn aki(id: &[u8]) -> Vec<u8> {
         extension(&ext_oid::AKI, false, &seq(&[tlv(0x80, id)]))
     }
+    /// deltaCRLIndicator with its BaseCRLNumber (RFC 5280 requires `critical`).
+    pub fn delta_crl_indicator(base: u64, critical: bool) -> Vec<u8> {
+        extension(&Oid::new_unwrap("2.5.29.27"), critical, &int(base))
+    }
+    /// CRL entry reasonCode (an ENUMERATED CRLReason).
+    pub fn reason_code(reason: u8) -> Vec<u8> {
+        extension(&Oid::new_unwrap("2.5.29.21"), false, &tlv(0x0A, &[reason]))
+    }
 }
 
 /// keyUsage bit numbers.
@@ -467,28 +475,83 @@ impl Issuer {
         signer: Option<&PrivateKey>,
         rng: &mut ChaCha20Rng,
     ) -> Vec<u8> {
+        let spec = CrlSpec {
+            entries: revoked.iter().map(|s| (s.clone(), None)).collect(),
+            extra_extensions,
+            ..CrlSpec::new(this_update, next_update)
+        };
+        self.crl_spec(&spec, signer, rng)
+    }
+
+    /// A CRL as `spec` says (cRLNumber, delta indicator, entry reasons), signed by `signer`
+    /// (default: this CA's key).
+    pub fn crl_spec(&self, spec: &CrlSpec, signer: Option<&PrivateKey>, rng: &mut ChaCha20Rng) -> Vec<u8> {
         use der::*;
         let key = signer.unwrap_or(&self.key);
         let alg = key.default_alg();
         let algid = alg_id(alg, false);
-        let entries: Vec<Vec<u8>> = revoked.iter().map(|s| seq(&[uint(s), time(this_update)])).collect();
-        let mut tbs = vec![int(1), algid.clone(), self.name.clone(), time(this_update)];
-        if let Some(n) = next_update {
+        let entries: Vec<Vec<u8>> = spec
+            .entries
+            .iter()
+            .map(|(s, reason)| match reason {
+                None => seq(&[uint(s), time(spec.this_update)]),
+                Some(r) => seq(&[uint(s), time(spec.this_update), seq(&[ext::reason_code(*r)])]),
+            })
+            .collect();
+        let mut tbs = vec![int(1), algid.clone(), self.name.clone(), time(spec.this_update)];
+        if let Some(n) = spec.next_update {
             tbs.push(time(n));
         }
         if !entries.is_empty() {
             tbs.push(seq(&entries));
         }
-        let number = int(u64::try_from(this_update.0).unwrap_or(0));
+        let number = spec
+            .number
+            .unwrap_or_else(|| u64::try_from(spec.this_update.0).unwrap_or(0));
         let mut exts = vec![
             ext::aki(&self.ski),
-            extension(&Oid::new_unwrap("2.5.29.20"), false, &number),
+            extension(&Oid::new_unwrap("2.5.29.20"), false, &int(number)),
         ];
-        exts.extend(extra_extensions);
+        if let Some(base) = spec.delta_base {
+            exts.push(ext::delta_crl_indicator(base, true));
+        }
+        exts.extend(spec.extra_extensions.iter().cloned());
         tbs.push(ctx(0, &seq(&exts)));
         let tbs = seq(&tbs);
         let sig = key.sign_x509(alg, &tbs, rng);
         seq(&[tbs, algid, bits(&sig)])
+    }
+}
+
+/// What goes into a CRL made by [`Issuer::crl_spec`].
+#[derive(Clone, Debug)]
+pub struct CrlSpec {
+    /// Listed serials, each with an optional reasonCode (see `crate::pki::crl::reason`);
+    /// every entry is revoked at `this_update`.
+    pub entries: Vec<(Vec<u8>, Option<u8>)>,
+    /// thisUpdate.
+    pub this_update: UnixTime,
+    /// nextUpdate (`None`: left out, which makes the CRL malformed).
+    pub next_update: Option<UnixTime>,
+    /// cRLNumber (default: `this_update` in seconds).
+    pub number: Option<u64>,
+    /// For a delta CRL: its BaseCRLNumber (a critical deltaCRLIndicator).
+    pub delta_base: Option<u64>,
+    /// More CRL extensions, each already encoded.
+    pub extra_extensions: Vec<Vec<u8>>,
+}
+
+impl CrlSpec {
+    /// An empty complete CRL for the period given.
+    pub fn new(this_update: UnixTime, next_update: Option<UnixTime>) -> Self {
+        Self {
+            entries: Vec::new(),
+            this_update,
+            next_update,
+            number: None,
+            delta_base: None,
+            extra_extensions: Vec::new(),
+        }
     }
 }
 
