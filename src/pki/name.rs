@@ -189,6 +189,33 @@ impl DistinguishedName {
     }
 }
 
+impl DistinguishedName {
+    /// A key equal for two names exactly when [`DistinguishedName::matches`] says they match:
+    /// per RDN, its attributes' keys sorted (one-to-one pairing is multiset equality), each
+    /// attribute as its OID and either its normalised text (string types that decode) or its
+    /// tag and raw value. For indexing; `matches` stays the rule.
+    pub fn match_key(&self) -> String {
+        let mut key = String::new();
+        for rdn in &self.rdns {
+            let mut parts: Vec<String> = rdn
+                .iter()
+                .map(|a| match a.text().filter(|_| is_string_tag(a.tag)) {
+                    Some(t) => format!("{}=s:{}", a.oid, normalise(&t)),
+                    None => format!("{}=r:{:02x}:{}", a.oid, a.tag, super::cert::hex_lower(&a.value)),
+                })
+                .collect();
+            parts.sort();
+            for p in parts {
+                key.push_str(&p.len().to_string());
+                key.push(':');
+                key.push_str(&p);
+            }
+            key.push('/');
+        }
+        key
+    }
+}
+
 /// Multi-valued RDNs match when their attributes pair up one to one (each used once), so
 /// `CN=A+CN=A` does not match `CN=A+CN=B`.
 pub(crate) fn rdn_eq(a: &[Attribute], b: &[Attribute]) -> bool {
@@ -294,6 +321,47 @@ mod tests {
         assert_eq!(decode_string(0x0C, s.as_bytes()).unwrap(), s);
         assert_eq!(decode_string(0x13, "é".as_bytes()), None);
         assert_eq!(decode_string(0x1E, &[0xD8, 0x00]), None); // lone surrogate
+    }
+
+    /// `match_key` equality is `matches`, over names that differ in case, spacing, string
+    /// type, attribute order inside an RDN, RDN order, duplicated values and non-string values.
+    #[cfg(feature = "testkit")]
+    #[test]
+    fn match_key_agrees_with_matches() {
+        use crate::testkit::der::{bmp, oid, printable, seq, set, tlv, utf8};
+        let cn = super::attr::CN;
+        let c = Oid::new_unwrap("2.5.4.6");
+        let atv = |o: &Oid, v: Vec<u8>| seq(&[oid(o), v]);
+        let name = |rdns: Vec<Vec<Vec<u8>>>| {
+            let der = seq(&rdns.iter().map(|r| set(r)).collect::<Vec<_>>());
+            DistinguishedName::from_der(&der).unwrap()
+        };
+        let names = [
+            name(vec![vec![atv(&c, printable("IR"))], vec![atv(&cn, utf8("Iran CA"))]]),
+            name(vec![
+                vec![atv(&c, printable("IR"))],
+                vec![atv(&cn, utf8("  iran   ca "))],
+            ]),
+            name(vec![vec![atv(&c, printable("IR"))], vec![atv(&cn, bmp("IRAN CA"))]]),
+            name(vec![vec![atv(&cn, utf8("Iran CA"))], vec![atv(&c, printable("IR"))]]),
+            name(vec![vec![atv(&c, printable("IR")), atv(&cn, utf8("A"))]]),
+            name(vec![vec![atv(&cn, utf8("a")), atv(&c, printable("ir"))]]),
+            name(vec![vec![atv(&cn, utf8("A")), atv(&cn, utf8("A"))]]),
+            name(vec![vec![atv(&cn, utf8("A")), atv(&cn, utf8("B"))]]),
+            name(vec![vec![atv(&cn, tlv(0x04, b"Iran CA"))]]),
+            name(vec![vec![atv(&cn, tlv(0x04, b"iran ca"))]]),
+            name(vec![vec![atv(&cn, utf8("Iran CA"))]]),
+            name(vec![vec![atv(&cn, utf8("Iran CA2"))]]),
+            name(vec![]),
+        ];
+        let mut equal = 0;
+        for a in &names {
+            for b in &names {
+                assert_eq!(a.matches(b), a.match_key() == b.match_key(), "{a} vs {b}");
+                equal += usize::from(a.matches(b));
+            }
+        }
+        assert!(equal > names.len(), "some distinct encodings must match");
     }
 
     #[test]

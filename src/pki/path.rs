@@ -19,6 +19,10 @@ pub const MAX_STORE_ITEMS: usize = 4096;
 #[derive(Clone, Debug, Default)]
 pub struct TrustStore {
     anchors: Vec<Arc<Cert>>,
+    /// Anchors by [`super::name::DistinguishedName::match_key`] of their subject: a path
+    /// step looks up the anchors that may have issued a certificate instead of comparing its
+    /// issuer with every anchor (a relying party may configure hundreds).
+    anchors_by_name: std::collections::HashMap<String, Vec<usize>>,
     intermediates: Vec<Arc<Cert>>,
     crls: Vec<Arc<Crl>>,
 }
@@ -157,7 +161,16 @@ impl TrustStore {
     /// Adds trust anchors from PEM (one or more certificates) or DER. Returns how many.
     pub fn add_anchors(&mut self, bytes: &[u8]) -> Result<usize, PkiError> {
         let certs = load_certs(bytes)?;
-        Self::push(&mut self.anchors, certs)
+        let from = self.anchors.len();
+        let n = Self::push(&mut self.anchors, certs)?;
+        self.index_anchors(from);
+        Ok(n)
+    }
+
+    fn index_anchors(&mut self, from: usize) {
+        for (i, a) in self.anchors.iter().enumerate().skip(from) {
+            self.anchors_by_name.entry(a.subject.match_key()).or_default().push(i);
+        }
     }
 
     /// Adds intermediates from PEM or DER. Returns how many.
@@ -179,6 +192,7 @@ impl TrustStore {
     /// Adds a parsed anchor.
     pub fn add_anchor_cert(&mut self, c: Arc<Cert>) {
         self.anchors.push(c);
+        self.index_anchors(self.anchors.len() - 1);
     }
 
     /// Adds a parsed intermediate.
@@ -539,10 +553,15 @@ impl Search<'_> {
 
     fn build(&mut self, path: &mut Vec<Arc<Cert>>) -> Result<Option<ValidatedPath>, PkiError> {
         let cur = path.last().cloned().ok_or(PkiError::ChainTooLong)?;
+        // Same-named anchors in configuration order; may_issue still decides (the index only
+        // narrows the candidates).
         let anchors: Vec<_> = self
             .store
-            .anchors
-            .iter()
+            .anchors_by_name
+            .get(&cur.issuer.match_key())
+            .into_iter()
+            .flatten()
+            .filter_map(|&i| self.store.anchors.get(i))
             .filter(|a| may_issue(&cur, a))
             .cloned()
             .collect();
