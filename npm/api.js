@@ -184,6 +184,9 @@ function makeApi(platform) {
         trustAnchors: card.trustAnchors(),
         intermediates: card.intermediates(),
         crls: card.crls(),
+        ocspResponse(status, opts) {
+          try { return card.ocspResponse(status, opts); } catch (e) { throw toError(e); }
+        },
       },
       info(onStatus) {
         try { return card.info(onStatus); } catch (e) { throw toError(e); }

@@ -28,6 +28,20 @@ export interface VerifyOptions {
   requireRevocation?: boolean;
   /** Accept SHA-1 signatures on certificates and CRLs (legacy chains only). */
   allowSha1?: boolean;
+  /**
+   * OCSP responses about the holder's certificate (DER bytes or base64), fetched by the server
+   * from the responder in the certificate's AIA or stapled. A good response makes the
+   * revocation source 'ocsp'; revoked is CERT_REVOKED, unknown OCSP_CERT_UNKNOWN; a response
+   * that does not verify is its OCSP_* code; responses that name another certificate are
+   * OCSP_CERT_ID_MISMATCH.
+   */
+  ocspResponses?: PkiInput[] | PkiInput;
+  /** The nonce the server sent in its OCSP request (bytes or base64): the response must echo it. */
+  ocspNonce?: string | Uint8Array;
+  /** Clock skew tolerated on thisUpdate/nextUpdate, seconds (default 300). */
+  ocspSkewSeconds?: number;
+  /** Which cryptography discharges the signature checks (default: node in Node, webcrypto in browsers). */
+  backend?: 'node' | 'webcrypto' | 'wasm';
 }
 
 export interface Holder {
@@ -128,7 +142,13 @@ export interface Card {
   /** Why other transports were not chosen (auto). */
   readonly unavailable: Record<string, string>;
   /** The virtual card's test registry, to verify its tokens. */
-  readonly testRegistry?: { trustAnchors: string[]; intermediates: string[]; crls: string[] };
+  readonly testRegistry?: {
+    trustAnchors: string[];
+    intermediates: string[];
+    crls: string[];
+    /** An OCSP response about this card's certificate, signed by its CA (DER). */
+    ocspResponse(status?: 'good' | 'revoked' | 'unknown', options?: { nonce?: Uint8Array; thisUpdate?: string | Date | number; nextUpdate?: string | Date | number }): Uint8Array;
+  };
   info(): Promise<CardInfo>;
   /** Runs the card's challenge-response; `origin` defaults to the page's origin. */
   authenticate(args: { nonce: string; pin?: string; origin?: string }): Promise<{ token: WebEidToken; origin: string }>;

@@ -5,6 +5,8 @@ export class VirtualCard {
   trustAnchors(): string[];
   intermediates(): string[];
   crls(): string[];
+  /** An OCSP response about this card's certificate, signed by its issuing CA (DER). */
+  ocspResponse(status?: 'good' | 'revoked' | 'unknown', options?: { nonce?: Uint8Array; thisUpdate?: string | Date | number; nextUpdate?: string | Date | number }): Uint8Array;
   info(onStatus?: (status: string) => void): unknown;
   authenticate(origin: string, nonce: string, pin?: string, onStatus?: (status: string) => void): unknown;
   free(): void;

@@ -121,6 +121,44 @@ test('the virtual card: info, challenge-response, PINs, statuses, removal', asyn
   await assert.rejects(removed.authenticate({ nonce, origin: ORIGIN, pin: '123456' }), { code: 'CARD_REMOVED' });
 });
 
+test('OCSP responses in verifyToken: good, revoked, unknown, nonce, base64, hostile (every backend)', async () => {
+  const card = await connect({ transport: 'virtual' });
+  const reg = card.testRegistry;
+  const nonce = createNonce();
+  const { token } = await card.authenticate({ nonce, origin: ORIGIN, pin: '123456' });
+  const base = { origin: ORIGIN, nonce, trustAnchors: reg.trustAnchors, intermediates: reg.intermediates };
+  const sent = new Uint8Array(16).fill(9);
+  const good = reg.ocspResponse('good', { nonce: sent });
+  for (const backend of ['node', 'webcrypto', 'wasm']) {
+    const o = { ...base, backend };
+    const plain = await verifyToken(token, o);
+    assert.equal(plain.assurance.revocation, 'not-checked', backend);
+    await assert.rejects(verifyToken(token, { ...o, requireRevocation: true }), { code: 'REVOCATION_UNKNOWN' });
+    const who = await verifyToken(token, { ...o, ocspResponses: [good], ocspNonce: sent, requireRevocation: true });
+    assert.equal(who.assurance.revocation, 'ocsp', backend);
+    assert.deepEqual(who.revocation, { status: 'good', source: 'ocsp' }, backend);
+    const b64 = Buffer.from(good).toString('base64');
+    assert.equal((await verifyToken(token, { ...o, ocspResponses: b64, ocspNonce: Buffer.from(sent).toString('base64') })).assurance.revocation, 'ocsp');
+    await assert.rejects(verifyToken(token, { ...o, ocspResponses: [reg.ocspResponse('revoked')] }), { code: 'CERT_REVOKED' }, backend);
+    await assert.rejects(verifyToken(token, { ...o, ocspResponses: [reg.ocspResponse('unknown')] }), { code: 'OCSP_CERT_UNKNOWN' }, backend);
+    await assert.rejects(verifyToken(token, { ...o, ocspResponses: [good], ocspNonce: new Uint8Array(16).fill(8) }), { code: 'OCSP_NONCE_MISMATCH' }, backend);
+    // Stale: nextUpdate long past at the validation time.
+    const stale = reg.ocspResponse('good', { thisUpdate: '2020-01-01T00:00:00Z', nextUpdate: '2020-01-02T00:00:00Z' });
+    await assert.rejects(verifyToken(token, { ...o, ocspResponses: [stale] }), (e) => e.code.startsWith('OCSP_'), backend);
+    // A response for another card's certificate.
+    const other = await connect({ transport: 'virtual', virtual: { holder: 2 } });
+    await assert.rejects(verifyToken(token, { ...o, ocspResponses: [other.testRegistry.ocspResponse('good')] }), { code: 'OCSP_CERT_ID_MISMATCH' }, backend);
+    // One flipped byte in the signed part: the signature no longer verifies.
+    const bent = Uint8Array.from(good); bent[bent.length - 120] ^= 1;
+    await assert.rejects(verifyToken(token, { ...o, ocspResponses: [bent] }), (e) => e instanceof HoviatError && /^OCSP_|^CERT_/.test(e.code), backend);
+  }
+  await assert.rejects(verifyToken(token, { ...base, ocspResponses: [new Uint8Array([0x30, 0x03, 0x0a, 0x01, 0x03])] }), { code: 'OCSP_NOT_SUCCESSFUL' });
+  await assert.rejects(verifyToken(token, { ...base, ocspResponses: ['not base64 !!'] }), { code: 'INVALID_ARGUMENT' });
+  await assert.rejects(verifyToken(token, { ...base, ocspNonce: sent }), { code: 'INVALID_ARGUMENT' });
+  await assert.rejects(verifyToken(token, { ...base, ocspResponses: [good], ocspSkewSeconds: -5 }), { code: 'INVALID_ARGUMENT' });
+  await assert.rejects(verifyToken(token, { ...base, ocspResponses: [good], ocspNonce: new Uint8Array(64) }), { code: 'INVALID_ARGUMENT' });
+});
+
 test('transports: unknown, not implemented, auto outside a browser', async () => {
   await assert.rejects(connect({ transport: 'carrier-pigeon' }), { code: 'INVALID_ARGUMENT' });
   await assert.rejects(connect({ transport: 'webusb' }), { code: 'TRANSPORT_UNAVAILABLE' });

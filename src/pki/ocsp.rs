@@ -116,7 +116,7 @@ impl CertId {
         })
     }
 
-    fn encode(&self) -> Vec<u8> {
+    pub(crate) fn encode(&self) -> Vec<u8> {
         seq(&[
             seq(&[oid_tlv(&hash_oid(self.hash)), vec![0x05, 0x00]]),
             tlv(0x04, &self.issuer_name_hash),
@@ -343,6 +343,11 @@ fn parse_single(a: &AnyRef<'_>) -> Result<SingleResponse, PkiError> {
 }
 
 impl OcspResponse {
+    /// The signed part (tbsResponseData), exactly as received.
+    pub fn tbs(&self) -> &[u8] {
+        self.der.get(self.tbs.clone()).unwrap_or_default()
+    }
+
     /// Parses a DER OCSPResponse. A response whose responseStatus is not `successful` is
     /// `OCSP_NOT_SUCCESSFUL`; a response type other than basic is `OCSP_UNSUPPORTED`.
     pub fn from_der(input: &[u8]) -> Result<Self, PkiError> {

@@ -7,6 +7,7 @@
 pub mod bench;
 pub mod cases;
 pub mod der;
+pub mod ocsp;
 #[cfg(unix)]
 pub mod vpcd;
 
@@ -143,7 +144,7 @@ impl PrivateKey {
     }
 
     /// Signs `msg` and returns the signature as X.509 carries it (DER for ECDSA).
-    fn sign_x509(&self, alg: SigAlg, msg: &[u8], rng: &mut ChaCha20Rng) -> Vec<u8> {
+    pub(crate) fn sign_x509(&self, alg: SigAlg, msg: &[u8], rng: &mut ChaCha20Rng) -> Vec<u8> {
         let sig = self.sign_digest(alg, &alg.hash().digest(msg), rng);
         match alg {
             SigAlg::Ecdsa(_) => crate::pki::alg::ecdsa_raw_to_der(&sig).unwrap_or_default(),
@@ -882,11 +883,16 @@ impl Registry {
                 "serial": crate::pki::cert::hex_upper(&h.serial),
             }));
         }
+        std::fs::create_dir_all(dir.join("ocsp"))?;
+        for (file, der_bytes) in ocsp::samples(self, 1) {
+            std::fs::write(dir.join("ocsp").join(file), der_bytes)?;
+        }
         let manifest = serde_json::json!({
             "seed": self.seed, "now": self.now.to_string(),
             "root": "root.pem", "cas": ca_files.iter().map(|f| format!("{f}.pem")).collect::<Vec<_>>(),
             "crls": ca_files.iter().map(|f| format!("{f}.crl.pem")).collect::<Vec<_>>(),
             "holders": holders,
+            "ocsp": { "holder": 1, "dir": "ocsp", "nonce": "07070707070707070707070707070707" },
         });
         std::fs::write(
             dir.join("manifest.json"),

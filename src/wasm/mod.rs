@@ -145,8 +145,13 @@ fn at_time(obj: &JsValue) -> Result<UnixTime, JsValue> {
     if v.is_undefined() || v.is_null() {
         return Ok(now());
     }
+    time_value(&v, "at")
+}
+
+/// A time given as an RFC 3339 string, a Date, or milliseconds.
+fn time_value(v: &JsValue, what: &str) -> Result<UnixTime, JsValue> {
     if let Some(s) = v.as_string() {
-        return UnixTime::parse_rfc3339(&s).ok_or_else(|| invalid("at must be an RFC 3339 time"));
+        return UnixTime::parse_rfc3339(&s).ok_or_else(|| invalid(&format!("{what} must be an RFC 3339 time")));
     }
     let ms = if let Some(d) = v.dyn_ref::<js_sys::Date>() {
         d.get_time()
@@ -154,7 +159,9 @@ fn at_time(obj: &JsValue) -> Result<UnixTime, JsValue> {
         v.as_f64().unwrap_or(f64::NAN)
     };
     if !ms.is_finite() || ms.abs() > 1e15 {
-        return Err(invalid("at must be a Date, milliseconds or an RFC 3339 string"));
+        return Err(invalid(&format!(
+            "{what} must be a Date, milliseconds or an RFC 3339 string"
+        )));
     }
     #[allow(clippy::cast_possible_truncation)]
     Ok(UnixTime((ms / 1000.0).floor() as i64))
@@ -183,6 +190,83 @@ fn trust_store(opts: &JsValue) -> Result<TrustStore, JsValue> {
         t.add_crls(&b).map_err(|e| coded(&e))?;
     }
     Ok(t)
+}
+
+/// Bytes given as a Uint8Array or as base64 text (standard alphabet, whitespace ignored).
+fn der_or_base64(raw: Vec<u8>, what: &str) -> Result<Vec<u8>, JsValue> {
+    use base64::Engine;
+    if raw.first() == Some(&0x30) {
+        return Ok(raw);
+    }
+    let text: Vec<u8> = raw.into_iter().filter(|b| !b.is_ascii_whitespace()).collect();
+    base64::engine::general_purpose::STANDARD
+        .decode(&text)
+        .map_err(|_| invalid(&format!("{what} must be DER bytes (Uint8Array) or base64 text")))
+}
+
+/// `ocspResponses` (DER or base64, for the holder's certificate: fetched or stapled by the
+/// server), `ocspNonce` (the nonce the server sent, Uint8Array or base64) and
+/// `ocspSkewSeconds`.
+fn ocsp_config(opts: &JsValue) -> Result<Option<crate::pki::ocsp::OcspConfig>, JsValue> {
+    use crate::pki::ocsp::{OcspConfig, OcspOptions, OcspResponse};
+    let raw = blobs(opts, "ocspResponses", false)?;
+    let nonce_v = get(opts, "ocspNonce")?;
+    let skew_v = get(opts, "ocspSkewSeconds")?;
+    if raw.is_empty() {
+        if !nonce_v.is_undefined() || !skew_v.is_undefined() {
+            return Err(invalid("ocspNonce and ocspSkewSeconds need ocspResponses"));
+        }
+        return Ok(None);
+    }
+    let mut responses = Vec::with_capacity(raw.len());
+    for r in raw {
+        let der = der_or_base64(r, "ocspResponses items")?;
+        responses.push(std::sync::Arc::new(
+            OcspResponse::from_der(&der).map_err(|e| coded(&e))?,
+        ));
+    }
+    let nonce = if nonce_v.is_undefined() || nonce_v.is_null() {
+        None
+    } else {
+        let raw = if let Some(s) = nonce_v.as_string() {
+            s.into_bytes()
+        } else if let Some(a) = nonce_v.dyn_ref::<Uint8Array>() {
+            a.to_vec()
+        } else {
+            return Err(invalid("ocspNonce must be a Uint8Array or base64 text"));
+        };
+        if raw.len() > 128 {
+            return Err(invalid("ocspNonce is too long"));
+        }
+        let n = if nonce_v.is_string() {
+            use base64::Engine;
+            base64::engine::general_purpose::STANDARD
+                .decode(&raw)
+                .map_err(|_| invalid("ocspNonce must be a Uint8Array or base64 text"))?
+        } else {
+            raw
+        };
+        if n.is_empty() || n.len() > 32 {
+            return Err(invalid("ocspNonce must be 1 to 32 bytes"));
+        }
+        Some(n)
+    };
+    let mut options = OcspOptions::default();
+    if !skew_v.is_undefined() && !skew_v.is_null() {
+        let secs = skew_v
+            .as_f64()
+            .filter(|x| x.fract() == 0.0 && (0.0..=86_400.0).contains(x))
+            .ok_or_else(|| invalid("ocspSkewSeconds must be an integer from 0 to 86400"))?;
+        #[allow(clippy::cast_possible_truncation)]
+        {
+            options.skew_secs = secs as i64;
+        }
+    }
+    Ok(Some(OcspConfig {
+        responses,
+        nonce,
+        options,
+    }))
 }
 
 fn token_text(token: &JsValue) -> Result<String, JsValue> {
@@ -219,6 +303,7 @@ fn prepare(token: &JsValue, opts: &JsValue) -> Result<Prepared, JsValue> {
         allow_sha1: opt_bool(opts, "allowSha1")?,
         ..AlgorithmPolicy::default()
     };
+    options.ocsp = ocsp_config(opts)?;
     Ok(Prepared {
         text,
         origin,
@@ -455,6 +540,8 @@ pub struct WasmVirtualCard {
     intermediates: Vec<String>,
     crls: Vec<String>,
     profile: String,
+    reg: crate::testkit::Registry,
+    holder: usize,
 }
 
 #[cfg(feature = "testkit")]
@@ -510,7 +597,50 @@ impl WasmVirtualCard {
                 .map(|c| crate::testkit::Registry::pem("X509 CRL", c))
                 .collect(),
             profile,
+            #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+            holder: holder as usize,
+            reg,
         })
+    }
+
+    /// An OCSP response about this card's certificate, signed by its issuing CA as a responder
+    /// would (test equipment): `status` `"good"` (default), `"revoked"` or `"unknown"`;
+    /// `opts`: `{nonce?: Uint8Array, thisUpdate?, nextUpdate?}` (times as for `at`; default
+    /// an hour before the card's day and a day after it).
+    #[wasm_bindgen(js_name = ocspResponse)]
+    pub fn ocsp_response(&self, status: JsValue, opts: JsValue) -> Result<Uint8Array, JsValue> {
+        use crate::testkit::ocsp::{Spec, Status, response};
+        let at = self.reg.now;
+        let mut spec = Spec::good(at);
+        spec.status = match status.as_string().as_deref() {
+            None | Some("good") => Status::Good,
+            Some("revoked") => Status::Revoked(UnixTime(at.0 - 3600)),
+            Some("unknown") => Status::Unknown,
+            Some(_) => return Err(invalid("status must be good, revoked or unknown")),
+        };
+        if !opts.is_undefined() && !opts.is_null() {
+            let n = get(&opts, "nonce")?;
+            if let Some(a) = n.dyn_ref::<Uint8Array>() {
+                spec.nonce = Some(a.to_vec());
+            }
+            let t = get(&opts, "thisUpdate")?;
+            if !t.is_undefined() {
+                spec.this_update = time_value(&t, "thisUpdate")?;
+            }
+            let t = get(&opts, "nextUpdate")?;
+            if !t.is_undefined() {
+                spec.next_update = Some(time_value(&t, "nextUpdate")?);
+            }
+        }
+        let h = self
+            .reg
+            .holders
+            .get(self.holder)
+            .ok_or_else(|| invalid("no such holder"))?;
+        let ca = self.reg.cas.get(h.issuer).ok_or_else(|| invalid("no such CA"))?;
+        let mut rng = crate::testkit::rng_for(&self.reg.seed, "wasm-ocsp");
+        let der = response(&h.cert, &ca.cert, &spec, ca.into(), &[], &mut rng);
+        Ok(Uint8Array::from(der.as_slice()))
     }
 
     /// The profile (`piv` or `ir-nid`).
