@@ -189,8 +189,9 @@ say();
 // ---- Server
 say('## Server throughput');
 say();
-say(rd('server.json')?.text || 'Pending: no Rust (axum) or Node example server is in this tree yet (issue 6 is building them in parallel). ' +
-  '`scripts/bench` measures logins per second per core with a loopback load generator once `examples/` has a server to drive; until then nothing is measured here rather than a made-up figure.');
+const server = rd('server.json');
+say(server?.text || 'Not measured in this run (no server.json from bench/server.sh).');
+if (server?.summary) summary.push(server.summary);
 say();
 
 // ---- Card
