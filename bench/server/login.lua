@@ -2,7 +2,8 @@
 -- given after `--`, then the number of wrk threads) exactly once, in order; thread k of N takes lines k, k+N, ... . A success is
 -- status 200 with `"ok":true`; anything else is a failure. A thread that runs out of bodies
 -- sends `GET /api/config` instead and counts it in `exhausted`: the run is then too long for
--- its bodies and the harness must not use it. done() prints one line `BENCH {json}`.
+-- its bodies and the harness must not use it. (wrk calls request() once before the run to check
+-- the request: the first body of thread 0 is never sent.) done() prints one line `BENCH {json}`.
 local threads = {}
 function setup(thread)
   thread:set("tid", #threads)

@@ -12,7 +12,8 @@
 //   3. wrk POSTs each login body once for a fixed time (timed: logins/s), with more bodies than
 //      the run can use (a run that runs out is discarded and redone with more).
 // Every answer is checked (challenge: 200 with a nonce; login: 200 with "ok":true); a run with a
-// single failure or socket error is not a figure: the step fails. The server (and Redis) are
+// single failure or socket error is not a figure: the step fails. Each fresh server must also
+// refuse a replayed body and a tampered signature before it is timed. The server (and Redis) are
 // pinned to one core, wrk and the signer to the other; the server's own CPU time is read from
 // /proc so that a core shared with other work shows.
 //
@@ -164,6 +165,20 @@ async function oneRun(kind, store, runNo, est) {
     if (j.exhausted) continue;
     mustBeClean(j, `${kind}+${store} warm-up logins`);
     est = Math.max(est || 0, j.rate);
+    // The server under test refuses what it must: a body already used, and a fresh nonce's
+    // body with one signature byte flipped.
+    // (Line 2: wrk calls request() once before it starts, to check the request, so line 1 is never sent.)
+    const used = readFileSync(bodies, 'utf8').split('\n')[1];
+    const { bodies: fresh } = await take(1);
+    const bad = JSON.parse(readFileSync(fresh, 'utf8'));
+    const sig = Buffer.from(bad.token.signature, 'base64');
+    sig[sig.length - 5] ^= 1;
+    bad.token.signature = sig.toString('base64');
+    for (const [body, want] of [[used, 'NONCE_REPLAYED'], [JSON.stringify(bad), 'TOKEN_SIGNATURE_INVALID']]) {
+      const r = await fetch(`${srv.url}/api/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+      const code = (await r.json().catch(() => ({}))).error?.code;
+      if (r.status !== 401 || code !== want) die(`${kind}+${store}: expected 401 ${want}, got ${r.status} ${code}`);
+    }
     break;
   }
   let login, signed;
@@ -230,7 +245,7 @@ L.push(`One core per server: the server${args.redis ? ' (and for the Redis store
   'Each login body carries a token signed by the card over its own fresh nonce and can be sent once only (a replay is `NONCE_REPLAYED`), so wrk cannot repeat one request: ' +
   `wrk first POSTs challenges for ${CHALLENGE_SECS} s and keeps every nonce (timed), the virtual card signs a login body for each nonce while the server idles (not timed: the citizen's card does that), ` +
   `then wrk POSTs each body once for ${LOGIN_SECS} s (timed), from a list longer than the run can use (bench/server/). ${CONN} connections, 1 wrk thread; 1 s of warm-up challenges and logins on each fresh server first. ` +
-  `Every answer is checked (200 with a nonce; 200 with \`"ok":true\`) and any failure or socket error stops the step, so each figure below is of successes only.`);
+  `Every answer is checked (200 with a nonce; 200 with \`"ok":true\`) and any failure or socket error stops the step, so each figure below is of successes only; before timing, each server must refuse a replayed login body (\`NONCE_REPLAYED\`) and one with a flipped signature byte (\`TOKEN_SIGNATURE_INVALID\`).`);
 L.push('');
 L.push(`Workload: ${workload || 'ES256'}, the virtual card's default holder (holder 1 of the light test registry: P-256 holder key, P-384 citizen CA, P-384 root), checked against the CA's CRL, in demo mode (both servers trust that registry). ` +
   `Verification backend: Rust server ${rustBackend}; Node server the package's default \`${nodeBackend}\`. ` +
