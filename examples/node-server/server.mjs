@@ -1,6 +1,8 @@
 // The bank-portal endpoints on plain node:http with the hoviat npm package: the same API as
 // the Rust example (examples/bank-portal), serving the same www/.
-//   node server.mjs [--port 8081]        (demo mode: trusts the virtual card's test registry)
+//   node server.mjs [--port 8081] [--redis URL [--redis-prefix P]]
+//   (demo mode: trusts the virtual card's test registry; challenges in memory, or in Redis with
+//   --redis, shared with other instances: redis-store.mjs)
 import http from 'node:http';
 import { randomBytes, createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
@@ -21,14 +23,18 @@ const fp = (s) => createHash('sha256').update(String(s)).digest('hex').slice(0, 
 
 /**
  * A server (not yet listening). opts: { origin?, ttlSeconds?, trust?: {trustAnchors, intermediates, crls},
- * www?, pkg?, log? (a writable) }. Without `trust`, demo mode: the virtual card's registry of today.
+ * www?, pkg?, log? (a writable), redis? (URL), redisPrefix? }. Without `trust`, demo mode: the virtual card's
+ * registry of today.
  */
 export async function createServer(opts = {}) {
   const www = opts.www || path.resolve(here, '../../www');
   const pkg = opts.pkg || path.resolve(here, '../../pkg/web');
   const log = logger(opts.log);
   const ttl = opts.ttlSeconds || 300;
-  const store = new NonceStore({ ttlSeconds: ttl });
+  // issue() and consume() may be async (Redis) or not (memory); every call is awaited.
+  const store = opts.redis
+    ? await (await import('./redis-store.mjs')).redisNonceStore(opts.redis, { ttlSeconds: ttl, prefix: opts.redisPrefix })
+    : new NonceStore({ ttlSeconds: ttl });
   let trust = opts.trust;
   const demo = !trust;
   if (demo) {
@@ -67,7 +73,7 @@ export async function createServer(opts = {}) {
       fail(res, 400, 'BAD_REQUEST', 'nonce (string) and token (object or string) are required'); return null;
     }
     try {
-      store.consume(j.nonce);
+      await store.consume(j.nonce);
       const who = await verifyToken(j.token, { origin, nonce: j.nonce, trust: trustStore });
       log('login_verified', { nonceId: fp(j.nonce), nationalCode: who.holder.nationalCode, certSerial: who.certificate.serialNumber, revocation: who.assurance.revocation });
       return who;
@@ -86,7 +92,12 @@ export async function createServer(opts = {}) {
       if (p === '/api/config' && req.method === 'GET') return send(res, 200, { origin, demo, instance: 'node', ttlSeconds: ttl });
       if (p === '/api/challenge' && req.method === 'POST') {
         if (!isJson(req)) return fail(res, 415, 'BAD_REQUEST', 'POST with Content-Type: application/json');
-        const nonce = store.issue();
+        let nonce;
+        try { nonce = await store.issue(); } catch (e) {
+          const code = e && e.code === 'NONCE_STORE_UNAVAILABLE' ? e.code : 'INTERNAL_ERROR';
+          log('challenge_refused', { code });
+          return fail(res, code === 'INTERNAL_ERROR' ? 500 : 503, code, code === 'INTERNAL_ERROR' ? 'internal error' : 'challenges are unavailable; try again');
+        }
         log('challenge_issued', { nonceId: fp(nonce) });
         return send(res, 200, { nonce, expiresAt: new Date(Date.now() + ttl * 1000).toISOString(), ttlSeconds: ttl });
       }
@@ -128,14 +139,16 @@ export async function createServer(opts = {}) {
   });
   server.on('listening', () => {
     if (!origin) { const a = server.address(); origin = `http://127.0.0.1:${a.port}`; }
-    log('server_started', { origin, demo });
+    log('server_started', { origin, demo, nonceStore: opts.redis ? 'redis' : 'memory' });
   });
+  if (store.close) server.on('close', () => store.close().catch(() => {}));
   return server;
 }
 
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   const i = process.argv.indexOf('--port');
   const port = i > 0 ? Number(process.argv[i + 1]) : 8081;
-  const server = await createServer({ log: process.stderr });
+  const arg = (name) => { const k = process.argv.indexOf(name); return k > 0 ? process.argv[k + 1] : undefined; };
+  const server = await createServer({ log: process.stderr, redis: arg('--redis'), redisPrefix: arg('--redis-prefix') });
   server.listen(port, '127.0.0.1', () => console.log(`node-server: listening on http://127.0.0.1:${server.address().port}`));
 }

@@ -1,0 +1,44 @@
+// The optional Redis nonce store (--redis): two instances share one Redis, so a challenge issued
+// by one is accepted once by the other and refused as a replay by either. Needs a real Redis:
+// runs when HOVIAT_TEST_REDIS is set (scripts/rp-tests.sh starts one), skipped otherwise.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { connect } from 'hoviat';
+import { createServer } from '../server.mjs';
+
+const url = process.env.HOVIAT_TEST_REDIS;
+const ORIGIN = 'https://bank.example.ir';
+
+test('redis store: shared challenges, single use, unknown and malformed nonces refused', { skip: !url && 'HOVIAT_TEST_REDIS is not set' }, async () => {
+  const prefix = `node-test-${process.pid}:`;
+  const servers = [];
+  try {
+    for (let i = 0; i < 2; i++) {
+      const s = await createServer({ origin: ORIGIN, redis: url, redisPrefix: prefix });
+      await new Promise((r) => s.listen(0, '127.0.0.1', r));
+      servers.push(s);
+    }
+    const [a, b] = servers.map((s) => `http://127.0.0.1:${s.address().port}`);
+    const post = (base, p, body) => fetch(base + p, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const card = await connect({ transport: 'virtual' });
+    const r0 = await post(a, '/api/challenge', {});
+    assert.equal(r0.status, 200);
+    const { nonce } = await r0.json();
+    const { token } = await card.authenticate({ nonce, pin: '123456', origin: ORIGIN });
+    const ok = await post(b, '/api/login', { nonce, token });
+    assert.equal(ok.status, 200);
+    assert.equal((await ok.json()).ok, true);
+    for (const base of [a, b]) {
+      const again = await post(base, '/api/login', { nonce, token });
+      assert.equal(again.status, 401);
+      assert.equal((await again.json()).error.code, 'NONCE_REPLAYED');
+    }
+    const unknown = 'B'.repeat(43) + '=';
+    const u = await post(a, '/api/login', { nonce: unknown, token: (await card.authenticate({ nonce: unknown, pin: '123456', origin: ORIGIN })).token });
+    assert.equal((await u.json()).error.code, 'NONCE_UNKNOWN');
+    const m = await post(a, '/api/login', { nonce: 'short', token });
+    assert.equal((await m.json()).error.code, 'NONCE_INVALID');
+  } finally {
+    for (const s of servers) await new Promise((r) => s.close(r));
+  }
+});
