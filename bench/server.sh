@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # Server throughput for BENCHMARKS.md: verified logins per second on one core for the example
-# servers (examples/bank-portal, Rust/axum, nonces in memory and in Redis; examples/node-server,
-# nonces in memory), loaded over loopback by wrk. scripts/bench runs it as its step 6; alone:
+# servers (examples/bank-portal, Rust/axum, and examples/node-server, nonces in memory and in
+# Redis), loaded over loopback by wrk. scripts/bench runs it as its step 6; alone:
 #   bench/server.sh target/bench/server.json
 # Writes OUT as JSON: `text` (the section), `rows`, `runs`. Method: bench/server/run.mjs.
 #   BENCH_SERVER_RUNS=3  BENCH_SERVER_SECS=8 (timed login phase)  BENCH_SERVER_CONNECTIONS=8
-#   BENCH_SERVER_ONLY=rust-memory,rust-redis,node-memory
+#   BENCH_SERVER_ONLY=rust-memory,rust-redis,node-memory,node-redis
 # Installs what it needs: Debian's wrk and redis-server; builds the Rust example (release) and,
 # when missing or older than the sources, the npm package (scripts/build-pkg).
 set -euo pipefail
@@ -25,7 +25,7 @@ BIN=$CARGO_TARGET_DIR/release/examples/bank-portal
 if [ ! -f pkg/web/index.js ] || [ -n "$(find src npm Cargo.toml Cargo.lock scripts/build-pkg -newer pkg/web/index.js -print -quit)" ]; then
   log "scripts/build-pkg"; bash scripts/build-pkg > "$OUT.build-pkg.log" 2>&1 || { tail -20 "$OUT.build-pkg.log" >&2; exit 1; }
 fi
-[ -e examples/node-server/node_modules/hoviat ] || (cd examples/node-server && npm install --no-audit --no-fund --no-package-lock > /dev/null 2>&1)
+[ -e examples/node-server/node_modules/hoviat ] && [ -e examples/node-server/node_modules/@redis/client ] || (cd examples/node-server && npm install --no-audit --no-fund --no-package-lock > /dev/null 2>&1)
 
 # Redis on a unix socket, no persistence, on the server's core (as scripts/rp-tests.sh starts it).
 T=$(mktemp -d)

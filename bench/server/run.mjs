@@ -19,7 +19,7 @@
 //
 //   node run.mjs --out FILE --pkg DIR --node-server DIR [--rust BIN] [--redis URL --redis-pid PID]
 //                [--runs 3] [--login-secs 8] [--challenge-secs 3] [--connections 8]
-//                [--server-cpu 0] [--client-cpu 1] [--only rust-memory,rust-redis,node-memory]
+//                [--server-cpu 0] [--client-cpu 1] [--only rust-memory,rust-redis,node-memory,node-redis]
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync, rmSync, existsSync, openSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -65,6 +65,7 @@ function startServer(kind, store, runNo) {
     if (store === 'redis') cmd.push('--redis', args.redis, '--redis-prefix', `bench${process.pid}-${runNo}:`);
   } else {
     cmd = [process.execPath, path.join(args['node-server'], 'server.mjs'), '--port', '0'];
+    if (store === 'redis') cmd.push('--redis', args.redis, '--redis-prefix', `bench${process.pid}-node-${runNo}:`);
   }
   const p = spawn('taskset', ['-c', SCPU, ...cmd], { stdio: ['ignore', 'pipe', kind === 'rust' ? 'inherit' : openSync(errLog, 'a')] });
   children.add(p);
@@ -205,6 +206,7 @@ const configs = [];
 if (args.rust) configs.push(['rust', 'memory']);
 if (args.rust && args.redis) configs.push(['rust', 'redis']);
 configs.push(['node', 'memory']);
+if (args.redis) configs.push(['node', 'redis']);
 const only = args.only ? args.only.split(',') : null;
 const load0 = loadavg();
 const t0 = Date.now();
@@ -237,7 +239,7 @@ try {
 } catch {}
 let nodeBackend = '?';
 try { nodeBackend = (await import(pathToFileURL(path.resolve(args.pkg, 'node/index.mjs')).href)).defaultBackend; } catch {}
-const label = { 'rust-memory': 'Rust (axum), nonces in memory', 'rust-redis': `Rust (axum), nonces in Redis ${redisV}`, 'node-memory': `Node ${process.version}, nonces in memory` };
+const label = { 'rust-memory': 'Rust (axum), nonces in memory', 'rust-redis': `Rust (axum), nonces in Redis ${redisV}`, 'node-memory': `Node ${process.version}, nonces in memory`, 'node-redis': `Node ${process.version}, nonces in Redis ${redisV}` };
 const rows = [];
 const L = [];
 L.push(`One core per server: the server${args.redis ? ' (and for the Redis store, redis-server)' : ''} pinned with \`taskset -c ${SCPU}\`, wrk ${wrkV} (Debian) and the token signer with \`taskset -c ${CCPU}\`, over loopback, plain HTTP/1.1 with keep-alive (no TLS: a terminator in front adds its own cost). ` +
@@ -250,7 +252,7 @@ L.push('');
 L.push(`Workload: ${workload || 'ES256'}, the virtual card's default holder (holder 1 of the light test registry: P-256 holder key, P-384 citizen CA, P-384 root), checked against the CA's CRL, in demo mode (both servers trust that registry). ` +
   `Verification backend: Rust server ${rustBackend}; Node server the package's default \`${nodeBackend}\`. ` +
   `Rust: \`cargo build --release --features demo-server,redis --example bank-portal\`, run as \`taskset -c ${SCPU} bank-portal --listen 127.0.0.1:0 --log FILE [--redis URL]\` (its tokio runtime has 2 workers plus the blocking pool, all on that core); ` +
-  `Node: \`taskset -c ${SCPU} node examples/node-server/server.mjs --port 0\` (logs to a file too).${args.redis ? ` Redis: \`redis-server\` on a unix socket, no persistence, pinned with the server (its CPU is counted with the server's).` : ''}`);
+  `Node: \`taskset -c ${SCPU} node examples/node-server/server.mjs --port 0 [--redis URL]\` (logs to a file too; its Redis store is examples/node-server/redis-store.mjs, the Rust kit's keys and script).${args.redis ? ` Redis: \`redis-server\` on a unix socket, no persistence, pinned with the server (its CPU is counted with the server's).` : ''}`);
 L.push('');
 L.push(`Medians of ${RUNS} runs, each on a fresh server process (in brackets: the lowest and highest run). **verified logins/s** = 1 / (1/challenges per s + 1/logins per s): one core doing both halves of each login. ` +
   '"server CPU per verified login" is the server\'s (and Redis\') own CPU time from /proc over the successes, summed over both phases; its inverse, verified logins per CPU-second, is the per-core figure that holds even when other work shares the core. ' +
@@ -280,10 +282,13 @@ const rr = Object.fromEntries(rows.map((r) => [r.key, r]));
 if (rr['rust-memory'] && rr['node-memory']) {
   L.push(`Per CPU-second, Rust (memory) does ${(rr['rust-memory'].per_cpu_s / rr['node-memory'].per_cpu_s).toFixed(1)}× the verified logins of Node (memory).`);
 }
-if (rr['rust-memory'] && rr['rust-redis']) {
-  const c = 100 * (1 - rr['rust-redis'].per_cpu_s / rr['rust-memory'].per_cpu_s);
-  L.push(c >= 1 ? `The Redis nonce store costs the Rust server ${c.toFixed(0)}% of its verified logins per CPU-second (a round trip per challenge and per login, and Redis' own CPU, counted with the server's).`
-    : `The Redis nonce store costs the Rust server no measurable share of its verified logins per CPU-second in this run (${c.toFixed(0)}%; Redis' own CPU is counted with the server's).`);
+for (const k of ['rust', 'node']) {
+  const mem = rr[`${k}-memory`], red = rr[`${k}-redis`];
+  if (!mem || !red) continue;
+  const who = k === 'rust' ? 'Rust' : 'Node';
+  const c = 100 * (1 - red.per_cpu_s / mem.per_cpu_s);
+  L.push(c >= 1 ? `The Redis nonce store costs the ${who} server ${c.toFixed(0)}% of its verified logins per CPU-second (a round trip per challenge and per login, and Redis' own CPU, counted with the server's).`
+    : `The Redis nonce store costs the ${who} server no measurable share of its verified logins per CPU-second in this run (${c.toFixed(0)}%; Redis' own CPU is counted with the server's).`);
 }
 if (rustBackendName === 'RustCrypto' && rr['rust-memory']) {
   L.push('The Rust server verifies with the portable RustCrypto backend: `ChallengeService` passes `&RustCrypto`, not `pki::default_backend()` (aws-lc in this build), ' +
