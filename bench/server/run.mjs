@@ -133,6 +133,7 @@ function sign(origin, nonces, out) {
 }
 
 let workload = null;
+const revocation = {};
 /** One measured run of a configuration on a fresh server. */
 async function oneRun(kind, store, runNo, est) {
   const srv = await startServer(kind, store, runNo);
@@ -175,6 +176,12 @@ async function oneRun(kind, store, runNo, est) {
     const sig = Buffer.from(bad.token.signature, 'base64');
     sig[sig.length - 5] ^= 1;
     bad.token.signature = sig.toString('base64');
+    // And one genuine login read in full: what it proved (revocation) goes into the text.
+    const { bodies: one } = await take(1);
+    const g = await fetch(`${srv.url}/api/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: readFileSync(one, 'utf8').trim() });
+    const gj = await g.json().catch(() => ({}));
+    if (g.status !== 200 || !gj.ok) die(`${kind}+${store}: a genuine login got ${g.status} ${JSON.stringify(gj).slice(0, 200)}`);
+    revocation[kind] = gj.identity?.assurance?.revocation ?? '?';
     for (const [body, want] of [[used, 'NONCE_REPLAYED'], [JSON.stringify(bad), 'TOKEN_SIGNATURE_INVALID']]) {
       const r = await fetch(`${srv.url}/api/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
       const code = (await r.json().catch(() => ({}))).error?.code;
@@ -258,7 +265,7 @@ L.push(`One core per server: the server${args.redis ? ' (and for the Redis store
   `then wrk POSTs each body once for ${LOGIN_SECS} s (timed), from a list longer than the run can use (bench/server/). ${CONN} connections, 1 wrk thread; 1 s of warm-up challenges and logins on each fresh server first. ` +
   `Every answer is checked (200 with a nonce; 200 with \`"ok":true\`) and any failure or socket error stops the step, so each figure below is of successes only; before timing, each server must refuse a replayed login body (\`NONCE_REPLAYED\`) and one with a flipped signature byte (\`TOKEN_SIGNATURE_INVALID\`).`);
 L.push('');
-L.push(`Workload: ${workload || 'ES256'}, the virtual card's default holder (holder 1 of the light test registry: P-256 holder key, P-384 citizen CA, P-384 root), checked against the CA's CRL, in demo mode (both servers trust that registry). ` +
+L.push(`Workload: ${workload || 'ES256'}, the virtual card's default holder (holder 1 of the light test registry: P-256 holder key, P-384 citizen CA, P-384 root), in demo mode (both servers trust that registry); revocation as the servers report it at login: ${Object.entries(revocation).map(([k, r]) => `${k === 'rust' ? 'Rust' : 'Node'} \`${r}\``).join(', ')}. ` +
   `Verification backend: Rust server ${rustBackend}; Node server the package's default \`${nodeBackend}\`. ` +
   `Rust: \`cargo build --release --features demo-server,redis --example bank-portal\`, run as \`taskset -c ${SCPU} bank-portal --listen 127.0.0.1:0 --log FILE [--redis URL]\` (its tokio runtime has 2 workers plus the blocking pool, all on that core); ` +
   `Node: \`taskset -c ${SCPU} node examples/node-server/server.mjs --port 0 [--redis URL]\` (logs to a file too; its Redis store is examples/node-server/redis-store.mjs, the Rust kit's keys and script).${args.redis ? ` Redis: \`redis-server\` on a unix socket, no persistence, pinned with the server (its CPU is counted with the server's).` : ''}`);
