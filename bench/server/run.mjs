@@ -6,7 +6,7 @@
 // A verified login is two requests, as www/app.js makes them: POST /api/challenge, then POST
 // /api/login with `{nonce, token}`, the token signed by the card over that very nonce. A replayed
 // request is refused (NONCE_REPLAYED), so each login body can be sent once only:
-//   1. wrk POSTs challenges for a fixed time (timed: challenges/s) and keeps every nonce;
+//   1. wrk POSTs a fixed number of challenges (timed: challenges/s) and keeps every nonce;
 //   2. the virtual card (npm package, bench/server/sign.mjs) signs a login body for each nonce,
 //      while the server idles (not timed: that is the citizen's card's work);
 //   3. wrk POSTs each login body once for a fixed time (timed: logins/s), with more bodies than
@@ -18,7 +18,7 @@
 // /proc so that a core shared with other work shows.
 //
 //   node run.mjs --out FILE --pkg DIR --node-server DIR [--rust BIN] [--redis URL --redis-pid PID]
-//                [--runs 3] [--login-secs 8] [--challenge-secs 3] [--connections 8]
+//                [--runs 3] [--login-secs 8] [--challenges 30000] [--challenge-secs 3] [--connections 8]
 //                [--server-cpu 0] [--client-cpu 1] [--only rust-memory,rust-redis,node-memory,node-redis]
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync, rmSync, existsSync, openSync } from 'node:fs';
@@ -34,6 +34,9 @@ const RUNS = Number(args.runs || 3);
 const LOGIN_SECS = Number(args['login-secs'] || 8);
 const CHALLENGE_SECS = Number(args['challenge-secs'] || 3);
 const CONN = Number(args.connections || 8);
+// Timed challenges: this many or CHALLENGE_SECS, whichever comes first (the Node package's
+// memory store holds at most 100,000 open challenges; Rust's 1,000,000).
+const CHALLENGE_MAX = Number(args['challenges'] || 30000);
 const SCPU = String(args['server-cpu'] ?? 0);
 const CCPU = String(args['client-cpu'] ?? 1);
 const T = mkdtempSync(path.join(tmpdir(), 'hoviat-server-bench-'));
@@ -101,12 +104,13 @@ function wrk(url, script, secs, scriptArgs, env, pids) {
   const j = JSON.parse(line.slice(6));
   j.server_cpu_s = cpu;
   j.wall_s = wall;
-  j.rate = j.ok / (j.duration_us / 1e6);
+  // Challenges stop at a count and time themselves (challenge.lua); logins run for the whole -d.
+  j.rate = j.span_us > 0 ? (j.ok - 1) / (j.span_us / 1e6) : j.ok / (j.duration_us / 1e6);
   return j;
 }
 const sockErrors = (j) => j.errors.connect + j.errors.read + j.errors.write + j.errors.timeout;
 function mustBeClean(j, what) {
-  if (j.bad || sockErrors(j) || j.ok + j.bad !== j.requests) {
+  if (j.bad || sockErrors(j) || j.ok + j.bad + (j.extra || 0) !== j.requests) {
     die(`${what}: ${j.ok} ok, ${j.bad} failed (first: ${j.firstbad}), socket errors ${JSON.stringify(j.errors)}, ${j.requests} requests`);
   }
 }
@@ -142,17 +146,17 @@ async function oneRun(kind, store, runNo, est) {
   const nf = path.join(T, 'nonces.txt');
   const env = { BENCH_NONCES: nf };
   let nonces = [];
-  const moreNonces = (secs) => {
-    const j = wrk(`${srv.url}/api/challenge`, 'challenge.lua', secs, [], env, pids);
+  const moreNonces = (secs, max) => {
+    const j = wrk(`${srv.url}/api/challenge`, 'challenge.lua', secs, [], { ...env, BENCH_MAX: String(max) }, pids);
     mustBeClean(j, `${kind}+${store} challenges`);
     nonces.push(...readFileSync(nf, 'utf8').split('\n').filter(Boolean));
     return j;
   };
-  moreNonces(1); // warm-up
+  moreNonces(1, 5000); // warm-up
   nonces = [];
-  const ch = moreNonces(CHALLENGE_SECS);
+  const ch = moreNonces(CHALLENGE_SECS, CHALLENGE_MAX);
   const take = async (n) => {
-    while (nonces.length < n) moreNonces(1);
+    while (nonces.length < n) moreNonces(3, n - nonces.length + 500);
     const mine = nonces.splice(0, n);
     const bodies = path.join(T, 'bodies.txt');
     const s = await sign(cfg.origin, mine, bodies);
@@ -261,7 +265,7 @@ const L = [];
 L.push(`One core per server: the server${args.redis ? ' (and for the Redis store, redis-server)' : ''} pinned with \`taskset -c ${SCPU}\`, wrk ${wrkV} (Debian) and the token signer with \`taskset -c ${CCPU}\`, over loopback, plain HTTP/1.1 with keep-alive (no TLS: a terminator in front adds its own cost). ` +
   `A **verified login** is what www/app.js does: \`POST /api/challenge\`, then \`POST /api/login\` with \`{nonce, token}\` (a session cookie is set). ` +
   'Each login body carries a token signed by the card over its own fresh nonce and can be sent once only (a replay is `NONCE_REPLAYED`), so wrk cannot repeat one request: ' +
-  `wrk first POSTs challenges for ${CHALLENGE_SECS} s and keeps every nonce (timed), the virtual card signs a login body for each nonce while the server idles (not timed: the citizen's card does that), ` +
+  `wrk first POSTs ${f0(CHALLENGE_MAX)} challenges (or for ${CHALLENGE_SECS} s if fewer) and keeps every nonce (timed from the first answer to the last), the virtual card signs a login body for each nonce while the server idles (not timed: the citizen's card does that), ` +
   `then wrk POSTs each body once for ${LOGIN_SECS} s (timed), from a list longer than the run can use (bench/server/). ${CONN} connections, 1 wrk thread; 1 s of warm-up challenges and logins on each fresh server first. ` +
   `Every answer is checked (200 with a nonce; 200 with \`"ok":true\`) and any failure or socket error stops the step, so each figure below is of successes only; before timing, each server must refuse a replayed login body (\`NONCE_REPLAYED\`) and one with a flipped signature byte (\`TOKEN_SIGNATURE_INVALID\`).`);
 L.push('');
