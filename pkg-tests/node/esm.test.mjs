@@ -33,6 +33,39 @@ for (const backend of ['node', 'webcrypto', 'wasm']) {
   });
 }
 
+test('node backend: P-384 checks split over the thread pool give the same verdicts as one thread', async () => {
+  // holder-02: a P-384 holder under a P-384 CA, so two slow checks: one goes to libuv's pool.
+  const c = cases.find((x) => x.name === 'holder-02-good');
+  const t = JSON.parse(c.token);
+  const flip = (b64, back) => {
+    const b = Buffer.from(b64, 'base64');
+    b[b.length - back] ^= 1;
+    return b.toString('base64');
+  };
+  const badToken = JSON.stringify({ ...t, signature: flip(t.signature, 1) });
+  const badCert = JSON.stringify({ ...t, unverifiedCertificate: flip(t.unverifiedCertificate, 1) });
+  for (const parallel of [undefined, true, false]) {
+    const o = { origin: c.origin, nonce: c.nonce, trustAnchors: c.trustAnchors, intermediates: c.intermediates, at: c.at, backend: 'node', parallel };
+    const ok = await verifyToken(c.token, o);
+    assert.equal(ok.holder.nationalCode, c.expectNationalCode);
+    await assert.rejects(verifyToken(badToken, o), { code: 'TOKEN_SIGNATURE_INVALID' }, String(parallel));
+    await assert.rejects(verifyToken(badCert, o), { code: 'CERT_SIGNATURE_INVALID' }, String(parallel));
+  }
+  for (const c2 of cases) {
+    let got;
+    try {
+      const r = await verifyToken(c2.token, {
+        origin: c2.origin, nonce: c2.nonce, trustAnchors: c2.trustAnchors, intermediates: c2.intermediates,
+        crls: c2.crls, at: c2.at, requireRevocation: c2.requireRevocation, backend: 'node', parallel: false,
+      });
+      got = { ok: true, nationalCode: r.holder.nationalCode };
+    } catch (e) {
+      got = { ok: false, code: e.code };
+    }
+    assert.deepEqual(got, c2.native, `${c2.name} (parallel: false)`);
+  }
+});
+
 test('the default backend in Node is node:crypto; unknown backends are refused', async () => {
   assert.equal(hoviat.defaultBackend, 'node');
   const c = cases[0];
