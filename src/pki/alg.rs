@@ -700,15 +700,10 @@ impl SignatureBackend for Unavailable {
 }
 
 impl SignatureCheck {
-    /// A stable identifier of this check (SHA-256 over its algorithm, key, message and
-    /// signature), used to match results computed elsewhere.
-    pub fn id(&self) -> String {
-        let mut buf = format!("{:?}|", self.alg).into_bytes();
-        for part in [&self.key.spki[..], &self.message[..], &self.signature[..]] {
-            buf.extend_from_slice(&u64::try_from(part.len()).unwrap_or(0).to_be_bytes());
-            buf.extend_from_slice(part);
-        }
-        super::cert::hex_lower(&HashAlg::Sha256.digest(&buf))
+    /// Whether two checks ask the same question (algorithm, key, message and signature, byte
+    /// for byte).
+    fn same(&self, o: &SignatureCheck) -> bool {
+        self.alg == o.alg && self.signature == o.signature && self.message == o.message && self.key.spki == o.key.spki
     }
 }
 
@@ -717,25 +712,46 @@ impl SignatureCheck {
 /// needs (answering "valid" provisionally so that validation runs to the end), the platform
 /// verifies them, and further passes use the real answers until no check is unknown. Only a
 /// pass in which every answer was real gives a verdict.
+///
+/// A check's id is its index in the list of checks this value has been asked (compared byte for
+/// byte, so a result can only ever answer the very check it was computed for); at most
+/// [`Recorded::MAX_CHECKS`] checks, after which further ones are answered "invalid".
 #[derive(Debug, Default)]
 pub struct Recorded {
-    known: std::sync::Mutex<std::collections::HashMap<String, bool>>,
-    pending: std::sync::Mutex<Vec<(String, SignatureCheck)>>,
+    state: std::sync::Mutex<RecordedState>,
+}
+
+#[derive(Debug, Default)]
+struct RecordedState {
+    /// Every check asked for, with its real result once known; the index is the id.
+    seen: Vec<(SignatureCheck, Option<bool>)>,
+    /// Indices of the checks the last pass needed and did not know.
+    pending: Vec<usize>,
 }
 
 impl Recorded {
-    /// Adds a real result.
-    pub fn insert(&self, id: String, ok: bool) {
-        if let Ok(mut k) = self.known.lock() {
-            k.insert(id, ok);
+    /// Most distinct checks one verification may ask for.
+    pub const MAX_CHECKS: usize = 1024;
+
+    /// Adds a real result for a check handed out by [`Recorded::take_pending`]; an id that
+    /// names no such check is ignored.
+    pub fn insert(&self, id: &str, ok: bool) {
+        if let Ok(mut st) = self.state.lock()
+            && let Some(slot) = id.parse::<usize>().ok().and_then(|i| st.seen.get_mut(i))
+        {
+            slot.1 = Some(ok);
         }
     }
-    /// Takes the checks the last pass needed and did not know.
+    /// Takes the checks the last pass needed and did not know, with their ids.
     pub fn take_pending(&self) -> Vec<(String, SignatureCheck)> {
-        self.pending
-            .lock()
-            .map(|mut p| std::mem::take(&mut *p))
-            .unwrap_or_default()
+        let Ok(mut st) = self.state.lock() else {
+            return Vec::new();
+        };
+        let pending = std::mem::take(&mut st.pending);
+        pending
+            .into_iter()
+            .filter_map(|i| st.seen.get(i).map(|(c, _)| (i.to_string(), c.clone())))
+            .collect()
     }
 }
 
@@ -744,16 +760,28 @@ impl SignatureBackend for Recorded {
         "platform"
     }
     fn verify(&self, c: &SignatureCheck) -> bool {
-        let id = c.id();
-        if let Some(ok) = self.known.lock().ok().and_then(|k| k.get(&id).copied()) {
-            return ok;
+        let Ok(mut st) = self.state.lock() else {
+            return false;
+        };
+        match st.seen.iter().position(|(s, _)| s.same(c)) {
+            Some(i) => match st.seen[i].1 {
+                Some(ok) => ok,
+                None => {
+                    if !st.pending.contains(&i) {
+                        st.pending.push(i);
+                    }
+                    true
+                }
+            },
+            // Fail closed: a provisional "valid" that is never handed out could stand.
+            None if st.seen.len() >= Self::MAX_CHECKS => false,
+            None => {
+                let i = st.seen.len();
+                st.seen.push((c.clone(), None));
+                st.pending.push(i);
+                true
+            }
         }
-        if let Ok(mut p) = self.pending.lock()
-            && !p.iter().any(|(i, _)| *i == id)
-        {
-            p.push((id, c.clone()));
-        }
-        true
     }
 }
 
@@ -843,6 +871,51 @@ fn verify_rsa(n: &[u8], e: &[u8], alg: SigAlg, digest: &[u8], sig: &[u8]) -> boo
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn recorded_answers_only_the_exact_check_it_was_given() {
+        let key = Arc::new(KeyInfo {
+            key: PublicKey::Ec {
+                curve: Curve::P256,
+                point: vec![4; 65],
+            },
+            spki: vec![1, 2, 3],
+        });
+        let check = |m: &[u8], s: &[u8]| SignatureCheck {
+            alg: SigAlg::Ecdsa(HashAlg::Sha256),
+            key: key.clone(),
+            message: m.to_vec(),
+            signature: s.to_vec(),
+        };
+        let rec = Recorded::default();
+        // First pass: provisional "valid", recorded once each.
+        assert!(rec.verify(&check(b"a", b"s1")));
+        assert!(rec.verify(&check(b"b", b"s2")));
+        assert!(rec.verify(&check(b"a", b"s1")));
+        let p = rec.take_pending();
+        assert_eq!(p.iter().map(|(i, _)| i.as_str()).collect::<Vec<_>>(), ["0", "1"]);
+        assert!(rec.take_pending().is_empty());
+        rec.insert("1", false);
+        rec.insert("7", true); // names nothing: ignored
+        rec.insert("x", true);
+        // Second pass: real answers; the unanswered check is pending again.
+        assert!(!rec.verify(&check(b"b", b"s2")));
+        assert!(rec.verify(&check(b"a", b"s1")));
+        assert_eq!(rec.take_pending().len(), 1);
+        // A check differing in one byte of the message or signature is another question.
+        rec.insert("0", true);
+        assert!(rec.verify(&check(b"b", b"s3")));
+        assert!(rec.verify(&check(b"c", b"s1")));
+        assert_eq!(
+            rec.take_pending().iter().map(|(i, _)| i.as_str()).collect::<Vec<_>>(),
+            ["2", "3"]
+        );
+        // Past the cap, fail closed.
+        for i in 0..Recorded::MAX_CHECKS {
+            rec.verify(&check(&i.to_be_bytes(), b"z"));
+        }
+        assert!(!rec.verify(&check(b"one more", b"z")));
+    }
 
     #[test]
     fn ecdsa_der_raw_round_trip() {

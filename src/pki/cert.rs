@@ -398,12 +398,21 @@ pub(crate) fn raw_first_element(der_bytes: &[u8]) -> der::Result<Range<usize>> {
 
 /// Upper-case hex.
 pub fn hex_upper(b: &[u8]) -> String {
-    b.iter().map(|x| format!("{x:02X}")).collect()
+    hex_with(b, b"0123456789ABCDEF")
 }
 
 /// Lower-case hex.
 pub fn hex_lower(b: &[u8]) -> String {
-    b.iter().map(|x| format!("{x:02x}")).collect()
+    hex_with(b, b"0123456789abcdef")
+}
+
+fn hex_with(b: &[u8], digits: &[u8; 16]) -> String {
+    let mut s = String::with_capacity(b.len() * 2);
+    for x in b {
+        s.push(char::from(digits[usize::from(x >> 4)]));
+        s.push(char::from(digits[usize::from(x & 15)]));
+    }
+    s
 }
 
 /// Decodes every PEM block with one of `labels` in `input`, or, if `input` is not PEM, returns it
@@ -430,7 +439,13 @@ pub fn pem_or_der(input: &[u8], labels: &[&str], max_items: usize, max_len: usiz
         let e = body_start
             .find(&end_marker)
             .ok_or_else(|| format!("missing {end_marker}"))?;
-        let body: String = body_start[..e].chars().filter(|c| !c.is_whitespace()).collect();
+        // Base64 is ASCII: drop ASCII whitespace byte by byte (anything else is left for the
+        // base64 decoder to refuse).
+        let body: Vec<u8> = body_start.as_bytes()[..e]
+            .iter()
+            .copied()
+            .filter(|c| !c.is_ascii_whitespace())
+            .collect();
         rest = &body_start[e + end_marker.len()..];
         if !labels.contains(&label) {
             continue;
@@ -442,7 +457,7 @@ pub fn pem_or_der(input: &[u8], labels: &[&str], max_items: usize, max_len: usiz
             return Err(format!("PEM block larger than {max_len} bytes"));
         }
         let der_bytes = base64::engine::general_purpose::STANDARD
-            .decode(body.as_bytes())
+            .decode(&body)
             .map_err(|e| format!("PEM base64: {e}"))?;
         out.push(der_bytes);
     }

@@ -409,7 +409,7 @@ fn add_known(rec: &crate::pki::alg::Recorded, known: &JsValue) -> Result<(), JsV
         let (Some(id), Some(ok)) = (pair.get(0).as_string(), pair.get(1).as_bool()) else {
             return Err(invalid("known results must be [id, boolean] pairs"));
         };
-        rec.insert(id, ok);
+        rec.insert(&id, ok);
     }
     Ok(())
 }
