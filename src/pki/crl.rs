@@ -113,12 +113,14 @@ fn bad(e: impl std::fmt::Display) -> PkiError {
 }
 
 fn time_of(any: AnyRef<'_>) -> Result<UnixTime, PkiError> {
-    use der::Encode;
-    let tlv = any.to_der().map_err(bad)?;
-    let t = x509_cert::time::Time::from_der(&tlv).map_err(bad)?;
-    Ok(UnixTime(
-        i64::try_from(t.to_unix_duration().as_secs()).unwrap_or(i64::MAX),
-    ))
+    let d = match any.tag() {
+        Tag::UtcTime => any.decode_as::<der::asn1::UtcTime>().map_err(bad)?.to_unix_duration(),
+        _ => any
+            .decode_as::<der::asn1::GeneralizedTime>()
+            .map_err(bad)?
+            .to_unix_duration(),
+    };
+    Ok(UnixTime(i64::try_from(d.as_secs()).unwrap_or(i64::MAX)))
 }
 
 fn is_time(any: &AnyRef<'_>) -> bool {
@@ -289,8 +291,7 @@ impl Crl {
                     self.number = Some(n.as_bytes().to_vec());
                 }
                 AKI => {
-                    let a = x509_cert::ext::pkix::AuthorityKeyIdentifier::from_der(value).map_err(bad)?;
-                    self.aki = a.key_identifier.map(|k| k.as_bytes().to_vec());
+                    self.aki = super::cert::aki_key_id(value).map_err(bad)?;
                 }
                 ISSUING_DP => (self.scope, self.dp_names) = parse_idp(value)?,
                 DELTA_CRL_INDICATOR => {
