@@ -88,6 +88,45 @@ try {
       process.stderr.write(`chromium ${row.id} ${w.name}: median ${r[row.id].median_us.toFixed(0)} us\n`);
     }
   }
+  // Where hoviat's time goes: the wasm pass alone, and WebCrypto's own cost for the checks it
+  // hands out (one after another; all at once; the first P-384/P-521 check on a Web Worker while
+  // the page does the rest, to see whether another thread runs WebCrypto in parallel).
+  results.floor = {};
+  for (const w of main) {
+    const r = await page.evaluate(async (w) => {
+      const g = await import('/pkg/web/lite/hoviat.js');
+      await g.default({ module_or_path: new URL('/pkg/web/lite/hoviat_bg.wasm', location.href) });
+      const s = crypto.subtle;
+      const alg = (c) => (c.kind === 'ecdsa' ? [{ name: 'ECDSA', namedCurve: c.namedCurve }, { name: 'ECDSA', hash: c.hash }]
+        : c.kind === 'rsa-pss' ? [{ name: 'RSA-PSS', hash: c.hash }, { name: 'RSA-PSS', saltLength: c.saltLength }]
+          : [{ name: 'RSASSA-PKCS1-v1_5', hash: c.hash }, { name: 'RSASSA-PKCS1-v1_5' }]);
+      const worker = new Worker('/bench/js/floor-worker.js');
+      let seq = 0;
+      let loaded = false; // the worker holds the first slow check
+      const waiting = new Map();
+      worker.onmessage = (e) => { waiting.get(e.data.id)(e.data.ok); waiting.delete(e.data.id); };
+      const ask = (m) => new Promise((res) => { const id = ++seq; waiting.set(id, res); worker.postMessage({ ...m, id }); });
+      const prepare = async (c) => {
+        const [imp, params] = alg(c);
+        const key = await s.importKey('spki', c.spki, imp, false, ['verify']);
+        const slow = c.kind === 'ecdsa' && c.namedCurve !== 'P-256' && !loaded;
+        loaded = loaded || slow;
+        if (slow) await ask({ load: { spki: c.spki, imp, params, signature: c.signature, message: c.message } });
+        return { key, params, slow };
+      };
+      const one = (k) => s.verify(k.params, k.key, k.c.signature, k.c.message);
+      return window.S.whereTimeGoes(g, w, prepare, {
+        serial: async (ks) => { const r = []; for (const k of ks) r.push(await one(k)); return r; },
+        allAtOnce: (ks) => Promise.all(ks.map(one)),
+        slowOnWorker: (ks) => {
+          const first = ks.findIndex((k) => k.slow); // -1 (none): all here
+          return Promise.all(ks.map((k, i) => (i === first ? ask({ verify: true }) : one(k))));
+        },
+      });
+    }, w);
+    results.floor[w.name] = r;
+    process.stderr.write(`chromium where time goes ${w.name}: wasm pass ${r.wasmPass.median_us.toFixed(0)} us, checks serial ${r.serial.median_us.toFixed(0)}, at once ${r.allAtOnce.median_us.toFixed(0)}, one on a worker ${r.slowOnWorker.median_us.toFixed(0)}\n`);
+  }
   // Scaling with the package, each backend (interleaved).
   const hov = impls.filter((i) => i.hoviat);
   for (const i of hov) results.scaling[i.id] = {};

@@ -3,7 +3,9 @@
 import { readFileSync, writeFileSync, readdirSync, existsSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL, fileURLToPath } from 'node:url';
-import { check, timeMany, startupRuns, uniqueWasm, firstCall } from './suite.js';
+import { check, timeMany, startupRuns, uniqueWasm, firstCall, whereTimeGoes } from './suite.js';
+import { createRequire } from 'node:module';
+import nc from 'node:crypto';
 import { load, MAIN, hoviatVerify, probeBackends } from './workloads.mjs';
 
 const [dir, pkg, out] = process.argv.slice(2);
@@ -35,6 +37,32 @@ for (const w of work) {
     row.workloads[w.name] = r[row.id];
     process.stderr.write(`node ${row.id} ${w.name}: median ${r[row.id].median_us.toFixed(0)} us\n`);
   }
+}
+
+// Where hoviat's time goes in Node: the wasm pass alone, and node:crypto's own cost for the
+// checks it hands out (on this thread one after another; the package's default split, all but
+// one P-384/P-521 check on libuv's thread pool).
+const liteGlue = createRequire(import.meta.url)(path.resolve(pkg, 'node/lite/hoviat.js'));
+const HASH = { 'SHA-1': 'sha1', 'SHA-256': 'sha256', 'SHA-384': 'sha384', 'SHA-512': 'sha512' };
+const nodeArgs = (k) => {
+  const c = k.c;
+  if (c.kind === 'ecdsa') return [HASH[c.hash], c.message, { key: k.key, dsaEncoding: 'ieee-p1363' }, c.signature];
+  if (c.kind === 'rsa-pss') return [HASH[c.hash], c.message, { key: k.key, padding: nc.constants.RSA_PKCS1_PSS_PADDING, saltLength: c.saltLength }, c.signature];
+  return [HASH[c.hash], c.message, k.key, c.signature];
+};
+results.floor = {};
+for (const w of work) {
+  const r = await whereTimeGoes(liteGlue, w, (c) => ({ key: nc.createPublicKey({ key: c.spki, format: 'der', type: 'spki' }), slow: c.kind === 'ecdsa' && c.namedCurve !== 'P-256' }), {
+    serial: async (ks) => ks.map((k) => nc.verify(...nodeArgs(k))),
+    poolSplit: async (ks) => {
+      const away = ks.filter((k) => k.slow).slice(1);
+      const pool = away.map((k) => new Promise((res, rej) => nc.verify(...nodeArgs(k), (e, ok) => (e ? rej(e) : res(ok)))));
+      const here = ks.filter((k) => !away.includes(k)).map((k) => nc.verify(...nodeArgs(k)));
+      return here.concat(await Promise.all(pool));
+    },
+  });
+  results.floor[w.name] = r;
+  process.stderr.write(`node where time goes ${w.name}: wasm pass ${r.wasmPass.median_us.toFixed(0)} us, checks serial ${r.serial.median_us.toFixed(0)}, pool split ${r.poolSplit.median_us.toFixed(0)}\n`);
 }
 
 // wasm start-up: compile + instantiate, fresh each time, through the wasm-bindgen glue.

@@ -116,3 +116,30 @@ export function firstCall(glue, w, opts) {
     return step;
   }
 }
+
+/** Where a hoviat verification's time goes on this platform: the wasm pass alone (parse, path,
+ *  token checks; the signature checks only recorded), and the signature checks alone through the
+ *  platform's cryptography (keys imported beforehand), one after another and all at once.
+ *  `glue`: the lite wasm-bindgen module (its VerifyJob); `verifiers`: {name: async (checks) =>
+ *  [bool]} over prepared checks; `prepare(check)`: an imported key etc. Returns quantiles. */
+export async function whereTimeGoes(glue, w, prepare, verifiers, budgetMs = 1500) {
+  const opts = { origin: w.origin, nonce: w.nonce, trustAnchors: [w.anchorsPem], intermediates: w.intermediatesPem ? [w.intermediatesPem] : [], at: w.at };
+  const pass = () => {
+    const job = new glue.VerifyJob(w.token, opts);
+    try { return job.step([]); } finally { job.free(); }
+  };
+  const pending = pass().pending;
+  const checks = await Promise.all(pending.map(async (c) => ({ c, ...(await prepare(c)) })));
+  const out = {
+    // RSA key size from the SPKI length (modulus bytes plus ~38 bytes of structure).
+    checks: pending.map((c) => (c.kind === 'ecdsa' ? `ECDSA ${c.namedCurve}` : `RSA-${Math.round((c.spki.length - 38) / 128) * 1024}${c.kind === 'rsa-pss' ? ' PSS' : ''}`)),
+    wasmPass: await time(pass, w, { budgetMs }),
+  };
+  for (const [name, f] of Object.entries(verifiers)) {
+    out[name] = await time(async () => {
+      const r = await f(checks);
+      if (!r.every((x) => x === true)) throw new Error(`${name}: a genuine signature did not verify`);
+    }, w, { budgetMs });
+  }
+  return out;
+}
