@@ -13,6 +13,9 @@ import { NonceStore, TrustStore, verifyToken, HoviatError } from 'hoviat';
 const here = path.dirname(fileURLToPath(import.meta.url));
 const MAX_BODY = 64 * 1024;
 const SESSION_SECS = 1800;
+// Most sessions kept at once (option maxSessions); past it the oldest goes (its holder logs in
+// again).
+const MAX_SESSIONS = 100_000;
 const TYPES = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.css': 'text/css; charset=utf-8', '.json': 'application/json', '.wasm': 'application/wasm' };
 
 /** JSON-lines log; never tokens, PINs or certificates. */
@@ -31,6 +34,8 @@ export async function createServer(opts = {}) {
   const pkg = opts.pkg || path.resolve(here, '../../pkg/web');
   const log = logger(opts.log);
   const ttl = opts.ttlSeconds || 300;
+  const sessionSecs = opts.sessionSeconds || SESSION_SECS;
+  const maxSessions = opts.maxSessions || MAX_SESSIONS;
   // issue() and consume() may be async (Redis) or not (memory); every call is awaited.
   const store = opts.redis
     ? await (await import('./redis-store.mjs')).redisNonceStore(opts.redis, { ttlSeconds: ttl, prefix: opts.redisPrefix })
@@ -106,14 +111,25 @@ export async function createServer(opts = {}) {
         if (!who) return;
         if (p === '/api/counter/check') return send(res, 200, { ok: true, identity: who });
         const id = randomBytes(32).toString('base64url');
-        sessions.set(id, { identity: who, expires: Date.now() + SESSION_SECS * 1000 });
+        // Sessions all live sessionSecs, so the Map (in insertion order) holds them oldest
+        // first: dropping the expired ones from its head costs what has expired, not a scan.
+        const now = Date.now();
+        for (const [k, v] of sessions) {
+          if (v.expires >= now && sessions.size < maxSessions) break;
+          sessions.delete(k);
+        }
+        sessions.set(id, { identity: who, expires: now + sessionSecs * 1000 });
         log('session_started', { sessionId: fp(id) });
         const secure = origin.startsWith('https://') ? '; Secure' : '';
-        return send(res, 200, { ok: true, identity: who }, { 'set-cookie': `hoviat_session=${id}; Path=/; HttpOnly; SameSite=Strict; Max-Age=${SESSION_SECS}${secure}` });
+        return send(res, 200, { ok: true, identity: who }, { 'set-cookie': `hoviat_session=${id}; Path=/; HttpOnly; SameSite=Strict; Max-Age=${sessionSecs}${secure}` });
       }
       if (p === '/api/session' && req.method === 'GET') {
-        const s = sessions.get(cookieSession(req));
-        if (!s || s.expires < Date.now()) return fail(res, 401, 'NOT_LOGGED_IN', 'not logged in');
+        const sid = cookieSession(req);
+        const s = sessions.get(sid);
+        if (!s || s.expires < Date.now()) {
+          if (s) sessions.delete(sid);
+          return fail(res, 401, 'NOT_LOGGED_IN', 'not logged in');
+        }
         return send(res, 200, { identity: s.identity });
       }
       if (p === '/api/logout' && req.method === 'POST') {

@@ -42,6 +42,30 @@ test('login, session cookie, replay refused, logout', async () => {
   assert.equal((await fetch(base + '/api/session', { headers: { cookie: sid } })).status, 401);
 });
 
+test('sessions: the expired and, past maxSessions, the oldest are dropped', async () => {
+  const small = await createServer({ log: new Writable({ write(c, _e, cb) { cb(); } }), maxSessions: 2, sessionSeconds: 1 });
+  await new Promise((r) => small.listen(0, '127.0.0.1', r));
+  const at = `http://127.0.0.1:${small.address().port}`;
+  try {
+    const login = async () => {
+      const c = await fetch(at + '/api/challenge', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+      const { nonce } = await c.json();
+      const token = await tokenFor(1, nonce, at);
+      const r = await fetch(at + '/api/login', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ nonce, token }) });
+      assert.equal(r.status, 200);
+      assert.match(r.headers.get('set-cookie'), /Max-Age=1/);
+      return r.headers.get('set-cookie').split(';')[0];
+    };
+    const status = async (sid) => (await fetch(at + '/api/session', { headers: { cookie: sid } })).status;
+    const [a, b, c] = [await login(), await login(), await login()];
+    assert.deepEqual([await status(a), await status(b), await status(c)], [401, 200, 200]);
+    await new Promise((r) => setTimeout(r, 1100));
+    assert.equal(await status(c), 401);
+  } finally {
+    small.close();
+  }
+});
+
 test('revoked holder, another origin, unknown challenge: refused with their codes', async () => {
   let n = await challenge();
   assert.equal((await (await post('/api/login', { nonce: n, token: await tokenFor(3, n) })).json()).error.code, 'CERT_REVOKED');
