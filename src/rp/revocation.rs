@@ -206,40 +206,45 @@ impl Revocation {
         };
         // Only a certificate a configured CA really signed has its URLs followed: the token's
         // certificate is unverified input, and its AIA and CRL distribution points would
-        // otherwise let anyone make the server fetch from any address (SSRF).
-        let issuers: Vec<_> = trust
-            .issuers_of(&leaf)
-            .into_iter()
-            .filter(|i| {
+        // otherwise let anyone make the server fetch from any address (SSRF). That signature
+        // is checked only when something is to be fetched (at most once per candidate issuer),
+        // so a login answered from the caches costs no extra signature check. An answer from
+        // the cache was fetched for a certificate a CA signed, and path validation still
+        // decides the login.
+        let candidates = trust.issuers_of(&leaf);
+        if candidates.is_empty() {
+            return Ok(out);
+        }
+        let signed: Vec<std::cell::OnceCell<bool>> = candidates.iter().map(|_| std::cell::OnceCell::new()).collect();
+        let signed_by = |k: usize| {
+            *signed[k].get_or_init(|| {
                 crate::pki::path::signature_check(
                     &leaf.sig_alg,
                     leaf.tbs_bytes(),
                     &leaf.signature,
-                    i,
+                    &candidates[k],
                     policy,
                     String::new,
                 )
                 .is_ok_and(|c| backend.verify(&c))
             })
-            .collect();
-        if issuers.is_empty() {
-            return Ok(out);
-        }
+        };
         if let Some(p) = &self.crl {
-            self.crls_for(&leaf, at, p, &mut out)?;
+            self.crls_for(&leaf, at, p, &mut out, &|| (0..candidates.len()).any(signed_by))?;
         }
         if let Some(p) = &self.ocsp {
             // The issuer the request names: every candidate that signed the certificate is
             // tried until one gives a verified answer; path validation later insists that it
             // is the path's issuer.
             let mut first_err = None;
-            for issuer in issuers {
-                match self.ocsp_for(&leaf, &issuer, at, p, policy, backend) {
-                    Ok(cfg) => {
+            for (k, issuer) in candidates.iter().enumerate() {
+                match self.ocsp_for((&leaf, issuer), at, p, (policy, backend), &|| signed_by(k)) {
+                    Ok(Some(cfg)) => {
                         out.ocsp = Some(cfg);
                         first_err = None;
                         break;
                     }
+                    Ok(None) => {}
                     Err(e) => {
                         first_err.get_or_insert(e);
                     }
@@ -262,6 +267,7 @@ impl Revocation {
         at: UnixTime,
         p: &CrlFetchPolicy,
         out: &mut LoginRevocation,
+        may_fetch: &dyn Fn() -> bool,
     ) -> Result<(), PkiError> {
         for url in crl_urls(leaf).into_iter().take(4) {
             if let Some(c) = lock(&self.crl_cache).get(&url)
@@ -270,6 +276,9 @@ impl Revocation {
                 self.count(|s| s.crl_cache_hits += 1);
                 out.crls.push(Arc::clone(&c.value));
                 continue;
+            }
+            if !may_fetch() {
+                return Ok(());
             }
             self.count(|s| s.crl_fetches += 1);
             let fetched = super::http::http_get(&url, p.timeout, p.max_bytes)
@@ -302,15 +311,16 @@ impl Revocation {
         Ok(())
     }
 
+    /// The OCSP answer for `leaf` as issued by `issuer`: from the cache, else fetched when
+    /// `may_fetch` (the leaf verifies under `issuer`) and verified; `None` when not fetched.
     fn ocsp_for(
         &self,
-        leaf: &Cert,
-        issuer: &Cert,
+        (leaf, issuer): (&Cert, &Cert),
         at: UnixTime,
         p: &OcspPolicy,
-        policy: &AlgorithmPolicy,
-        backend: &dyn SignatureBackend,
-    ) -> Result<OcspConfig, PkiError> {
+        (policy, backend): (&AlgorithmPolicy, &dyn SignatureBackend),
+        may_fetch: &dyn Fn() -> bool,
+    ) -> Result<Option<OcspConfig>, PkiError> {
         let id = CertId::new(leaf, issuer, crate::pki::alg::HashAlg::Sha1)?;
         let key = id.encode();
         if !p.nonce
@@ -318,11 +328,15 @@ impl Revocation {
             && c.until > at
         {
             self.count(|s| s.ocsp_cache_hits += 1);
-            return Ok(OcspConfig {
+            return Ok(Some(OcspConfig {
                 responses: vec![Arc::clone(&c.value)],
                 nonce: None,
                 options: p.options.clone(),
-            });
+            }));
+        }
+        // Not signed by this issuer: nothing is fetched for it.
+        if !may_fetch() {
+            return Ok(None);
         }
         let url = p
             .responder
@@ -386,11 +400,11 @@ impl Revocation {
                 },
             );
         }
-        Ok(OcspConfig {
+        Ok(Some(OcspConfig {
             responses: vec![resp],
             nonce,
             options: p.options.clone(),
-        })
+        }))
     }
 }
 
@@ -521,6 +535,62 @@ mod tests {
         svc.verify_login(&tok, &c.nonce)
             .map(|v| v.assurance.revocation)
             .map_err(|e| e.code().to_string())
+    }
+
+    /// Counts the signature checks it is asked for (and answers with RustCrypto).
+    #[derive(Default)]
+    struct Counting(AtomicUsize);
+    impl SignatureBackend for Counting {
+        fn name(&self) -> &'static str {
+            "counting"
+        }
+        fn verify(&self, c: &crate::pki::SignatureCheck) -> bool {
+            self.0.fetch_add(1, Ordering::SeqCst);
+            crate::pki::RustCrypto.verify(c)
+        }
+    }
+
+    #[test]
+    fn answers_from_the_cache_cost_no_signature_check() {
+        let f = Fixture::new();
+        let srv = Server::start();
+        let h = f
+            .reg
+            .holder_with_urls(1, Some(&srv.url("/crl")), Some(&srv.url("/ocsp")))
+            .unwrap();
+        let mut t = TrustStore::new();
+        t.add_anchor_cert(Arc::new(Cert::from_der(&f.reg.root.cert).unwrap()));
+        for ca in &f.reg.cas {
+            t.add_intermediate_cert(Arc::new(Cert::from_der(&ca.cert).unwrap()));
+        }
+        let t = &t;
+        let policy = AlgorithmPolicy::default();
+        // OCSP: the first login fetches (the holder's signature under its CA checked first, then
+        // the answer's); the second is answered from the cache with no check at all.
+        srv.set(f.ocsp(&h, Status::Good));
+        let rev = Revocation::none().with_ocsp(OcspPolicy::default());
+        let b = Counting::default();
+        let first = rev.for_login(t, &h.cert, f.at(), &policy, &b).unwrap();
+        assert!(first.ocsp.is_some());
+        assert!(b.0.load(Ordering::SeqCst) >= 2);
+        let b = Counting::default();
+        let again = rev.for_login(t, &h.cert, f.at(), &policy, &b).unwrap();
+        assert!(again.ocsp.is_some());
+        assert_eq!(b.0.load(Ordering::SeqCst), 0);
+        assert_eq!(
+            (rev.stats().ocsp_fetches, rev.stats().ocsp_cache_hits, srv.hits()),
+            (1, 1, 1)
+        );
+        // CRL distribution point: likewise (the CRL itself is checked by path validation).
+        srv.set(f.reg.crls[h.issuer].clone());
+        let rev = Revocation::none().with_crl_fetch(CrlFetchPolicy::default());
+        let b = Counting::default();
+        assert_eq!(rev.for_login(t, &h.cert, f.at(), &policy, &b).unwrap().crls.len(), 1);
+        assert_eq!(b.0.load(Ordering::SeqCst), 1);
+        let b = Counting::default();
+        assert_eq!(rev.for_login(t, &h.cert, f.at(), &policy, &b).unwrap().crls.len(), 1);
+        assert_eq!(b.0.load(Ordering::SeqCst), 0);
+        assert_eq!(srv.hits(), 2);
     }
 
     #[test]
