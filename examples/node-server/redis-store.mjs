@@ -6,21 +6,12 @@
 //   consuming moves it atomically to <prefix>u:<nonce> = expiry, so a replay is told apart
 //   from an unknown challenge until the grace ends.
 // URL: redis://host:port[/db], rediss://..., or redis+unix:///path/to/redis.sock (as the Rust kit).
+import { readFileSync } from 'node:fs';
 import { createNonce, HoviatError } from 'hoviat';
 
 const GRACE_SECS = 300;
-const CONSUME = `
-local v = redis.call('GET', KEYS[1])
-if v then
-  local ttl = redis.call('TTL', KEYS[1])
-  if ttl < 1 then ttl = 1 end
-  redis.call('DEL', KEYS[1])
-  redis.call('SET', KEYS[2], v, 'EX', ttl)
-  return v
-end
-if redis.call('EXISTS', KEYS[2]) == 1 then return 'used' end
-return false
-`;
+// The consume script, shared with the Rust kit.
+const CONSUME = readFileSync(new URL('../../src/rp/redis_consume.lua', import.meta.url), 'utf8');
 // The package's check: 44 to 128 characters of standard or URL-safe base64.
 const SHAPE = /^[A-Za-z0-9+/=_-]{44,128}$/;
 

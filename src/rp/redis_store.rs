@@ -16,18 +16,7 @@ use crate::time::UnixTime;
 use crate::token::TokenError;
 use crate::token::nonce::{NonceStore, check_nonce_shape};
 
-const CONSUME: &str = r"
-local v = redis.call('GET', KEYS[1])
-if v then
-  local ttl = redis.call('TTL', KEYS[1])
-  if ttl < 1 then ttl = 1 end
-  redis.call('DEL', KEYS[1])
-  redis.call('SET', KEYS[2], v, 'EX', ttl)
-  return v
-end
-if redis.call('EXISTS', KEYS[2]) == 1 then return 'used' end
-return false
-";
+const CONSUME: &str = include_str!("redis_consume.lua");
 
 /// Challenges in Redis, shared by every instance given the same URL and prefix.
 pub struct RedisNonceStore {
