@@ -36,7 +36,8 @@ for (const v of readdirSync(web)) {
   const files = readdirSync(d).filter((f) => f.endsWith('.wasm') || f.endsWith('.js')).map((f) => path.join(d, f));
   // The page entry (index.js) goes with the variant it imports statically (the one loaded at start).
   const index = readFileSync(path.join(web, 'index.js'), 'utf8');
-  const entry = new RegExp(`^import [^;]*from '\\./${v}/hoviat\\.js'`, 'm').test(index);
+  // (Minified or not: `import x, * as y from './lite/hoviat.js'` or `import x,*as y from"./lite/hoviat.js"`.)
+  const entry = new RegExp(`import[^;]*from\\s*["']\\./${v}/hoviat\\.js["']`).test(index);
   if (entry) files.push(path.join(web, 'index.js'));
   res.hoviat[v] = { entry, ...measure(files), wasm: measure(files.filter((f) => f.endsWith('.wasm'))), js: measure(files.filter((f) => f.endsWith('.js'))), sections: sections(readFileSync(path.join(d, 'hoviat_bg.wasm'))) };
 }
