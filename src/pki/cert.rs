@@ -705,13 +705,13 @@ pub fn pem_or_der(input: &[u8], labels: &[&str], max_items: usize, max_len: usiz
         let e = body_start
             .find(&end_marker)
             .ok_or_else(|| format!("missing {end_marker}"))?;
-        // Base64 is ASCII: drop ASCII whitespace byte by byte (anything else is left for the
-        // base64 decoder to refuse).
-        let body: Vec<u8> = body_start.as_bytes()[..e]
-            .iter()
-            .copied()
-            .filter(|c| !c.is_ascii_whitespace())
-            .collect();
+        // Base64 is ASCII: drop ASCII whitespace, copying the lines between it whole (anything
+        // else is left for the base64 decoder to refuse).
+        let raw = &body_start.as_bytes()[..e];
+        let mut body = Vec::with_capacity(raw.len());
+        for line in raw.split(u8::is_ascii_whitespace) {
+            body.extend_from_slice(line);
+        }
         rest = &body_start[e + end_marker.len()..];
         if !labels.contains(&label) {
             continue;
