@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The card dialogue per authentication, through the real pcscd + vpcd with hoviat's virtual
-# cards (pcscd in a private network namespace, as scripts/card-tests.sh does).
+# cards (pcscd in a private network namespace: start_pcscd in scripts/setup.sh).
 # Usage: bench/card.sh HOVIAT_BIN OUT.json [RUNS]. Prints one JSON object per profile into OUT.
 set -u
 BIN=$1 OUT=$2 RUNS=${3:-7}
@@ -21,13 +21,8 @@ if [ -n "$need" ]; then (apt-get update -qq && apt-get install -y -qq $need) >/d
 # Another suite's pcscd may own the socket: wait for it rather than kill it.
 for _ in $(seq 300); do pgrep -x pcscd >/dev/null || break; sleep 1; done
 pgrep -x pcscd >/dev/null && die "another pcscd is running (a card suite?): not touching it"
-NETNS=(unshare -n sh -c 'ip link set lo up 2>/dev/null; exec pcscd -f')
-unshare -n true 2>/dev/null || NETNS=(pcscd -f)
-"${NETNS[@]}" > "$T/pcscd.log" 2>&1 &
-PCSCD_PID=$!
-for _ in $(seq 50); do [ -S /run/pcscd/pcscd.comm ] && break; sleep 0.1; done
-PCSCD_REAL=$(pgrep -n -x pcscd)
-in_ns() { if [ "${NETNS[0]}" = unshare ]; then exec nsenter -t "$PCSCD_REAL" -n "$@"; else exec "$@"; fi; }
+source "$(dirname "$0")/../scripts/setup.sh"
+start_pcscd "$T/pcscd.log"
 "$BIN" testpki --out "$T/pki" --seed bench > /dev/null || die "testpki failed"
 present() {
   for _ in $(seq 60); do

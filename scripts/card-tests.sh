@@ -42,15 +42,8 @@ need=""
 for p in pcscd vsmartcard-vpcd opensc libpcsclite-dev; do dpkg -s "$p" >/dev/null 2>&1 || need="$need $p"; done
 if [ -n "$need" ]; then (apt-get update -qq && apt-get install -y -qq $need) >/dev/null 2>&1 || { echo "FAIL setup: apt-get install$need"; echo "pcsc: 1 failed"; exit 1; }; fi
 pkill -x pcscd 2>/dev/null; sleep 0.3
-NETNS=(unshare -n sh -c 'ip link set lo up 2>/dev/null; exec pcscd -f')
-if ! unshare -n true 2>/dev/null; then NETNS=(pcscd -f); echo "note: unshare -n unavailable; pcscd runs in the host network namespace"; fi
-"${NETNS[@]}" > "$T/pcscd.log" 2>&1 &
-PCSCD_PID=$!
-for _ in $(seq 50); do [ -S /run/pcscd/pcscd.comm ] && break; sleep 0.1; done
-PCSCD_REAL=$(pgrep -n -x pcscd)
-# Runs a command in pcscd's network namespace, replacing the calling (sub)shell so that $! is
-# the command's own PID.
-in_ns() { if [ "${NETNS[0]}" = unshare ]; then exec nsenter -t "$PCSCD_REAL" -n "$@"; else exec "$@"; fi; }
+source scripts/setup.sh
+start_pcscd "$T/pcscd.log"
 
 "$BIN" testpki --out "$T/pki" --seed pcsc --at 2026-11-23T00:00:00Z > /dev/null
 TRUST=(--trust-anchor "$T/pki/root.pem" --intermediate "$T/pki/ca-rsa.pem" --intermediate "$T/pki/ca-ec.pem")

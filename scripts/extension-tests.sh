@@ -35,17 +35,12 @@ if [ ! -d extension/test/node_modules/playwright-core ]; then
     || { fail setup "npm ci in extension/test: $(tail -3 "$T/npm.txt")"; finish; }
 fi
 
-# --- pcscd in a private network namespace (vpcd listens on every interface), as card-tests.sh.
+# --- pcscd in a private network namespace (start_pcscd, scripts/setup.sh).
 if pgrep -x pcscd >/dev/null; then
   for _ in $(seq 50); do pgrep -x pcscd >/dev/null || break; sleep 0.1; done
   if pgrep -x pcscd >/dev/null; then fail setup "another pcscd is running (pid $(pgrep -x pcscd | tr '\n' ' ')); stop it first"; finish; fi
 fi
-NETNS=(unshare -n sh -c 'ip link set lo up 2>/dev/null; exec pcscd -f')
-if ! unshare -n true 2>/dev/null; then NETNS=(pcscd -f); echo "note: unshare -n unavailable; pcscd runs in the host network namespace"; fi
-"${NETNS[@]}" > "$T/pcscd.log" 2>&1 &
-PCSCD_PID=$!
-for _ in $(seq 50); do [ -S /run/pcscd/pcscd.comm ] && break; sleep 0.1; done
-PCSCD_REAL=$(pgrep -n -x pcscd)
+start_pcscd "$T/pcscd.log"
 NETNS_PID=""; [ "${NETNS[0]}" = unshare ] && NETNS_PID=$PCSCD_REAL
 
 DAY=$(date -u +%Y-%m-%dT00:00:00Z)

@@ -47,3 +47,20 @@ EXTENSION_PACKAGES=(chromium)
 # The relying-party kit's tests (scripts/rp-tests.sh): Redis for the shared nonce store, and
 # headless Chromium for the demo site.
 RP_PACKAGES=(redis-server chromium)
+
+# pcscd (with vpcd, which listens on every interface) in a private network namespace when
+# `unshare -n` works, else in the host's. Logs to $1. Sets NETNS (the command line), PCSCD_PID
+# (the launcher), PCSCD_REAL (pcscd itself). Used by the card, extension and card-bench
+# scripts; each decides first what to do about a pcscd that is already running.
+start_pcscd() { # LOGFILE
+  NETNS=(unshare -n sh -c 'ip link set lo up 2>/dev/null; exec pcscd -f')
+  if ! unshare -n true 2>/dev/null; then NETNS=(pcscd -f); echo "note: unshare -n unavailable; pcscd runs in the host network namespace"; fi
+  "${NETNS[@]}" > "$1" 2>&1 &
+  PCSCD_PID=$!
+  for _ in $(seq 50); do [ -S /run/pcscd/pcscd.comm ] && break; sleep 0.1; done
+  PCSCD_REAL=$(pgrep -n -x pcscd)
+}
+
+# Runs a command in pcscd's network namespace (after start_pcscd), replacing the calling
+# (sub)shell so that $! is the command's own PID.
+in_ns() { if [ "${NETNS[0]}" = unshare ]; then exec nsenter -t "$PCSCD_REAL" -n "$@"; else exec "$@"; fi; }
