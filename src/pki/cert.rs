@@ -782,6 +782,64 @@ mod differential {
         }
     }
 
+    /// A valid certificate's elements with the TBS's `i`th element replaced, re-encoded (the
+    /// signature no longer matches, which parsing does not look at).
+    fn with_tbs_element(cert: &[u8], i: usize, element: Vec<u8>) -> Vec<u8> {
+        use crate::testkit::der::seq;
+        let items = |d: &[u8]| -> Vec<Vec<u8>> {
+            let any = AnyRef::from_der(d).unwrap();
+            let mut r = SliceReader::new(any.value()).unwrap();
+            let mut v = Vec::new();
+            while !r.is_finished() {
+                v.push(r.tlv_bytes().unwrap().to_vec());
+            }
+            v
+        };
+        let mut outer = items(cert);
+        let mut tbs = items(&outer[0]);
+        tbs[i] = element;
+        outer[0] = seq(&tbs);
+        seq(&outer)
+    }
+
+    #[test]
+    fn serial_numbers_as_x509_cert_reads_them() {
+        use crate::testkit::der::tlv;
+        let reg = crate::testkit::Registry::generate_light("serials", crate::time::UnixTime(1_780_000_000));
+        let cert = &reg.holders[0].cert;
+        // The serial is the TBS's second element (after the explicit version).
+        let serial = |content: Vec<u8>| with_tbs_element(cert, 1, tlv(0x02, &content));
+        let mut long = vec![0x7f; 21];
+        let cases = [
+            (serial(vec![0x01; 20]), true),
+            (
+                serial({
+                    let mut v = vec![0x00];
+                    v.extend([0x80; 20]);
+                    v
+                }),
+                true,
+            ),
+            (serial(long.clone()), true),
+            (
+                serial({
+                    long.push(1);
+                    long
+                }),
+                false,
+            ),
+            (serial(vec![0x00, 0x01]), false), // not minimal
+            (serial(vec![0xff, 0x80]), false), // not minimal
+            (serial(vec![0x80]), true),        // negative: read, as x509-cert does
+            (serial(vec![]), false),
+        ];
+        for (i, (d, ok)) in cases.iter().enumerate() {
+            let (a, b) = (Cert::from_der(d), reference::from_der(d));
+            assert_eq!(a.is_ok(), *ok, "case {i}: {:?}", a.err());
+            assert_eq!(verdict(&a), verdict(&b), "case {i}");
+        }
+    }
+
     #[test]
     fn same_answers_as_x509_cert() {
         let inputs = inputs();
