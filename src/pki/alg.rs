@@ -212,7 +212,7 @@ fn seq_items(content: &[u8]) -> der::Result<Vec<AnyRef<'_>>> {
 }
 
 /// The OID and optional parameters of an encoded AlgorithmIdentifier's content.
-fn algid_parts<'a>(content: &'a [u8]) -> Result<(Oid, Option<AnyRef<'a>>), PkiError> {
+pub(crate) fn algid_parts<'a>(content: &'a [u8]) -> Result<(Oid, Option<AnyRef<'a>>), PkiError> {
     let bad = |e: der::Error| PkiError::CertMalformed(format!("AlgorithmIdentifier: {e}"));
     let items = seq_items(content).map_err(bad)?;
     let (first, rest) = items

@@ -10,7 +10,7 @@ use const_oid::ObjectIdentifier as Oid;
 use der::{Decode, Reader, SliceReader, Tag, Tagged, asn1::AnyRef};
 
 use super::PkiError;
-use super::alg::{KeyInfo, SigAlg};
+use super::alg::{KeyInfo, SigAlg, algid_parts};
 use super::name::DistinguishedName;
 use crate::time::UnixTime;
 
@@ -225,8 +225,8 @@ impl Cert {
         t.finish().map_err(derr)?;
 
         // The outer and TBS signature algorithms must be the same identifier (RFC 5280 §4.1.1.2).
-        let (alg_oid, alg_params) = algorithm_identifier(outer_alg_tlv).map_err(derr)?;
-        algorithm_identifier(inner_alg_tlv).map_err(derr)?;
+        let (alg_oid, alg_params) = algid_parts(sequence(outer_alg_tlv).map_err(derr)?)?;
+        algid_parts(sequence(inner_alg_tlv).map_err(derr)?)?;
         if outer_alg_tlv != inner_alg_tlv {
             return Err(bad(&"signatureAlgorithm differs from the TBS signature field"));
         }
@@ -243,8 +243,8 @@ impl Cert {
             return Err(bad(&"Validity is not a SEQUENCE"));
         }
         let mut vr = SliceReader::new(validity.value()).map_err(derr)?;
-        let not_before = read_time(&mut vr).map_err(derr)?;
-        let not_after = read_time(&mut vr).map_err(derr)?;
+        let not_before = time_of(AnyRef::decode(&mut vr).map_err(derr)?).map_err(derr)?;
+        let not_after = time_of(AnyRef::decode(&mut vr).map_err(derr)?).map_err(derr)?;
         vr.finish().map_err(derr)?;
         // SubjectPublicKeyInfo ::= SEQUENCE { algorithm AlgorithmIdentifier, subjectPublicKey BIT STRING }
         let spki_seq = AnyRef::from_der(spki).map_err(derr)?;
@@ -252,7 +252,7 @@ impl Cert {
             return Err(bad(&"SubjectPublicKeyInfo is not a SEQUENCE"));
         }
         let mut sr = SliceReader::new(spki_seq.value()).map_err(derr)?;
-        algorithm_identifier(sr.tlv_bytes().map_err(derr)?).map_err(derr)?;
+        algid_parts(sequence(sr.tlv_bytes().map_err(derr)?).map_err(derr)?)?;
         der::asn1::BitStringRef::decode(&mut sr).map_err(derr)?;
         sr.finish().map_err(derr)?;
         let key = KeyInfo::from_spki_der(spki).map(Arc::new);
@@ -529,25 +529,12 @@ fn sequence(tlv: &[u8]) -> der::Result<&[u8]> {
     Ok(any.value())
 }
 
-/// `AlgorithmIdentifier ::= SEQUENCE { algorithm OID, parameters ANY OPTIONAL }`.
-pub(crate) fn algorithm_identifier(tlv: &[u8]) -> der::Result<(Oid, Option<AnyRef<'_>>)> {
-    let mut r = SliceReader::new(sequence(tlv)?)?;
-    let oid = Oid::decode(&mut r)?;
-    let params = if r.is_finished() {
-        None
-    } else {
-        Some(AnyRef::decode(&mut r)?)
-    };
-    r.finish()?;
-    Ok((oid, params))
-}
-
 /// `Time ::= CHOICE { utcTime UTCTime, generalTime GeneralizedTime }`, DER rules (`YYMMDDHHMMSSZ`,
-/// `YYYYMMDDHHMMSSZ`), as seconds since the epoch.
-pub(crate) fn read_time<'a>(r: &mut SliceReader<'a>) -> der::Result<UnixTime> {
-    let d = match Tag::peek(r)? {
-        Tag::UtcTime => der::asn1::UtcTime::decode(r)?.to_unix_duration(),
-        _ => der::asn1::GeneralizedTime::decode(r)?.to_unix_duration(),
+/// `YYYYMMDDHHMMSSZ`), as seconds since the epoch (certificates and CRLs).
+pub(crate) fn time_of(any: AnyRef<'_>) -> der::Result<UnixTime> {
+    let d = match any.tag() {
+        Tag::UtcTime => any.decode_as::<der::asn1::UtcTime>()?.to_unix_duration(),
+        _ => any.decode_as::<der::asn1::GeneralizedTime>()?.to_unix_duration(),
     };
     Ok(UnixTime(i64::try_from(d.as_secs()).unwrap_or(i64::MAX)))
 }

@@ -113,14 +113,7 @@ fn bad(e: impl std::fmt::Display) -> PkiError {
 }
 
 fn time_of(any: AnyRef<'_>) -> Result<UnixTime, PkiError> {
-    let d = match any.tag() {
-        Tag::UtcTime => any.decode_as::<der::asn1::UtcTime>().map_err(bad)?.to_unix_duration(),
-        _ => any
-            .decode_as::<der::asn1::GeneralizedTime>()
-            .map_err(bad)?
-            .to_unix_duration(),
-    };
-    Ok(UnixTime(i64::try_from(d.as_secs()).unwrap_or(i64::MAX)))
+    super::cert::time_of(any).map_err(bad)
 }
 
 fn is_time(any: &AnyRef<'_>) -> bool {
