@@ -338,17 +338,7 @@ impl Cert {
                 }
                 ext_oid::KEY_USAGE => {
                     let bits = der::asn1::BitStringRef::from_der(v).map_err(ext_derr)?;
-                    let raw = bits.raw_bytes();
-                    // Padding bits (past the BIT STRING's length) never count as set.
-                    let len_bits = raw.len() * 8 - usize::from(bits.unused_bits());
-                    let mut mask = 0u16;
-                    for i in 0..9u16 {
-                        let byte = raw.get(usize::from(i / 8)).copied().unwrap_or(0);
-                        if usize::from(i) < len_bits && byte & (0x80 >> (i % 8)) != 0 {
-                            mask |= 1 << i;
-                        }
-                    }
-                    c.key_usage = Some(mask);
+                    c.key_usage = Some(key_usage_mask(&bits));
                 }
                 ext_oid::EKU => {
                     // ExtKeyUsageSyntax ::= SEQUENCE SIZE (1..MAX) OF KeyPurposeId
@@ -512,6 +502,21 @@ pub(crate) fn raw_first_element(der_bytes: &[u8]) -> der::Result<Range<usize>> {
     let mut r = SliceReader::new(content)?;
     let tlv = r.tlv_bytes()?;
     Ok(start..start + tlv.len())
+}
+
+/// The nine keyUsage bits (RFC 5280 §4.2.1.3) as a mask, bit `i` for KeyUsage bit `i` (see
+/// [`ku`]). Padding bits (past the BIT STRING's length) never count as set.
+fn key_usage_mask(bits: &der::asn1::BitStringRef<'_>) -> u16 {
+    let raw = bits.raw_bytes();
+    let len_bits = raw.len() * 8 - usize::from(bits.unused_bits());
+    let mut mask = 0u16;
+    for i in 0..9u16 {
+        let byte = raw.get(usize::from(i / 8)).copied().unwrap_or(0);
+        if usize::from(i) < len_bits && byte & (0x80 >> (i % 8)) != 0 {
+            mask |= 1 << i;
+        }
+    }
+    mask
 }
 
 /// Most extensions in one certificate (and most items in one list inside an extension).

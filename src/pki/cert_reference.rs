@@ -11,7 +11,7 @@ use x509_cert::Certificate;
 use super::super::PkiError;
 use super::super::alg::{KeyInfo, SigAlg};
 use super::super::name::DistinguishedName;
-use super::{BasicConstraints, Cert, MAX_CERT_LEN, crl_dp_names, ext_oid, raw_first_element};
+use super::{BasicConstraints, Cert, MAX_CERT_LEN, crl_dp_names, ext_oid, key_usage_mask, raw_first_element};
 use crate::time::UnixTime;
 
 /// The parser hoviat used before its own reader: x509-cert's derived decoders.
@@ -106,17 +106,8 @@ pub(super) fn from_der(der_bytes: &[u8]) -> Result<Cert, PkiError> {
             }
             ext_oid::KEY_USAGE => {
                 let bits = der::asn1::BitStringRef::from_der(v).map_err(|e| ext_bad(&e))?;
-                let raw = bits.raw_bytes();
-                // Padding bits (past the BIT STRING's length) never count as set.
-                let len_bits = raw.len() * 8 - usize::from(bits.unused_bits());
-                let mut mask = 0u16;
-                for i in 0..9u16 {
-                    let byte = raw.get(usize::from(i / 8)).copied().unwrap_or(0);
-                    if usize::from(i) < len_bits && byte & (0x80 >> (i % 8)) != 0 {
-                        mask |= 1 << i;
-                    }
-                }
-                c.key_usage = Some(mask);
+                // The same reading of the bits: what is compared here is the parsing.
+                c.key_usage = Some(key_usage_mask(&bits));
             }
             ext_oid::EKU => {
                 let e = x509_cert::ext::pkix::ExtendedKeyUsage::from_der(v).map_err(|e| ext_bad(&e))?;
