@@ -84,7 +84,11 @@ export interface VerifiedIdentity {
   algorithm: 'ES256' | 'ES384' | 'ES512' | 'RS256' | 'RS384' | 'RS512' | 'PS256' | 'PS384' | 'PS512';
   origin: string;
   assurance: { level: 'holder-signature'; revocation: 'crl' | 'ocsp' | 'not-checked'; statement: string };
-  revocation: { status: 'good' | 'not-checked'; source?: string };
+  /** How revocation was checked: the source's thisUpdate and nextUpdate (RFC 3339; null when
+   * the source gives none), or not at all. */
+  revocation:
+    | { status: 'good'; source: 'crl' | 'ocsp'; thisUpdate: string; nextUpdate: string | null }
+    | { status: 'not-checked' };
 }
 
 /**

@@ -57,7 +57,7 @@ CRLS=(--crl "$P/ca-rsa.crl.pem" --crl "$P/ca-ec.crl.pem")
 for h in 0 1 2; do
   "$BIN" make-token --pki "$P" --holder $h --origin $ORIGIN --nonce "$NONCE" > "$T/token$h.json"
   code=$(holder_code $h)
-  run "verify-token-holder-$h" 0 "j[\"verified\"] and j[\"holder\"][\"nationalCode\"]==\"$code\" and j[\"revocation\"][\"status\"]==\"good\"" -- \
+  run "verify-token-holder-$h" 0 "j[\"verified\"] and j[\"holder\"][\"nationalCode\"]==\"$code\" and j[\"revocation\"][\"status\"]==\"good\" and j[\"revocation\"][\"source\"]==\"crl\" and j[\"revocation\"][\"thisUpdate\"].endswith(\"Z\")" -- \
     "$BIN" verify-token --token "$T/token$h.json" --origin $ORIGIN --nonce "$NONCE" "${TRUST[@]}" "${CRLS[@]}" --at $AT
 done
 run verify-token-no-crl-says-not-checked 0 'j["revocation"]["status"]=="not-checked" and j["assurance"]["revocation"]=="not-checked"' -- \

@@ -169,7 +169,12 @@ test('OCSP responses in verifyToken: good, revoked, unknown, nonce, base64, host
     await assert.rejects(verifyToken(token, { ...o, requireRevocation: true }), { code: 'REVOCATION_UNKNOWN' });
     const who = await verifyToken(token, { ...o, ocspResponses: [good], ocspNonce: sent, requireRevocation: true });
     assert.equal(who.assurance.revocation, 'ocsp', backend);
-    assert.deepEqual(who.revocation, { status: 'good', source: 'ocsp' }, backend);
+    assert.deepEqual(plain.revocation, { status: 'not-checked' }, backend);
+    assert.deepEqual(Object.keys(who.revocation), ['status', 'source', 'thisUpdate', 'nextUpdate'], backend);
+    assert.equal(who.revocation.status, 'good', backend);
+    assert.equal(who.revocation.source, 'ocsp', backend);
+    assert.match(who.revocation.thisUpdate, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/, backend);
+    assert.ok(who.revocation.nextUpdate === null || Date.parse(who.revocation.nextUpdate) > Date.parse(who.revocation.thisUpdate), backend);
     const b64 = Buffer.from(good).toString('base64');
     assert.equal((await verifyToken(token, { ...o, ocspResponses: b64, ocspNonce: Buffer.from(sent).toString('base64') })).assurance.revocation, 'ocsp');
     await assert.rejects(verifyToken(token, { ...o, ocspResponses: [reg.ocspResponse('revoked')] }), { code: 'CERT_REVOKED' }, backend);

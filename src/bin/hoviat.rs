@@ -12,8 +12,7 @@ use hoviat::pki::chain::parse_leaf;
 use hoviat::pki::ocsp::{self, CertId, OcspConfig, OcspOptions, OcspResponse};
 use hoviat::pki::path::eku_name;
 use hoviat::pki::{
-    AlgorithmPolicy, ChainRequest, EkuRequirement, KeyUsageRequirement, PathOptions, RevocationStatus, TrustStore,
-    verify_chain,
+    AlgorithmPolicy, ChainRequest, EkuRequirement, KeyUsageRequirement, PathOptions, TrustStore, verify_chain,
 };
 use hoviat::time::UnixTime;
 use hoviat::token::{Origin, Verifier};
@@ -185,26 +184,6 @@ fn policy(a: &Args) -> AlgorithmPolicy {
     }
 }
 
-fn revocation_json(r: &RevocationStatus) -> serde_json::Value {
-    match r {
-        RevocationStatus::GoodByCrl {
-            this_update,
-            next_update,
-        } => serde_json::json!({
-            "status": "good", "source": "crl", "thisUpdate": this_update.to_string(),
-            "nextUpdate": next_update.map(|n| n.to_string()),
-        }),
-        RevocationStatus::GoodByOcsp {
-            this_update,
-            next_update,
-        } => serde_json::json!({
-            "status": "good", "source": "ocsp", "thisUpdate": this_update.to_string(),
-            "nextUpdate": next_update.map(|n| n.to_string()),
-        }),
-        RevocationStatus::NotChecked => serde_json::json!({ "status": "not-checked" }),
-    }
-}
-
 const TRUST_FLAGS: [&str; 7] = [
     "trust-anchor",
     "intermediate",
@@ -286,7 +265,6 @@ fn cmd_verify_token(raw: &[String]) -> Result<serde_json::Value, Failure> {
     let verified = v.verify(token.trim(), &origin, nonce)?;
     let mut out = serde_json::to_value(&verified).unwrap_or_default();
     out["verified"] = true.into();
-    out["revocation"] = revocation_json(&verified.revocation);
     out["validationTime"] = at.to_string().into();
     Ok(out)
 }
@@ -337,7 +315,7 @@ fn cmd_verify_chain(raw: &[String]) -> Result<serde_json::Value, Failure> {
         "holder": Holder::from_cert(leaf),
         "certificate": CertificateSummary::from_cert(leaf),
         "chain": path.chain.iter().map(|c| c.subject.to_string()).collect::<Vec<_>>(),
-        "revocation": revocation_json(&path.revocation),
+        "revocation": &path.revocation,
         "eku": match &eku_req { EkuRequirement::Any => "any".to_string(), EkuRequirement::Purpose(p) => eku_name(p) },
         "validationTime": at.to_string(),
     }))

@@ -117,6 +117,36 @@ pub enum RevocationStatus {
     NotChecked,
 }
 
+/// As the CLI and the npm package report it: `{"status": "good", "source": "crl" | "ocsp",
+/// "thisUpdate", "nextUpdate"}` (RFC 3339, nextUpdate null when absent) or
+/// `{"status": "not-checked"}`.
+impl serde::Serialize for RevocationStatus {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let (source, this_update, next_update) = match self {
+            RevocationStatus::NotChecked => {
+                let mut st = s.serialize_struct("RevocationStatus", 1)?;
+                st.serialize_field("status", "not-checked")?;
+                return st.end();
+            }
+            RevocationStatus::GoodByCrl {
+                this_update,
+                next_update,
+            } => ("crl", this_update, next_update),
+            RevocationStatus::GoodByOcsp {
+                this_update,
+                next_update,
+            } => ("ocsp", this_update, next_update),
+        };
+        let mut st = s.serialize_struct("RevocationStatus", 4)?;
+        st.serialize_field("status", "good")?;
+        st.serialize_field("source", source)?;
+        st.serialize_field("thisUpdate", &this_update.to_string())?;
+        st.serialize_field("nextUpdate", &next_update.map(|t| t.to_string()))?;
+        st.end()
+    }
+}
+
 /// A validated path, end entity first, trust anchor last.
 #[derive(Clone, Debug)]
 pub struct ValidatedPath {

@@ -331,8 +331,7 @@ pub struct VerifiedToken {
     pub origin: String,
     /// What was proven.
     pub assurance: Assurance,
-    /// Revocation details.
-    #[serde(skip)]
+    /// Revocation details (serialised as `{status, source?, thisUpdate?, nextUpdate?}`).
     pub revocation: RevocationStatus,
 }
 

@@ -13,7 +13,7 @@ use wasm_bindgen::prelude::*;
 
 use crate::error::Coded;
 use crate::pki::alg::{PublicKey, SigAlg};
-use crate::pki::{AlgorithmPolicy, PathOptions, RevocationStatus, SignatureBackend, TrustStore};
+use crate::pki::{AlgorithmPolicy, PathOptions, SignatureBackend, TrustStore};
 use crate::time::UnixTime;
 use crate::token::{NonceStore as _, Origin, Verifier};
 
@@ -172,8 +172,7 @@ fn now() -> UnixTime {
     UnixTime((js_sys::Date::now() / 1000.0).floor() as i64)
 }
 
-fn to_js(v: &serde_json::Value) -> Result<JsValue, JsValue> {
-    use serde::Serialize;
+fn to_js<T: serde::Serialize>(v: &T) -> Result<JsValue, JsValue> {
     v.serialize(&serde_wasm_bindgen::Serializer::json_compatible())
         .map_err(|e| error("INTERNAL_ERROR", &e.to_string()))
 }
@@ -376,12 +375,7 @@ fn run(p: &Prepared, backend: &dyn SignatureBackend) -> Result<JsValue, JsValue>
         backend,
     };
     let verified = v.verify(&p.text, &p.origin, &p.nonce).map_err(|e| coded(&e))?;
-    let mut out = serde_json::to_value(&verified).map_err(|e| error("INTERNAL_ERROR", &e.to_string()))?;
-    out["revocation"] = match verified.revocation {
-        RevocationStatus::NotChecked => serde_json::json!({ "status": "not-checked" }),
-        _ => serde_json::json!({ "status": "good", "source": verified.assurance.revocation }),
-    };
-    to_js(&out)
+    to_js(&verified)
 }
 
 /// Verifies a `web-eid:1.x` token with the portable wasm cryptography (RustCrypto). `opts`:
