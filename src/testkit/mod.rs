@@ -434,6 +434,21 @@ impl Issuer {
             ext::ski(&ski),
         ];
         extensions.extend(extra);
+        self.issue_issuer(subject, key, extensions, not_before, not_after, rng)
+    }
+
+    /// Issues a certificate for a key that signs in turn (a CA or an OCSP responder): a random
+    /// serial, the given extensions plus AKI, and the [`Issuer`] that signs with it.
+    pub fn issue_issuer(
+        &self,
+        subject: Vec<u8>,
+        key: PrivateKey,
+        extensions: Vec<Vec<u8>>,
+        not_before: UnixTime,
+        not_after: UnixTime,
+        rng: &mut ChaCha20Rng,
+    ) -> Issuer {
+        let spki = key.spki();
         let spec = CertSpec {
             serial: random_serial(rng),
             subject: subject.clone(),
@@ -443,12 +458,11 @@ impl Issuer {
             ecdsa_null_params: false,
             sig_alg: None,
         };
-        let cert = self.issue(&spec, &spki, rng);
         Issuer {
-            cert,
+            cert: self.issue(&spec, &spki, rng),
             name: subject,
+            ski: key_id(&spki),
             key,
-            ski,
         }
     }
 

@@ -7,7 +7,7 @@
 use rand_chacha::ChaCha20Rng;
 
 use super::der::*;
-use super::{CertSpec, Issuer, PrivateKey, alg_id, ext, ku_bit, random_serial};
+use super::{Issuer, PrivateKey, alg_id, ext, ku_bit};
 use crate::pki::Cert;
 use crate::pki::alg::HashAlg;
 use crate::pki::cert::eku;
@@ -221,28 +221,12 @@ impl Issuer {
         not_after: UnixTime,
         rng: &mut ChaCha20Rng,
     ) -> Issuer {
-        let spki = key.spki();
         let subject = name(&[(crate::pki::name::attr::CN, utf8("hoviat test OCSP responder"))]);
         let mut extensions = vec![ext::key_usage(&[ku_bit::DIGITAL_SIGNATURE])];
         if ocsp_signing {
             extensions.push(ext::eku(&[eku::OCSP_SIGNING], false));
         }
-        let spec = CertSpec {
-            serial: random_serial(rng),
-            subject: subject.clone(),
-            not_before,
-            not_after,
-            extensions,
-            ecdsa_null_params: false,
-            sig_alg: None,
-        };
-        let cert = self.issue(&spec, &spki, rng);
-        Issuer {
-            cert,
-            name: subject,
-            ski: super::key_id(&spki),
-            key,
-        }
+        self.issue_issuer(subject, key, extensions, not_before, not_after, rng)
     }
 }
 
