@@ -2,90 +2,16 @@
 // unpacked extension, hoviat-host registered in the profile, pcscd + vpcd + the virtual PIV card
 // (started by scripts/extension-tests.sh), a page on 127.0.0.1 using extension/page-client.js.
 // Prints "ok NAME" / "FAIL NAME: why"; the shell script counts them.
-import { execFile, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
+import {
+  AT, BIN, EXT, HOST_BIN, HOST_NAME, NONCE, ORIGIN, PAGE, PKI, PORT, WORK,
+  assert, fail, failureCount, hostPids, killSim, run, sleep, startSim, stopSim, test,
+} from './harness.mjs';
 
-const env = (k) => {
-  const v = process.env[k];
-  if (v === undefined) throw new Error(`missing environment variable ${k}`);
-  return v;
-};
-const BIN = env('BIN');
-const HOST_BIN = env('HOST_BIN');
-const EXT = env('EXT');
-const PORT = env('PORT');
-const PKI = env('PKI');
-const NONCE = env('NONCE');
-const WORK = env('WORK');
-const AT = env('AT');
-const NETNS_PID = process.env.NETNS_PID || '';
 const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
-const ORIGIN = `http://127.0.0.1:${PORT}`;
-const PAGE = `${ORIGIN}/extension/test/page.html`;
-const HOST_NAME = 'ir.hoviat.host';
 const EXT_ID = 'jeooianbhgjgdmmjihimenmfblleifon';
-
-let failures = 0;
-const ok = (name) => console.log(`ok ${name}`);
-const fail = (name, why) => {
-  failures += 1;
-  console.log(`FAIL ${name}: ${String(why).replace(/\s+/g, ' ').slice(0, 400)}`);
-};
-async function test(name, fn) {
-  try {
-    await fn();
-    ok(name);
-  } catch (e) {
-    fail(name, e && e.stack ? e.message : e);
-  }
-}
-function assert(cond, msg) {
-  if (!cond) throw new Error(msg);
-}
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-function run(cmd, args, opts = {}) {
-  return new Promise((resolve) => {
-    execFile(cmd, args, { timeout: 60000, ...opts }, (err, stdout, stderr) => {
-      resolve({ code: err ? (typeof err.code === 'number' ? err.code : -1) : 0, stdout, stderr });
-    });
-  });
-}
-
-// ---- The virtual card ----------------------------------------------------------------------
-let sim = null;
-async function cardPresent(want) {
-  for (let i = 0; i < 80; i++) {
-    const r = await run(BIN, ['card', 'list']);
-    try {
-      const j = JSON.parse(r.stdout);
-      if (j.readers.length && j.readers[0].cardPresent === want) return true;
-    } catch (_) { /* not yet */ }
-    await sleep(100);
-  }
-  return false;
-}
-async function startSim(extra = []) {
-  await stopSim();
-  const args = [BIN, 'sim', 'card', '--pki', PKI, '--profile', 'piv', '--holder', '1', ...extra];
-  const [cmd, ...rest] = NETNS_PID ? ['nsenter', '-t', NETNS_PID, '-n', ...args] : args;
-  const log = fs.openSync(path.join(WORK, 'sim.log'), 'a');
-  sim = spawn(cmd, rest, { stdio: ['ignore', log, log] });
-  if (!(await cardPresent(true))) throw new Error(`pcscd never saw the virtual card: ${fs.readFileSync(path.join(WORK, 'sim.log'), 'utf8').slice(-300)}`);
-}
-async function stopSim() {
-  if (!sim) return;
-  const p = sim;
-  sim = null;
-  if (p.exitCode === null && p.signalCode === null) {
-    const exited = new Promise((r) => p.once('exit', r));
-    p.kill('SIGTERM');
-    await Promise.race([exited, sleep(3000)]);
-  }
-  if (!(await cardPresent(false))) throw new Error('pcscd still sees a card after the simulator stopped');
-}
 
 // ---- Browsers --------------------------------------------------------------------------------
 function hostManifest(dir, hostPath) {
@@ -130,7 +56,6 @@ function inPage(page, action, arg) {
     }
   }, { action, arg });
 }
-const hostPids = async () => (await run('pgrep', ['-x', 'hoviat-host'])).stdout.split(/\s+/).filter(Boolean).map(Number);
 
 async function main() {
   fs.mkdirSync(WORK, { recursive: true });
@@ -435,7 +360,7 @@ while True:
 main()
   .catch((e) => fail('harness', e && e.stack ? e.stack : e))
   .finally(async () => {
-    if (sim) sim.kill('SIGTERM');
-    console.log(`e2e: ${failures} failed`);
-    process.exit(failures ? 1 : 0);
+    killSim();
+    console.log(`e2e: ${failureCount()} failed`);
+    process.exit(failureCount() ? 1 : 0);
   });

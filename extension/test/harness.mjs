@@ -1,0 +1,92 @@
+// What the browser end-to-end tests share (e2e.mjs: Chromium, e2e-firefox.mjs: Firefox): the
+// environment scripts/extension-tests.sh passes, "ok NAME" / "FAIL NAME: why" reporting, child
+// processes, and the virtual card behind pcscd.
+import { execFile, spawn } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+
+export const env = (k) => {
+  const v = process.env[k];
+  if (v === undefined) throw new Error(`missing environment variable ${k}`);
+  return v;
+};
+export const BIN = env('BIN');
+export const HOST_BIN = env('HOST_BIN');
+export const EXT = env('EXT');
+export const PORT = env('PORT');
+export const PKI = env('PKI');
+export const NONCE = env('NONCE');
+export const WORK = env('WORK');
+export const AT = env('AT');
+export const NETNS_PID = process.env.NETNS_PID || '';
+export const ORIGIN = `http://127.0.0.1:${PORT}`;
+export const PAGE = `${ORIGIN}/extension/test/page.html`;
+export const HOST_NAME = 'ir.hoviat.host';
+// Trust arguments for `hoviat verify-token` (the test PKI made by scripts/extension-tests.sh).
+export const TRUST = ['--trust-anchor', `${PKI}/root.pem`, '--intermediate', `${PKI}/ca-rsa.pem`, '--intermediate', `${PKI}/ca-ec.pem`, '--at', AT];
+
+let failures = 0;
+export const failureCount = () => failures;
+export const ok = (name) => console.log(`ok ${name}`);
+export const fail = (name, why) => {
+  failures += 1;
+  console.log(`FAIL ${name}: ${String(why).replace(/\s+/g, ' ').slice(0, 400)}`);
+};
+export async function test(name, fn) {
+  try {
+    await fn();
+    ok(name);
+  } catch (e) {
+    fail(name, e && e.stack ? e.message : e);
+  }
+}
+export function assert(cond, msg) {
+  if (!cond) throw new Error(msg);
+}
+export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+export function run(cmd, args, opts = {}) {
+  return new Promise((resolve) => {
+    execFile(cmd, args, { timeout: 60000, ...opts }, (err, stdout, stderr) => {
+      resolve({ code: err ? (typeof err.code === 'number' ? err.code : -1) : 0, stdout, stderr });
+    });
+  });
+}
+export const hostPids = async () => (await run('pgrep', ['-x', 'hoviat-host'])).stdout.split(/\s+/).filter(Boolean).map(Number);
+
+// ---- The virtual card ----------------------------------------------------------------------
+let sim = null;
+export async function cardPresent(want) {
+  for (let i = 0; i < 80; i++) {
+    const r = await run(BIN, ['card', 'list']);
+    try {
+      const j = JSON.parse(r.stdout);
+      if (j.readers.length && j.readers[0].cardPresent === want) return true;
+    } catch (_) { /* not yet */ }
+    await sleep(100);
+  }
+  return false;
+}
+export async function startSim(extra = []) {
+  await stopSim();
+  const args = [BIN, 'sim', 'card', '--pki', PKI, '--profile', 'piv', '--holder', '1', ...extra];
+  const [cmd, ...rest] = NETNS_PID ? ['nsenter', '-t', NETNS_PID, '-n', ...args] : args;
+  const log = fs.openSync(path.join(WORK, 'sim.log'), 'a');
+  sim = spawn(cmd, rest, { stdio: ['ignore', log, log] });
+  if (!(await cardPresent(true))) throw new Error(`pcscd never saw the virtual card: ${fs.readFileSync(path.join(WORK, 'sim.log'), 'utf8').slice(-300)}`);
+}
+export async function stopSim() {
+  if (!sim) return;
+  const p = sim;
+  sim = null;
+  if (p.exitCode === null && p.signalCode === null) {
+    const exited = new Promise((r) => p.once('exit', r));
+    p.kill('SIGTERM');
+    await Promise.race([exited, sleep(3000)]);
+  }
+  if (!(await cardPresent(false))) throw new Error('pcscd still sees a card after the simulator stopped');
+}
+// For the final clean-up of a run that failed half-way.
+export function killSim() {
+  if (sim) sim.kill('SIGTERM');
+}
