@@ -2,7 +2,10 @@
 # The browser path end to end: headless Chromium with hoviat's unpacked extension, hoviat-host
 # registered in the profile's NativeMessagingHosts/, pcscd + vpcd + the virtual PIV card in a
 # private network namespace, a page on 127.0.0.1 using extension/page-client.js; the token is
-# then verified with the CLI. Prints "ok NAME" / "FAIL NAME: why" and "extension: N failed".
+# then verified with the CLI. Then the same extension directory in headless Firefox ESR
+# (extension/test/e2e-firefox.mjs, over Marionette; the host registered in a private HOME's
+# ~/.mozilla/native-messaging-hosts/), same pcscd and page. Prints "ok NAME" / "FAIL NAME: why"
+# and "extension: N failed".
 set -u
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -100,5 +103,17 @@ grep -E '^(ok|FAIL) ' "$T/e2e.txt"
 E2E_FAILS=$(grep -c '^FAIL ' "$T/e2e.txt")
 FAILS=$((FAILS + E2E_FAILS))
 if ! grep -q '^e2e: ' "$T/e2e.txt"; then fail e2e "the browser test did not finish: $(tail -5 "$T/e2e.txt")"; fi
-if [ "$FAILS" -ne 0 ] && [ -f "$T/e2e/host.log" ]; then echo "--- host log"; tail -30 "$T/e2e/host.log"; fi
+if [ "$E2E_FAILS" -ne 0 ] && [ -f "$T/e2e/host.log" ]; then echo "--- host log"; tail -30 "$T/e2e/host.log"; fi
+
+# --- Firefox, end to end: the same extension directory, card and page.
+echo "firefox: headless firefox-esr over Marionette" >&2
+NOW=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+NONCE=$(python3 -c 'import base64,os;print(base64.b64encode(os.urandom(32)).decode())')
+BIN=$BIN HOST_BIN=$HOST_BIN EXT=$ROOT/extension PORT=$PORT PKI=$T/pki NONCE=$NONCE WORK=$T/e2e-firefox AT=$NOW \
+  NETNS_PID=$NETNS_PID timeout 180 node extension/test/e2e-firefox.mjs > "$T/e2e-firefox.txt" 2>&1
+grep -E '^(ok|FAIL) ' "$T/e2e-firefox.txt"
+FF_FAILS=$(grep -c '^FAIL ' "$T/e2e-firefox.txt")
+FAILS=$((FAILS + FF_FAILS))
+if ! grep -q '^e2e-firefox: ' "$T/e2e-firefox.txt"; then fail e2e-firefox "the Firefox test did not finish: $(tail -5 "$T/e2e-firefox.txt")"; fi
+if [ "$FF_FAILS" -ne 0 ] && [ -f "$T/e2e-firefox/host.log" ]; then echo "--- host log (Firefox)"; tail -30 "$T/e2e-firefox/host.log"; fi
 finish

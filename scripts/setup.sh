@@ -40,9 +40,9 @@ ensure_node_modules() {
   fi
 }
 
-# The browser end-to-end suite (scripts/extension-tests.sh): headless Chromium; node/npm come
-# from the machine (or Debian's nodejs and npm when absent).
-EXTENSION_PACKAGES=(chromium)
+# The browser end-to-end suite (scripts/extension-tests.sh): headless Chromium and headless
+# Firefox ESR; node/npm come from the machine (or Debian's nodejs and npm when absent).
+EXTENSION_PACKAGES=(chromium firefox-esr)
 
 # The relying-party kit's tests (scripts/rp-tests.sh): Redis for the shared nonce store, and
 # headless Chromium for the demo site.
