@@ -15,8 +15,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Marionette } from './marionette.mjs';
 import {
-  BIN, EXT, HOST_BIN, HOST_NAME, NONCE, ORIGIN, PAGE, PORT, TRUST, WORK,
+  EXT, HOST_BIN, HOST_NAME, NONCE, ORIGIN, PAGE, WORK,
   assert, fail, failureCount, hostPids, killSim, run, sleep, startSim, stopSim, test,
+  tokenOriginTests,
 } from './harness.mjs';
 
 const FIREFOX = process.env.FIREFOX || '/usr/bin/firefox-esr';
@@ -257,20 +258,7 @@ async function main() {
         assert(!seen.includes(bad), `${bad} appeared in a message the page received`);
       }
     });
-    await test('firefox-token-verifies-for-page-origin', async () => {
-      assert(token, 'no token');
-      const r = await run(BIN, ['verify-token', '--token', path.join(WORK, 'token.json'), '--origin', ORIGIN, '--nonce', NONCE, ...TRUST]);
-      const j = JSON.parse(r.stdout);
-      assert(r.code === 0 && j.verified === true, `exit ${r.code}: ${r.stdout.slice(0, 300)}`);
-    });
-    await test('firefox-token-fails-for-another-origin', async () => {
-      assert(token, 'no token');
-      for (const other of [`http://localhost:${PORT}`, 'https://bank.example.ir']) {
-        const r = await run(BIN, ['verify-token', '--token', path.join(WORK, 'token.json'), '--origin', other, '--nonce', NONCE, ...TRUST]);
-        const code = JSON.parse(r.stdout).error?.code;
-        assert(r.code === 1 && ['ORIGIN_MISMATCH', 'TOKEN_SIGNATURE_INVALID'].includes(code), `${other}: exit ${r.code} ${code}`);
-      }
-    });
+    await tokenOriginTests('firefox-', () => Boolean(token));
     await test('firefox-pin-window-cancel', async () => {
       await startInPage(m, 'authenticate', NONCE);
       await switchToPinWindow(m, mainHandle);

@@ -6,8 +6,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
 import {
-  AT, BIN, EXT, HOST_BIN, HOST_NAME, NONCE, ORIGIN, PAGE, PKI, PORT, WORK,
+  BIN, EXT, HOST_BIN, HOST_NAME, NONCE, ORIGIN, PAGE, TRUST, WORK,
   assert, fail, failureCount, hostPids, killSim, run, sleep, startSim, stopSim, test,
+  tokenOriginTests,
 } from './harness.mjs';
 
 const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
@@ -122,21 +123,7 @@ async function main() {
         assert(!seen.includes(bad), `${bad} appeared in a message the page received`);
       }
     });
-    const trust = ['--trust-anchor', `${PKI}/root.pem`, '--intermediate', `${PKI}/ca-rsa.pem`, '--intermediate', `${PKI}/ca-ec.pem`, '--at', AT];
-    await test('token-verifies-for-page-origin', async () => {
-      assert(token, 'no token');
-      const r = await run(BIN, ['verify-token', '--token', path.join(WORK, 'token.json'), '--origin', ORIGIN, '--nonce', NONCE, ...trust]);
-      const j = JSON.parse(r.stdout);
-      assert(r.code === 0 && j.verified === true, `exit ${r.code}: ${r.stdout.slice(0, 300)}`);
-    });
-    await test('token-fails-for-another-origin', async () => {
-      assert(token, 'no token');
-      for (const other of [`http://localhost:${PORT}`, 'https://bank.example.ir']) {
-        const r = await run(BIN, ['verify-token', '--token', path.join(WORK, 'token.json'), '--origin', other, '--nonce', NONCE, ...trust]);
-        const code = JSON.parse(r.stdout).error?.code;
-        assert(r.code === 1 && ['ORIGIN_MISMATCH', 'TOKEN_SIGNATURE_INVALID'].includes(code), `${other}: exit ${r.code} ${code}`);
-      }
-    });
+    await tokenOriginTests('', () => Boolean(token));
     // The same flow through the npm package a relying party's page uses (scripts/build-pkg).
     await test('npm-package-authenticates-through-extension', async () => {
       assert(fs.existsSync('pkg/web/index.js'), 'pkg/ is not built (scripts/build-pkg)');
@@ -160,9 +147,9 @@ async function main() {
       assert(r.transport === 'extension' && r.origin === ORIGIN, `${r.transport} ${r.origin}`);
       assert(r.statuses.includes('signing') && r.statuses.includes('done'), r.statuses.join(','));
       fs.writeFileSync(path.join(WORK, 'token-npm.json'), JSON.stringify(r.token));
-      const v = await run(BIN, ['verify-token', '--token', path.join(WORK, 'token-npm.json'), '--origin', ORIGIN, '--nonce', NONCE, ...trust]);
+      const v = await run(BIN, ['verify-token', '--token', path.join(WORK, 'token-npm.json'), '--origin', ORIGIN, '--nonce', NONCE, ...TRUST]);
       assert(v.code === 0 && JSON.parse(v.stdout).verified === true, `exit ${v.code}: ${v.stdout.slice(0, 300)}`);
-      const other = await run(BIN, ['verify-token', '--token', path.join(WORK, 'token-npm.json'), '--origin', 'https://bank.example.ir', '--nonce', NONCE, ...trust]);
+      const other = await run(BIN, ['verify-token', '--token', path.join(WORK, 'token-npm.json'), '--origin', 'https://bank.example.ir', '--nonce', NONCE, ...TRUST]);
       assert(other.code === 1, `another origin accepted: ${other.stdout.slice(0, 200)}`);
     });
     // Right after a login the card may still be unlocked (pcscd keeps it powered briefly):

@@ -90,3 +90,23 @@ export async function stopSim() {
 export function killSim() {
   if (sim) sim.kill('SIGTERM');
 }
+
+// The token a browser produced (written to WORK/token.json) verifies with the CLI for the page's
+// origin and for no other: the origin binding a relying party relies on.
+export async function tokenOriginTests(prefix, hasToken, nonce = NONCE) {
+  const file = path.join(WORK, 'token.json');
+  await test(`${prefix}token-verifies-for-page-origin`, async () => {
+    assert(hasToken(), 'no token');
+    const r = await run(BIN, ['verify-token', '--token', file, '--origin', ORIGIN, '--nonce', nonce, ...TRUST]);
+    const j = JSON.parse(r.stdout);
+    assert(r.code === 0 && j.verified === true, `exit ${r.code}: ${r.stdout.slice(0, 300)}`);
+  });
+  await test(`${prefix}token-fails-for-another-origin`, async () => {
+    assert(hasToken(), 'no token');
+    for (const other of [`http://localhost:${PORT}`, 'https://bank.example.ir']) {
+      const r = await run(BIN, ['verify-token', '--token', file, '--origin', other, '--nonce', nonce, ...TRUST]);
+      const code = JSON.parse(r.stdout).error?.code;
+      assert(r.code === 1 && ['ORIGIN_MISMATCH', 'TOKEN_SIGNATURE_INVALID'].includes(code), `${other}: exit ${r.code} ${code}`);
+    }
+  });
+}
