@@ -110,3 +110,16 @@ export async function tokenOriginTests(prefix, hasToken, nonce = NONCE) {
     }
   });
 }
+
+// What the page gets from the extension's `version` and `info` on the virtual PIV card, the same
+// in every browser (r: the page's {ok, value, code, message, statuses}).
+export function assertVersion(r) {
+  assert(r.ok, `${r.code}: ${r.message}`);
+  assert(r.value.host.name === 'hoviat-host' && r.value.host.protocol === 1 && r.value.protocol === 1, JSON.stringify(r.value));
+}
+export function assertInfo(r) {
+  assert(r.ok, `${r.code}: ${r.message}`);
+  assert(r.value.profile === 'piv' && r.value.certificates.length === 1, JSON.stringify(r.value).slice(0, 300));
+  assert(r.value.pins[0].state === 'triesLeft' && r.value.pins[0].triesLeft === 3, JSON.stringify(r.value.pins));
+  assert(r.statuses[0] === 'detecting-card' && r.statuses.includes('reading-certificate'), r.statuses.join(','));
+}
