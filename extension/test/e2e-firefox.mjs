@@ -121,21 +121,8 @@ async function evalIn(m, fnSource, ...args) {
 async function startInPage(m, action, arg) {
   await m.value('WebDriver:ExecuteScript', {
     script: `const [action, arg] = arguments;
-      window.statuses = [];
       window.op = null;
-      (async () => {
-        try {
-          const t = await window.hoviat.ExtensionTransport.detect(3000);
-          const onStatus = (s) => window.statuses.push(s);
-          let value;
-          if (action === 'version') value = await t.version();
-          else if (action === 'info') value = await t.info({ onStatus });
-          else if (action === 'authenticate') value = await t.authenticate({ nonce: arg, onStatus });
-          window.op = { ok: true, value, statuses: window.statuses };
-        } catch (e) {
-          window.op = { ok: false, code: e.code, message: e.message, statuses: window.statuses };
-        }
-      })();
+      window.runAction(action, arg).then((r) => { window.op = r; });
       return true;`,
     args: [action, arg === undefined ? null : arg],
   });

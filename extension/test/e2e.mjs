@@ -42,20 +42,7 @@ async function openPage(ctx) {
 }
 // Runs a page-client call inside the page; resolves { ok, value } or { ok: false, code, message }.
 function inPage(page, action, arg) {
-  return page.evaluate(async ({ action, arg }) => {
-    window.statuses = [];
-    try {
-      const t = await window.hoviat.ExtensionTransport.detect(3000);
-      const onStatus = (s) => window.statuses.push(s);
-      let value;
-      if (action === 'version') value = await t.version();
-      else if (action === 'info') value = await t.info({ onStatus });
-      else if (action === 'authenticate') value = await t.authenticate({ nonce: arg, onStatus });
-      return { ok: true, value, statuses: window.statuses };
-    } catch (e) {
-      return { ok: false, code: e.code, message: e.message, statuses: window.statuses };
-    }
-  }, { action, arg });
+  return page.evaluate(({ action, arg }) => window.runAction(action, arg), { action, arg });
 }
 
 async function main() {
