@@ -162,23 +162,17 @@ impl Cert {
         let derr = |e: der::Error| PkiError::CertMalformed(e.to_string());
 
         // Certificate ::= SEQUENCE { tbsCertificate, signatureAlgorithm, signatureValue }
-        let outer = AnyRef::from_der(der_bytes).map_err(derr)?;
-        if outer.tag() != Tag::Sequence {
-            return Err(bad(&"Certificate is not a SEQUENCE"));
-        }
-        let mut r = SliceReader::new(outer.value()).map_err(derr)?;
+        let outer = sequence_content(AnyRef::from_der(der_bytes).map_err(derr)?, "Certificate")?;
+        let mut r = SliceReader::new(outer).map_err(derr)?;
         let tbs_tlv = r.tlv_bytes().map_err(derr)?;
         let outer_alg_tlv = r.tlv_bytes().map_err(derr)?;
         let sig_bits = der::asn1::BitStringRef::decode(&mut r).map_err(derr)?;
         r.finish().map_err(derr)?;
-        let tbs_start = der_bytes.len() - outer.value().len();
+        let tbs_start = der_bytes.len() - outer.len();
         let tbs_range = tbs_start..tbs_start + tbs_tlv.len();
 
-        let tbs = AnyRef::from_der(tbs_tlv).map_err(derr)?;
-        if tbs.tag() != Tag::Sequence {
-            return Err(bad(&"TBSCertificate is not a SEQUENCE"));
-        }
-        let mut t = SliceReader::new(tbs.value()).map_err(derr)?;
+        let tbs = sequence_content(AnyRef::from_der(tbs_tlv).map_err(derr)?, "TBSCertificate")?;
+        let mut t = SliceReader::new(tbs).map_err(derr)?;
         // version [0] EXPLICIT Version DEFAULT v1 -- Version ::= INTEGER { v1(0), v2(1), v3(2) }
         let version = if t.peek_byte() == Some(0xA0) {
             let v = AnyRef::decode(&mut t).map_err(derr)?;
@@ -212,21 +206,20 @@ impl Cert {
             }
         }
         // extensions [3] EXPLICIT Extensions OPTIONAL
-        let exts_seq = if t.peek_byte() == Some(0xA3) {
+        let exts = if t.peek_byte() == Some(0xA3) {
             let e = AnyRef::decode(&mut t).map_err(derr)?;
-            let seq = AnyRef::from_der(e.value()).map_err(derr)?;
-            if seq.tag() != Tag::Sequence {
-                return Err(bad(&"Extensions is not a SEQUENCE"));
-            }
-            Some(seq)
+            Some(sequence_content(
+                AnyRef::from_der(e.value()).map_err(derr)?,
+                "Extensions",
+            )?)
         } else {
             None
         };
         t.finish().map_err(derr)?;
 
-        // The outer and TBS signature algorithms must be the same identifier (RFC 5280 §4.1.1.2).
+        // The outer and TBS signature algorithms must be the same identifier (RFC 5280 §4.1.1.2):
+        // the same bytes, so the outer one is the only one to parse.
         let (alg_oid, alg_params) = algid_parts(sequence(outer_alg_tlv).map_err(derr)?)?;
-        algid_parts(sequence(inner_alg_tlv).map_err(derr)?)?;
         if outer_alg_tlv != inner_alg_tlv {
             return Err(bad(&"signatureAlgorithm differs from the TBS signature field"));
         }
@@ -239,19 +232,13 @@ impl Cert {
         let issuer = DistinguishedName::from_der(issuer_tlv)?;
         let subject = DistinguishedName::from_der(subject_tlv)?;
         // Validity ::= SEQUENCE { notBefore Time, notAfter Time }
-        if validity.tag() != Tag::Sequence {
-            return Err(bad(&"Validity is not a SEQUENCE"));
-        }
-        let mut vr = SliceReader::new(validity.value()).map_err(derr)?;
+        let mut vr = SliceReader::new(sequence_content(validity, "Validity")?).map_err(derr)?;
         let not_before = time_of(AnyRef::decode(&mut vr).map_err(derr)?).map_err(derr)?;
         let not_after = time_of(AnyRef::decode(&mut vr).map_err(derr)?).map_err(derr)?;
         vr.finish().map_err(derr)?;
         // SubjectPublicKeyInfo ::= SEQUENCE { algorithm AlgorithmIdentifier, subjectPublicKey BIT STRING }
-        let spki_seq = AnyRef::from_der(spki).map_err(derr)?;
-        if spki_seq.tag() != Tag::Sequence {
-            return Err(bad(&"SubjectPublicKeyInfo is not a SEQUENCE"));
-        }
-        let mut sr = SliceReader::new(spki_seq.value()).map_err(derr)?;
+        let spki_seq = sequence_content(AnyRef::from_der(spki).map_err(derr)?, "SubjectPublicKeyInfo")?;
+        let mut sr = SliceReader::new(spki_seq).map_err(derr)?;
         algid_parts(sequence(sr.tlv_bytes().map_err(derr)?).map_err(derr)?)?;
         der::asn1::BitStringRef::decode(&mut sr).map_err(derr)?;
         sr.finish().map_err(derr)?;
@@ -284,10 +271,10 @@ impl Cert {
             unknown_critical: Vec::new(),
         };
 
-        let Some(exts_seq) = exts_seq else {
+        let Some(exts) = exts else {
             return Ok(c);
         };
-        let mut er = SliceReader::new(exts_seq.value()).map_err(derr)?;
+        let mut er = SliceReader::new(exts).map_err(derr)?;
         if !er.is_finished() && version != 3 {
             return Err(bad(&"extensions in a certificate that is not version 3"));
         }
@@ -296,11 +283,8 @@ impl Cert {
                 return Err(bad(&"too many extensions"));
             }
             // Extension ::= SEQUENCE { extnID OID, critical BOOLEAN DEFAULT FALSE, extnValue OCTET STRING }
-            let ext = AnyRef::decode(&mut er).map_err(derr)?;
-            if ext.tag() != Tag::Sequence {
-                return Err(bad(&"Extension is not a SEQUENCE"));
-            }
-            let mut xr = SliceReader::new(ext.value()).map_err(derr)?;
+            let ext = sequence_content(AnyRef::decode(&mut er).map_err(derr)?, "Extension")?;
+            let mut xr = SliceReader::new(ext).map_err(derr)?;
             let id = Oid::decode(&mut xr).map_err(derr)?;
             let critical = if xr.peek_byte() == Some(0x01) {
                 bool::decode(&mut xr).map_err(derr)?
@@ -521,6 +505,15 @@ fn key_usage_mask(bits: &der::asn1::BitStringRef<'_>) -> u16 {
 
 /// Most extensions in one certificate (and most items in one list inside an extension).
 const MAX_EXTENSIONS: usize = 64;
+
+/// The content of `any`, which must be a SEQUENCE; `what` names the structure in the error.
+fn sequence_content<'a>(any: AnyRef<'a>, what: &str) -> Result<&'a [u8], PkiError> {
+    if any.tag() == Tag::Sequence {
+        Ok(any.value())
+    } else {
+        Err(PkiError::CertMalformed(format!("{what} is not a SEQUENCE")))
+    }
+}
 
 /// The content of a DER SEQUENCE encoded as `tlv` (nothing after it).
 fn sequence(tlv: &[u8]) -> der::Result<&[u8]> {
