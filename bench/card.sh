@@ -15,13 +15,11 @@ cleanup() {
 }
 trap cleanup EXIT
 die() { echo "card bench: $*" >&2; exit 1; }
-need=""
-for p in pcscd vsmartcard-vpcd libpcsclite-dev; do dpkg -s "$p" >/dev/null 2>&1 || need="$need $p"; done
-if [ -n "$need" ]; then (apt-get update -qq && apt-get install -y -qq $need) >/dev/null 2>&1 || die "apt-get install$need failed"; fi
+source "$(dirname "$0")/../scripts/setup.sh"
+ensure_packages pcscd vsmartcard-vpcd libpcsclite-dev || die "apt-get install failed"
 # Another suite's pcscd may own the socket: wait for it rather than kill it.
 for _ in $(seq 300); do pgrep -x pcscd >/dev/null || break; sleep 1; done
 pgrep -x pcscd >/dev/null && die "another pcscd is running (a card suite?): not touching it"
-source "$(dirname "$0")/../scripts/setup.sh"
 start_pcscd "$T/pcscd.log"
 "$BIN" testpki --out "$T/pki" --seed bench > /dev/null || die "testpki failed"
 present() {

@@ -38,11 +38,9 @@ expect() {
 }
 
 # --- Set-up: install, then pcscd in a private network namespace (vpcd binds every interface).
-need=""
-for p in pcscd vsmartcard-vpcd opensc libpcsclite-dev; do dpkg -s "$p" >/dev/null 2>&1 || need="$need $p"; done
-if [ -n "$need" ]; then (apt-get update -qq && apt-get install -y -qq $need) >/dev/null 2>&1 || { echo "FAIL setup: apt-get install$need"; echo "pcsc: 1 failed"; exit 1; }; fi
-pkill -x pcscd 2>/dev/null; sleep 0.3
 source scripts/setup.sh
+ensure_packages pcscd vsmartcard-vpcd opensc libpcsclite-dev || { echo "FAIL setup: apt-get install"; echo "pcsc: 1 failed"; exit 1; }
+pkill -x pcscd 2>/dev/null; sleep 0.3
 start_pcscd "$T/pcscd.log"
 
 "$BIN" testpki --out "$T/pki" --seed pcsc --at 2026-11-23T00:00:00Z > /dev/null
