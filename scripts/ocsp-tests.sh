@@ -3,6 +3,11 @@
 # network namespace (unshare -n), queried by `hoviat ocsp fetch` and checked again by
 # `hoviat verify-chain --ocsp-response`. Prints `ok NAME` / `FAIL NAME` per case and a final
 # `ocsp: N failed`. Installs what it needs (openssl, util-linux, iproute2, faketime; idempotent).
+#
+# Every fixture is made at run time against the clock the run sees, so the suite passes on any
+# date. `OCSP_CLOCK_SHIFT_DAYS=N` runs the whole suite (openssl, the responder, hoviat) under
+# libfaketime N days ahead of the wall clock (scripts/test runs it a year ahead too); the
+# responder's own shifts (stale, not yet valid) are added to that offset.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -27,7 +32,19 @@ if [ ! -e "$FAKETIME_LIB" ]; then
 fi
 [ -e "$FAKETIME_LIB" ] || FAKETIME_LIB=$(find /usr/lib -name 'libfaketime.so.1' 2>/dev/null | head -1)
 
-cargo build --quiet --bin hoviat || { echo "FAIL build"; echo "ocsp: 1 failed"; exit 1; }
+if [ -z "${OCSP_SHIFTED:-}" ]; then
+  cargo build --quiet --bin hoviat || { echo "FAIL build"; echo "ocsp: 1 failed"; exit 1; }
+fi
+SHIFT_DAYS=${OCSP_CLOCK_SHIFT_DAYS:-0}
+if [ "$SHIFT_DAYS" != 0 ] && [ -z "${OCSP_SHIFTED:-}" ]; then
+  [ -e "$FAKETIME_LIB" ] || { echo "FAIL setup: libfaketime is needed for OCSP_CLOCK_SHIFT_DAYS"; echo "ocsp: 1 failed"; exit 1; }
+  # Monotonic clocks stay real: sleeps and timeouts keep their length.
+  echo "ocsp: the whole suite runs $SHIFT_DAYS days ahead (libfaketime)"
+  OCSP_SHIFTED=1 LD_PRELOAD="$FAKETIME_LIB" FAKETIME="+$((SHIFT_DAYS * 86400))" FAKETIME_DONT_FAKE_MONOTONIC=1 \
+    exec bash "$ROOT/scripts/ocsp-tests.sh" "$@"
+fi
+# The faketime offset (seconds) for a responder DELTA seconds away from this run's clock.
+offset() { local s=$((SHIFT_DAYS * 86400 + $1)); [ "$s" -ge 0 ] && echo "+$s" || echo "$s"; }
 
 W=$(mktemp -d)
 HOLDER=""
@@ -184,12 +201,12 @@ fetch good;                                   expect responder-without-ocspsigni
 
 # Stale and future responses (the responder's clock shifted by libfaketime).
 if [ -n "$FAKETIME_LIB" ] && [ -e "$FAKETIME_LIB" ]; then
-  start_responder LD_PRELOAD="$FAKETIME_LIB" FAKETIME=-3d -- -rsigner resp.pem -rkey resp.key -ndays 1
+  start_responder LD_PRELOAD="$FAKETIME_LIB" FAKETIME="$(offset -259200)" FAKETIME_DONT_FAKE_MONOTONIC=1 -- -rsigner resp.pem -rkey resp.key -ndays 1
   fetch good;                                 expect stale OCSP_STALE
-  start_responder LD_PRELOAD="$FAKETIME_LIB" FAKETIME=+1d -- -rsigner resp.pem -rkey resp.key -ndays 1
+  start_responder LD_PRELOAD="$FAKETIME_LIB" FAKETIME="$(offset 86400)" FAKETIME_DONT_FAKE_MONOTONIC=1 -- -rsigner resp.pem -rkey resp.key -ndays 1
   fetch good;                                 expect not-yet-valid OCSP_NOT_YET_VALID
   # Without nextUpdate, a response older than the 15-minute default is stale too.
-  start_responder LD_PRELOAD="$FAKETIME_LIB" FAKETIME=-1h -- -rsigner resp.pem -rkey resp.key
+  start_responder LD_PRELOAD="$FAKETIME_LIB" FAKETIME="$(offset -3600)" FAKETIME_DONT_FAKE_MONOTONIC=1 -- -rsigner resp.pem -rkey resp.key
   fetch good;                                 expect stale-without-nextupdate OCSP_STALE
 else
   echo "FAIL stale: libfaketime not available"; FAILED=$((FAILED + 1))
@@ -203,14 +220,17 @@ PORT=$DOWN_PORT
 fetch good;                                   expect responder-down OCSP_RESPONDER_UNREACHABLE
 
 # The test kit's in-process OCSP responses (used by the unit, relying-party, npm and fuzz tests)
-# checked by an independent implementation: openssl must agree with how they were made.
-"$HOVIAT" testpki --out kit --seed ocsp-kit --at 2026-11-23T10:00:00Z > /dev/null
+# checked by an independent implementation: openssl must agree with how they were made. openssl
+# judges the responses' thisUpdate/nextUpdate against its own clock (-attime sets only the
+# certificates' time), so the kit is made for this run's "now", never for a fixed date.
+KIT_NOW=$(date -u +%s)
+"$HOVIAT" testpki --out kit --seed ocsp-kit --at "$(date -u -d "@$KIT_NOW" +%Y-%m-%dT%H:%M:%SZ)" > /dev/null
 cat kit/root.pem kit/ca-ec.pem > kit/chain.pem
 KIT_LEAF=$(ls kit/holders/01-*.pem)
 kit() { # file want
   local got
   got=$(openssl ocsp -respin "kit/ocsp/$1" -issuer kit/ca-ec.pem -CAfile kit/chain.pem -cert "$KIT_LEAF" \
-    -attime 1795428000 2>&1)
+    -attime "$KIT_NOW" 2>&1)
   if printf '%s' "$got" | grep -q "$2"; then echo "ok testkit-$1-by-openssl"; else echo "FAIL testkit-$1-by-openssl: want $2: $got"; FAILED=$((FAILED + 1)); fi
 }
 kit good.der ': good'
