@@ -263,10 +263,24 @@ fn two_instances_share_one_redis() {
     let (url, _guard) = redis_url();
     let rt = tokio::runtime::Runtime::new().unwrap();
     let prefix = format!("test{}:", std::process::id());
-    // Both instances verify for one public origin (as behind a load balancer).
+    // Both instances verify for one public origin (as behind a load balancer): not in demo
+    // mode (refused for a public origin), trusting the registry's files.
     let origin = "https://bank.example.ir".to_string();
+    let reg = registry();
+    let dir = std::env::temp_dir().join(format!("hoviat-bank-portal-redis-{}", std::process::id()));
+    reg.write_to(&dir).unwrap();
+    let files = |names: &[&str]| -> Vec<hoviat::rp::trust::Source> {
+        names
+            .iter()
+            .map(|n| hoviat::rp::trust::Source::File(dir.join(n)))
+            .collect()
+    };
     let mk = |name: &str| {
         start(&rt, |c| {
+            c.demo_seed = None;
+            c.trust.anchors = files(&["root.pem"]);
+            c.trust.intermediates = files(&["ca-rsa.pem", "ca-ec.pem", "ca-eku.pem"]);
+            c.trust.crls = files(&["ca-rsa.crl.pem", "ca-ec.crl.pem", "ca-eku.crl.pem"]);
             c.redis = Some(url.clone());
             c.redis_prefix = prefix.clone();
             c.origin = Some(origin.clone());
@@ -274,7 +288,6 @@ fn two_instances_share_one_redis() {
         })
     };
     let (a, b) = (mk("a"), mk("b"));
-    let reg = registry();
     let n = challenge(a.addr);
     let body = json!({"nonce": n, "token": token(&reg, 1, &origin, &n)});
     let r = post(b.addr, "/api/login", &body, None);
@@ -373,4 +386,50 @@ impl Drop for RedisGuard {
         let _ = self.0.wait();
         let _ = std::fs::remove_dir_all(&self.1);
     }
+}
+
+/// Issue 15: demo mode (the public test registry) is refused with trust options, on a
+/// non-loopback listen address and for a non-loopback origin; the same options work with
+/// `--no-demo` (or on loopback).
+#[test]
+fn demo_mode_refuses_trust_options_and_public_addresses() {
+    let cfg = || app::Config::demo(root().join("www"), root().join("pkg/web"));
+    let refused = |c: app::Config| app::check_config(&c).unwrap_err();
+    let mut c = cfg();
+    c.trust.anchors.push(hoviat::rp::trust::Source::parse("/etc/bank/root.pem"));
+    assert!(refused(c).contains("--no-demo"));
+    let mut c = cfg();
+    c.trust.crls.push(hoviat::rp::trust::Source::parse("http://127.0.0.1:1/x.crl"));
+    assert!(refused(c).contains("demo mode"));
+    let mut c = cfg();
+    c.listen = "0.0.0.0:8080".parse().unwrap();
+    assert!(refused(c).contains("loopback"));
+    let mut c = cfg();
+    c.listen = "192.0.2.7:8080".parse().unwrap();
+    assert!(refused(c).contains("loopback"));
+    let mut c = cfg();
+    c.origin = Some("https://bank.example.ir".into());
+    assert!(refused(c).contains("loopback"));
+    // Loopback in demo mode, and anything with --no-demo, pass the check.
+    for (listen, origin) in [
+        ("127.0.0.1:8080", None),
+        ("[::1]:8080", Some("http://[::1]:8080")),
+        ("127.0.0.1:8080", Some("http://localhost:8080")),
+    ] {
+        let mut c = cfg();
+        c.listen = listen.parse().unwrap();
+        c.origin = origin.map(Into::into);
+        app::check_config(&c).unwrap();
+    }
+    let mut c = cfg();
+    c.demo_seed = None;
+    c.listen = "0.0.0.0:8080".parse().unwrap();
+    c.origin = Some("https://bank.example.ir".into());
+    c.trust.anchors.push(hoviat::rp::trust::Source::parse("/etc/bank/root.pem"));
+    app::check_config(&c).unwrap();
+    // And start() itself refuses (nothing is bound).
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let mut c = cfg();
+    c.trust.anchors.push(hoviat::rp::trust::Source::parse("/etc/bank/root.pem"));
+    assert!(rt.block_on(app::start(c)).is_err());
 }

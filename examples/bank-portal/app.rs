@@ -123,8 +123,52 @@ fn day_of(t: UnixTime) -> i64 {
     t.0 - t.0.rem_euclid(86_400)
 }
 
+/// Whether an origin's host is a loopback address (`localhost`, 127.0.0.0/8, `[::1]`).
+pub fn is_loopback_origin(origin: &str) -> bool {
+    let Some(rest) = origin.strip_prefix("http://").or_else(|| origin.strip_prefix("https://")) else {
+        return false;
+    };
+    let host = match rest.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or(""),
+        None => rest.split(':').next().unwrap_or(""),
+    };
+    host.eq_ignore_ascii_case("localhost") || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
+}
+
+/// Refuses unsafe setups before anything starts. Demo mode trusts the public test registry,
+/// whose tokens anyone can mint: it is refused together with trust options (which would
+/// otherwise be silently ignored) and anywhere but on loopback (listen address and origin).
+pub fn check_config(cfg: &Config) -> Result<(), String> {
+    if cfg.demo_seed.is_none() {
+        return Ok(());
+    }
+    let t = &cfg.trust;
+    if !t.anchors.is_empty() || !t.intermediates.is_empty() || !t.crls.is_empty() {
+        return Err("trust options (--trust-anchor, --intermediate, --crl) are given in demo mode, which would \
+                    ignore them and trust the public test registry: add --no-demo"
+            .into());
+    }
+    if !cfg.listen.ip().is_loopback() {
+        return Err(format!(
+            "demo mode trusts the public test registry (anyone can make its tokens): it listens on loopback only, not {}; \
+             use --no-demo --trust-anchor FILE",
+            cfg.listen
+        ));
+    }
+    if let Some(o) = &cfg.origin
+        && !is_loopback_origin(o)
+    {
+        return Err(format!(
+            "demo mode trusts the public test registry (anyone can make its tokens): its origin must be loopback, not {o}; \
+             use --no-demo --trust-anchor FILE"
+        ));
+    }
+    Ok(())
+}
+
 /// Binds, builds the state and spawns the server.
 pub async fn start(cfg: Config) -> Result<Running, String> {
+    check_config(&cfg)?;
     let listener = tokio::net::TcpListener::bind(cfg.listen)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", cfg.listen))?;

@@ -54,6 +54,8 @@ pub struct ChallengeService {
     revocation: revocation::Revocation,
     clock: Clock,
     log: log::Logger,
+    eku: crate::pki::EkuRequirement,
+    policies: crate::pki::PolicyRule,
 }
 
 impl ChallengeService {
@@ -70,7 +72,23 @@ impl ChallengeService {
             revocation: revocation::Revocation::none(),
             clock: Arc::new(UnixTime::now),
             log: log::Logger::disabled(),
+            eku: PathOptions::client_auth(UnixTime(0)).eku,
+            policies: crate::pki::PolicyRule::default(),
         }
+    }
+
+    /// Certificate policies (certificatePolicies OIDs) the holder's certificate must carry one
+    /// of (`allow`, when not empty) and must carry none of (`deny`): `CERT_POLICY_REFUSED`.
+    pub fn with_policies(mut self, rule: crate::pki::PolicyRule) -> Self {
+        self.policies = rule;
+        self
+    }
+
+    /// What the holder certificate's extendedKeyUsage must allow: by default it must be
+    /// present and list clientAuth ([`crate::pki::EkuRequirement::Required`]).
+    pub fn with_eku(mut self, eku: crate::pki::EkuRequirement) -> Self {
+        self.eku = eku;
+        self
     }
 
     /// How long a challenge lives (at least 1 second).
@@ -181,9 +199,23 @@ impl ChallengeService {
             let mut trust = self.trust();
             let mut options = PathOptions::client_auth(at);
             options.require_revocation = self.require_revocation;
+            options.eku = self.eku.clone();
+            options.policies = self.policies.clone();
+            if self.revocation.is_active() {
+                // Only the key's holder makes the server fetch anything: the token's signature
+                // (for this origin and nonce) is checked before any revocation request.
+                let leaf = crate::pki::Cert::from_der(&token.unverified_certificate)?;
+                crate::token::check_signature(&token, &leaf, &self.origin, nonce, backend)?;
+            }
             let rev = self
                 .revocation
                 .for_login(&trust, &token.unverified_certificate, at, &options.policy, backend)?;
+            // Revocation data was fetched for this holder and no source was skipped: it must
+            // cover the holder. A fetched answer that covers nothing (a list of another scope,
+            // a delta only) is a failure (`REVOCATION_UNKNOWN`), never "not checked".
+            if (!rev.crls.is_empty() || rev.ocsp.is_some()) && rev.skipped.is_empty() {
+                options.require_revocation = true;
+            }
             for why in &rev.skipped {
                 self.log.event(
                     "revocation_source_skipped",
