@@ -396,10 +396,14 @@ fn demo_mode_refuses_trust_options_and_public_addresses() {
     let cfg = || app::Config::demo(root().join("www"), root().join("pkg/web"));
     let refused = |c: app::Config| app::check_config(&c).unwrap_err();
     let mut c = cfg();
-    c.trust.anchors.push(hoviat::rp::trust::Source::parse("/etc/bank/root.pem"));
+    c.trust
+        .anchors
+        .push(hoviat::rp::trust::Source::parse("/etc/bank/root.pem"));
     assert!(refused(c).contains("--no-demo"));
     let mut c = cfg();
-    c.trust.crls.push(hoviat::rp::trust::Source::parse("http://127.0.0.1:1/x.crl"));
+    c.trust
+        .crls
+        .push(hoviat::rp::trust::Source::parse("http://127.0.0.1:1/x.crl"));
     assert!(refused(c).contains("demo mode"));
     let mut c = cfg();
     c.listen = "0.0.0.0:8080".parse().unwrap();
@@ -425,11 +429,15 @@ fn demo_mode_refuses_trust_options_and_public_addresses() {
     c.demo_seed = None;
     c.listen = "0.0.0.0:8080".parse().unwrap();
     c.origin = Some("https://bank.example.ir".into());
-    c.trust.anchors.push(hoviat::rp::trust::Source::parse("/etc/bank/root.pem"));
+    c.trust
+        .anchors
+        .push(hoviat::rp::trust::Source::parse("/etc/bank/root.pem"));
     app::check_config(&c).unwrap();
     // And start() itself refuses (nothing is bound).
     let rt = tokio::runtime::Runtime::new().unwrap();
     let mut c = cfg();
-    c.trust.anchors.push(hoviat::rp::trust::Source::parse("/etc/bank/root.pem"));
+    c.trust
+        .anchors
+        .push(hoviat::rp::trust::Source::parse("/etc/bank/root.pem"));
     assert!(rt.block_on(app::start(c)).is_err());
 }

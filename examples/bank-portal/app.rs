@@ -125,7 +125,10 @@ fn day_of(t: UnixTime) -> i64 {
 
 /// Whether an origin's host is a loopback address (`localhost`, 127.0.0.0/8, `[::1]`).
 pub fn is_loopback_origin(origin: &str) -> bool {
-    let Some(rest) = origin.strip_prefix("http://").or_else(|| origin.strip_prefix("https://")) else {
+    let Some(rest) = origin
+        .strip_prefix("http://")
+        .or_else(|| origin.strip_prefix("https://"))
+    else {
         return false;
     };
     let host = match rest.strip_prefix('[') {
@@ -144,9 +147,11 @@ pub fn check_config(cfg: &Config) -> Result<(), String> {
     }
     let t = &cfg.trust;
     if !t.anchors.is_empty() || !t.intermediates.is_empty() || !t.crls.is_empty() {
-        return Err("trust options (--trust-anchor, --intermediate, --crl) are given in demo mode, which would \
+        return Err(
+            "trust options (--trust-anchor, --intermediate, --crl) are given in demo mode, which would \
                     ignore them and trust the public test registry: add --no-demo"
-            .into());
+                .into(),
+        );
     }
     if !cfg.listen.ip().is_loopback() {
         return Err(format!(
