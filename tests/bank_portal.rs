@@ -128,6 +128,10 @@ fn login_session_logout_and_refusals() {
     let cookie = r.cookie().unwrap();
     let me = http(a, "GET", "/api/session", &[("Cookie", &cookie)], b"");
     assert_eq!(me.status, 200);
+    // Issue 15: the session cookie twice (one planted next to the real one) is refused.
+    let twice = format!("{cookie}; hoviat_session=planted");
+    let me2 = http(a, "GET", "/api/session", &[("Cookie", &twice)], b"");
+    assert_eq!(me2.code(), "NOT_LOGGED_IN");
     assert_eq!(
         me.json()["identity"]["holder"]["givenName"],
         reg.holders[1].given_name.as_str()
@@ -296,6 +300,12 @@ fn two_instances_share_one_redis() {
         r.json()["identity"]["holder"]["nationalCode"],
         reg.holders[1].national_code.as_str()
     );
+    // Issue 15: on an https origin the session cookie has the __Host- prefix (Secure, Path=/).
+    let cookie = r.cookie().unwrap();
+    assert!(cookie.starts_with("__Host-hoviat_session="), "{cookie}");
+    assert!(r.head.contains("; Secure") && r.head.contains("Path=/"));
+    let me = http(b.addr, "GET", "/api/session", &[("Cookie", &cookie)], b"");
+    assert_eq!(me.status, 200, "{}", me.body);
     assert_eq!(post(b.addr, "/api/login", &body, None).code(), "NONCE_REPLAYED");
     assert_eq!(post(a.addr, "/api/login", &body, None).code(), "NONCE_REPLAYED");
     // Concurrent consumers of one challenge on two instances: exactly one wins.

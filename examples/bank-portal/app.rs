@@ -116,7 +116,17 @@ pub struct Running {
     pub task: tokio::task::JoinHandle<()>,
 }
 
-const SESSION_COOKIE: &str = "hoviat_session";
+/// The session cookie's name: on an https origin with the `__Host-` prefix (the browser then
+/// accepts it only Secure, for Path=/, without Domain, so a sibling subdomain cannot set or
+/// shadow it); on a plain-http loopback demo without it (browsers refuse `__Host-` without
+/// Secure).
+fn session_cookie(secure: bool) -> &'static str {
+    if secure {
+        "__Host-hoviat_session"
+    } else {
+        "hoviat_session"
+    }
+}
 const SESSION_SECS: i64 = 1800;
 
 fn day_of(t: UnixTime) -> i64 {
@@ -404,7 +414,8 @@ async fn login(State(s): State<Arc<AppState>>, h: HeaderMap, body: Bytes) -> Res
         .event("session_started", &[("sessionId", log::fingerprint(&id).into())]);
     let mut r = json_response(StatusCode::OK, json!({ "ok": true, "identity": identity }));
     let cookie = format!(
-        "{SESSION_COOKIE}={id}; Path=/; HttpOnly; SameSite=Strict; Max-Age={SESSION_SECS}{}",
+        "{}={id}; Path=/; HttpOnly; SameSite=Strict; Max-Age={SESSION_SECS}{}",
+        session_cookie(s.secure_cookie),
         if s.secure_cookie { "; Secure" } else { "" }
     );
     if let Ok(v) = HeaderValue::from_str(&cookie) {
@@ -420,19 +431,25 @@ async fn counter_check(State(s): State<Arc<AppState>>, h: HeaderMap, body: Bytes
     }
 }
 
-fn session_id(h: &HeaderMap) -> Option<String> {
-    h.get_all(header::COOKIE)
+/// The session cookie's value; none when the request carries it more than once (a cookie
+/// planted by another site or path next to the real one is refused, not guessed between).
+fn session_id(h: &HeaderMap, secure: bool) -> Option<String> {
+    let name = session_cookie(secure);
+    let mut found = h
+        .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
         .filter_map(|kv| kv.trim().split_once('='))
-        .find(|(k, _)| *k == SESSION_COOKIE)
-        .map(|(_, v)| v.to_string())
+        .filter(|(k, _)| *k == name)
+        .map(|(_, v)| v.to_string());
+    let first = found.next()?;
+    found.next().is_none().then_some(first)
 }
 
 async fn session(State(s): State<Arc<AppState>>, h: HeaderMap) -> Response {
     let now = UnixTime::now();
-    let found = session_id(&h).and_then(|id| {
+    let found = session_id(&h, s.secure_cookie).and_then(|id| {
         s.sessions
             .lock()
             .ok()
@@ -452,7 +469,7 @@ async fn logout(State(s): State<Arc<AppState>>, h: HeaderMap) -> Response {
             "POST with Content-Type: application/json",
         );
     }
-    if let Some(id) = session_id(&h)
+    if let Some(id) = session_id(&h, s.secure_cookie)
         && let Ok(mut m) = s.sessions.lock()
         && m.remove(&id).is_some()
     {
@@ -461,10 +478,14 @@ async fn logout(State(s): State<Arc<AppState>>, h: HeaderMap) -> Response {
             .event("session_ended", &[("sessionId", log::fingerprint(&id).into())]);
     }
     let mut r = json_response(StatusCode::OK, json!({ "ok": true }));
-    r.headers_mut().insert(
-        header::SET_COOKIE,
-        HeaderValue::from_static("hoviat_session=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0"),
+    let clear = format!(
+        "{}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0{}",
+        session_cookie(s.secure_cookie),
+        if s.secure_cookie { "; Secure" } else { "" }
     );
+    if let Ok(v) = HeaderValue::from_str(&clear) {
+        r.headers_mut().insert(header::SET_COOKIE, v);
+    }
     r
 }
 

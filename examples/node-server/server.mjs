@@ -92,9 +92,14 @@ export async function createServer(opts = {}) {
     req.on('end', () => (n > MAX_BODY ? reject(Object.assign(new Error('too large'), { status: 413 })) : resolve(Buffer.concat(chunks).toString('utf8'))));
     req.on('error', reject);
   });
+  // On an https origin the session cookie has the __Host- prefix (the browser accepts it only
+  // Secure, Path=/, without Domain); over plain-http loopback (demo) it cannot, so it has none.
+  const cookieName = () => (origin.startsWith('https://') ? '__Host-hoviat_session' : 'hoviat_session');
+  const cookieAttrs = () => `Path=/; HttpOnly; SameSite=Strict${origin.startsWith('https://') ? '; Secure' : ''}`;
+  // The cookie's value; null when it comes more than once (a planted duplicate is refused).
   const cookieSession = (req) => {
-    const m = (req.headers.cookie || '').split(';').map((s) => s.trim().split('=')).find(([k]) => k === 'hoviat_session');
-    return m ? m[1] : null;
+    const found = (req.headers.cookie || '').split(';').map((s) => s.trim().split('=')).filter(([k]) => k === cookieName());
+    return found.length === 1 ? found[0][1] : null;
   };
 
   async function verify(req, res) {
@@ -147,8 +152,7 @@ export async function createServer(opts = {}) {
         }
         sessions.set(id, { identity: who, expires: now + sessionSecs * 1000 });
         log('session_started', { sessionId: fp(id) });
-        const secure = origin.startsWith('https://') ? '; Secure' : '';
-        return send(res, 200, { ok: true, identity: who }, { 'set-cookie': `hoviat_session=${id}; Path=/; HttpOnly; SameSite=Strict; Max-Age=${sessionSecs}${secure}` });
+        return send(res, 200, { ok: true, identity: who }, { 'set-cookie': `${cookieName()}=${id}; ${cookieAttrs()}; Max-Age=${sessionSecs}` });
       }
       if (p === '/api/session' && req.method === 'GET') {
         const sid = cookieSession(req);
@@ -163,7 +167,7 @@ export async function createServer(opts = {}) {
         if (!isJson(req)) return fail(res, 415, 'BAD_REQUEST', 'POST with Content-Type: application/json');
         const id = cookieSession(req);
         if (id && sessions.delete(id)) log('session_ended', { sessionId: fp(id) });
-        return send(res, 200, { ok: true }, { 'set-cookie': 'hoviat_session=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0' });
+        return send(res, 200, { ok: true }, { 'set-cookie': `${cookieName()}=; ${cookieAttrs()}; Max-Age=0` });
       }
       if (req.method !== 'GET') return fail(res, 404, 'NOT_FOUND', 'no such endpoint');
       // Static files: plain segments only.

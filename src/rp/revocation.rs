@@ -314,7 +314,7 @@ impl Revocation {
             };
             let crl = Arc::new(Crl::from_vec(body)?);
             let mut opts = crate::pki::PathOptions::client_auth(at);
-            opts.policy = policy.clone();
+            opts.policy = *policy;
             let mut verdict = Err(PkiError::CrlIssuerMismatch {
                 url: url.clone(),
                 issuer: crl.issuer.to_string(),
