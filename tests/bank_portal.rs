@@ -62,10 +62,32 @@ fn http(addr: SocketAddr, method: &str, path: &str, headers: &[(&str, &str)], bo
     }
 }
 
+/// The pre-login cookie each challenge was issued with (by nonce): what the browser that asked
+/// for the challenge sends back with its login.
+static PRELOGIN: std::sync::Mutex<Vec<(String, String)>> = std::sync::Mutex::new(Vec::new());
+
+fn prelogin_for(nonce: &str) -> Option<String> {
+    PRELOGIN
+        .lock()
+        .unwrap()
+        .iter()
+        .find(|(n, _)| n == nonce)
+        .map(|(_, c)| c.clone())
+}
+
+/// POSTs `body`; a body with a nonce carries the pre-login cookie of the client that asked for
+/// that challenge (as a browser would), besides `cookie`.
 fn post(addr: SocketAddr, path: &str, body: &Value, cookie: Option<&str>) -> Resp {
+    post_as(addr, path, body, cookie, true)
+}
+
+fn post_as(addr: SocketAddr, path: &str, body: &Value, cookie: Option<&str>, same_client: bool) -> Resp {
     let mut h = vec![("Content-Type", "application/json")];
-    if let Some(c) = cookie {
-        h.push(("Cookie", c));
+    let pre = body["nonce"].as_str().filter(|_| same_client).and_then(prelogin_for);
+    let all: Vec<String> = cookie.map(String::from).into_iter().chain(pre).collect();
+    let joined = all.join("; ");
+    if !joined.is_empty() {
+        h.push(("Cookie", &joined));
     }
     http(addr, "POST", path, &h, body.to_string().as_bytes())
 }
@@ -87,7 +109,10 @@ fn registry() -> Registry {
 fn challenge(addr: SocketAddr) -> String {
     let r = post(addr, "/api/challenge", &json!({}), None);
     assert_eq!(r.status, 200, "{}", r.body);
-    r.json()["nonce"].as_str().unwrap().to_string()
+    let n = r.json()["nonce"].as_str().unwrap().to_string();
+    let c = r.cookie().expect("a pre-login cookie with the challenge");
+    PRELOGIN.lock().unwrap().push((n.clone(), c));
+    n
 }
 
 fn token(reg: &Registry, holder: usize, origin: &str, nonce: &str) -> Value {
@@ -190,8 +215,20 @@ fn login_session_logout_and_refusals() {
             None
         )
         .code(),
-        "NONCE_UNKNOWN"
+        "CHALLENGE_CLIENT_MISMATCH"
     );
+    // Issue 15: a challenge used from another client (without, or with another, pre-login
+    // cookie) is refused, and not spent: its own client still logs in with it.
+    let n = challenge(a);
+    let body = json!({"nonce": n, "token": token(&reg, 1, &origin, &n)});
+    assert_eq!(
+        post_as(a, "/api/login", &body, None, false).code(),
+        "CHALLENGE_CLIENT_MISMATCH"
+    );
+    let other_client = prelogin_for(&challenge(a)).unwrap();
+    let r = post_as(a, "/api/login", &body, Some(&other_client), false);
+    assert_eq!(r.code(), "CHALLENGE_CLIENT_MISMATCH");
+    assert_eq!(post(a, "/api/login", &body, None).status, 200);
     let n = challenge(a);
     let r = post(
         a,
@@ -287,6 +324,7 @@ fn two_instances_share_one_redis() {
             c.trust.crls = files(&["ca-rsa.crl.pem", "ca-ec.crl.pem", "ca-eku.crl.pem"]);
             c.redis = Some(url.clone());
             c.redis_prefix = prefix.clone();
+            c.binding_key = Some([7; 32]);
             c.origin = Some(origin.clone());
             c.instance = name.into();
         })
@@ -326,7 +364,7 @@ fn two_instances_share_one_redis() {
         &json!({"nonce": unknown, "token": token(&reg, 1, &origin, &unknown)}),
         None,
     );
-    assert_eq!(r.code(), "NONCE_UNKNOWN");
+    assert_eq!(r.code(), "CHALLENGE_CLIENT_MISMATCH");
 }
 
 /// Store-level checks against the same Redis: expiry, unreachable Redis.

@@ -62,6 +62,7 @@ export const MESSAGES = {
   NONCE_EXPIRED: ['مهلت درخواست ورود تمام شد؛ دوباره تلاش کنید.', 'The login challenge expired; please try again.'],
   NONCE_REPLAYED: ['این پاسخ قبلاً یک بار استفاده شده و دوباره پذیرفته نمی‌شود.', 'This answer was already used once and is not accepted again.'],
   NONCE_STORE_UNAVAILABLE: ['سامانه موقتاً در دسترس نیست؛ کمی بعد دوباره تلاش کنید.', 'The service is temporarily unavailable; try again shortly.'],
+  CHALLENGE_CLIENT_MISMATCH: ['این درخواست ورود برای مرورگر دیگری صادر شده است؛ دوباره تلاش کنید.', 'This login request was issued to another browser; try again.'],
   // Cards
   CARD_UNKNOWN: ['این کارت شناخته نشد.', 'This card is not recognised.'],
   CARD_RESPONSE_MALFORMED: ['پاسخ کارت خراب است؛ کارت را دوباره در کارت‌خوان قرار دهید.', 'The card answered garbage; re-insert it.'],

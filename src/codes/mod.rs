@@ -92,6 +92,7 @@ pub const CODES: &[(&str, Layer)] = &[
     ("NONCE_EXPIRED", Layer::Token),
     ("NONCE_REPLAYED", Layer::Token),
     ("NONCE_STORE_UNAVAILABLE", Layer::Token),
+    ("CHALLENGE_CLIENT_MISMATCH", Layer::Token),
     ("CARD_UNKNOWN", Layer::Card),
     ("CARD_RESPONSE_MALFORMED", Layer::Card),
     ("CARD_STATUS_ERROR", Layer::Card),
