@@ -1008,4 +1008,34 @@ mod tests {
             "OCSP fetch with a 1 s deadline took {took:?}"
         );
     }
+
+    /// Issue 15: revocation fetching is on and the fetched list covers nothing (here a delta
+    /// CRL of the right CA, which never vouches on its own): refused, not "not checked".
+    #[test]
+    fn fetched_data_that_covers_nothing_refuses() {
+        let f = Fixture::new();
+        let srv = Server::start();
+        let h = f.reg.holder_with_urls(1, Some(&srv.url("/delta.crl")), None).unwrap();
+        let ca = &f.reg.cas[h.issuer];
+        let (t0, far) = (UnixTime(f.at().0 - 60), UnixTime(f.at().0 + 86_400));
+        let spec = crate::testkit::CrlSpec {
+            delta_base: Some(1),
+            ..crate::testkit::CrlSpec::new(t0, Some(far))
+        };
+        srv.set(ca.crl_spec(&spec, None, &mut rng_for("t", "delta")));
+        let (svc, _) = f.service(
+            Revocation::none().with_crl_fetch(CrlFetchPolicy::default()),
+            false,
+            false,
+        );
+        assert_eq!(login(&svc, &h), Err("REVOCATION_UNKNOWN".into()));
+        // A complete list of the CA at the same point covers the holder.
+        srv.set(ca.crl(&[], t0, far, None, &mut rng_for("t", "full")));
+        let (svc, _) = f.service(
+            Revocation::none().with_crl_fetch(CrlFetchPolicy::default()),
+            false,
+            false,
+        );
+        assert_eq!(login(&svc, &h), Ok("crl"));
+    }
 }
