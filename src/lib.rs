@@ -19,6 +19,7 @@
 
 pub mod apdu;
 pub mod card;
+pub mod codes;
 pub mod error;
 pub mod host;
 pub mod identity;

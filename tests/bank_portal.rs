@@ -62,10 +62,32 @@ fn http(addr: SocketAddr, method: &str, path: &str, headers: &[(&str, &str)], bo
     }
 }
 
+/// The pre-login cookie each challenge was issued with (by nonce): what the browser that asked
+/// for the challenge sends back with its login.
+static PRELOGIN: std::sync::Mutex<Vec<(String, String)>> = std::sync::Mutex::new(Vec::new());
+
+fn prelogin_for(nonce: &str) -> Option<String> {
+    PRELOGIN
+        .lock()
+        .unwrap()
+        .iter()
+        .find(|(n, _)| n == nonce)
+        .map(|(_, c)| c.clone())
+}
+
+/// POSTs `body`; a body with a nonce carries the pre-login cookie of the client that asked for
+/// that challenge (as a browser would), besides `cookie`.
 fn post(addr: SocketAddr, path: &str, body: &Value, cookie: Option<&str>) -> Resp {
+    post_as(addr, path, body, cookie, true)
+}
+
+fn post_as(addr: SocketAddr, path: &str, body: &Value, cookie: Option<&str>, same_client: bool) -> Resp {
     let mut h = vec![("Content-Type", "application/json")];
-    if let Some(c) = cookie {
-        h.push(("Cookie", c));
+    let pre = body["nonce"].as_str().filter(|_| same_client).and_then(prelogin_for);
+    let all: Vec<String> = cookie.map(String::from).into_iter().chain(pre).collect();
+    let joined = all.join("; ");
+    if !joined.is_empty() {
+        h.push(("Cookie", &joined));
     }
     http(addr, "POST", path, &h, body.to_string().as_bytes())
 }
@@ -87,7 +109,10 @@ fn registry() -> Registry {
 fn challenge(addr: SocketAddr) -> String {
     let r = post(addr, "/api/challenge", &json!({}), None);
     assert_eq!(r.status, 200, "{}", r.body);
-    r.json()["nonce"].as_str().unwrap().to_string()
+    let n = r.json()["nonce"].as_str().unwrap().to_string();
+    let c = r.cookie().expect("a pre-login cookie with the challenge");
+    PRELOGIN.lock().unwrap().push((n.clone(), c));
+    n
 }
 
 fn token(reg: &Registry, holder: usize, origin: &str, nonce: &str) -> Value {
@@ -128,6 +153,10 @@ fn login_session_logout_and_refusals() {
     let cookie = r.cookie().unwrap();
     let me = http(a, "GET", "/api/session", &[("Cookie", &cookie)], b"");
     assert_eq!(me.status, 200);
+    // Issue 15: the session cookie twice (one planted next to the real one) is refused.
+    let twice = format!("{cookie}; hoviat_session=planted");
+    let me2 = http(a, "GET", "/api/session", &[("Cookie", &twice)], b"");
+    assert_eq!(me2.code(), "NOT_LOGGED_IN");
     assert_eq!(
         me.json()["identity"]["holder"]["givenName"],
         reg.holders[1].given_name.as_str()
@@ -186,8 +215,20 @@ fn login_session_logout_and_refusals() {
             None
         )
         .code(),
-        "NONCE_UNKNOWN"
+        "CHALLENGE_CLIENT_MISMATCH"
     );
+    // Issue 15: a challenge used from another client (without, or with another, pre-login
+    // cookie) is refused, and not spent: its own client still logs in with it.
+    let n = challenge(a);
+    let body = json!({"nonce": n, "token": token(&reg, 1, &origin, &n)});
+    assert_eq!(
+        post_as(a, "/api/login", &body, None, false).code(),
+        "CHALLENGE_CLIENT_MISMATCH"
+    );
+    let other_client = prelogin_for(&challenge(a)).unwrap();
+    let r = post_as(a, "/api/login", &body, Some(&other_client), false);
+    assert_eq!(r.code(), "CHALLENGE_CLIENT_MISMATCH");
+    assert_eq!(post(a, "/api/login", &body, None).status, 200);
     let n = challenge(a);
     let r = post(
         a,
@@ -263,18 +304,32 @@ fn two_instances_share_one_redis() {
     let (url, _guard) = redis_url();
     let rt = tokio::runtime::Runtime::new().unwrap();
     let prefix = format!("test{}:", std::process::id());
-    // Both instances verify for one public origin (as behind a load balancer).
+    // Both instances verify for one public origin (as behind a load balancer): not in demo
+    // mode (refused for a public origin), trusting the registry's files.
     let origin = "https://bank.example.ir".to_string();
+    let reg = registry();
+    let dir = std::env::temp_dir().join(format!("hoviat-bank-portal-redis-{}", std::process::id()));
+    reg.write_to(&dir).unwrap();
+    let files = |names: &[&str]| -> Vec<hoviat::rp::trust::Source> {
+        names
+            .iter()
+            .map(|n| hoviat::rp::trust::Source::File(dir.join(n)))
+            .collect()
+    };
     let mk = |name: &str| {
         start(&rt, |c| {
+            c.demo_seed = None;
+            c.trust.anchors = files(&["root.pem"]);
+            c.trust.intermediates = files(&["ca-rsa.pem", "ca-ec.pem", "ca-eku.pem"]);
+            c.trust.crls = files(&["ca-rsa.crl.pem", "ca-ec.crl.pem", "ca-eku.crl.pem"]);
             c.redis = Some(url.clone());
             c.redis_prefix = prefix.clone();
+            c.binding_key = Some([7; 32]);
             c.origin = Some(origin.clone());
             c.instance = name.into();
         })
     };
     let (a, b) = (mk("a"), mk("b"));
-    let reg = registry();
     let n = challenge(a.addr);
     let body = json!({"nonce": n, "token": token(&reg, 1, &origin, &n)});
     let r = post(b.addr, "/api/login", &body, None);
@@ -283,6 +338,12 @@ fn two_instances_share_one_redis() {
         r.json()["identity"]["holder"]["nationalCode"],
         reg.holders[1].national_code.as_str()
     );
+    // Issue 15: on an https origin the session cookie has the __Host- prefix (Secure, Path=/).
+    let cookie = r.cookie().unwrap();
+    assert!(cookie.starts_with("__Host-hoviat_session="), "{cookie}");
+    assert!(r.head.contains("; Secure") && r.head.contains("Path=/"));
+    let me = http(b.addr, "GET", "/api/session", &[("Cookie", &cookie)], b"");
+    assert_eq!(me.status, 200, "{}", me.body);
     assert_eq!(post(b.addr, "/api/login", &body, None).code(), "NONCE_REPLAYED");
     assert_eq!(post(a.addr, "/api/login", &body, None).code(), "NONCE_REPLAYED");
     // Concurrent consumers of one challenge on two instances: exactly one wins.
@@ -303,7 +364,7 @@ fn two_instances_share_one_redis() {
         &json!({"nonce": unknown, "token": token(&reg, 1, &origin, &unknown)}),
         None,
     );
-    assert_eq!(r.code(), "NONCE_UNKNOWN");
+    assert_eq!(r.code(), "CHALLENGE_CLIENT_MISMATCH");
 }
 
 /// Store-level checks against the same Redis: expiry, unreachable Redis.
@@ -373,4 +434,58 @@ impl Drop for RedisGuard {
         let _ = self.0.wait();
         let _ = std::fs::remove_dir_all(&self.1);
     }
+}
+
+/// Issue 15: demo mode (the public test registry) is refused with trust options, on a
+/// non-loopback listen address and for a non-loopback origin; the same options work with
+/// `--no-demo` (or on loopback).
+#[test]
+fn demo_mode_refuses_trust_options_and_public_addresses() {
+    let cfg = || app::Config::demo(root().join("www"), root().join("pkg/web"));
+    let refused = |c: app::Config| app::check_config(&c).unwrap_err();
+    let mut c = cfg();
+    c.trust
+        .anchors
+        .push(hoviat::rp::trust::Source::parse("/etc/bank/root.pem"));
+    assert!(refused(c).contains("--no-demo"));
+    let mut c = cfg();
+    c.trust
+        .crls
+        .push(hoviat::rp::trust::Source::parse("http://127.0.0.1:1/x.crl"));
+    assert!(refused(c).contains("demo mode"));
+    let mut c = cfg();
+    c.listen = "0.0.0.0:8080".parse().unwrap();
+    assert!(refused(c).contains("loopback"));
+    let mut c = cfg();
+    c.listen = "192.0.2.7:8080".parse().unwrap();
+    assert!(refused(c).contains("loopback"));
+    let mut c = cfg();
+    c.origin = Some("https://bank.example.ir".into());
+    assert!(refused(c).contains("loopback"));
+    // Loopback in demo mode, and anything with --no-demo, pass the check.
+    for (listen, origin) in [
+        ("127.0.0.1:8080", None),
+        ("[::1]:8080", Some("http://[::1]:8080")),
+        ("127.0.0.1:8080", Some("http://localhost:8080")),
+    ] {
+        let mut c = cfg();
+        c.listen = listen.parse().unwrap();
+        c.origin = origin.map(Into::into);
+        app::check_config(&c).unwrap();
+    }
+    let mut c = cfg();
+    c.demo_seed = None;
+    c.listen = "0.0.0.0:8080".parse().unwrap();
+    c.origin = Some("https://bank.example.ir".into());
+    c.trust
+        .anchors
+        .push(hoviat::rp::trust::Source::parse("/etc/bank/root.pem"));
+    app::check_config(&c).unwrap();
+    // And start() itself refuses (nothing is bound).
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let mut c = cfg();
+    c.trust
+        .anchors
+        .push(hoviat::rp::trust::Source::parse("/etc/bank/root.pem"));
+    assert!(rt.block_on(app::start(c)).is_err());
 }

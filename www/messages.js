@@ -17,6 +17,8 @@ export const MESSAGES = {
   CERT_PATH_LEN_EXCEEDED: ['زنجیرهٔ گواهی از حد مجاز طولانی‌تر است.', 'The certificate chain is longer than its issuers allow.'],
   CERT_NAME_CONSTRAINTS: ['نام گواهی خارج از محدودهٔ مجاز صادرکننده است.', 'The certificate\'s name is outside what its issuer may certify.'],
   CERT_SIGNATURE_INVALID: ['امضای یکی از گواهی‌های زنجیره نامعتبر است.', 'A signature in the certificate chain does not verify.'],
+  CERT_PROFILE_VIOLATION: ['گواهی با قواعد استاندارد گواهی‌ها (RFC 5280) سازگار نیست.', 'The certificate breaks the certificate profile rules (RFC 5280).'],
+  CERT_POLICY_REFUSED: ['این سامانه سیاست صدور این گواهی را نمی‌پذیرد.', 'This site does not accept the certificate\'s policy.'],
   ALGORITHM_UNSUPPORTED: ['الگوریتم رمزنگاری گواهی پشتیبانی نمی‌شود.', 'The certificate uses an unsupported algorithm.'],
   ALGORITHM_DISALLOWED: ['الگوریتم رمزنگاری گواهی دیگر امن نیست و پذیرفته نمی‌شود.', 'The certificate uses an algorithm that is no longer safe.'],
   KEY_TOO_SMALL: ['کلید رمزنگاری گواهی کوتاه‌تر از حد امن است.', 'The certificate\'s key is too small to be safe.'],
@@ -30,6 +32,7 @@ export const MESSAGES = {
   CRL_EXPIRED: ['فهرست ابطال گواهی‌ها به‌روز نیست؛ بعداً دوباره تلاش کنید.', 'The revocation list is out of date; try again later.'],
   CRL_NOT_YET_VALID: ['فهرست ابطال گواهی‌ها هنوز معتبر نشده است.', 'The revocation list is not valid yet.'],
   CRL_ISSUER_NOT_AUTHORIZED: ['صادرکنندهٔ فهرست ابطال مجاز نیست.', 'The revocation list\'s issuer is not authorised.'],
+  CRL_ISSUER_MISMATCH: ['فهرست ابطال دریافت‌شده از صادرکنندهٔ این گواهی نیست.', 'The revocation list fetched for the certificate is not from its issuer.'],
   CRL_UNSUPPORTED: ['نوع فهرست ابطال پشتیبانی نمی‌شود.', 'The revocation list is of an unsupported kind.'],
   REVOCATION_UNKNOWN: ['وضعیت ابطال گواهی معلوم نشد.', 'Whether the certificate is revoked could not be established.'],
   CRL_UNREACHABLE: ['فهرست ابطال گواهی‌ها دریافت نشد؛ بعداً دوباره تلاش کنید.', 'The revocation list could not be fetched; try again later.'],
@@ -59,6 +62,7 @@ export const MESSAGES = {
   NONCE_EXPIRED: ['مهلت درخواست ورود تمام شد؛ دوباره تلاش کنید.', 'The login challenge expired; please try again.'],
   NONCE_REPLAYED: ['این پاسخ قبلاً یک بار استفاده شده و دوباره پذیرفته نمی‌شود.', 'This answer was already used once and is not accepted again.'],
   NONCE_STORE_UNAVAILABLE: ['سامانه موقتاً در دسترس نیست؛ کمی بعد دوباره تلاش کنید.', 'The service is temporarily unavailable; try again shortly.'],
+  CHALLENGE_CLIENT_MISMATCH: ['این درخواست ورود برای مرورگر دیگری صادر شده است؛ دوباره تلاش کنید.', 'This login request was issued to another browser; try again.'],
   // Cards
   CARD_UNKNOWN: ['این کارت شناخته نشد.', 'This card is not recognised.'],
   CARD_RESPONSE_MALFORMED: ['پاسخ کارت خراب است؛ کارت را دوباره در کارت‌خوان قرار دهید.', 'The card answered garbage; re-insert it.'],
@@ -113,6 +117,7 @@ export const MESSAGES = {
   NETWORK: ['ارتباط با سرور برقرار نشد.', 'Could not reach the server.'],
   TRUST_FETCH_FAILED: ['دریافت گواهی‌ها یا فهرست ابطال ناموفق بود.', 'Fetching certificates or revocation lists failed.'],
   TRUST_ANCHOR_NOT_FILE: ['گواهی ریشه باید از پرونده خوانده شود.', 'Trust anchors must come from files.'],
+  CONFIG_UNSAFE: ['پیکربندی سرور ناامن است و سرور اجرا نمی‌شود.', 'The server configuration is unsafe; the server does not start.'],
   TRUST_ANCHOR_MISSING: ['هیچ گواهی ریشه‌ای پیکربندی نشده است.', 'No trust anchor is configured.'],
 };
 

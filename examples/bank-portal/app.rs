@@ -2,7 +2,8 @@
 //!
 //! Endpoints (JSON; errors are `{"error":{"code","message"}}` with hoviat's stable codes):
 //! - `GET  /api/config`         origin, demo mode, instance name, challenge lifetime
-//! - `POST /api/challenge`      a fresh challenge `{nonce, expiresAt, ttlSeconds}`
+//! - `POST /api/challenge`      a fresh challenge `{nonce, expiresAt, ttlSeconds}`, bound to the
+//!   browser's pre-login cookie (a token is accepted only with the cookie its challenge was issued to)
 //! - `POST /api/login`          `{nonce, token}`: verifies, starts a session (cookie), returns the identity
 //! - `POST /api/counter/check`  `{nonce, token}`: verifies for the government counter, no session
 //! - `GET  /api/session`        the logged-in identity, or 401 `NOT_LOGGED_IN`
@@ -65,6 +66,9 @@ pub struct Config {
     pub ocsp: Option<hoviat::rp::revocation::OcspPolicy>,
     /// CRLs fetched from the certificate's distribution points, cached.
     pub crl_fetch: Option<hoviat::rp::revocation::CrlFetchPolicy>,
+    /// The key binding challenges to pre-login sessions; random when absent. Instances sharing
+    /// one Redis (a challenge from one, the login at another) need the same key.
+    pub binding_key: Option<[u8; 32]>,
 }
 
 impl Config {
@@ -85,6 +89,7 @@ impl Config {
             require_revocation: false,
             ocsp: None,
             crl_fetch: None,
+            binding_key: None,
         }
     }
 }
@@ -116,15 +121,74 @@ pub struct Running {
     pub task: tokio::task::JoinHandle<()>,
 }
 
-const SESSION_COOKIE: &str = "hoviat_session";
+/// The session cookie's name: on an https origin with the `__Host-` prefix (the browser then
+/// accepts it only Secure, for Path=/, without Domain, so a sibling subdomain cannot set or
+/// shadow it); on a plain-http loopback demo without it (browsers refuse `__Host-` without
+/// Secure).
+fn session_cookie(secure: bool) -> &'static str {
+    if secure {
+        "__Host-hoviat_session"
+    } else {
+        "hoviat_session"
+    }
+}
 const SESSION_SECS: i64 = 1800;
 
 fn day_of(t: UnixTime) -> i64 {
     t.0 - t.0.rem_euclid(86_400)
 }
 
+/// Whether an origin's host is a loopback address (`localhost`, 127.0.0.0/8, `[::1]`).
+pub fn is_loopback_origin(origin: &str) -> bool {
+    let Some(rest) = origin
+        .strip_prefix("http://")
+        .or_else(|| origin.strip_prefix("https://"))
+    else {
+        return false;
+    };
+    let host = match rest.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or(""),
+        None => rest.split(':').next().unwrap_or(""),
+    };
+    host.eq_ignore_ascii_case("localhost") || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
+}
+
+/// Refuses unsafe setups before anything starts. Demo mode trusts the public test registry,
+/// whose tokens anyone can mint: it is refused together with trust options (which would
+/// otherwise be silently ignored) and anywhere but on loopback (listen address and origin).
+pub fn check_config(cfg: &Config) -> Result<(), String> {
+    if cfg.demo_seed.is_none() {
+        return Ok(());
+    }
+    let t = &cfg.trust;
+    if !t.anchors.is_empty() || !t.intermediates.is_empty() || !t.crls.is_empty() {
+        return Err(
+            "trust options (--trust-anchor, --intermediate, --crl) are given in demo mode, which would \
+                    ignore them and trust the public test registry: add --no-demo"
+                .into(),
+        );
+    }
+    if !cfg.listen.ip().is_loopback() {
+        return Err(format!(
+            "demo mode trusts the public test registry (anyone can make its tokens): it listens on loopback only, not {}; \
+             use --no-demo --trust-anchor FILE",
+            cfg.listen
+        ));
+    }
+    if let Some(o) = &cfg.origin
+        && !is_loopback_origin(o)
+    {
+        return Err(format!(
+            "demo mode trusts the public test registry (anyone can make its tokens): its origin must be loopback, not {o}; \
+             use --no-demo --trust-anchor FILE"
+        ));
+    }
+    Ok(())
+}
+
 /// Binds, builds the state and spawns the server.
 pub async fn start(cfg: Config) -> Result<Running, String> {
+    check_config(&cfg).map_err(|e| format!("CONFIG_UNSAFE: {e}"))?;
     let listener = tokio::net::TcpListener::bind(cfg.listen)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", cfg.listen))?;
@@ -157,7 +221,11 @@ pub async fn start(cfg: Config) -> Result<Running, String> {
     if let Some(p) = &cfg.crl_fetch {
         revocation = revocation.with_crl_fetch(p.clone());
     }
-    let svc = ChallengeService::new(origin, trust, store)
+    let mut svc = ChallengeService::new(origin, trust, store);
+    if let Some(k) = cfg.binding_key {
+        svc = svc.with_binding_key(k);
+    }
+    let svc = svc
         .with_ttl(cfg.ttl)
         .with_required_revocation(cfg.require_revocation)
         .with_revocation(revocation)
@@ -257,9 +325,29 @@ async fn challenge(State(s): State<Arc<AppState>>, h: HeaderMap) -> Response {
             "POST with Content-Type: application/json",
         );
     }
+    // The pre-login session this challenge is bound to: the browser's, or a new one.
+    let client = cookie_value(&h, prelogin_cookie(s.secure_cookie))
+        .filter(|c| c.len() == 44 && hoviat::token::nonce::check_nonce_shape(c).is_ok())
+        .or_else(|| hoviat::token::create_nonce().ok());
+    let Some(client) = client else {
+        return error(StatusCode::SERVICE_UNAVAILABLE, "INTERNAL_ERROR", "no randomness");
+    };
     let s2 = Arc::clone(&s);
-    match tokio::task::spawn_blocking(move || s2.svc.issue()).await {
-        Ok(Ok(c)) => json_response(StatusCode::OK, serde_json::to_value(c).unwrap_or(Value::Null)),
+    let c2 = client.clone();
+    match tokio::task::spawn_blocking(move || s2.svc.issue_bound(&c2)).await {
+        Ok(Ok(c)) => {
+            let mut r = json_response(StatusCode::OK, serde_json::to_value(c).unwrap_or(Value::Null));
+            let cookie = format!(
+                "{}={client}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}{}",
+                prelogin_cookie(s.secure_cookie),
+                SESSION_SECS,
+                if s.secure_cookie { "; Secure" } else { "" }
+            );
+            if let Ok(v) = HeaderValue::from_str(&cookie) {
+                r.headers_mut().insert(header::SET_COOKIE, v);
+            }
+            r
+        }
         Ok(Err(e)) => token_error(&e),
         Err(_) => error(
             StatusCode::INTERNAL_SERVER_ERROR,
@@ -295,10 +383,11 @@ async fn verify(s: &Arc<AppState>, h: &HeaderMap, body: &[u8]) -> Result<Verifie
         ));
     }
     let (nonce, token) = parse_login(body)?;
+    let client = cookie_value(h, prelogin_cookie(s.secure_cookie)).unwrap_or_default();
     let s2 = Arc::clone(s);
     let r = tokio::task::spawn_blocking(move || {
         s2.refresh_demo_trust();
-        s2.svc.verify_login(&token, &nonce)
+        s2.svc.verify_login_bound(&token, &nonce, &client)
     })
     .await;
     match r {
@@ -355,7 +444,8 @@ async fn login(State(s): State<Arc<AppState>>, h: HeaderMap, body: Bytes) -> Res
         .event("session_started", &[("sessionId", log::fingerprint(&id).into())]);
     let mut r = json_response(StatusCode::OK, json!({ "ok": true, "identity": identity }));
     let cookie = format!(
-        "{SESSION_COOKIE}={id}; Path=/; HttpOnly; SameSite=Strict; Max-Age={SESSION_SECS}{}",
+        "{}={id}; Path=/; HttpOnly; SameSite=Strict; Max-Age={SESSION_SECS}{}",
+        session_cookie(s.secure_cookie),
         if s.secure_cookie { "; Secure" } else { "" }
     );
     if let Ok(v) = HeaderValue::from_str(&cookie) {
@@ -371,19 +461,39 @@ async fn counter_check(State(s): State<Arc<AppState>>, h: HeaderMap, body: Bytes
     }
 }
 
-fn session_id(h: &HeaderMap) -> Option<String> {
-    h.get_all(header::COOKIE)
+/// The pre-login session cookie: what challenges are bound to, so that a token works only from
+/// the browser that asked for its challenge (`CHALLENGE_CLIENT_MISMATCH`).
+fn prelogin_cookie(secure: bool) -> &'static str {
+    if secure {
+        "__Host-hoviat_prelogin"
+    } else {
+        "hoviat_prelogin"
+    }
+}
+
+/// The session cookie's value; none when the request carries it more than once (a cookie
+/// planted by another site or path next to the real one is refused, not guessed between).
+fn session_id(h: &HeaderMap, secure: bool) -> Option<String> {
+    cookie_value(h, session_cookie(secure))
+}
+
+/// A cookie's value when the request carries it exactly once.
+fn cookie_value(h: &HeaderMap, name: &str) -> Option<String> {
+    let mut found = h
+        .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
         .filter_map(|kv| kv.trim().split_once('='))
-        .find(|(k, _)| *k == SESSION_COOKIE)
-        .map(|(_, v)| v.to_string())
+        .filter(|(k, _)| *k == name)
+        .map(|(_, v)| v.to_string());
+    let first = found.next()?;
+    found.next().is_none().then_some(first)
 }
 
 async fn session(State(s): State<Arc<AppState>>, h: HeaderMap) -> Response {
     let now = UnixTime::now();
-    let found = session_id(&h).and_then(|id| {
+    let found = session_id(&h, s.secure_cookie).and_then(|id| {
         s.sessions
             .lock()
             .ok()
@@ -403,7 +513,7 @@ async fn logout(State(s): State<Arc<AppState>>, h: HeaderMap) -> Response {
             "POST with Content-Type: application/json",
         );
     }
-    if let Some(id) = session_id(&h)
+    if let Some(id) = session_id(&h, s.secure_cookie)
         && let Ok(mut m) = s.sessions.lock()
         && m.remove(&id).is_some()
     {
@@ -412,10 +522,14 @@ async fn logout(State(s): State<Arc<AppState>>, h: HeaderMap) -> Response {
             .event("session_ended", &[("sessionId", log::fingerprint(&id).into())]);
     }
     let mut r = json_response(StatusCode::OK, json!({ "ok": true }));
-    r.headers_mut().insert(
-        header::SET_COOKIE,
-        HeaderValue::from_static("hoviat_session=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0"),
+    let clear = format!(
+        "{}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0{}",
+        session_cookie(s.secure_cookie),
+        if s.secure_cookie { "; Secure" } else { "" }
     );
+    if let Ok(v) = HeaderValue::from_str(&clear) {
+        r.headers_mut().insert(header::SET_COOKIE, v);
+    }
     r
 }
 

@@ -5,8 +5,11 @@
 //!     [--origin ORIGIN] [--www DIR] [--pkg DIR] [--redis URL] [--redis-prefix P] [--ttl SECS]
 //!     [--instance NAME] [--log FILE|-] [--no-demo --trust-anchor FILE... [--intermediate FILE|URL...] [--crl FILE|URL...]]
 //!     [--require-revocation] [--ocsp [--ocsp-responder URL] [--ocsp-nonce]] [--crl-fetch]
-//!     [--fetch-timeout SECS] [--when-unreachable refuse|use-crls]
+//!     [--fetch-timeout SECS] [--when-unreachable refuse|use-crls] [--binding-key-file FILE]
 //! ```
+//! Challenges are bound to the browser's pre-login cookie with a key that is random per process;
+//! instances sharing one Redis (a challenge from one, the login at another) must share it:
+//! `--binding-key-file FILE` (at least 32 bytes of secret; its SHA-256 is the key).
 //! Revocation at login: `--ocsp` asks the responder in the holder certificate's AIA (or
 //! `--ocsp-responder`), caching answers until nextUpdate; `--crl-fetch` downloads CRLs from
 //! its distribution points, cached until nextUpdate. A source that cannot be reached refuses
@@ -65,6 +68,15 @@ async fn main() {
             "--intermediate" => cfg.trust.intermediates.push(Source::parse(&val())),
             "--crl" => cfg.trust.crls.push(Source::parse(&val())),
             "--require-revocation" => cfg.require_revocation = true,
+            "--binding-key-file" => {
+                let v = val();
+                let b = std::fs::read(&v).unwrap_or_else(|e| usage(&format!("{v}: {e}")));
+                if b.len() < 32 {
+                    usage("--binding-key-file needs at least 32 bytes of secret");
+                }
+                use sha2::Digest;
+                cfg.binding_key = Some(sha2::Sha256::digest(&b).into());
+            }
             "--ocsp" => {
                 cfg.ocsp.get_or_insert_with(Default::default);
             }

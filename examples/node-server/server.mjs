@@ -1,11 +1,14 @@
 // The bank-portal endpoints on plain node:http with the hoviat npm package: the same API as
 // the Rust example (examples/bank-portal), serving the same www/.
-//   node server.mjs [--port 8081] [--redis URL [--redis-prefix P]]
-//   (demo mode: trusts the virtual card's test registry; challenges in memory, or in Redis with
-//   --redis, shared with other instances: redis-store.mjs)
+//   node server.mjs [--port 8081] [--host 127.0.0.1] [--origin ORIGIN] [--redis URL [--redis-prefix P]]
+//                   [--no-demo --trust-anchor FILE... [--intermediate FILE...] [--crl FILE...]]
+//   (demo mode, the default: trusts the virtual card's test registry, whose tokens anyone can
+//   make, so it runs on loopback only and refuses trust options; challenges in memory, or in
+//   Redis with --redis, shared with other instances: redis-store.mjs)
 import http from 'node:http';
 import { randomBytes, createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { NonceStore, TrustStore, verifyToken, HoviatError } from 'hoviat';
@@ -24,10 +27,33 @@ function logger(out) {
 }
 const fp = (s) => createHash('sha256').update(String(s)).digest('hex').slice(0, 12);
 
+/** Whether a host name or address is loopback (localhost, 127.0.0.0/8, ::1). */
+export function isLoopbackHost(h) {
+  const s = String(h || '').replace(/^\[|\]$/g, '').toLowerCase();
+  return s === 'localhost' || s === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(s);
+}
+
+/**
+ * Refuses unsafe setups: demo mode trusts the public test registry (anyone can make its tokens),
+ * so it is refused together with trust options (which it would ignore), on a non-loopback listen
+ * host and for a non-loopback origin. Throws an Error with code CONFIG_UNSAFE.
+ */
+export function checkDemo({ demo, trust, origin, host }) {
+  const refuse = (m) => { const e = new Error(m); e.code = 'CONFIG_UNSAFE'; throw e; };
+  if (!demo) return;
+  if (trust) refuse('trust options (--trust-anchor, --intermediate, --crl) are given in demo mode, which would ignore them and trust the public test registry: add --no-demo');
+  if (host !== undefined && !isLoopbackHost(host)) refuse(`demo mode trusts the public test registry (anyone can make its tokens): it listens on loopback only, not ${host}; use --no-demo --trust-anchor FILE`);
+  if (origin) {
+    let h = '';
+    try { h = new URL(origin).hostname; } catch { /* not a URL: refused below */ }
+    if (!isLoopbackHost(h)) refuse(`demo mode trusts the public test registry (anyone can make its tokens): its origin must be loopback, not ${origin}; use --no-demo --trust-anchor FILE`);
+  }
+}
+
 /**
  * A server (not yet listening). opts: { origin?, ttlSeconds?, trust?: {trustAnchors, intermediates, crls},
- * www?, pkg?, log? (a writable), redis? (URL), redisPrefix? }. Without `trust`, demo mode: the virtual card's
- * registry of today.
+ * www?, pkg?, log? (a writable), redis? (URL), redisPrefix?, demo? }. Without `trust`, demo mode: the virtual card's
+ * registry of today (loopback origins only); `demo: true` with `trust` is refused (checkDemo).
  */
 export async function createServer(opts = {}) {
   const www = opts.www || path.resolve(here, '../../www');
@@ -35,6 +61,7 @@ export async function createServer(opts = {}) {
   const log = logger(opts.log);
   const ttl = opts.ttlSeconds || 300;
   const sessionSecs = opts.sessionSeconds || SESSION_SECS;
+  checkDemo({ demo: opts.demo ?? !opts.trust, trust: opts.trust, origin: opts.origin });
   const maxSessions = opts.maxSessions || MAX_SESSIONS;
   // issue() and consume() may be async (Redis) or not (memory); every call is awaited.
   const store = opts.redis
@@ -65,9 +92,14 @@ export async function createServer(opts = {}) {
     req.on('end', () => (n > MAX_BODY ? reject(Object.assign(new Error('too large'), { status: 413 })) : resolve(Buffer.concat(chunks).toString('utf8'))));
     req.on('error', reject);
   });
+  // On an https origin the session cookie has the __Host- prefix (the browser accepts it only
+  // Secure, Path=/, without Domain); over plain-http loopback (demo) it cannot, so it has none.
+  const cookieName = () => (origin.startsWith('https://') ? '__Host-hoviat_session' : 'hoviat_session');
+  const cookieAttrs = () => `Path=/; HttpOnly; SameSite=Strict${origin.startsWith('https://') ? '; Secure' : ''}`;
+  // The cookie's value; null when it comes more than once (a planted duplicate is refused).
   const cookieSession = (req) => {
-    const m = (req.headers.cookie || '').split(';').map((s) => s.trim().split('=')).find(([k]) => k === 'hoviat_session');
-    return m ? m[1] : null;
+    const found = (req.headers.cookie || '').split(';').map((s) => s.trim().split('=')).filter(([k]) => k === cookieName());
+    return found.length === 1 ? found[0][1] : null;
   };
 
   async function verify(req, res) {
@@ -120,8 +152,7 @@ export async function createServer(opts = {}) {
         }
         sessions.set(id, { identity: who, expires: now + sessionSecs * 1000 });
         log('session_started', { sessionId: fp(id) });
-        const secure = origin.startsWith('https://') ? '; Secure' : '';
-        return send(res, 200, { ok: true, identity: who }, { 'set-cookie': `hoviat_session=${id}; Path=/; HttpOnly; SameSite=Strict; Max-Age=${sessionSecs}${secure}` });
+        return send(res, 200, { ok: true, identity: who }, { 'set-cookie': `${cookieName()}=${id}; ${cookieAttrs()}; Max-Age=${sessionSecs}` });
       }
       if (p === '/api/session' && req.method === 'GET') {
         const sid = cookieSession(req);
@@ -136,7 +167,7 @@ export async function createServer(opts = {}) {
         if (!isJson(req)) return fail(res, 415, 'BAD_REQUEST', 'POST with Content-Type: application/json');
         const id = cookieSession(req);
         if (id && sessions.delete(id)) log('session_ended', { sessionId: fp(id) });
-        return send(res, 200, { ok: true }, { 'set-cookie': 'hoviat_session=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0' });
+        return send(res, 200, { ok: true }, { 'set-cookie': `${cookieName()}=; ${cookieAttrs()}; Max-Age=0` });
       }
       if (req.method !== 'GET') return fail(res, 404, 'NOT_FOUND', 'no such endpoint');
       // Static files: plain segments only.
@@ -165,6 +196,24 @@ if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.me
   const i = process.argv.indexOf('--port');
   const port = i > 0 ? Number(process.argv[i + 1]) : 8081;
   const arg = (name) => { const k = process.argv.indexOf(name); return k > 0 ? process.argv[k + 1] : undefined; };
-  const server = await createServer({ log: process.stderr, redis: arg('--redis'), redisPrefix: arg('--redis-prefix') });
-  server.listen(port, '127.0.0.1', () => console.log(`node-server: listening on http://127.0.0.1:${server.address().port}`));
+  const args = process.argv.slice(2);
+  const all = (name) => args.flatMap((a, k) => (a === name && k + 1 < args.length ? [args[k + 1]] : []));
+  const [anchors, intermediates, crls] = ['--trust-anchor', '--intermediate', '--crl'].map(all);
+  const demo = !args.includes('--no-demo');
+  const host = arg('--host') ?? '127.0.0.1';
+  const origin = arg('--origin');
+  let trust;
+  try {
+    checkDemo({ demo, trust: anchors.length + intermediates.length + crls.length ? {} : undefined, origin, host });
+    if (!demo) {
+      if (!anchors.length) throw new Error('--no-demo needs --trust-anchor FILE');
+      const read = (files) => files.map((f) => readFileSync(f));
+      trust = { trustAnchors: read(anchors), intermediates: read(intermediates), crls: read(crls) };
+    }
+  } catch (e) {
+    console.error(`node-server: ${e.message}`);
+    process.exit(2);
+  }
+  const server = await createServer({ log: process.stderr, redis: arg('--redis'), redisPrefix: arg('--redis-prefix'), trust, origin, demo });
+  server.listen(port, host, () => console.log(`node-server: listening on http://${host}:${server.address().port}`));
 }

@@ -316,7 +316,7 @@ fn cmd_verify_chain(raw: &[String]) -> Result<serde_json::Value, Failure> {
         "certificate": CertificateSummary::from_cert(leaf),
         "chain": path.chain.iter().map(|c| c.subject.to_string()).collect::<Vec<_>>(),
         "revocation": &path.revocation,
-        "eku": match &eku_req { EkuRequirement::Any => "any".to_string(), EkuRequirement::Purpose(p) => eku_name(p) },
+        "eku": match &eku_req { EkuRequirement::Any => "any".to_string(), EkuRequirement::Purpose(p) | EkuRequirement::Required(p) => eku_name(p) },
         "validationTime": at.to_string(),
     }))
 }

@@ -145,6 +145,11 @@ pub struct Cert {
     pub crl_dp_names: Vec<Vec<u8>>,
     /// Critical extensions hoviat does not process.
     pub unknown_critical: Vec<Oid>,
+    /// The policy identifiers of certificatePolicies (at most 32), for a relying party's
+    /// allow/deny list ([`super::path::PolicyRule`]); empty when absent.
+    pub policies: Vec<Oid>,
+    /// certificatePolicies is present but does not parse (a policy list then refuses it).
+    pub policies_malformed: bool,
 }
 
 impl Cert {
@@ -269,6 +274,8 @@ impl Cert {
             ocsp_urls: Vec::new(),
             crl_dp_names: Vec::new(),
             unknown_critical: Vec::new(),
+            policies: Vec::new(),
+            policies_malformed: false,
         };
 
         let Some(exts) = exts else {
@@ -396,8 +403,11 @@ impl Cert {
                         c.unknown_critical.push(id);
                     }
                 }
-                ext_oid::CERT_POLICIES
-                | ext_oid::SIA
+                ext_oid::CERT_POLICIES => match policy_ids(v) {
+                    Ok(p) => c.policies = p,
+                    Err(_) => c.policies_malformed = true,
+                },
+                ext_oid::SIA
                 | ext_oid::IAN
                 | ext_oid::FRESHEST_CRL
                 | ext_oid::SUBJECT_DIRECTORY_ATTRIBUTES
@@ -443,6 +453,22 @@ impl Cert {
 
 /// GeneralName TLVs of the fullName of every DistributionPoint in a cRLDistributionPoints
 /// value (`SEQUENCE OF DistributionPoint`).
+/// The policyIdentifiers of a certificatePolicies value (`SEQUENCE OF PolicyInformation`;
+/// qualifiers skipped). Information only: path validation runs with any-policy.
+fn policy_ids(v: &[u8]) -> der::Result<Vec<Oid>> {
+    let mut r = SliceReader::new(sequence(v)?)?;
+    let mut out = Vec::new();
+    while !r.is_finished() {
+        let info = sequence(r.tlv_bytes()?)?;
+        let mut ir = SliceReader::new(info)?;
+        let id = Oid::decode(&mut ir)?;
+        if out.len() < 32 {
+            out.push(id);
+        }
+    }
+    Ok(out)
+}
+
 fn crl_dp_names(v: &[u8]) -> der::Result<Vec<Vec<u8>>> {
     let seq = AnyRef::from_der(v)?;
     let mut r = SliceReader::new(seq.value())?;

@@ -79,6 +79,8 @@ pub(super) fn from_der(der_bytes: &[u8]) -> Result<Cert, PkiError> {
         ocsp_urls: Vec::new(),
         crl_dp_names: Vec::new(),
         unknown_critical: Vec::new(),
+        policies: Vec::new(),
+        policies_malformed: false,
     };
 
     if !exts.is_empty() && version != 3 {
@@ -161,8 +163,14 @@ pub(super) fn from_der(der_bytes: &[u8]) -> Result<Cert, PkiError> {
                     c.unknown_critical.push(ext.extn_id);
                 }
             }
-            ext_oid::CERT_POLICIES
-            | ext_oid::SIA
+            // Read with hoviat's own reader: x509-cert also decodes the policy qualifiers, which
+            // real registry certificates encode in ways it refuses (8 of the corpus inputs), and
+            // the identifiers are all the relying party's allow/deny list looks at.
+            ext_oid::CERT_POLICIES => match super::policy_ids(v) {
+                Ok(p) => c.policies = p,
+                Err(_) => c.policies_malformed = true,
+            },
+            ext_oid::SIA
             | ext_oid::IAN
             | ext_oid::FRESHEST_CRL
             | ext_oid::SUBJECT_DIRECTORY_ATTRIBUTES

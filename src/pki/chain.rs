@@ -40,6 +40,7 @@ impl PathOptions {
             max_intermediates: 8,
             strict_rfc5280: true,
             ocsp: None,
+            policies: super::path::PolicyRule::default(),
         }
     }
 }

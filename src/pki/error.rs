@@ -139,6 +139,21 @@ pub enum PkiError {
     },
     /// The CRL uses a feature hoviat does not process (critical extension, indirect CRL).
     CrlUnsupported(String),
+    /// A CRL fetched from a certificate's distribution point is not issued by (a CA that
+    /// issued) that certificate: another CA's list says nothing about it.
+    CrlIssuerMismatch {
+        /// Where it was fetched.
+        url: String,
+        /// The CRL's issuer.
+        issuer: String,
+    },
+    /// The certificate's policies break the relying party's allow or deny list.
+    CertPolicyRefused {
+        /// The certificate's subject.
+        subject: String,
+        /// Why.
+        detail: String,
+    },
     /// An OCSP response does not parse or breaks RFC 6960.
     OcspMalformed(String),
     /// The responder answered with a status other than `successful`.
@@ -258,6 +273,13 @@ impl fmt::Display for PkiError {
                 write!(f, "\"{issuer}\" may not sign CRLs (keyUsage lacks cRLSign)")
             }
             Self::CrlUnsupported(d) => write!(f, "unsupported CRL: {d}"),
+            Self::CrlIssuerMismatch { url, issuer } => write!(
+                f,
+                "the CRL at {url} is issued by \"{issuer}\", not by the certificate's CA"
+            ),
+            Self::CertPolicyRefused { subject, detail } => {
+                write!(f, "the policies of certificate \"{subject}\" are refused: {detail}")
+            }
             Self::RevocationUnknown { subject } => {
                 write!(f, "no revocation information covers \"{subject}\"")
             }
@@ -321,6 +343,8 @@ impl crate::error::Coded for PkiError {
             Self::CrlNotYetValid { .. } => "CRL_NOT_YET_VALID",
             Self::CrlIssuerNotAuthorized { .. } => "CRL_ISSUER_NOT_AUTHORIZED",
             Self::CrlUnsupported(_) => "CRL_UNSUPPORTED",
+            Self::CrlIssuerMismatch { .. } => "CRL_ISSUER_MISMATCH",
+            Self::CertPolicyRefused { .. } => "CERT_POLICY_REFUSED",
             Self::RevocationUnknown { .. } => "REVOCATION_UNKNOWN",
             Self::OcspMalformed(_) => "OCSP_MALFORMED",
             Self::OcspNotSuccessful(_) => "OCSP_NOT_SUCCESSFUL",

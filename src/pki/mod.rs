@@ -17,4 +17,6 @@ pub use cert::Cert;
 pub use chain::{ChainRequest, verify_chain};
 pub use crl::Crl;
 pub use error::PkiError;
-pub use path::{EkuRequirement, KeyUsageRequirement, PathOptions, RevocationStatus, TrustStore, ValidatedPath};
+pub use path::{
+    EkuRequirement, KeyUsageRequirement, PathOptions, PolicyRule, RevocationStatus, TrustStore, ValidatedPath,
+};

@@ -35,6 +35,21 @@ pub enum EkuRequirement {
     /// When the extension is present it must list this purpose (anyExtendedKeyUsage does not
     /// count, as in the Web eID validators).
     Purpose(Oid),
+    /// The extension must be present and list this purpose (anyExtendedKeyUsage does not
+    /// count): a certificate without extendedKeyUsage is refused (`CERT_EKU_MISMATCH`). What
+    /// login uses ([`PathOptions::client_auth`]), as the Web eID validators do.
+    Required(Oid),
+}
+
+/// Which certificate policies (certificatePolicies OIDs) the end entity may carry: an optional
+/// allow list (the certificate must carry at least one of them) and a deny list (it must carry
+/// none of them). Empty lists check nothing.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PolicyRule {
+    /// When not empty, at least one of these must be among the certificate's policies.
+    pub allow: Vec<Oid>,
+    /// None of these may be among the certificate's policies.
+    pub deny: Vec<Oid>,
 }
 
 /// What the end-entity certificate's keyUsage must allow.
@@ -75,21 +90,27 @@ pub struct PathOptions {
     pub strict_rfc5280: bool,
     /// OCSP responses for the end entity (with the nonce sent), checked after the CRLs.
     pub ocsp: Option<super::ocsp::OcspConfig>,
+    /// The end entity's certificate policies allowed and denied (`CERT_POLICY_REFUSED`).
+    pub policies: PolicyRule,
 }
 
 impl PathOptions {
-    /// Options for a holder's authentication certificate at `at`: clientAuth when EKU is
-    /// present, digitalSignature required, default algorithm policy.
+    /// Options for a holder's authentication certificate at `at` (login): extendedKeyUsage
+    /// present with clientAuth, keyUsage present with digitalSignature (so a signing
+    /// certificate, nonRepudiation only, is refused), default algorithm policy, no policy
+    /// list. A relying party that must accept cards whose authentication certificate has no
+    /// extendedKeyUsage at all sets `eku` to [`EkuRequirement::Purpose`] (checked when present).
     pub fn client_auth(at: UnixTime) -> Self {
         Self {
             at,
-            eku: EkuRequirement::Purpose(eku::CLIENT_AUTH),
+            eku: EkuRequirement::Required(eku::CLIENT_AUTH),
             key_usage: KeyUsageRequirement::DigitalSignature,
             policy: AlgorithmPolicy::default(),
             require_revocation: false,
             max_intermediates: 6,
             strict_rfc5280: false,
             ocsp: None,
+            policies: PolicyRule::default(),
         }
     }
 }
@@ -250,6 +271,11 @@ impl TrustStore {
         &self.anchors
     }
 
+    /// The configured intermediates.
+    pub fn intermediates(&self) -> &[Arc<Cert>] {
+        &self.intermediates
+    }
+
     /// A copy of this store for one validation with `fresh` CRLs added, each replacing the
     /// configured CRLs of the same issuer, scope, distribution point and kind (earlier issues
     /// of the same list, which would otherwise fail as expired).
@@ -404,17 +430,47 @@ pub fn check_leaf(leaf: &Cert, opts: &PathOptions) -> Result<(), PkiError> {
         (KeyUsageRequirement::DigitalSignatureIfPresent, Some(false)) => return Err(PkiError::LeafKeyUsage),
         _ => {}
     }
-    if let (EkuRequirement::Purpose(p), Some(list)) = (&opts.eku, &leaf.eku)
-        && !list.contains(p)
-    {
-        return Err(PkiError::EkuMismatch { required: eku_name(p) });
+    match (&opts.eku, &leaf.eku) {
+        (EkuRequirement::Purpose(p) | EkuRequirement::Required(p), Some(list)) if !list.contains(p) => {
+            return Err(PkiError::EkuMismatch { required: eku_name(p) });
+        }
+        (EkuRequirement::Required(p), None) => {
+            return Err(PkiError::EkuMismatch {
+                required: format!("{} (the certificate has no extendedKeyUsage)", eku_name(p)),
+            });
+        }
+        _ => {}
     }
+    check_policies(leaf, &opts.policies)?;
     check_critical(leaf)?;
     if opts.strict_rfc5280 {
         check_profile(leaf, Role::Leaf)?;
     }
     if let Err(e) = &leaf.key {
         return Err(e.clone());
+    }
+    Ok(())
+}
+
+/// The end entity's certificatePolicies against the relying party's allow and deny lists.
+fn check_policies(leaf: &Cert, rule: &PolicyRule) -> Result<(), PkiError> {
+    let has = |o: &Oid| leaf.policies.iter().any(|p| p == o);
+    let refuse = |detail: String| PkiError::CertPolicyRefused {
+        subject: leaf.subject.to_string(),
+        detail,
+    };
+    if (!rule.allow.is_empty() || !rule.deny.is_empty()) && leaf.policies_malformed {
+        return Err(refuse("its certificatePolicies does not parse".into()));
+    }
+    if let Some(d) = rule.deny.iter().find(|o| has(o)) {
+        return Err(refuse(format!("it carries the denied policy {d}")));
+    }
+    if !rule.allow.is_empty() && !rule.allow.iter().any(has) {
+        return Err(refuse(if leaf.policies.is_empty() {
+            "it carries no certificate policy, and an allowed one is required".into()
+        } else {
+            "none of its policies is allowed".into()
+        }));
     }
     Ok(())
 }
@@ -793,7 +849,7 @@ fn check_revocation(
 
 /// The checks every CRL naming `issuer` must pass before it is read: `issuer` may sign CRLs,
 /// the signature verifies under its key, and the CRL is current at the validation time.
-fn vet_crl(crl: &Crl, issuer: &Cert, opts: &PathOptions, backend: &dyn SignatureBackend) -> Result<(), PkiError> {
+pub fn vet_crl(crl: &Crl, issuer: &Cert, opts: &PathOptions, backend: &dyn SignatureBackend) -> Result<(), PkiError> {
     let issuer_name = || issuer.subject.to_string();
     if issuer.key_usage.is_some_and(|k| k & ku::CRL_SIGN == 0) {
         return Err(PkiError::CrlIssuerNotAuthorized { issuer: issuer_name() });

@@ -54,6 +54,45 @@ pub struct ChallengeService {
     revocation: revocation::Revocation,
     clock: Clock,
     log: log::Logger,
+    eku: crate::pki::EkuRequirement,
+    policies: crate::pki::PolicyRule,
+    binding_key: [u8; 32],
+}
+
+/// HMAC-SHA-256 (RFC 2104) of the concatenated `parts` under a 32-byte key.
+fn hmac_sha256(key: &[u8; 32], parts: &[&[u8]]) -> [u8; 32] {
+    use sha2::{Digest, Sha256};
+    let (mut ipad, mut opad) = ([0x36u8; 64], [0x5cu8; 64]);
+    for (i, k) in key.iter().enumerate() {
+        ipad[i] ^= k;
+        opad[i] ^= k;
+    }
+    let mut h = Sha256::new();
+    h.update(ipad);
+    for p in parts {
+        h.update(p);
+    }
+    let inner = h.finalize();
+    let mut h = Sha256::new();
+    h.update(opad);
+    h.update(inner);
+    h.finalize().into()
+}
+
+/// The 16-byte tag that binds a challenge's 16 random bytes to a client.
+fn binding_tag(key: &[u8; 32], random: &[u8], client: &str) -> [u8; 16] {
+    let mac = hmac_sha256(
+        key,
+        &[
+            b"hoviat challenge binding v1\0",
+            random,
+            &(client.len() as u64).to_be_bytes(),
+            client.as_bytes(),
+        ],
+    );
+    let mut t = [0u8; 16];
+    t.copy_from_slice(&mac[..16]);
+    t
 }
 
 impl ChallengeService {
@@ -70,7 +109,38 @@ impl ChallengeService {
             revocation: revocation::Revocation::none(),
             clock: Arc::new(UnixTime::now),
             log: log::Logger::disabled(),
+            eku: PathOptions::client_auth(UnixTime(0)).eku,
+            policies: crate::pki::PolicyRule::default(),
+            binding_key: {
+                let mut k = [0u8; 32];
+                // Without randomness the key stays fixed; binding then still separates clients
+                // (the tag covers the client id) but is predictable: issue() fails anyway then.
+                let _ = getrandom::fill(&mut k);
+                k
+            },
         }
+    }
+
+    /// The key that binds challenges to clients ([`ChallengeService::issue_bound`]); random
+    /// per service by default. Instances that share a nonce store (and so take each other's
+    /// challenges) must share it too.
+    pub fn with_binding_key(mut self, key: [u8; 32]) -> Self {
+        self.binding_key = key;
+        self
+    }
+
+    /// Certificate policies (certificatePolicies OIDs) the holder's certificate must carry one
+    /// of (`allow`, when not empty) and must carry none of (`deny`): `CERT_POLICY_REFUSED`.
+    pub fn with_policies(mut self, rule: crate::pki::PolicyRule) -> Self {
+        self.policies = rule;
+        self
+    }
+
+    /// What the holder certificate's extendedKeyUsage must allow: by default it must be
+    /// present and list clientAuth ([`crate::pki::EkuRequirement::Required`]).
+    pub fn with_eku(mut self, eku: crate::pki::EkuRequirement) -> Self {
+        self.eku = eku;
+        self
     }
 
     /// How long a challenge lives (at least 1 second).
@@ -137,8 +207,23 @@ impl ChallengeService {
 
     /// Issues a challenge: a fresh nonce recorded in the store until it expires.
     pub fn issue(&self) -> Result<Challenge, TokenError> {
+        self.issue_nonce(create_nonce()?)
+    }
+
+    /// Issues a challenge bound to `client` (e.g. a pre-login session cookie, as the Web eID
+    /// validators do): the nonce is 16 random bytes and an HMAC tag over them and `client`,
+    /// so [`ChallengeService::verify_login_bound`] accepts its token only with the same
+    /// `client`. Nothing more is stored than for [`ChallengeService::issue`].
+    pub fn issue_bound(&self, client: &str) -> Result<Challenge, TokenError> {
+        let mut b = [0u8; 32];
+        getrandom::fill(&mut b[..16]).map_err(|e| TokenError::NonceStoreUnavailable(format!("no randomness: {e}")))?;
+        let tag = binding_tag(&self.binding_key, &b[..16], client);
+        b[16..].copy_from_slice(&tag);
+        self.issue_nonce(crate::token::nonce::nonce_from_bytes(&b))
+    }
+
+    fn issue_nonce(&self, nonce: String) -> Result<Challenge, TokenError> {
         let now = (self.clock)();
-        let nonce = create_nonce()?;
         let expires = UnixTime(now.0.saturating_add(self.ttl_secs));
         match self.store.issue(&nonce, expires, now) {
             Ok(()) => {
@@ -165,25 +250,68 @@ impl ChallengeService {
         }
     }
 
+    /// Verifies a login whose challenge came from [`ChallengeService::issue_bound`]: refused
+    /// with `CHALLENGE_CLIENT_MISMATCH` unless `client` is the one the challenge was issued to
+    /// (checked before the nonce is spent, so another client cannot burn it); then as
+    /// [`ChallengeService::verify_login`].
+    pub fn verify_login_bound(&self, token_json: &str, nonce: &str, client: &str) -> Result<VerifiedToken, TokenError> {
+        self.verify_inner(token_json, nonce, Some(client))
+    }
+
+    fn bound_to(&self, nonce: &str, client: &str) -> bool {
+        use base64::Engine;
+        let Ok(b) = base64::engine::general_purpose::STANDARD.decode(nonce) else {
+            return false;
+        };
+        if b.len() != 32 {
+            return false;
+        }
+        let tag = binding_tag(&self.binding_key, &b[..16], client);
+        tag.iter().zip(&b[16..]).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    }
+
     /// Verifies a login: consumes the nonce (single use), verifies the token for this origin
     /// at the current time, and returns who signed it. The first failure is returned with its
     /// stable code (and logged).
     pub fn verify_login(&self, token_json: &str, nonce: &str) -> Result<VerifiedToken, TokenError> {
+        self.verify_inner(token_json, nonce, None)
+    }
+
+    fn verify_inner(&self, token_json: &str, nonce: &str, client: Option<&str>) -> Result<VerifiedToken, TokenError> {
         let at = (self.clock)();
         let backend = crate::pki::alg::default_backend();
         let nonce_id = log::fingerprint(nonce);
         let result = (|| {
             let token = UnverifiedToken::parse(token_json)?;
             check_nonce_shape(nonce)?;
+            if let Some(c) = client
+                && !self.bound_to(nonce, c)
+            {
+                return Err(TokenError::ChallengeClientMismatch);
+            }
             // The nonce is spent before anything is fetched: a token can make the server ask a
             // responder at most once per challenge it was given.
             self.store.consume(nonce, at)?;
             let mut trust = self.trust();
             let mut options = PathOptions::client_auth(at);
             options.require_revocation = self.require_revocation;
+            options.eku = self.eku.clone();
+            options.policies = self.policies.clone();
+            if self.revocation.is_active() {
+                // Only the key's holder makes the server fetch anything: the token's signature
+                // (for this origin and nonce) is checked before any revocation request.
+                let leaf = crate::pki::Cert::from_der(&token.unverified_certificate)?;
+                crate::token::check_signature(&token, &leaf, &self.origin, nonce, backend)?;
+            }
             let rev = self
                 .revocation
                 .for_login(&trust, &token.unverified_certificate, at, &options.policy, backend)?;
+            // Revocation data was fetched for this holder and no source was skipped: it must
+            // cover the holder. A fetched answer that covers nothing (a list of another scope,
+            // a delta only) is a failure (`REVOCATION_UNKNOWN`), never "not checked".
+            if (!rev.crls.is_empty() || rev.ocsp.is_some()) && rev.skipped.is_empty() {
+                options.require_revocation = true;
+            }
             for why in &rev.skipped {
                 self.log.event(
                     "revocation_source_skipped",
@@ -294,5 +422,55 @@ mod tests {
         assert!(lines.iter().any(|l| l["event"] == "login_verified"));
         assert!(lines.iter().any(|l| l["code"] == "NONCE_REPLAYED"));
         assert!(lines.iter().any(|l| l["code"] == "CERT_REVOKED"));
+    }
+
+    /// Issue 15: a challenge bound to one client is refused from another (without spending it).
+    #[test]
+    fn bound_challenges_work_only_from_their_client() {
+        let (reg, trust) = registry();
+        let at = UnixTime(reg.now.0 + 3600);
+        let origin = "https://bank.example.ir";
+        let svc = ChallengeService::new(
+            Origin::parse(origin).unwrap(),
+            trust,
+            Arc::new(MemoryNonceStore::default()),
+        )
+        .with_clock(Arc::new(move || at));
+        let h = &reg.holders[1];
+        let c = svc.issue_bound("client-a").unwrap();
+        let tok = h.make_token(h.token_alg(), origin, &c.nonce);
+        let e = svc.verify_login_bound(&tok, &c.nonce, "client-b").unwrap_err();
+        assert_eq!(e.code(), "CHALLENGE_CLIENT_MISMATCH");
+        assert_eq!(
+            svc.verify_login_bound(&tok, &c.nonce, "").unwrap_err().code(),
+            "CHALLENGE_CLIENT_MISMATCH"
+        );
+        // Not spent by the refusals: the right client still logs in, once.
+        svc.verify_login_bound(&tok, &c.nonce, "client-a").unwrap();
+        assert_eq!(
+            svc.verify_login_bound(&tok, &c.nonce, "client-a").unwrap_err().code(),
+            "NONCE_REPLAYED"
+        );
+        // An unbound challenge is not accepted as bound to anyone.
+        let u = svc.issue().unwrap();
+        let tok = h.make_token(h.token_alg(), origin, &u.nonce);
+        assert_eq!(
+            svc.verify_login_bound(&tok, &u.nonce, "client-a").unwrap_err().code(),
+            "CHALLENGE_CLIENT_MISMATCH"
+        );
+        // Another service (another key) does not accept this one's bound challenges.
+        let (_, trust2) = registry();
+        let other = ChallengeService::new(
+            Origin::parse(origin).unwrap(),
+            trust2,
+            Arc::new(MemoryNonceStore::default()),
+        )
+        .with_clock(Arc::new(move || at));
+        let c = svc.issue_bound("client-a").unwrap();
+        let tok = h.make_token(h.token_alg(), origin, &c.nonce);
+        assert_eq!(
+            other.verify_login_bound(&tok, &c.nonce, "client-a").unwrap_err().code(),
+            "CHALLENGE_CLIENT_MISMATCH"
+        );
     }
 }

@@ -82,15 +82,20 @@ pub struct CrlFetchPolicy {
     pub max_bytes: usize,
     /// When a distribution point cannot be fetched.
     pub when_unreachable: WhenUnreachable,
+    /// Longest a verified CRL stays cached even when its nextUpdate is later (a CA that
+    /// issues a new list early is seen at the latest after this long).
+    pub max_cache_secs: i64,
 }
 
 impl Default for CrlFetchPolicy {
-    /// 30 s, 256 MiB (a national registry's CRL can hold millions of entries), fail closed.
+    /// 30 s, 256 MiB (a national registry's CRL can hold millions of entries), fail closed,
+    /// cached at most an hour.
     fn default() -> Self {
         Self {
             timeout: Duration::from_secs(30),
             max_bytes: crate::pki::crl::MAX_CRL_LEN,
             when_unreachable: WhenUnreachable::Refuse,
+            max_cache_secs: 3600,
         }
     }
 }
@@ -230,7 +235,8 @@ impl Revocation {
             })
         };
         if let Some(p) = &self.crl {
-            self.crls_for(&leaf, at, p, &mut out, &|| (0..candidates.len()).any(signed_by))?;
+            let issuers = (&candidates[..], &signed_by as &dyn Fn(usize) -> bool);
+            self.crls_for(&leaf, issuers, (at, policy, backend), p, &mut out)?;
         }
         if let Some(p) = &self.ocsp {
             // The issuer the request names: every candidate that signed the certificate is
@@ -261,23 +267,35 @@ impl Revocation {
         Ok(out)
     }
 
+    /// The CRLs of `leaf`'s distribution points. A fetched CRL counts (and is cached) only
+    /// after it is verified here as a current list of a CA that signed `leaf`: its issuer is
+    /// one of `candidates` that signed the leaf, its signature verifies under that CA's key (which
+    /// may sign CRLs), and it is current at `at`. Anything else refuses the login and is never
+    /// cached: another CA's list (which says nothing about this holder and would otherwise
+    /// turn a revoked holder into "not checked"), a forged one (which would otherwise lock out
+    /// every holder of the CA for as long as the forger chose), a stale one. A cached CRL is
+    /// kept at most [`CrlFetchPolicy::max_cache_secs`] and until its nextUpdate.
     fn crls_for(
         &self,
         leaf: &Cert,
-        at: UnixTime,
+        (candidates, signed_by): (&[Arc<Cert>], &dyn Fn(usize) -> bool),
+        (at, policy, backend): (UnixTime, &AlgorithmPolicy, &dyn SignatureBackend),
         p: &CrlFetchPolicy,
         out: &mut LoginRevocation,
-        may_fetch: &dyn Fn() -> bool,
     ) -> Result<(), PkiError> {
+        // A cached list is used only for a certificate whose issuer name it carries (a cache
+        // entry is per URL, and two CAs may name one URL).
+        let names_an_issuer = |crl: &Crl| candidates.iter().any(|c| c.subject.matches(&crl.issuer));
         for url in crl_urls(leaf).into_iter().take(4) {
             if let Some(c) = lock(&self.crl_cache).get(&url)
                 && c.until > at
+                && names_an_issuer(&c.value)
             {
                 self.count(|s| s.crl_cache_hits += 1);
                 out.crls.push(Arc::clone(&c.value));
                 continue;
             }
-            if !may_fetch() {
+            if !(0..candidates.len()).any(signed_by) {
                 return Ok(());
             }
             self.count(|s| s.crl_fetches += 1);
@@ -294,17 +312,37 @@ impl Revocation {
                     return Err(e);
                 }
             };
-            // Not verified here: path validation checks the CRL under its issuer's key, and a
-            // CRL that does not verify fails the login (it is never silently dropped).
             let crl = Arc::new(Crl::from_vec(body)?);
-            if let Some(until) = crl.next_update {
-                lock(&self.crl_cache).insert(
-                    url,
-                    Cached {
-                        value: Arc::clone(&crl),
-                        until,
-                    },
-                );
+            let mut opts = crate::pki::PathOptions::client_auth(at);
+            opts.policy = *policy;
+            let mut verdict = Err(PkiError::CrlIssuerMismatch {
+                url: url.clone(),
+                issuer: crl.issuer.to_string(),
+            });
+            for (k, ca) in candidates.iter().enumerate() {
+                if ca.subject.matches(&crl.issuer) && signed_by(k) {
+                    verdict = crate::pki::path::vet_crl(&crl, ca, &opts, backend);
+                    if verdict.is_ok() {
+                        break;
+                    }
+                }
+            }
+            verdict?;
+            if let Some(next) = crl.next_update {
+                let until = UnixTime(next.0.min(at.0.saturating_add(p.max_cache_secs)));
+                let mut cache = lock(&self.crl_cache);
+                if cache.len() >= 1024 {
+                    cache.retain(|_, c| c.until > at);
+                }
+                if cache.len() < 1024 {
+                    cache.insert(
+                        url,
+                        Cached {
+                            value: Arc::clone(&crl),
+                            until,
+                        },
+                    );
+                }
             }
             out.crls.push(crl);
         }
@@ -358,7 +396,24 @@ impl Revocation {
         };
         let request = ocsp::build_request(&[id], nonce.as_deref())?;
         self.count(|s| s.ocsp_fetches += 1);
-        let body = ocsp::fetch(&url, &request, p.timeout).inspect_err(|_| self.count(|s| s.unreachable += 1))?;
+        let body = super::http::http_post(
+            &url,
+            "application/ocsp-request",
+            &request,
+            p.timeout,
+            ocsp::MAX_RESPONSE_LEN,
+        )
+        .map_err(|e| {
+            if e.is_too_large() {
+                // An answer that arrived: never "unreachable".
+                return PkiError::InputTooLarge {
+                    what: "OCSP response",
+                    limit: ocsp::MAX_RESPONSE_LEN,
+                };
+            }
+            self.count(|s| s.unreachable += 1);
+            PkiError::OcspResponderUnreachable(format!("{url}: {e}"))
+        })?;
         let resp = match OcspResponse::from_der(&body) {
             Ok(r) => Arc::new(r),
             // tryLater, internalError...: the responder cannot answer now, like a timeout.
@@ -586,7 +641,8 @@ mod tests {
         let rev = Revocation::none().with_crl_fetch(CrlFetchPolicy::default());
         let b = Counting::default();
         assert_eq!(rev.for_login(t, &h.cert, f.at(), &policy, &b).unwrap().crls.len(), 1);
-        assert_eq!(b.0.load(Ordering::SeqCst), 1);
+        // The holder under its CA, then the CRL under that CA (verified before it is cached).
+        assert_eq!(b.0.load(Ordering::SeqCst), 2);
         let b = Counting::default();
         assert_eq!(rev.for_login(t, &h.cert, f.at(), &policy, &b).unwrap().crls.len(), 1);
         assert_eq!(b.0.load(Ordering::SeqCst), 0);
@@ -790,5 +846,196 @@ mod tests {
         );
         let h = f.reg.holder_with_urls(1, Some("ldap://x/cn=crl"), None).unwrap();
         assert!(crl_urls(&Cert::from_der(&h.cert).unwrap()).is_empty());
+    }
+
+    /// Issue 15: a CRL of another CA (valid signature, far nextUpdate) at the holder's
+    /// distribution point refuses the login and is not cached; the real list is seen next time.
+    #[test]
+    fn another_cas_crl_at_the_distribution_point_is_refused_and_not_cached() {
+        let f = Fixture::new();
+        let srv = Server::start();
+        let h = f.reg.holder_with_urls(1, Some(&srv.url("/ca.crl")), None).unwrap();
+        let other_ca = &f.reg.cas[0];
+        assert_ne!(h.issuer, 0);
+        let (t0, far) = (UnixTime(f.at().0 - 60), UnixTime(f.at().0 + 365 * 86_400));
+        srv.set(other_ca.crl(&[], t0, far, None, &mut rng_for("t", "other")));
+        let (svc, _) = f.service(
+            Revocation::none().with_crl_fetch(CrlFetchPolicy::default()),
+            false,
+            false,
+        );
+        assert_eq!(login(&svc, &h), Err("CRL_ISSUER_MISMATCH".into()));
+        // The real list (which revokes the holder) is back: fetched again and obeyed.
+        let ca = &f.reg.cas[h.issuer];
+        srv.set(ca.crl(
+            std::slice::from_ref(&h.serial),
+            t0,
+            far,
+            None,
+            &mut rng_for("t", "real"),
+        ));
+        assert_eq!(login(&svc, &h), Err("CERT_REVOKED".into()));
+        let s = svc.revocation().stats();
+        assert_eq!((s.crl_fetches, s.crl_cache_hits, srv.hits()), (2, 0, 2), "{s:?}");
+    }
+
+    /// Issue 15: a forged CRL (bad signature, far nextUpdate) refuses the login and is not
+    /// cached, so the real list is seen on the next login (it does not lock the CA's holders out).
+    #[test]
+    fn a_forged_crl_is_refused_and_not_cached() {
+        let f = Fixture::new();
+        let srv = Server::start();
+        let h = f.reg.holder_with_urls(1, Some(&srv.url("/ca.crl")), None).unwrap();
+        let ca = &f.reg.cas[h.issuer];
+        let (t0, far) = (UnixTime(f.at().0 - 60), UnixTime(f.at().0 + 365 * 86_400));
+        let forger = PrivateKey::generate(KeyKind::P384, &mut rng_for("t", "forger"));
+        srv.set(ca.crl(&[], t0, far, Some(&forger), &mut rng_for("t", "forged")));
+        let (svc, _) = f.service(
+            Revocation::none().with_crl_fetch(CrlFetchPolicy::default()),
+            false,
+            false,
+        );
+        assert_eq!(login(&svc, &h), Err("CRL_SIGNATURE_INVALID".into()));
+        srv.set(ca.crl(&[], t0, far, None, &mut rng_for("t", "real")));
+        assert_eq!(login(&svc, &h), Ok("crl"));
+        assert_eq!(srv.hits(), 2);
+        // A stale list is refused the same way (and not cached).
+        let stale = ca.crl(
+            &[],
+            UnixTime(t0.0 - 9 * 86_400),
+            UnixTime(t0.0 - 86_400),
+            None,
+            &mut rng_for("t", "s"),
+        );
+        srv.set(stale);
+        let (svc, _) = f.service(
+            Revocation::none().with_crl_fetch(CrlFetchPolicy::default()),
+            false,
+            false,
+        );
+        assert_eq!(login(&svc, &h), Err("CRL_EXPIRED".into()));
+        assert_eq!(login(&svc, &h), Err("CRL_EXPIRED".into()));
+        assert_eq!(svc.revocation().stats().crl_cache_hits, 0);
+    }
+
+    /// A verified CRL is cached at most `max_cache_secs`, even with a far nextUpdate.
+    #[test]
+    fn crl_cache_lifetime_is_capped() {
+        let f = Fixture::new();
+        let srv = Server::start();
+        let h = f.reg.holder_with_urls(1, Some(&srv.url("/ca.crl")), None).unwrap();
+        let ca = &f.reg.cas[h.issuer];
+        let (t0, far) = (UnixTime(f.at().0 - 60), UnixTime(f.at().0 + 365 * 86_400));
+        srv.set(ca.crl(&[], t0, far, None, &mut rng_for("t", "a")));
+        let p = CrlFetchPolicy {
+            max_cache_secs: 600,
+            ..CrlFetchPolicy::default()
+        };
+        let (svc, _) = f.service(Revocation::none().with_crl_fetch(p), false, false);
+        assert_eq!(login(&svc, &h), Ok("crl"));
+        assert_eq!(login(&svc, &h), Ok("crl"));
+        assert_eq!(srv.hits(), 1);
+        // The CA revokes the holder early; after the cap the new list is fetched.
+        srv.set(ca.crl(std::slice::from_ref(&h.serial), t0, far, None, &mut rng_for("t", "b")));
+        f.now.fetch_add(601, Ordering::SeqCst);
+        assert_eq!(login(&svc, &h), Err("CERT_REVOKED".into()));
+        assert_eq!(srv.hits(), 2);
+    }
+
+    /// Issue 15: the token's signature is verified before anything is fetched: a token whose
+    /// signature does not verify never makes the server ask a CRL distribution point or an
+    /// OCSP responder.
+    #[test]
+    fn no_fetch_before_the_token_signature_verifies() {
+        let f = Fixture::new();
+        let srv = Server::start();
+        let h = f
+            .reg
+            .holder_with_urls(1, Some(&srv.url("/crl")), Some(&srv.url("/ocsp")))
+            .unwrap();
+        let rev = Revocation::none()
+            .with_ocsp(OcspPolicy::default())
+            .with_crl_fetch(CrlFetchPolicy::default());
+        let (svc, _) = f.service(rev, true, false);
+        let c = svc.issue().unwrap();
+        // Signed for another challenge: the certificate is genuine, the signature is not for this one.
+        let other = crate::token::nonce::nonce_from_bytes(&[7; 32]);
+        let tok = h.make_token(h.token_alg(), ORIGIN, &other);
+        let e = svc.verify_login(&tok, &c.nonce).unwrap_err();
+        assert_eq!(e.code(), "TOKEN_SIGNATURE_INVALID");
+        assert_eq!(
+            srv.hits(),
+            0,
+            "fetched revocation data for a token that does not verify"
+        );
+    }
+
+    /// Issue 15: an OCSP responder that sends a byte every 0.5 s is cut at the deadline.
+    #[test]
+    fn a_trickling_ocsp_responder_is_cut_at_the_deadline() {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = l.local_addr().unwrap().port();
+        std::thread::spawn(move || {
+            while let Ok((mut s, _)) = l.accept() {
+                std::thread::spawn(move || {
+                    let mut b = [0u8; 4096];
+                    let _ = s.read(&mut b);
+                    // 14 bytes over 7 s, then the connection closes.
+                    for byte in b"HTTP/1.0 200 O" {
+                        if s.write_all(&[*byte]).is_err() {
+                            return;
+                        }
+                        std::thread::sleep(Duration::from_millis(500));
+                    }
+                });
+            }
+        });
+        let f = Fixture::new();
+        let h = f
+            .reg
+            .holder_with_urls(1, None, Some(&format!("http://127.0.0.1:{port}/ocsp")))
+            .unwrap();
+        let p = OcspPolicy {
+            timeout: Duration::from_secs(1),
+            ..OcspPolicy::default()
+        };
+        let (svc, _) = f.service(Revocation::none().with_ocsp(p), false, false);
+        let t = std::time::Instant::now();
+        assert_eq!(login(&svc, &h), Err("OCSP_RESPONDER_UNREACHABLE".into()));
+        let took = t.elapsed();
+        assert!(
+            took < Duration::from_millis(1800),
+            "OCSP fetch with a 1 s deadline took {took:?}"
+        );
+    }
+
+    /// Issue 15: revocation fetching is on and the fetched list covers nothing (here a delta
+    /// CRL of the right CA, which never vouches on its own): refused, not "not checked".
+    #[test]
+    fn fetched_data_that_covers_nothing_refuses() {
+        let f = Fixture::new();
+        let srv = Server::start();
+        let h = f.reg.holder_with_urls(1, Some(&srv.url("/delta.crl")), None).unwrap();
+        let ca = &f.reg.cas[h.issuer];
+        let (t0, far) = (UnixTime(f.at().0 - 60), UnixTime(f.at().0 + 86_400));
+        let spec = crate::testkit::CrlSpec {
+            delta_base: Some(1),
+            ..crate::testkit::CrlSpec::new(t0, Some(far))
+        };
+        srv.set(ca.crl_spec(&spec, None, &mut rng_for("t", "delta")));
+        let (svc, _) = f.service(
+            Revocation::none().with_crl_fetch(CrlFetchPolicy::default()),
+            false,
+            false,
+        );
+        assert_eq!(login(&svc, &h), Err("REVOCATION_UNKNOWN".into()));
+        // A complete list of the CA at the same point covers the holder.
+        srv.set(ca.crl(&[], t0, far, None, &mut rng_for("t", "full")));
+        let (svc, _) = f.service(
+            Revocation::none().with_crl_fetch(CrlFetchPolicy::default()),
+            false,
+            false,
+        );
+        assert_eq!(login(&svc, &h), Ok("crl"));
     }
 }

@@ -129,8 +129,13 @@ impl TrustConfig {
         }
     }
 
-    /// Reads and fetches everything into a trust store.
+    /// Reads and fetches everything into a trust store (fetched intermediates validated now).
     pub fn load(&self) -> Result<TrustStore, TrustConfigError> {
+        self.load_at(crate::time::UnixTime::now())
+    }
+
+    /// [`TrustConfig::load`], validating fetched intermediates at `at`.
+    pub fn load_at(&self, at: crate::time::UnixTime) -> Result<TrustStore, TrustConfigError> {
         if self.anchors.is_empty() {
             return Err(TrustConfigError::NoAnchor);
         }
@@ -142,16 +147,68 @@ impl TrustConfig {
             let b = self.read(a)?;
             t.add_anchors(&b).map_err(|e| TrustConfigError::Pki(a.describe(), e))?;
         }
+        let mut fetched = Vec::new();
         for i in &self.intermediates {
             let b = self.read(i)?;
-            t.add_intermediates(&b)
-                .map_err(|e| TrustConfigError::Pki(i.describe(), e))?;
+            match i {
+                Source::File(_) => {
+                    t.add_intermediates(&b)
+                        .map_err(|e| TrustConfigError::Pki(i.describe(), e))?;
+                }
+                Source::Url(_) => fetched.push((i, b)),
+            }
         }
+        self.add_fetched_intermediates(&mut t, fetched, at)?;
         for c in &self.crls {
             let b = self.read(c)?;
             t.add_crls(&b).map_err(|e| TrustConfigError::Pki(c.describe(), e))?;
         }
         Ok(t)
+    }
+}
+
+impl TrustConfig {
+    /// Adds intermediates fetched over the network only once each is validated as a CA under
+    /// what is already trusted: a path to a configured anchor (through configured or already
+    /// accepted intermediates), basicConstraints cA, keyCertSign when keyUsage is present, valid
+    /// at `at`. An intermediate decides which certificates chain and which URLs the server
+    /// follows for their revocation, so one the network made up must not count. Several
+    /// fetched intermediates may depend on one another, in any order.
+    fn add_fetched_intermediates(
+        &self,
+        t: &mut TrustStore,
+        fetched: Vec<(&Source, Vec<u8>)>,
+        at: crate::time::UnixTime,
+    ) -> Result<(), TrustConfigError> {
+        let mut pending = Vec::new();
+        for (src, bytes) in fetched {
+            let mut one = TrustStore::new();
+            one.add_intermediates(&bytes)
+                .map_err(|e| TrustConfigError::Pki(src.describe(), e))?;
+            for c in one.intermediates() {
+                pending.push((src, std::sync::Arc::clone(c)));
+            }
+        }
+        let opts = crate::pki::PathOptions::client_auth(at);
+        let backend = crate::pki::alg::default_backend();
+        while !pending.is_empty() {
+            let mut first_err = None;
+            let before = pending.len();
+            pending.retain(|(src, c)| match t.validate_ca(c, &opts, backend) {
+                Ok(_) => {
+                    t.add_intermediate_cert(std::sync::Arc::clone(c));
+                    false
+                }
+                Err(e) => {
+                    first_err.get_or_insert_with(|| TrustConfigError::Pki(src.describe(), e));
+                    true
+                }
+            });
+            if pending.len() == before {
+                return Err(first_err.unwrap_or(TrustConfigError::NoAnchor));
+            }
+        }
+        Ok(())
     }
 }
 
@@ -209,6 +266,36 @@ mod tests {
         };
         let t = cfg.load().unwrap();
         assert_eq!(t.anchors().len(), 1);
+        // Intermediates over http count only as CAs that chain to the anchors.
+        let serve = |body: Vec<u8>| {
+            let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            let port = l.local_addr().unwrap().port();
+            std::thread::spawn(move || {
+                if let Ok((mut s, _)) = l.accept() {
+                    let mut b = [0u8; 1024];
+                    let _ = s.read(&mut b);
+                    let _ =
+                        s.write_all(format!("HTTP/1.0 200 OK\r\nContent-Length: {}\r\n\r\n", body.len()).as_bytes());
+                    let _ = s.write_all(&body);
+                }
+            });
+            format!("http://127.0.0.1:{port}/ca.cer")
+        };
+        let with_fetched = |url: String| TrustConfig {
+            anchors: cfg.anchors.clone(),
+            intermediates: vec![Source::Url(url)],
+            ..TrustConfig::default()
+        };
+        let real = with_fetched(serve(reg.cas[1].cert.clone())).load_at(reg.now).unwrap();
+        assert_eq!(real.intermediates().len(), 1);
+        // A holder certificate (not a CA) served as an intermediate.
+        let leaf = with_fetched(serve(reg.holders[1].cert.clone())).load_at(reg.now);
+        assert_eq!(leaf.unwrap_err().code(), "CERT_ISSUER_NOT_CA");
+        // A CA of another registry (same names, other keys): it chains to nothing configured.
+        let other = virtual_card_registry("rp-trust-other", crate::time::UnixTime(1_780_000_000));
+        let foreign = with_fetched(serve(other.cas[1].cert.clone())).load_at(reg.now);
+        let code = foreign.unwrap_err().code();
+        assert!(code == "CERT_UNTRUSTED" || code == "CERT_SIGNATURE_INVALID", "{code}");
         let bad = TrustConfig {
             anchors: vec![Source::parse("http://127.0.0.1:1/root.pem")],
             ..TrustConfig::default()

@@ -44,6 +44,9 @@ pub enum TokenError {
     NonceReplayed,
     /// The nonce store cannot take more challenges, or is unreachable.
     NonceStoreUnavailable(String),
+    /// The challenge was issued to another client (another pre-login session): a token works
+    /// only from the client that asked for its challenge.
+    ChallengeClientMismatch,
     /// The certificate or path failed.
     Pki(PkiError),
 }
@@ -72,6 +75,9 @@ impl fmt::Display for TokenError {
             Self::NonceExpired => f.write_str("the challenge expired; start again"),
             Self::NonceReplayed => f.write_str("this challenge was already used"),
             Self::NonceStoreUnavailable(d) => write!(f, "the challenge store is unavailable: {d}"),
+            Self::ChallengeClientMismatch => {
+                f.write_str("the challenge was issued to another client (pre-login session)")
+            }
             Self::Pki(e) => e.fmt(f),
         }
     }
@@ -96,6 +102,7 @@ impl crate::error::Coded for TokenError {
             Self::NonceExpired => "NONCE_EXPIRED",
             Self::NonceReplayed => "NONCE_REPLAYED",
             Self::NonceStoreUnavailable(_) => "NONCE_STORE_UNAVAILABLE",
+            Self::ChallengeClientMismatch => "CHALLENGE_CLIENT_MISMATCH",
             Self::Pki(e) => crate::error::Coded::code(e),
         }
     }

@@ -335,6 +335,71 @@ pub struct VerifiedToken {
     pub revocation: RevocationStatus,
 }
 
+/// Steps 6 and 7 alone: the token's algorithm fits the key of `leaf` (the token's certificate)
+/// and the signature over `H(origin) || H(nonce)` verifies under it. Nothing about the
+/// certificate is validated; a relying party runs it before anything costly or remote (e.g.
+/// fetching revocation data) so that only the key's holder can make the server do that work.
+pub fn check_signature(
+    token: &UnverifiedToken,
+    leaf: &Cert,
+    origin: &Origin,
+    nonce: &str,
+    backend: &dyn SignatureBackend,
+) -> Result<(), TokenError> {
+    // Step 6: the algorithm must fit the key.
+    let key = leaf.key.clone()?;
+    let alg = token.algorithm;
+    match (&key.key, alg.curve()) {
+        (PublicKey::Ec { curve, .. }, Some(c)) if *curve == c => {}
+        (PublicKey::Rsa { bits, .. }, None) if *bits >= 2048 => {}
+        (PublicKey::Rsa { bits, .. }, None) => {
+            return Err(TokenError::AlgorithmKeyMismatch(format!(
+                "RSA key of {bits} bits (at least 2048 needed)"
+            )));
+        }
+        _ => {
+            return Err(TokenError::AlgorithmKeyMismatch(format!(
+                "{} with an {} key",
+                alg.name(),
+                key.describe()
+            )));
+        }
+    }
+    if let Some(c) = alg.curve()
+        && token.signature.len() != 2 * c.field_len()
+    {
+        return Err(TokenError::SignatureMalformed(format!(
+            "{} needs {} bytes of r||s, got {}",
+            alg.name(),
+            2 * c.field_len(),
+            token.signature.len()
+        )));
+    }
+    // Step 7: the signature over H(origin) || H(nonce).
+    let check = |o: &str| SignatureCheck {
+        alg: alg.sig_alg(),
+        key: key.clone(),
+        message: signed_data(alg.hash(), o, nonce),
+        signature: token.signature.clone(),
+    };
+    if !backend.verify(&check(origin.as_str())) {
+        // Only to explain the failure: does it verify for the origin the token names?
+        if let Some(hint) = token
+            .unverified_origin
+            .as_deref()
+            .filter(|h| *h != origin.as_str() && h.len() <= 300)
+            && backend.verify(&check(hint))
+        {
+            return Err(TokenError::OriginMismatch {
+                expected: origin.as_str().into(),
+                actual: hint.into(),
+            });
+        }
+        return Err(TokenError::SignatureInvalid);
+    }
+    Ok(())
+}
+
 /// Relying-party configuration for verifying tokens.
 pub struct Verifier<'a> {
     /// Anchors, intermediates, CRLs.
@@ -383,57 +448,7 @@ impl Verifier<'_> {
             .map(|d| Cert::from_der(d).map(Arc::new))
             .collect::<Result<Vec<_>, _>>()?;
         let path = self.trust.validate_with(&leaf, &extra, &self.options, self.backend)?;
-        // Step 6: the algorithm must fit the key.
-        let key = leaf.key.clone()?;
-        let alg = token.algorithm;
-        match (&key.key, alg.curve()) {
-            (PublicKey::Ec { curve, .. }, Some(c)) if *curve == c => {}
-            (PublicKey::Rsa { bits, .. }, None) if *bits >= 2048 => {}
-            (PublicKey::Rsa { bits, .. }, None) => {
-                return Err(TokenError::AlgorithmKeyMismatch(format!(
-                    "RSA key of {bits} bits (at least 2048 needed)"
-                )));
-            }
-            _ => {
-                return Err(TokenError::AlgorithmKeyMismatch(format!(
-                    "{} with an {} key",
-                    alg.name(),
-                    key.describe()
-                )));
-            }
-        }
-        if let Some(c) = alg.curve()
-            && token.signature.len() != 2 * c.field_len()
-        {
-            return Err(TokenError::SignatureMalformed(format!(
-                "{} needs {} bytes of r||s, got {}",
-                alg.name(),
-                2 * c.field_len(),
-                token.signature.len()
-            )));
-        }
-        // Step 7: the signature over H(origin) || H(nonce).
-        let check = |o: &str| SignatureCheck {
-            alg: alg.sig_alg(),
-            key: key.clone(),
-            message: signed_data(alg.hash(), o, nonce),
-            signature: token.signature.clone(),
-        };
-        if !self.backend.verify(&check(origin.as_str())) {
-            // Only to explain the failure: does it verify for the origin the token names?
-            if let Some(hint) = token
-                .unverified_origin
-                .as_deref()
-                .filter(|h| *h != origin.as_str() && h.len() <= 300)
-                && self.backend.verify(&check(hint))
-            {
-                return Err(TokenError::OriginMismatch {
-                    expected: origin.as_str().into(),
-                    actual: hint.into(),
-                });
-            }
-            return Err(TokenError::SignatureInvalid);
-        }
+        check_signature(token, &leaf, origin, nonce, self.backend)?;
         let revocation = match path.revocation {
             RevocationStatus::GoodByCrl { .. } => "crl",
             RevocationStatus::GoodByOcsp { .. } => "ocsp",
@@ -455,7 +470,7 @@ impl Verifier<'_> {
             holder,
             certificate: CertificateSummary::from_cert(&leaf),
             chain: path.chain.iter().map(|c| c.subject.to_string()).collect(),
-            algorithm: alg.name(),
+            algorithm: token.algorithm.name(),
             origin: origin.as_str().to_string(),
             assurance: Assurance {
                 level: "holder-signature",

@@ -35,6 +35,9 @@ test('login, session cookie, replay refused, logout', async () => {
   const sid = cookie.split(';')[0];
   const me = await fetch(base + '/api/session', { headers: { cookie: sid } });
   assert.equal((await me.json()).identity.holder.nationalCode, j.identity.holder.nationalCode);
+  // Issue 15: the session cookie twice (one planted next to the real one) is refused.
+  const twice = await fetch(base + '/api/session', { headers: { cookie: `${sid}; hoviat_session=planted` } });
+  assert.equal(twice.status, 401);
   const again = await post('/api/login', { nonce, token });
   assert.equal(again.status, 401);
   assert.equal((await again.json()).error.code, 'NONCE_REPLAYED');

@@ -1,0 +1,158 @@
+//! Issue 15: one table of stable codes (`hoviat::codes::CODES`), checked against every place a
+//! code must appear. Fails when a code the core emits is missing from the table, or a table
+//! code lacks a README mention, a Persian or English message in www/messages.js, or a type in
+//! npm/index.d.ts; and when messages.js or index.d.ts name a code the table does not have.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use hoviat::codes::CODES;
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn read(p: &str) -> String {
+    std::fs::read_to_string(root().join(p)).unwrap_or_else(|e| panic!("{p}: {e}"))
+}
+
+fn is_code(s: &str) -> bool {
+    s.len() >= 3
+        && s.starts_with(|c: char| c.is_ascii_uppercase())
+        && s.chars()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
+}
+
+/// The string literals returned by every `fn code(&self) -> &'static str` under `dir`: what the
+/// core's error enums (and the host's, the CLI's) emit.
+fn emitted_codes(dir: &Path, out: &mut BTreeSet<String>) {
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            emitted_codes(&p, out);
+            continue;
+        }
+        if p.extension().is_none_or(|x| x != "rs") {
+            continue;
+        }
+        let s = std::fs::read_to_string(&p).unwrap();
+        let sig = "fn code(&self) -> &'static str {";
+        let mut from = 0;
+        while let Some(i) = s[from..].find(sig) {
+            let start = from + i + sig.len();
+            let end = s[start..].find("\n    }\n").map_or(s.len(), |j| start + j);
+            for lit in s[start..end].split('"').skip(1).step_by(2) {
+                if is_code(lit) {
+                    out.insert(lit.to_string());
+                }
+            }
+            from = end;
+        }
+    }
+}
+
+/// `CODE: ['fa', 'en'],` lines of www/messages.js.
+fn messages() -> Vec<(String, String, String)> {
+    read("www/messages.js")
+        .lines()
+        .filter_map(|l| {
+            let (code, rest) = l.strip_prefix("  ")?.split_once(": [")?;
+            if !is_code(code) {
+                return None;
+            }
+            // Two single-quoted strings (with \' escapes).
+            let mut parts = Vec::new();
+            let mut cur = String::new();
+            let (mut inside, mut esc) = (false, false);
+            for ch in rest.chars() {
+                match (inside, esc, ch) {
+                    (true, true, c) => {
+                        cur.push(c);
+                        esc = false;
+                    }
+                    (true, false, '\\') => esc = true,
+                    (true, false, '\'') => {
+                        parts.push(std::mem::take(&mut cur));
+                        inside = false;
+                    }
+                    (true, false, c) => cur.push(c),
+                    (false, _, '\'') => inside = true,
+                    _ => {}
+                }
+            }
+            (parts.len() == 2).then(|| (code.to_string(), parts[0].clone(), parts[1].clone()))
+        })
+        .collect()
+}
+
+#[test]
+fn the_table_has_each_code_once() {
+    let mut seen = BTreeSet::new();
+    for (c, _) in CODES {
+        assert!(is_code(c), "{c} is not a SCREAMING_SNAKE code");
+        assert!(seen.insert(*c), "{c} is in the table twice");
+    }
+    assert!(CODES.len() > 100);
+}
+
+#[test]
+fn every_code_the_core_emits_is_in_the_table() {
+    let mut emitted = BTreeSet::new();
+    emitted_codes(&root().join("src"), &mut emitted);
+    assert!(emitted.len() > 80, "only {} codes found in src/", emitted.len());
+    let missing: Vec<_> = emitted.iter().filter(|c| !hoviat::codes::is_known(c)).collect();
+    assert!(missing.is_empty(), "emitted but not in src/codes/mod.rs: {missing:?}");
+}
+
+#[test]
+fn every_code_has_a_readme_mention() {
+    let readme = read("README.md");
+    let missing: Vec<_> = CODES
+        .iter()
+        .filter(|(c, _)| !readme.contains(&format!("`{c}`")))
+        .map(|(c, _)| c)
+        .collect();
+    assert!(missing.is_empty(), "not in README.md: {missing:?}");
+}
+
+#[test]
+fn every_code_has_a_persian_and_an_english_message_and_nothing_else_does() {
+    let msgs = messages();
+    let persian = |s: &str| s.chars().any(|c| ('\u{0600}'..='\u{06FF}').contains(&c));
+    for (c, _) in CODES {
+        let Some((_, fa, en)) = msgs.iter().find(|(m, _, _)| m == c) else {
+            panic!("{c} has no message in www/messages.js");
+        };
+        assert!(persian(fa), "{c}: the first message is not Persian: {fa:?}");
+        assert!(
+            !en.is_empty() && !persian(en),
+            "{c}: the second message is not English: {en:?}"
+        );
+    }
+    for (m, _, _) in &msgs {
+        assert!(
+            hoviat::codes::is_known(m),
+            "www/messages.js has {m}, the table does not"
+        );
+    }
+}
+
+#[test]
+fn every_code_is_a_typescript_type() {
+    let dts = read("npm/index.d.ts");
+    let start = dts
+        .find("export type HoviatErrorCode =")
+        .expect("HoviatErrorCode in npm/index.d.ts");
+    let end = start + dts[start..].find(';').unwrap();
+    let union = &dts[start..end];
+    let listed: BTreeSet<&str> = union.split('\'').skip(1).step_by(2).collect();
+    for (c, _) in CODES {
+        assert!(listed.contains(c), "{c} is not in HoviatErrorCode (npm/index.d.ts)");
+    }
+    for l in &listed {
+        assert!(
+            hoviat::codes::is_known(l),
+            "HoviatErrorCode has {l}, the table does not"
+        );
+    }
+}
