@@ -16,6 +16,8 @@
       shareAuth: 'گواهی احراز هویت شما (نام، کد ملی، شمارهٔ گواهی) و امضای کارت برای همین وب‌گاه',
       shareInfo: 'گواهی‌های کارت شما (نام، کد ملی)، شمارهٔ سریال تراشه، نام کارت‌خوان و وضعیت رمز',
       certificate: 'گواهی:',
+      holderName: 'نام:',
+      nationalCode: 'کد ملی:',
       cardSerial: 'سریال تراشه:',
       readerName: 'کارت‌خوان:',
       readerLabel: 'کارت‌خوان را انتخاب کنید',
@@ -40,6 +42,8 @@
       shareAuth: 'your authentication certificate (name, national code, certificate serial) and the card\'s signature for this site',
       shareInfo: 'your card\'s certificates (names, national code), the chip serial, the reader\'s name and the PIN state',
       certificate: 'Certificate:',
+      holderName: 'Name:',
+      nationalCode: 'National code:',
       cardSerial: 'Chip serial:',
       readerName: 'Reader:',
       readerLabel: 'Choose the card reader',
@@ -72,16 +76,30 @@
   let finished = false;
   const port = chrome.runtime.connect({ name: 'hoviat-pin' });
 
-  function li(label, value) {
+  // value: shown isolated (bdi), left to right unless dir says otherwise.
+  function li(label, value, dir = 'ltr') {
     const e = document.createElement('li');
     e.append(document.createTextNode(label ? `${label} ` : ''));
     if (value !== undefined) {
       const b = document.createElement('bdi');
-      b.dir = 'ltr';
+      b.dir = dir;
       b.textContent = value;
       e.append(b);
     }
     return e;
+  }
+
+  // The holder's name (CN) and national code (the 10 digits of serialNumber) from an RFC 4514
+  // subject; null when the subject has neither.
+  function holderOf(subject) {
+    const attrs = {};
+    for (const part of String(subject).split(/,\s*(?=[A-Za-z][A-Za-z0-9.]*=)/)) {
+      const i = part.indexOf('=');
+      if (i > 0) attrs[part.slice(0, i).trim().toLowerCase()] = part.slice(i + 1).trim();
+    }
+    const code = /(?:^|[^0-9])([0-9]{10})$/.exec(attrs.serialnumber || '');
+    if (!attrs.cn && !code) return null;
+    return { name: attrs.cn || null, nationalCode: code ? code[1] : null };
   }
 
   function render() {
@@ -110,7 +128,15 @@
     const list = $('share-list');
     list.replaceChildren(li(auth ? t.shareAuth : t.shareInfo));
     if (share) {
-      for (const s of Array.isArray(share.subjects) ? share.subjects : []) list.append(li(t.certificate, s));
+      for (const s of Array.isArray(share.subjects) ? share.subjects : []) {
+        const h = holderOf(s);
+        if (!h) {
+          list.append(li(t.certificate, s));
+          continue;
+        }
+        if (h.name) list.append(li(t.holderName, h.name, 'auto'));
+        if (h.nationalCode) list.append(li(t.nationalCode, num(h.nationalCode)));
+      }
       if (typeof share.cardSerial === 'string') list.append(li(t.cardSerial, share.cardSerial));
       if (typeof share.reader === 'string') list.append(li(t.readerName, share.reader));
     }

@@ -222,7 +222,7 @@ async function main() {
       const win = await switchToPinWindow(m, mainHandle);
       try {
         await until('the window does not name the page origin', async () => (await textOf(m, '#origin')) === ORIGIN, 10000);
-        await until('the window shows no certificate', async () => (await textOf(m, '#share-list')).includes(holders()[1].nationalCode), 10000);
+        await until('the window shows no certificate', async () => (await textOf(m, '#share-list')).includes(faDigits(holders()[1].nationalCode)), 10000);
         const fa = await m.value('WebDriver:ExecuteScript', { script: 'return [document.documentElement.lang, document.documentElement.dir, document.getElementById("ok").textContent];', args: [] });
         assert(fa.join('|') === 'fa|rtl|اجازه می‌دهم', fa.join('|'));
         const shot = await m.value('WebDriver:TakeScreenshot', { full: false, hash: false });

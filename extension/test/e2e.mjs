@@ -124,13 +124,14 @@ async function main() {
       const fa = await pp.evaluate(() => ({ lang: document.documentElement.lang, dir: document.documentElement.dir, title: document.getElementById('title').textContent, list: document.getElementById('share-list').textContent, ok: document.getElementById('ok').textContent }));
       assert(fa.lang === 'fa' && fa.dir === 'rtl', JSON.stringify(fa));
       assert(fa.title.includes('اشتراک') && fa.ok === 'اجازه می‌دهم', JSON.stringify(fa));
-      assert(fa.list.includes(holders()[1].nationalCode) && fa.list.includes('Virtual PCD 00 00'), fa.list);
+      assert(fa.list.includes(faDigits(holders()[1].nationalCode)) && fa.list.includes(holders()[1].surname) && fa.list.includes('Virtual PCD 00 00'), fa.list);
       // Until the user allows, the page has nothing.
       assertNothingPersonal(await page.evaluate(() => window.seen.join('\n')));
       await pp.screenshot({ path: path.join(SHOTS, 'chromium-share-fa.png') });
       await pp.click('#lang');
-      const en = await pp.evaluate(() => ({ lang: document.documentElement.lang, dir: document.documentElement.dir, title: document.getElementById('title').textContent, ok: document.getElementById('ok').textContent, who: document.getElementById('who').textContent }));
+      const en = await pp.evaluate(() => ({ lang: document.documentElement.lang, dir: document.documentElement.dir, title: document.getElementById('title').textContent, ok: document.getElementById('ok').textContent, who: document.getElementById('who').textContent, list: document.getElementById('share-list').textContent }));
       assert(en.lang === 'en' && en.dir === 'ltr' && en.title === "Share your card's details" && en.ok === 'Allow' && en.who.includes(ORIGIN), JSON.stringify(en));
+      assert(en.list.includes(`National code: ${holders()[1].nationalCode}`), en.list);
       await pp.screenshot({ path: path.join(SHOTS, 'chromium-share-en.png') });
       await pp.click('#lang'); // back to Persian, remembered for the next window
       await clickClosing(pp, '#ok');
@@ -168,7 +169,7 @@ async function main() {
       await pp.waitForFunction((o) => document.getElementById('origin').textContent === o
         && !document.getElementById('pin-box').hidden, ORIGIN, { timeout: 15000 });
       assert((await text(pp, 'tries')).includes(faDigits(3)), `tries: ${await text(pp, 'tries')}`);
-      assert((await text(pp, 'share-list')).includes(holders()[1].nationalCode), 'the window does not show what is shared');
+      assert((await text(pp, 'share-list')).includes(faDigits(holders()[1].nationalCode)), 'the window does not show what is shared');
       await pp.fill('#pin', '000000');
       await pp.click('#ok');
       await pp.waitForFunction((two) => document.getElementById('tries').textContent.includes(two)
@@ -426,7 +427,7 @@ async function main() {
         await pp.selectOption('#reader', 'Virtual PCD 00 01');
         await pp.click('#ok');
         await pp.waitForFunction((nc) => document.getElementById('share-list').textContent.includes(nc)
-          && !document.getElementById('ok').disabled, holders()[0].nationalCode, { timeout: 15000 });
+          && !document.getElementById('ok').disabled, faDigits(holders()[0].nationalCode), { timeout: 15000 });
         await clickClosing(pp, '#ok');
         const r = await opResult(page);
         assertSharedInfo(r, 0, 'Virtual PCD 00 01');
