@@ -74,6 +74,9 @@ send(b'not json'); r = recv(); assert r["error"]["code"] == "HOST_BAD_MESSAGE" a
 send(b'{"v":7,"id":"b","cmd":"version"}'); r = recv(); assert r["error"]["code"] == "PROTOCOL_VERSION_MISMATCH" and r["id"] == "b", r
 send(b" " * (64 * 1024 + 1)); r = recv(); assert r["error"]["code"] == "HOST_MESSAGE_TOO_LARGE", r
 send(b'{"v":1,"id":"c","cmd":"version"}'); r = recv(); assert r["ok"] and r["id"] == "c", r
+# The host never signs without a PIN typed for the request: refused before any card is looked for.
+send(b'{"v":1,"id":"np","cmd":"authenticate","origin":"https://bank.example.ir","nonce":"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="}'); r = recv()
+assert r["id"] == "np" and r["error"]["code"] == "PIN_REQUIRED", r
 # pcscd runs and no card is in yet: info waits for a card; one card operation at a time.
 send(b'{"v":1,"id":"i1","cmd":"info"}'); r = recv(); assert r == {"v": 1, "id": "i1", "status": "detecting-card"}, r
 send(b'{"v":1,"id":"i2","cmd":"info"}'); r = recv(); assert r["id"] == "i2" and r["error"]["code"] == "HOST_BUSY", r
