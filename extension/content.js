@@ -2,13 +2,15 @@
 // extension's service worker, and the answers back. Only messages the page posts to itself
 // (event.source === window) with data.hoviat === "request" are considered; their shape and sizes
 // are checked here and again in the service worker; floods are rate-limited. The origin is never
-// taken from the page: the service worker reads it from the browser (port.sender).
+// taken from the page: the service worker reads it from the browser (port.sender.origin). With
+// each request goes what only this (isolated) script can see, not the page: whether the page
+// has a fresh user gesture (navigator.userActivation), is visible and has focus; the service
+// worker opens its window only for such a request.
 (() => {
   'use strict';
   const ACTIONS = new Set(['version', 'info', 'authenticate', 'cancel']);
   const ID_RE = /^[A-Za-z0-9._:-]{1,64}$/;
   const NONCE_RE = /^[A-Za-z0-9+/=_-]{44,128}$/;
-  const MAX_READER = 256;
   const RATE_WINDOW_MS = 1000;
   const RATE_MAX = 20; // requests per window
   const MAX_INFLIGHT = 8;
@@ -19,6 +21,17 @@
   let count = 0;
   let port = null;
   const inflight = new Set();
+
+  // The last trusted user input (the page cannot forge isTrusted events, and this listener, added
+  // at document_start in the capture phase, runs before any of the page's). A window operation
+  // needs one that no earlier window operation used: one gesture, one window.
+  let gestureAt = -Infinity;
+  const GESTURE_MS = 5000;
+  for (const type of ['pointerdown', 'mousedown', 'keydown', 'touchend', 'click']) {
+    window.addEventListener(type, (e) => {
+      if (e.isTrusted) gestureAt = performance.now();
+    }, true);
+  }
 
   const post = (m) => window.postMessage(m, target);
   const fail = (id, code, message) => post({ hoviat: 'response', id, ok: false, error: { code, message } });
@@ -61,10 +74,11 @@
     const p = d.params === undefined ? {} : d.params;
     if (!p || typeof p !== 'object' || Array.isArray(p)) return 'params must be an object';
     for (const k of Object.keys(p)) {
-      if (!['nonce', 'reader'].includes(k)) return `unknown parameter "${String(k).slice(0, 40)}"`;
+      if (k === 'reader') return 'the reader is chosen by the user in the extension\'s window, not by the page';
+      if (!['nonce', 'share'].includes(k)) return `unknown parameter "${String(k).slice(0, 40)}"`;
     }
-    if (p.reader !== undefined && (typeof p.reader !== 'string' || !p.reader || p.reader.length > MAX_READER)) {
-      return `reader must be a string of 1 to ${MAX_READER} characters`;
+    if (p.share !== undefined && (typeof p.share !== 'boolean' || d.action !== 'info')) {
+      return 'share is a boolean parameter of info only';
     }
     if (d.action === 'authenticate' && (typeof p.nonce !== 'string' || !NONCE_RE.test(p.nonce))) {
       return 'nonce must be 44 to 128 base64 characters';
@@ -113,10 +127,19 @@
     if (!p) return fail(id, 'EXTENSION_DISCONNECTED', 'the extension is not available; reload the page');
     const params = {};
     if (d.params && typeof d.params.nonce === 'string') params.nonce = d.params.nonce;
-    if (d.params && typeof d.params.reader === 'string') params.reader = d.params.reader;
+    if (d.params && d.params.share === true) params.share = true;
+    const ua = navigator.userActivation;
+    const windowOp = d.action === 'authenticate' || (d.action === 'info' && params.share === true);
+    const fresh = Boolean(ua && ua.isActive) && performance.now() - gestureAt < GESTURE_MS;
+    if (windowOp) gestureAt = -Infinity; // used up, whatever the answer
+    const context = {
+      activation: fresh,
+      visible: document.visibilityState === 'visible',
+      focused: document.hasFocus(),
+    };
     inflight.add(id);
     try {
-      p.postMessage({ id, action: d.action, params });
+      p.postMessage({ id, action: d.action, params, context });
     } catch (e) {
       inflight.delete(id);
       fail(id, 'EXTENSION_DISCONNECTED', 'the extension is not available; reload the page');

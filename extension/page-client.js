@@ -9,7 +9,11 @@
 // Errors are thrown as HoviatError objects with a stable `.code`: EXTENSION_MISSING,
 // EXTENSION_TIMEOUT, EXTENSION_BAD_REQUEST, EXTENSION_RATE_LIMITED, EXTENSION_BUSY,
 // EXTENSION_HOST_MISSING, EXTENSION_HOST_VERSION_MISMATCH, EXTENSION_HOST_DISCONNECTED,
+// EXTENSION_NO_USER_GESTURE, EXTENSION_TAB_NOT_ACTIVE, EXTENSION_COOLDOWN, EXTENSION_ORIGIN_UNKNOWN,
 // USER_CANCELLED, EXTENSION_CANCELLED, and the host's and card's codes (NO_CARD, PIN_WRONG, ...).
+//
+// `authenticate` and `info({ share: true })` open the extension's own window; call them from a
+// user action (a click) in the visible, focused page. The user picks the reader there.
 
 /** An error with a stable machine-readable code. */
 export class HoviatError extends Error {
@@ -111,20 +115,29 @@ export class ExtensionTransport {
     return this.request('version', {}, opts);
   }
 
-  /** What the card says without a PIN (profile, certificates, PIN states). */
-  info({ reader, onStatus, timeoutMs } = {}) {
-    return this.request('info', reader ? { reader } : {}, { onStatus, timeoutMs });
+  /**
+   * Without `share`: `{ cardPresent }` only — whether a card is inserted, nothing about it or
+   * its holder, no window. With `share: true` (from a user action): the extension's window asks
+   * the user to share the card's certificates, serial, reader and PIN state with this origin;
+   * resolves `{ cardPresent: true, profile, atr, certificates, pins, cardSerial, assurance,
+   * reader, traffic }`, or throws USER_CANCELLED.
+   */
+  info({ share, onStatus, timeoutMs } = {}) {
+    if (share !== undefined && typeof share !== 'boolean') {
+      return Promise.reject(new HoviatError('EXTENSION_BAD_REQUEST', 'share must be a boolean'));
+    }
+    return this.request('info', share ? { share: true } : {}, { onStatus, timeoutMs });
   }
 
   /**
    * Authenticates the card holder for this page's origin (the browser, not the page, tells the
    * extension the origin). The extension asks the PIN in its own window. Resolves with the
-   * `web-eid:1.0` token object.
+   * `web-eid:1.0` token object. Call it from a user action in the page; the user picks the
+   * reader in the extension's window.
    */
-  async authenticate({ nonce, reader, onStatus, timeoutMs } = {}) {
+  async authenticate({ nonce, onStatus, timeoutMs } = {}) {
     if (typeof nonce !== 'string') throw new HoviatError('EXTENSION_BAD_REQUEST', 'nonce must be a string');
-    const params = reader ? { nonce, reader } : { nonce };
-    const r = await this.request('authenticate', params, { onStatus, timeoutMs });
+    const r = await this.request('authenticate', { nonce }, { onStatus, timeoutMs });
     return r.token;
   }
 

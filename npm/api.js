@@ -253,8 +253,16 @@ function makeApi(platform) {
       this._impl = impl;
       this._onStatus = typeof onStatus === 'function' ? onStatus : undefined;
     }
-    async info() {
-      return this._impl.info(this._onStatus);
+    // Extension: without `share`, only `{ cardPresent }`; `{ share: true }` (from a user action)
+    // asks the user in the extension's window and then gives the card's details. The virtual
+    // card (test equipment, no holder) always gives its details.
+    async info(options) {
+      const opts = options === undefined ? {} : options;
+      needObject(opts, 'info options');
+      if (opts.share !== undefined && typeof opts.share !== 'boolean') {
+        throw new HoviatError('INVALID_ARGUMENT', 'share must be a boolean');
+      }
+      return this._impl.info(this._onStatus, opts.share === true);
     }
     async authenticate(args) {
       needObject(args, 'authenticate options');
@@ -303,9 +311,10 @@ function makeApi(platform) {
       throw e && e.code ? new HoviatError(e.code, e.message) : toError(e);
     }
     return {
-      info(onStatus) { return t.info({ onStatus }); },
+      info(onStatus, share) { return t.info({ share, onStatus }); },
       async authenticate(args, onStatus) {
-        // The extension signs for the origin the browser reports; the page cannot choose it.
+        // The extension signs for the origin the browser reports; the page cannot choose it,
+        // nor the reader (the user picks it in the extension's window).
         const token = await t.authenticate({ nonce: args.nonce, onStatus });
         return { token, origin: pageOrigin() };
       },

@@ -265,6 +265,18 @@ export interface CardInfo {
   traffic: { apdus: number; bytesOut: number; bytesIn: number };
 }
 
+/** What any page may learn from the extension without asking the user: whether a card is in. */
+export interface CardPresence {
+  cardPresent: boolean;
+}
+
+/** The card's details after the user agreed to share them in the extension's window. */
+export interface SharedCardInfo extends CardInfo {
+  cardPresent: true;
+  /** The reader the user chose. */
+  reader: string;
+}
+
 export interface ConnectOptions {
   /** auto (default) picks the best available transport and says why others are unavailable. */
   transport?: 'auto' | 'virtual' | 'extension' | 'webusb' | 'webserial' | 'smartcard';
@@ -288,8 +300,23 @@ export interface Card {
     /** An OCSP response about this card's certificate, signed by its CA (DER). */
     ocspResponse(status?: 'good' | 'revoked' | 'unknown', options?: { nonce?: Uint8Array; thisUpdate?: string | Date | number; nextUpdate?: string | Date | number }): Uint8Array;
   };
-  info(): Promise<CardInfo>;
-  /** Runs the card's challenge-response; `origin` defaults to the page's origin. */
+  /**
+   * Transport 'extension': without `share`, only whether a card is inserted (no window, nothing
+   * about the card or its holder). With `share: true` — call it from a user action in the
+   * visible page — the extension's window shows this origin and what it will receive, and the
+   * details come only if the user allows (USER_CANCELLED otherwise; EXTENSION_NO_USER_GESTURE,
+   * EXTENSION_TAB_NOT_ACTIVE, EXTENSION_COOLDOWN when the window may not open). Transport
+   * 'virtual' (test equipment) always gives the details.
+   */
+  info(): Promise<CardInfo | CardPresence>;
+  info(options: { share: true }): Promise<CardInfo | SharedCardInfo>;
+  info(options: { share?: boolean }): Promise<CardInfo | SharedCardInfo | CardPresence>;
+  /**
+   * Runs the card's challenge-response; `origin` defaults to the page's origin. Transport
+   * 'extension': call it from a user action in the visible, focused page; the PIN is typed
+   * in the extension's window (`pin` and `origin` are ignored there: the browser gives the
+   * origin).
+   */
   authenticate(args: { nonce: string; pin?: string; origin?: string }): Promise<{ token: WebEidToken; origin: string }>;
 }
 

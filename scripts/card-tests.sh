@@ -3,7 +3,9 @@
 # independent client. Prints "ok NAME" / "FAIL NAME: why" and "pcsc: N failed".
 set -u
 cd "$(dirname "$0")/.."
-BIN=$PWD/target/debug/hoviat
+TARGET=${CARGO_TARGET_DIR:-$PWD/target}
+BIN=$TARGET/debug/hoviat
+HOST_BIN=$TARGET/debug/hoviat-host
 T=$(mktemp -d)
 FAILS=0
 SIM_PID=""
@@ -40,7 +42,12 @@ expect() {
 # --- Set-up: install, then pcscd in a private network namespace (vpcd binds every interface).
 source scripts/setup.sh
 ensure_packages pcscd vsmartcard-vpcd opensc libpcsclite-dev || { echo "FAIL setup: apt-get install"; echo "pcsc: 1 failed"; exit 1; }
-pkill -x pcscd 2>/dev/null; sleep 0.3
+CARGO_TARGET_DIR=$TARGET cargo build -q --bin hoviat --bin hoviat-host 2>"$T/build.txt" \
+  || { echo "FAIL build: $(tail -5 "$T/build.txt")"; echo "pcsc: 1 failed"; exit 1; }
+# Another pcscd (socket activation, another suite) would be a second service on the same socket:
+# wait a moment for it to leave, and never kill a pcscd this script did not start.
+for _ in $(seq 50); do pgrep -x pcscd >/dev/null || break; sleep 0.1; done
+if pgrep -x pcscd >/dev/null; then echo "FAIL setup: another pcscd is running (pid $(pgrep -x pcscd | tr '\n' ' ')); stop it first"; echo "pcsc: 1 failed"; exit 1; fi
 start_pcscd "$T/pcscd.log"
 
 "$BIN" testpki --out "$T/pki" --seed pcsc --at 2026-11-23T00:00:00Z > /dev/null
@@ -76,6 +83,39 @@ echo 123456 > "$T/pin"
 STDIN=$T/pin expect piv-auth 0 'j["format"]=="web-eid:1.0" and j["algorithm"]=="ES256"' -- "$BIN" card auth --origin $ORIGIN --nonce "$NONCE" --pin-stdin && cp "$T/out.json" "$T/token.json"
 expect piv-token-verifies 0 'j["verified"] and j["holder"]["nationalCode"]' -- "$BIN" verify-token --token "$T/token.json" --origin $ORIGIN --nonce "$NONCE" "${TRUST[@]}" --at $AT
 expect piv-token-other-origin 1 ORIGIN_MISMATCH -- "$BIN" verify-token --token "$T/token.json" --origin https://evil.example.ir --nonce "$NONCE" "${TRUST[@]}" --at $AT
+# After a PIN-verified authentication the card is reset: a second, independent PC/SC client
+# (OpenSC's opensc-tool, raw APDUs) finds the PIN unverified and cannot sign without it.
+# second_client_sign NAME: SELECT PIV, PIN state, GENERAL AUTHENTICATE (P-256, key 9A).
+GA="00:87:11:9A:26:7C:24:82:00:81:20:$(python3 -c 'print(":".join(["AB"]*32))'):00"
+second_client_sign() {
+  opensc-tool -r 0 -s 00:A4:04:00:09:A0:00:00:03:08:00:00:10:00:00 -s 00:20:00:80 -s "$GA" > "$T/second.txt" 2>&1
+  local sws; sws=$(grep -o 'SW1=0x[0-9A-F]*, SW2=0x[0-9A-F]*' "$T/second.txt" | tr -d ' ' | tr '\n' ' ')
+  if [ "$sws" = "SW1=0x90,SW2=0x00 SW1=0x63,SW2=0xC3 SW1=0x69,SW2=0x82 " ]; then ok "$1"
+  else fail "$1" "a second client after the authentication got: ${sws:-$(tail -2 "$T/second.txt")} (want 9000, 63C3 unverified, 6982 no signature)"; fi
+}
+STDIN=$T/pin expect piv-auth-again 0 'j["format"]=="web-eid:1.0"' -- "$BIN" card auth --origin $ORIGIN --nonce "$NONCE" --pin-stdin
+second_client_sign piv-card-reset-after-cli-auth
+# The same through the native host (as the browser extension drives it): a token with the PIN,
+# then the host refuses to sign without one (PIN_REQUIRED, the card untouched), and a second
+# client cannot sign either.
+python3 - "$HOST_BIN" "$NONCE" > "$T/host.txt" 2>&1 <<'PYH'
+import json, struct, subprocess, sys
+p = subprocess.Popen([sys.argv[1], "chrome-extension://test/"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+def send(m): b = json.dumps(m).encode(); p.stdin.write(struct.pack("=I", len(b)) + b); p.stdin.flush()
+def recv():
+    while True:
+        n = p.stdout.read(4); r = json.loads(p.stdout.read(struct.unpack("=I", n)[0]))
+        if "status" not in r: return r
+base = {"v": 1, "cmd": "authenticate", "origin": "https://bank.example.ir", "nonce": sys.argv[2]}
+send({**base, "id": "a1", "pin": "123456"}); r = recv()
+assert r["id"] == "a1" and r["ok"] and r["result"]["token"]["format"] == "web-eid:1.0", r
+send({**base, "id": "a2"}); r = recv()
+assert r["id"] == "a2" and r["error"]["code"] == "PIN_REQUIRED", r
+p.stdin.close(); p.wait(timeout=5)
+print("host ok")
+PYH
+if grep -q "host ok" "$T/host.txt"; then ok host-never-signs-without-pin; else fail host-never-signs-without-pin "$(tail -3 "$T/host.txt")"; fi
+second_client_sign piv-card-reset-after-host-auth
 echo 000000 > "$T/badpin"
 STDIN=$T/badpin expect piv-wrong-pin 1 'j["error"]["code"]=="PIN_WRONG" and "2 tries" in j["error"]["message"]' -- "$BIN" card auth --origin $ORIGIN --nonce "$NONCE" --pin-stdin
 

@@ -13,6 +13,9 @@ TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
 BIN=$TARGET/debug/hoviat
 HOST_BIN=$TARGET/debug/hoviat-host
 T=$(mktemp -d)
+# Screenshots of the extension's window (Persian and English), kept after the run.
+SHOTS=${SHOTS:-$TARGET/extension-screenshots}
+mkdir -p "$SHOTS"
 FAILS=0
 PCSCD_PID=""; PCSCD_REAL=""; HTTP_PID=""
 
@@ -71,6 +74,9 @@ send(b'not json'); r = recv(); assert r["error"]["code"] == "HOST_BAD_MESSAGE" a
 send(b'{"v":7,"id":"b","cmd":"version"}'); r = recv(); assert r["error"]["code"] == "PROTOCOL_VERSION_MISMATCH" and r["id"] == "b", r
 send(b" " * (64 * 1024 + 1)); r = recv(); assert r["error"]["code"] == "HOST_MESSAGE_TOO_LARGE", r
 send(b'{"v":1,"id":"c","cmd":"version"}'); r = recv(); assert r["ok"] and r["id"] == "c", r
+# The host never signs without a PIN typed for the request: refused before any card is looked for.
+send(b'{"v":1,"id":"np","cmd":"authenticate","origin":"https://bank.example.ir","nonce":"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="}'); r = recv()
+assert r["id"] == "np" and r["error"]["code"] == "PIN_REQUIRED", r
 # pcscd runs and no card is in yet: info waits for a card; one card operation at a time.
 send(b'{"v":1,"id":"i1","cmd":"info"}'); r = recv(); assert r == {"v": 1, "id": "i1", "status": "detecting-card"}, r
 send(b'{"v":1,"id":"i2","cmd":"info"}'); r = recv(); assert r["id"] == "i2" and r["error"]["code"] == "HOST_BUSY", r
@@ -94,26 +100,32 @@ if "$HOST_BIN" install --browser chromium --dir "$T/inst" > "$T/inst.json" 2>/de
   ok host-install-uninstall
 else fail host-install-uninstall "$(cat "$T/inst.json")"; fi
 
-# --- The browser, end to end.
+# --- The browser, end to end (EXTENSION_TESTS_ONLY=chromium|firefox runs one of them).
+ONLY=${EXTENSION_TESTS_ONLY:-}
+if [ "$ONLY" != firefox ]; then
 NOW=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 NONCE=$(python3 -c 'import base64,os;print(base64.b64encode(os.urandom(32)).decode())')
 BIN=$BIN HOST_BIN=$HOST_BIN EXT=$ROOT/extension PORT=$PORT PKI=$T/pki NONCE=$NONCE WORK=$T/e2e AT=$NOW \
-  NETNS_PID=$NETNS_PID timeout 300 node extension/test/e2e.mjs > "$T/e2e.txt" 2>&1
+  NETNS_PID=$NETNS_PID SHOTS=$SHOTS timeout 400 node extension/test/e2e.mjs > "$T/e2e.txt" 2>&1
 grep -E '^(ok|FAIL) ' "$T/e2e.txt"
 E2E_FAILS=$(grep -c '^FAIL ' "$T/e2e.txt")
 FAILS=$((FAILS + E2E_FAILS))
 if ! grep -q '^e2e: ' "$T/e2e.txt"; then fail e2e "the browser test did not finish: $(tail -5 "$T/e2e.txt")"; fi
 if [ "$E2E_FAILS" -ne 0 ] && [ -f "$T/e2e/host.log" ]; then echo "--- host log"; tail -30 "$T/e2e/host.log"; fi
 
+fi
+
 # --- Firefox, end to end: the same extension directory, card and page.
+if [ "$ONLY" != chromium ]; then
 echo "firefox: headless firefox-esr over Marionette" >&2
 NOW=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 NONCE=$(python3 -c 'import base64,os;print(base64.b64encode(os.urandom(32)).decode())')
 BIN=$BIN HOST_BIN=$HOST_BIN EXT=$ROOT/extension PORT=$PORT PKI=$T/pki NONCE=$NONCE WORK=$T/e2e-firefox AT=$NOW \
-  NETNS_PID=$NETNS_PID timeout 180 node extension/test/e2e-firefox.mjs > "$T/e2e-firefox.txt" 2>&1
+  NETNS_PID=$NETNS_PID SHOTS=$SHOTS timeout 300 node extension/test/e2e-firefox.mjs > "$T/e2e-firefox.txt" 2>&1
 grep -E '^(ok|FAIL) ' "$T/e2e-firefox.txt"
 FF_FAILS=$(grep -c '^FAIL ' "$T/e2e-firefox.txt")
 FAILS=$((FAILS + FF_FAILS))
 if ! grep -q '^e2e-firefox: ' "$T/e2e-firefox.txt"; then fail e2e-firefox "the Firefox test did not finish: $(tail -5 "$T/e2e-firefox.txt")"; fi
 if [ "$FF_FAILS" -ne 0 ] && [ -f "$T/e2e-firefox/host.log" ]; then echo "--- host log (Firefox)"; tail -30 "$T/e2e-firefox/host.log"; fi
+fi
 finish

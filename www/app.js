@@ -324,7 +324,13 @@ function readCard() {
   lastIdentity = null;
   $('card-panel').classList.add('hidden');
   $('result-panel').classList.add('hidden');
-  return cardFlow('read-card', '/api/counter/check', async (card) => showCard(await card.info()), (identity) => {
+  // Through the extension, the card's details reach a page only with the user's consent in the
+  // extension's window, and one click opens one such window: the authentication (whose token
+  // carries the certificate) is that window here, and the counter shows the verified identity.
+  const onCard = async (card) => {
+    if (card.transport !== 'extension') showCard(await card.info());
+  };
+  return cardFlow('read-card', '/api/counter/check', onCard, (identity) => {
     showResult(identity);
     showOk(t('ok'));
     document.body.dataset.status = 'verified';

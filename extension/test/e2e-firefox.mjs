@@ -17,10 +17,11 @@ import { Marionette } from './marionette.mjs';
 import {
   EXT, HOST_BIN, HOST_NAME, NONCE, ORIGIN, PAGE, WORK,
   assert, fail, failureCount, hostPids, killSim, run, sleep, startSim, stopSim, test,
-  assertInfo, assertVersion, tokenOriginTests,
+  assertNothingPersonal, assertPresenceOnly, assertSharedInfo, assertVersion, faDigits, holders, tokenOriginTests,
 } from './harness.mjs';
 
 const FIREFOX = process.env.FIREFOX || '/usr/bin/firefox-esr';
+const SHOTS = process.env.SHOTS || WORK;
 const GECKO_ID = 'hoviat@hoviat.ir';
 // A private HOME: Firefox reads ~/.mozilla/native-messaging-hosts/ from it, and nothing of this
 // run reaches the machine's real profile or manifests.
@@ -127,6 +128,15 @@ async function startInPage(m, action, arg) {
     args: [action, arg === undefined ? null : arg],
   });
 }
+// Starts a page-client call from a real click on the page's #go button (the extension opens
+// its window only after a user gesture).
+async function clickStart(m, action, arg) {
+  await m.value('WebDriver:ExecuteScript', {
+    script: 'const [action, arg] = arguments; window.arm(action, arg); return true;',
+    args: [action, arg === undefined ? null : arg],
+  });
+  await m.send('WebDriver:ElementClick', { id: await find(m, '#go') });
+}
 const pageResult = (m, ms = 60000) => until('the page got no answer', () => m.value('WebDriver:ExecuteScript', { script: 'return window.op;', args: [] }), ms);
 async function inPage(m, action, arg) {
   await startInPage(m, action, arg);
@@ -195,9 +205,39 @@ async function main() {
       const log = fs.readFileSync(HOST_LOG, 'utf8');
       assert(log.includes(`started by ${MANIFEST} ${GECKO_ID}`), `host log: ${log.slice(0, 300)}`);
     });
-    await test('firefox-info', async () => {
-      const r = await inPage(m, 'info');
-      assertInfo(r);
+    // Before any click in the page (no user activation yet): the window does not open.
+    await test('firefox-info-share-needs-user-gesture', async () => {
+      const r = await inPage(m, 'info-share');
+      assert(!r.ok && r.code === 'EXTENSION_NO_USER_GESTURE', `${r.code}: ${r.message}`);
+      assert((await m.value('WebDriver:GetWindowHandles')).length === 1, 'a window opened');
+    });
+    await test('firefox-info-without-confirmation-is-presence-only', async () => {
+      assertPresenceOnly(await inPage(m, 'info'), true);
+      await clickStart(m, 'info');
+      assertPresenceOnly(await pageResult(m), true);
+      assertNothingPersonal(await m.value('WebDriver:ExecuteScript', { script: 'return window.seen.join("\\n");', args: [] }));
+    });
+    await test('firefox-info-share-confirmed-in-persian-window', async () => {
+      await clickStart(m, 'info-share');
+      const win = await switchToPinWindow(m, mainHandle);
+      try {
+        await until('the window does not name the page origin', async () => (await textOf(m, '#origin')) === ORIGIN, 10000);
+        await until('the window shows no certificate', async () => (await textOf(m, '#share-list')).includes(faDigits(holders()[1].nationalCode)), 10000);
+        const fa = await m.value('WebDriver:ExecuteScript', { script: 'return [document.documentElement.lang, document.documentElement.dir, document.getElementById("ok").textContent];', args: [] });
+        assert(fa.join('|') === 'fa|rtl|اجازه می‌دهم', fa.join('|'));
+        const shot = await m.value('WebDriver:TakeScreenshot', { full: false, hash: false });
+        fs.writeFileSync(path.join(SHOTS, 'firefox-share-fa.png'), Buffer.from(shot, 'base64'));
+        await m.send('WebDriver:ElementClick', { id: await find(m, '#lang') });
+        assert((await textOf(m, '#ok')) === 'Allow', 'no English on the toggle');
+        await m.send('WebDriver:ElementClick', { id: await find(m, '#lang') });
+        await m.send('WebDriver:ElementClick', { id: await find(m, '#ok') }).catch((e) => {
+          if (!/no such window|closed|discarded/i.test(e.message)) throw e;
+        });
+        await windowGone(m, win);
+      } finally {
+        await m.send('WebDriver:SwitchToWindow', { handle: mainHandle });
+      }
+      assertSharedInfo(await pageResult(m));
     });
 
     // Authentication: wrong PIN first (the window says so and asks again), then the right one,
@@ -206,13 +246,21 @@ async function main() {
     let logBefore = 0;
     await test('firefox-authenticate-pin-in-extension-window', async () => {
       logBefore = fs.statSync(HOST_LOG).size;
-      await startInPage(m, 'authenticate', NONCE);
+      await clickStart(m, 'authenticate', NONCE);
       const pin = await switchToPinWindow(m, mainHandle);
       try {
-        await until('the PIN window does not name the page origin', async () => (await textOf(m, '#who')).includes(`${ORIGIN} asks`), 10000);
+        await until('the PIN window does not name the page origin', async () => (await textOf(m, '#origin')) === ORIGIN, 10000);
+        await until('the PIN window shows no tries', async () => (await textOf(m, '#tries')).includes(faDigits(3)), 10000);
         await typePin(m, '000000');
-        await until('the PIN window did not report the wrong PIN', async () => /2 tries left/.test(await textOf(m, '#tries'))
-          && /wrong PIN/i.test(await textOf(m, '#error')), 15000);
+        await until('the PIN window did not report the wrong PIN', async () => (await textOf(m, '#tries')).includes(faDigits(2))
+          && (await textOf(m, '#error')) === 'رمز اشتباه است.', 15000);
+        const shot = await m.value('WebDriver:TakeScreenshot', { full: false, hash: false });
+        fs.writeFileSync(path.join(SHOTS, 'firefox-pin-fa.png'), Buffer.from(shot, 'base64'));
+        await m.send('WebDriver:ElementClick', { id: await find(m, '#lang') });
+        assert(/2 tries left/.test(await textOf(m, '#tries')) && (await textOf(m, '#error')) === 'Wrong PIN.', 'no English on the toggle');
+        const shot2 = await m.value('WebDriver:TakeScreenshot', { full: false, hash: false });
+        fs.writeFileSync(path.join(SHOTS, 'firefox-pin-en.png'), Buffer.from(shot2, 'base64'));
+        await m.send('WebDriver:ElementClick', { id: await find(m, '#lang') });
         await typePin(m, '123456');
         await windowGone(m, pin);
       } finally {
@@ -242,8 +290,8 @@ async function main() {
       }
     });
     await tokenOriginTests('firefox-', () => Boolean(token));
-    await test('firefox-pin-window-cancel', async () => {
-      await startInPage(m, 'authenticate', NONCE);
+    await test('firefox-pin-window-cancel-then-cooldown', async () => {
+      await clickStart(m, 'authenticate', NONCE);
       await switchToPinWindow(m, mainHandle);
       try {
         await m.send('WebDriver:ElementClick', { id: await find(m, '#cancel') }).catch((e) => {
@@ -254,6 +302,20 @@ async function main() {
       }
       const r = await pageResult(m);
       assert(!r.ok && r.code === 'USER_CANCELLED', `${r.code}: ${r.message}`);
+      // The page cannot re-open the window at once.
+      await clickStart(m, 'authenticate', NONCE);
+      const again = await pageResult(m);
+      assert(!again.ok && again.code === 'EXTENSION_COOLDOWN', `${again.code}: ${again.message}`);
+      assert((await m.value('WebDriver:GetWindowHandles')).length === 1, 'a window opened during the cooldown');
+    });
+    await test('firefox-authenticate-needs-user-gesture', async () => {
+      const r = await inPage(m, 'authenticate', NONCE);
+      assert(!r.ok && r.code === 'EXTENSION_NO_USER_GESTURE', `${r.code}: ${r.message}`);
+      assert((await m.value('WebDriver:GetWindowHandles')).length === 1, 'a window opened');
+    });
+    await test('firefox-page-cannot-choose-reader', async () => {
+      const r = await evalIn(m, `(nonce) => window.rawRequest({ hoviat: 'request', id: 'rd1', action: 'authenticate', params: { nonce, reader: 'Virtual PCD 00 00' } })`, NONCE);
+      assert(r && r.ok === false && r.error.code === 'EXTENSION_BAD_REQUEST' && /window/.test(r.error.message), JSON.stringify(r));
     });
     await test('firefox-page-cannot-supply-origin', async () => {
       const r = await evalIn(m, `(nonce) => window.rawRequest({ hoviat: 'request', id: 'forge1', action: 'authenticate', params: { nonce, origin: 'https://bank.example.ir' } })`, NONCE);
@@ -261,8 +323,7 @@ async function main() {
     });
     await stopSim();
     await test('firefox-no-card', async () => {
-      const r = await inPage(m, 'info');
-      assert(!r.ok && r.code === 'NO_CARD', `${r.code}: ${r.message}`);
+      assertPresenceOnly(await inPage(m, 'info'), false);
     });
     await test('firefox-host-exits-when-browser-quits', async () => {
       assert((await hostPids()).length === 1, `host processes: ${(await hostPids()).join(',')}`);

@@ -117,9 +117,36 @@ export function assertVersion(r) {
   assert(r.ok, `${r.code}: ${r.message}`);
   assert(r.value.host.name === 'hoviat-host' && r.value.host.protocol === 1 && r.value.protocol === 1, JSON.stringify(r.value));
 }
-export function assertInfo(r) {
+
+// The test PKI's holders (manifest.json of `hoviat testpki`): names and national codes.
+export const holders = () => JSON.parse(fs.readFileSync(path.join(PKI, 'manifest.json'), 'utf8')).holders;
+
+// Nothing a page may learn without the user: no certificate (DER or subject), no name, no
+// national code, no chip serial, no reader name, no PIN state. `text`: everything the page got.
+export function assertNothingPersonal(text) {
+  const bad = ['certificates', 'subject', 'cardSerial', 'serialNumber', '"der"', 'MII', 'Virtual PCD', 'triesLeft', 'pins', 'atr', 'PNOIR'];
+  for (const h of holders()) bad.push(h.nationalCode, h.surname, h.givenName, h.serial);
+  for (const b of bad) assert(!text.includes(b), `the page got ${JSON.stringify(b)}: ${text.slice(0, 300)}`);
+}
+
+// `info` without confirmation: exactly { cardPresent }.
+export function assertPresenceOnly(r, present) {
   assert(r.ok, `${r.code}: ${r.message}`);
-  assert(r.value.profile === 'piv' && r.value.certificates.length === 1, JSON.stringify(r.value).slice(0, 300));
-  assert(r.value.pins[0].state === 'triesLeft' && r.value.pins[0].triesLeft === 3, JSON.stringify(r.value.pins));
+  assert(JSON.stringify(r.value) === JSON.stringify({ cardPresent: present }), `info gave ${JSON.stringify(r.value).slice(0, 300)}`);
+  assertNothingPersonal(JSON.stringify(r));
+}
+
+// `info` the user agreed to share: the card's certificate (of holder `h`), PIN state, reader.
+export function assertSharedInfo(r, h = 1, reader = 'Virtual PCD 00 00') {
+  assert(r.ok, `${r.code}: ${r.message}`);
+  const v = r.value;
+  assert(v.cardPresent === true && v.profile === 'piv' && v.certificates.length === 1, JSON.stringify(v).slice(0, 300));
+  assert(v.certificates[0].subject.includes(holders()[h].nationalCode), `subject ${v.certificates[0].subject}`);
+  assert(v.certificates[0].der.startsWith('MII'), 'no certificate DER');
+  assert(v.pins[0].state === 'triesLeft' && v.pins[0].triesLeft === 3, JSON.stringify(v.pins));
+  assert(v.reader === reader, `reader ${v.reader}`);
   assert(r.statuses[0] === 'detecting-card' && r.statuses.includes('reading-certificate'), r.statuses.join(','));
 }
+
+// Persian digits, as the extension's window writes numbers.
+export const faDigits = (s) => String(s).replace(/[0-9]/g, (d) => '۰۱۲۳۴۵۶۷۸۹'[Number(d)]);

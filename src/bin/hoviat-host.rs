@@ -3,6 +3,13 @@
 //! operation at a time. `hoviat-host install` / `uninstall` write or remove the browsers'
 //! host manifests.
 //!
+//! The host never signs without a PIN typed for the request: `authenticate` without `pin` is
+//! `PIN_REQUIRED` before the card is touched (even when the card still reports an earlier
+//! session's PIN as verified). Card sessions reset the card when they close after a PIN was
+//! presented (see `hoviat::transport::pcsc`). Requests are read from stdin without a buffer in
+//! between (the request buffer, which may hold a PIN, is zeroized; a `BufReader` would keep a
+//! copy). `list-readers` runs beside a card operation (it touches no card).
+//!
 //! Environment: `HOVIAT_HOST_CARD_WAIT_SECS` (default 30): how long `info` and `authenticate`
 //! wait for a card to be inserted; `HOVIAT_HOST_TIMEOUT_SECS` (default 120): the deadline of
 //! one card operation once the card is connected.
@@ -152,6 +159,9 @@ fn run_card_op(id: &str, cmd: Cmd, cancel: &Arc<AtomicBool>, out: &Out) -> Resul
     let limit = env_secs("HOVIAT_HOST_TIMEOUT_SECS", 120);
     match cmd {
         Cmd::ListReaders => Ok(json!({ "readers": pcsc::list_readers()? })),
+        // Refused before anything touches the card: a browser request is signed only with a
+        // PIN typed for it.
+        Cmd::Authenticate { pin: None, .. } => Err(OpError::Card(CardError::PinRequired)),
         Cmd::Info { reader } => {
             on_status(Status::DetectingCard);
             let t = connect(reader.as_deref(), cancel, wait)?;
@@ -187,6 +197,7 @@ fn run_card_op(id: &str, cmd: Cmd, cancel: &Arc<AtomicBool>, out: &Out) -> Resul
                 &mut on_status,
             ));
             drop(pin); // zeroized
+            drop(g); // ends the card session: the card is reset, its PIN no longer verified
             let r = r?;
             host::authenticate_result(&r.token).map_err(OpError::Host)
         }
@@ -198,10 +209,30 @@ fn lock(r: &Mutex<Running>) -> std::sync::MutexGuard<'_, Running> {
     r.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
+/// Standard input without the standard library's 8 KiB buffer (which would keep a copy of each
+/// request, PIN included, after the zeroized request buffer is gone).
+fn unbuffered_stdin() -> Box<dyn std::io::Read> {
+    #[cfg(unix)]
+    {
+        use std::os::fd::AsFd;
+        if let Ok(fd) = std::io::stdin().as_fd().try_clone_to_owned() {
+            return Box::new(std::fs::File::from(fd));
+        }
+    }
+    #[cfg(windows)]
+    {
+        use std::os::windows::io::AsHandle;
+        if let Ok(h) = std::io::stdin().as_handle().try_clone_to_owned() {
+            return Box::new(std::fs::File::from(h));
+        }
+    }
+    Box::new(std::io::stdin())
+}
+
 fn serve() -> ExitCode {
     let out: Out = Arc::new(Mutex::new(std::io::stdout()));
     let running = Arc::new(Mutex::new(Running::default()));
-    let mut stdin = std::io::stdin().lock();
+    let mut stdin = unbuffered_stdin();
     let caller = std::env::args().skip(1).collect::<Vec<_>>().join(" ");
     log!("version {} started by {caller}", env!("CARGO_PKG_VERSION"));
     loop {
@@ -259,6 +290,23 @@ fn serve() -> ExitCode {
                     rid.clone()
                 });
                 send(&out, &host::success(&id, json!({ "cancelled": cancelled })));
+            }
+            Cmd::ListReaders => {
+                // Touches no card: answered beside a running card operation.
+                let out = out.clone();
+                let spawned = std::thread::Builder::new()
+                    .name("hoviat-readers".into())
+                    .spawn(move || {
+                        let msg = match pcsc::list_readers() {
+                            Ok(r) => host::success(&id, json!({ "readers": r })),
+                            Err(e) => host::error(Some(&id), &CardError::from(e)),
+                        };
+                        send(&out, &msg);
+                    });
+                if let Err(e) = spawned {
+                    log!("cannot start a thread: {e}");
+                    return ExitCode::FAILURE;
+                }
             }
             cmd => {
                 let cancel = Arc::new(AtomicBool::new(false));

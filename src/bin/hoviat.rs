@@ -519,6 +519,16 @@ fn read_pin_stdin() -> Result<hoviat::card::Pin, Failure> {
     use std::io::Read;
     let mut buf = zeroize::Zeroizing::new(vec![0u8; 64]);
     let mut n = 0;
+    // Read past the standard library's 8 KiB stdin buffer, which would keep a copy of the PIN.
+    #[cfg(unix)]
+    let mut stdin: Box<dyn Read> = {
+        use std::os::fd::AsFd;
+        match std::io::stdin().as_fd().try_clone_to_owned() {
+            Ok(fd) => Box::new(std::fs::File::from(fd)),
+            Err(_) => Box::new(std::io::stdin()),
+        }
+    };
+    #[cfg(not(unix))]
     let mut stdin = std::io::stdin().lock();
     while n < buf.len() {
         match stdin.read(&mut buf[n..]) {

@@ -1,11 +1,19 @@
 //! PC/SC transport. A worker thread owns the context and the card handle, so every call has
 //! a deadline: a reader or card that stops answering gives `CARD_TIMEOUT`, never a hang.
+//!
+//! A connection is one PC/SC transaction from connect to close (`SCardBeginTransaction` ..
+//! `SCardEndTransaction`): no other program's APDU can come between this session's PIN VERIFY
+//! and the signature that follows it. When the session sent a VERIFY with a PIN (ISO 7816 INS
+//! `20`/`21` with data), closing it resets the card (`SCARD_RESET_CARD`), so the card is left
+//! unverified for every other local program; other sessions leave the card as it is. Command
+//! bytes pass through zeroized buffers.
 
 use std::ffi::CString;
 use std::sync::mpsc::{Receiver, Sender, channel};
 use std::time::Duration;
 
 use serde::Serialize;
+use zeroize::Zeroizing;
 
 use crate::card::{Transport, TransportError};
 
@@ -80,10 +88,22 @@ pub fn list_readers() -> Result<Vec<ReaderInfo>, TransportError> {
 }
 
 enum Job {
-    Transmit(Vec<u8>),
+    Transmit(Zeroizing<Vec<u8>>),
     Reset,
     Present,
+    /// Ends the transaction and disconnects, resetting the card when a PIN was verified.
+    Close,
 }
+
+/// Whether a command APDU presents a PIN: VERIFY (`20`, or `21` with a BER-TLV body) with data,
+/// whatever the class byte (a proprietary command with these INS codes costs only a reset). A
+/// bare `00 20 00 80` (no Lc) only asks the PIN state.
+pub fn presents_pin(apdu: &[u8]) -> bool {
+    apdu.len() > 5 && matches!(apdu[1], 0x20 | 0x21)
+}
+
+/// Deadline of closing a session (ending the transaction, resetting, disconnecting).
+const CLOSE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// A connected card.
 pub struct PcscTransport {
@@ -135,49 +155,83 @@ impl PcscTransport {
                         return;
                     }
                 };
-                let mut buf = vec![0u8; pcsc::MAX_BUFFER_SIZE_EXTENDED];
-                while let Ok(job) = job_rx.recv() {
-                    let r = match job {
-                        Job::Transmit(apdu) => match card.transmit(&apdu, &mut buf) {
-                            // Some drivers (vpcd) answer a vanished card with an empty
-                            // response instead of an error: ask whether the card is there.
-                            // The service notices a removal only at its next poll (pcscd:
-                            // every 0.4 s), so look for up to 1.5 s.
-                            Ok(r) if r.len() < 2 => {
-                                let r = r.to_vec();
-                                let gone = (0..15).any(|_| {
-                                    let present = card
-                                        .status2_owned()
-                                        .is_ok_and(|s| s.status().contains(pcsc::Status::PRESENT));
-                                    if present {
-                                        std::thread::sleep(Duration::from_millis(100));
-                                    }
-                                    !present
-                                });
-                                if gone { Err(TransportError::CardRemoved) } else { Ok(r) }
+                let mut buf = Zeroizing::new(vec![0u8; pcsc::MAX_BUFFER_SIZE_EXTENDED]);
+                let mut pin_presented = false;
+                let mut closing = false;
+                // One transaction at a time, renewed only around a reset.
+                'session: loop {
+                    let tx = match card.transaction() {
+                        Ok(tx) => tx,
+                        Err(e) => {
+                            let e = map_err(e);
+                            // Answer every job with the failure until the caller closes.
+                            while let Ok(job) = job_rx.recv() {
+                                let close = matches!(job, Job::Close);
+                                if ans_tx.send(if close { Ok(vec![]) } else { Err(e.clone()) }).is_err() || close {
+                                    break;
+                                }
                             }
-                            Ok(r) => Ok(r.to_vec()),
-                            Err(e) => Err(map_err(e)),
-                        },
-                        Job::Reset => card
+                            break 'session;
+                        }
+                    };
+                    let c: &pcsc::Card = &tx;
+                    let mut reset = false;
+                    while let Ok(job) = job_rx.recv() {
+                        let r = match job {
+                            Job::Transmit(apdu) => {
+                                pin_presented |= presents_pin(&apdu);
+                                transmit(c, &apdu, &mut buf)
+                            }
+                            Job::Reset => {
+                                reset = true;
+                                break;
+                            }
+                            Job::Present => match c.status2_owned() {
+                                Ok(s) => Ok(vec![u8::from(s.status().contains(pcsc::Status::PRESENT))]),
+                                Err(pcsc::Error::RemovedCard | pcsc::Error::NoSmartcard) => Ok(vec![0]),
+                                Err(e) => Err(map_err(e)),
+                            },
+                            Job::Close => {
+                                closing = true;
+                                break;
+                            }
+                        };
+                        if ans_tx.send(r).is_err() {
+                            break;
+                        }
+                    }
+                    let disposition = if pin_presented || reset {
+                        pcsc::Disposition::ResetCard
+                    } else {
+                        pcsc::Disposition::LeaveCard
+                    };
+                    // Ending the transaction with a reset resets the card now, before any other
+                    // program's queued APDU can reach it.
+                    if let Err((tx, _)) = tx.end(disposition) {
+                        drop(tx);
+                    }
+                    if reset {
+                        pin_presented = false;
+                        let r = card
                             .reconnect(
                                 pcsc::ShareMode::Shared,
                                 pcsc::Protocols::ANY,
                                 pcsc::Disposition::ResetCard,
                             )
                             .map(|_| vec![])
-                            .map_err(map_err),
-                        Job::Present => match card.status2_owned() {
-                            Ok(s) => Ok(vec![u8::from(s.status().contains(pcsc::Status::PRESENT))]),
-                            Err(pcsc::Error::RemovedCard | pcsc::Error::NoSmartcard) => Ok(vec![0]),
-                            Err(e) => Err(map_err(e)),
-                        },
-                    };
-                    if ans_tx.send(r).is_err() {
+                            .map_err(map_err);
+                        if ans_tx.send(r).is_err() {
+                            closing = true;
+                        }
+                    } else {
+                        closing = true;
+                    }
+                    if closing {
+                        let _ = card.disconnect(disposition);
+                        let _ = ans_tx.send(Ok(vec![]));
                         break;
                     }
                 }
-                let _ = card.disconnect(pcsc::Disposition::LeaveCard);
             })
             .map_err(|e| TransportError::Io(e.to_string()))?;
         let (atr, reader) = setup_rx
@@ -202,9 +256,51 @@ impl PcscTransport {
     }
 }
 
+/// One APDU exchange. Some drivers (vpcd) answer a vanished card with an empty response
+/// instead of an error: ask whether the card is there. The service notices a removal only at
+/// its next poll (pcscd: every 0.4 s), so look for up to 1.5 s.
+fn transmit(card: &pcsc::Card, apdu: &[u8], buf: &mut [u8]) -> Result<Vec<u8>, TransportError> {
+    match card.transmit(apdu, buf) {
+        Ok(r) if r.len() < 2 => {
+            let r = r.to_vec();
+            let gone = (0..15).any(|_| {
+                let present = card
+                    .status2_owned()
+                    .is_ok_and(|s| s.status().contains(pcsc::Status::PRESENT));
+                if present {
+                    std::thread::sleep(Duration::from_millis(100));
+                }
+                !present
+            });
+            if gone { Err(TransportError::CardRemoved) } else { Ok(r) }
+        }
+        Ok(r) => Ok(r.to_vec()),
+        Err(e) => Err(map_err(e)),
+    }
+}
+
+/// Dropping the transport ends the session: the transaction ends and the card is disconnected
+/// (reset when a PIN was presented), and the drop waits (up to [`CLOSE_TIMEOUT`]) until that is
+/// done, so the next program finds the card in that state.
+impl Drop for PcscTransport {
+    fn drop(&mut self) {
+        if self.jobs.send(Job::Close).is_ok() {
+            // Answers still queued for jobs whose caller gave up come first; the worker sends
+            // one more answer after it disconnected.
+            // The worker ends by dropping its sender: recv then fails.
+            let until = std::time::Instant::now() + CLOSE_TIMEOUT;
+            while let Some(left) = until.checked_duration_since(std::time::Instant::now()) {
+                if self.answers.recv_timeout(left).is_err() {
+                    break;
+                }
+            }
+        }
+    }
+}
+
 impl Transport for PcscTransport {
     async fn transmit(&mut self, apdu: &[u8]) -> Result<Vec<u8>, TransportError> {
-        self.call(Job::Transmit(apdu.to_vec()))
+        self.call(Job::Transmit(Zeroizing::new(apdu.to_vec())))
     }
     fn atr(&self) -> Vec<u8> {
         self.atr.clone()
@@ -214,5 +310,26 @@ impl Transport for PcscTransport {
     }
     async fn card_present(&mut self) -> Result<bool, TransportError> {
         self.call(Job::Present).map(|v| v.first() == Some(&1))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::presents_pin;
+
+    #[test]
+    fn which_commands_present_a_pin() {
+        // PIV VERIFY with the PIN; ISO VERIFY of the Iranian card's ID PIN.
+        assert!(presents_pin(&[
+            0x00, 0x20, 0x00, 0x80, 0x08, b'1', b'2', b'3', b'4', b'5', b'6', 0xFF, 0xFF
+        ]));
+        assert!(presents_pin(&[0x0C, 0x20, 0x00, 0x81, 0x04, 1, 2, 3, 4]));
+        // PIN state queries (no data), SELECT, GENERAL AUTHENTICATE.
+        assert!(!presents_pin(&[0x00, 0x20, 0x00, 0x80]));
+        assert!(!presents_pin(&[0x00, 0x20, 0x00, 0x80, 0x00]));
+        assert!(!presents_pin(&[0x00, 0xA4, 0x04, 0x00, 0x02, 0x3F, 0x00]));
+        assert!(!presents_pin(&[0x00, 0x87, 0x11, 0x9A, 0x02, 0x7C, 0x00]));
+        assert!(presents_pin(&[0x80, 0x20, 0x00, 0x80, 0x02, 1, 2]));
+        assert!(!presents_pin(&[]));
     }
 }
