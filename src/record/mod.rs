@@ -99,6 +99,18 @@ pub struct RecordRequest<'a> {
     pub decoys: usize,
 }
 
+/// The options [`RecordRequest::holder_options`] usually takes: any extended key usage (the
+/// Iranian signing certificate has none, others list emailProtection), digitalSignature when
+/// keyUsage is present, the default algorithm policy, revocation by the registry's CRLs when
+/// configured.
+pub fn holder_path_options(at: UnixTime) -> PathOptions {
+    PathOptions {
+        eku: EkuRequirement::Any,
+        key_usage: KeyUsageRequirement::DigitalSignatureIfPresent,
+        ..PathOptions::client_auth(at)
+    }
+}
+
 /// A record before its seal: the card may still sign it ([`RecordDraft::attach_card_signature`]).
 #[derive(Clone, Debug)]
 pub struct RecordDraft {
@@ -833,7 +845,7 @@ pub fn verify(record: &str, opts: &VerifyOptions<'_>) -> Result<VerifiedRecord, 
         }
         let spec =
             attribute(&d.name).ok_or_else(|| RecordError::PurposeViolation(format!("unknown attribute {}", d.name)))?;
-        if !requested.iter().any(|r| *r == d.name) {
+        if !requested.contains(&d.name) {
             return Err(RecordError::PurposeViolation(format!(
                 "{} is not among the attributes purpose {purpose_id} requests",
                 d.name

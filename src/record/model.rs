@@ -312,10 +312,11 @@ impl Institution {
 }
 
 /// What the chip said about the holder's ID PIN at this terminal.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum PinOutcome {
     /// No PIN was presented.
+    #[default]
     NotTried,
     /// The chip answered `90 00` to VERIFY.
     Accepted,
@@ -363,12 +364,6 @@ pub struct CardFacts {
     pub expiry_date: Option<String>,
     /// The ID PIN outcome at this terminal.
     pub pin: PinOutcome,
-}
-
-impl Default for PinOutcome {
-    fn default() -> Self {
-        Self::NotTried
-    }
 }
 
 /// What the operator typed or confirmed.
