@@ -957,7 +957,7 @@ pub fn verify(record: &str, opts: &VerifyOptions<'_>) -> Result<VerifiedRecord, 
         eidas: claimed.eidas(),
         evidence: Value::Object(evidence.clone()),
         card_signature_verified,
-        undisclosed: sd.len() - parsed.disclosures.len(),
+        undisclosed: sd.len().saturating_sub(parsed.disclosures.len()),
         attributes,
     })
 }
