@@ -46,7 +46,8 @@ USAGE:
                   [--remove-after N]                              (test equipment)
   hoviat demo
   hoviat record make --institution FILE --purpose ID --terminal ID --operator ID
-                     --terminal-key PKCS8 --terminal-cert FILE... --facts FILE [--token FILE]
+                     --terminal-key PKCS8 --terminal-cert FILE...
+                     (--facts FILE [--token FILE] | --card [--reader NAME] [--pin-stdin] [--card-sign])
                      --registry-anchor FILE... [--intermediate FILE...] [--crl FILE...]
                      [--national-code CODE] [--face-match yes|no] [--decoys N] [--at RFC3339]
                      [--card-key PKCS8 (test equipment: a software card signs the record)] [--out FILE]

@@ -7,7 +7,7 @@ use hoviat::record::{
 use hoviat::testkit::PrivateKey;
 use hoviat::time::UnixTime;
 
-use super::{Args, Failure, UsageError, at_time, read_file, today, usage};
+use super::{Args, Failure, UsageError, at_time, connect, read_file, read_pin_stdin, status_to_stderr, today, usage};
 
 fn io(path: &str) -> impl Fn(std::io::Error) -> Failure + '_ {
     move |e| {
@@ -95,14 +95,29 @@ fn cmd_make(raw: &[String]) -> Result<serde_json::Value, Failure> {
             "at",
             "card-key",
             "out",
+            "reader",
         ],
-        &[],
+        &["card", "pin-stdin", "card-sign"],
     )
     .map_err(Failure::Usage)?;
     let institution = Institution::from_json(&text(u(a.one("institution"))?)?)?;
     let at = at_time(&a).map_err(Failure::Usage)?;
-    let mut facts: CardFacts =
-        serde_json::from_str(&text(u(a.one("facts"))?)?).map_err(|e| Failure::Usage(usage(format!("--facts: {e}"))))?;
+    // The card: through PC/SC (`--card`), or its facts as JSON (`--facts`, plus `--token`).
+    let mut card = None;
+    let mut facts: CardFacts = if a.has("card") {
+        if a.opt("facts").map_err(Failure::Usage)?.is_some() {
+            return Err(Failure::Usage(usage("--card and --facts exclude each other")));
+        }
+        let mut t = connect(&a)?;
+        let f = read_card(&mut t, a.has("pin-stdin"))?;
+        card = Some(t);
+        f
+    } else {
+        if a.has("pin-stdin") || a.has("card-sign") {
+            return Err(Failure::Usage(usage("--pin-stdin and --card-sign need --card")));
+        }
+        serde_json::from_str(&text(u(a.one("facts"))?)?).map_err(|e| Failure::Usage(usage(format!("--facts: {e}"))))?
+    };
     if let Some(t) = a.opt("token").map_err(Failure::Usage)? {
         let token = hoviat::token::UnverifiedToken::parse(text(t)?.trim())?;
         facts.holder_certificate = token.unverified_certificate;
@@ -167,6 +182,13 @@ fn cmd_make(raw: &[String]) -> Result<serde_json::Value, Failure> {
         let sig = key.sign_digest(alg.sig_alg(), &alg.hash().digest(&draft.binding_message()), &mut rng);
         draft.attach_card_signature(alg.name(), &sig, backend)?;
     }
+    if a.has("card-sign") {
+        let t = card
+            .as_mut()
+            .ok_or_else(|| Failure::Usage(usage("--card-sign needs --card")))?;
+        let (alg, sig) = card_sign(t, &facts.holder_certificate, &draft.binding_message())?;
+        draft.attach_card_signature(alg.name(), &sig, backend)?;
+    }
     let level = draft.level();
     let missing = draft.missing().to_vec();
     let rec = draft.seal(&chain, &terminal_key as &dyn TerminalSigner, backend)?;
@@ -174,6 +196,88 @@ fn cmd_make(raw: &[String]) -> Result<serde_json::Value, Failure> {
     Ok(serde_json::json!({
         "record": rec, "level": level, "eidas": level.eidas(), "missing": missing, "issuedAt": at.to_string(),
     }))
+}
+
+/// Reads the card through PC/SC: the certificate that names the holder (the Iranian card's
+/// signing certificate, PIV slot 9A), the chip serial, and the ID PIN (PIV PIN) when asked.
+fn read_card(t: &mut hoviat::transport::pcsc::PcscTransport, with_pin: bool) -> Result<CardFacts, Failure> {
+    use base64::Engine;
+    use hoviat::card::{self, Profile};
+    let pin = if with_pin { Some(read_pin_stdin()?) } else { None };
+    let info = card::block_on(card::info(t, &mut status_to_stderr))?;
+    let chosen = info
+        .certificates
+        .iter()
+        .find(|c| c.slot == "ir-nid-sign")
+        .or_else(|| info.certificates.first())
+        .ok_or(hoviat::card::CardError::CertificateMissing)?;
+    let der = base64::engine::general_purpose::STANDARD
+        .decode(&chosen.der)
+        .map_err(|e| Failure::Usage(usage(format!("card certificate: {e}"))))?;
+    let mut outcome = PinOutcome::NotTried;
+    if let Some(pin) = &pin {
+        let mut ch = card::Channel::new(t);
+        let profile = card::block_on(card::detect(&mut ch))?;
+        card::block_on(async {
+            match profile {
+                Profile::Piv => {
+                    card::piv::select(&mut ch).await?;
+                    card::piv::verify_pin(&mut ch, pin).await
+                }
+                Profile::IrNid => card::ir_nid::verify_pin(&mut ch, card::ir_nid::PinKind::Id, pin).await,
+            }
+        })?;
+        outcome = PinOutcome::Accepted;
+    }
+    Ok(CardFacts {
+        holder_certificate: der,
+        chip_type: match info.profile {
+            Profile::Piv => "piv".into(),
+            Profile::IrNid => "ir-nid".into(),
+        },
+        card_serial: info
+            .card_serial
+            .filter(|s| !s.is_empty() && s.len() <= 64 && s.bytes().all(|b| b.is_ascii_alphanumeric())),
+        pin: outcome,
+        ..CardFacts::default()
+    })
+}
+
+/// A PIV card signs the record (GENERAL AUTHENTICATE with key 9A over the digest of the
+/// record's binding message; the PIN was verified in the same connection). The Iranian card
+/// signs only inside the registry's secure-messaging session: `CARD_NEEDS_REGISTRY_SERVICE`.
+fn card_sign(
+    t: &mut hoviat::transport::pcsc::PcscTransport,
+    cert: &[u8],
+    message: &[u8],
+) -> Result<(hoviat::token::TokenAlg, Vec<u8>), Failure> {
+    use hoviat::card::{self, CardError, Profile};
+    use hoviat::pki::alg::{Curve, HashAlg, PublicKey, ecdsa_der_to_raw};
+    use hoviat::token::TokenAlg;
+    let c = hoviat::pki::Cert::from_der(cert)?;
+    let key = c.key.clone()?;
+    let mut ch = card::Channel::new(t);
+    if card::block_on(card::detect(&mut ch))? != Profile::Piv {
+        return Err(CardError::NeedsRegistryService.into());
+    }
+    card::block_on(card::piv::select(&mut ch))?;
+    let (alg, piv_alg, challenge) = match &key.key {
+        PublicKey::Ec { curve: Curve::P256, .. } => (TokenAlg::ES256, 0x11, HashAlg::Sha256.digest(message)),
+        PublicKey::Ec { curve: Curve::P384, .. } => (TokenAlg::ES384, 0x14, HashAlg::Sha384.digest(message)),
+        PublicKey::Rsa { bits: 2048, .. } => {
+            let em = card::piv::emsa_pkcs1_v15(HashAlg::Sha256, &HashAlg::Sha256.digest(message), 256)
+                .ok_or_else(|| Failure::Usage(usage("PKCS#1 encoding failed")))?;
+            (TokenAlg::RS256, 0x07, em)
+        }
+        _ => return Err(CardError::Unsupported(format!("a PIV {} key", key.describe())).into()),
+    };
+    let answer = card::block_on(card::piv::general_authenticate(&mut ch, piv_alg, &challenge))?;
+    let sig = match alg.curve() {
+        Some(curve) => ecdsa_der_to_raw(&answer, curve)
+            .ok_or_else(|| CardError::MalformedResponse("ECDSA signature is not DER".into()))?,
+        None => answer,
+    };
+    Ok((alg, sig))
 }
 
 fn cmd_verify(raw: &[String]) -> Result<serde_json::Value, Failure> {
