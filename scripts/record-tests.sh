@@ -6,7 +6,9 @@
 # OpenWallet Foundation's @sd-jwt/sd-jwt-vc with node:crypto) check them; a changed disclosure
 # and a record sealed outside the institution's CA are refused by both. All times are fixed
 # (--at), so the result does not depend on today's date. Prints `ok NAME` / `FAIL NAME: why`
-# and a last line `record: N failed`. Needs node >= 20 and npm (installs them with apt-get if absent).
+# and a last line `record: N failed`. Needs node >= 20 and npm, pcscd and vsmartcard-vpcd (installs
+# them with apt-get if absent). The PC/SC part runs its own pcscd (as scripts/card-tests.sh does)
+# and waits for a pcscd it did not start to go away rather than stopping it.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -132,6 +134,75 @@ const fs=require("fs");const p=fs.readFileSync(process.argv[1],"utf8").trim().sp
 const b=JSON.parse(Buffer.from(j[1],"base64url"));b.operator="operator-8";j[1]=Buffer.from(JSON.stringify(b)).toString("base64url");
 p[0]=j.join(".");fs.writeFileSync(process.argv[2],p.join("~"));' pin.sdjwt operator.sdjwt
 expect_refused "changed operator" operator.sdjwt RECORD_SEAL_INVALID
+
+# ---- through real pcscd with the virtual cards ---------------------------------------------------
+# PIV (holder 1, P-256): certificate, and card-signature (the card signs the record's digest);
+# the Iranian card (holder 0): certificate, card-pin (ID PIN), and its refusal to sign.
+cd "$ROOT"
+source scripts/setup.sh
+SIM_PID=""
+PCSCD_PID=""
+pcsc_cleanup() {
+  [ -n "$SIM_PID" ] && kill "$SIM_PID" 2>/dev/null && wait "$SIM_PID" 2>/dev/null
+  [ -n "$PCSCD_PID" ] && kill "$PCSCD_PID" 2>/dev/null && wait "$PCSCD_PID" 2>/dev/null
+  SIM_PID=""
+  PCSCD_PID=""
+}
+trap 'pcsc_cleanup; rm -rf "$W"' EXIT
+for _ in $(seq 120); do pgrep -x pcscd >/dev/null || break; sleep 1; done
+if ! ensure_packages pcscd vsmartcard-vpcd; then
+  fail "pcsc setup" "cannot install pcscd vsmartcard-vpcd"
+elif pgrep -x pcscd >/dev/null; then
+  fail "pcsc setup" "another pcscd is running (not ours: left alone)"
+else
+  cd "$W"
+  start_pcscd "$W/pcscd.log"
+  sim() { # profile holder
+    [ -n "$SIM_PID" ] && kill "$SIM_PID" 2>/dev/null && wait "$SIM_PID" 2>/dev/null
+    (in_ns "$H" sim card --profile "$1" --pki kit/registry --holder "$2") > "$W/sim.log" 2>&1 &
+    SIM_PID=$!
+    for _ in $(seq 60); do
+      "$H" card list 2>/dev/null | grep -q '"cardPresent": true' && return 0
+      sleep 0.1
+    done
+    fail "sim $1" "card never seen by pcscd: $(cat "$W/sim.log")"
+    return 1
+  }
+  card_record() { # name out purpose want-level pin(-|PIN) [extra args]
+    local name=$1 out=$2 purpose=$3 want=$4 pin=$5
+    shift 5
+    local stdin=/dev/null
+    if [ "$pin" != - ]; then echo "$pin" > "$W/pin"; stdin=$W/pin; set -- --pin-stdin "$@"; fi
+    if ! "$H" record make --institution kit/institution/institution.json --purpose "$purpose" \
+      --terminal branch-1/counter-1 --operator operator-7 --terminal-key kit/institution/terminal.key \
+      --terminal-cert kit/institution/terminal.pem --terminal-cert kit/institution/terminal-ca.pem \
+      --card --registry-anchor kit/registry/root.pem --intermediate kit/registry/ca-rsa.pem \
+      --intermediate kit/registry/ca-ec.pem --crl kit/registry/ca-rsa.crl.pem --crl kit/registry/ca-ec.crl.pem \
+      --at "$AT" --face-match yes --out "$out" "$@" < "$stdin" > "$out.json" 2> "$W/card.err"; then
+      fail "$name make" "$(cat "$out.json") $(tail -1 "$W/card.err")"
+      return 1
+    fi
+    check_level "$name" "$out" "$want"
+  }
+  if sim piv 1; then
+    card_record "pcscd PIV certificate" pcsc-piv-cert.sdjwt sim-registration certificate -
+    card_record "pcscd PIV card-signature" pcsc-piv-sig.sdjwt account-opening card-signature 123456 --card-sign
+  fi
+  if sim ir-nid 0; then
+    card_record "pcscd Iranian card certificate" pcsc-ir-cert.sdjwt account-opening certificate -
+    card_record "pcscd Iranian card card-pin" pcsc-ir-pin.sdjwt account-opening card-pin 1234
+    echo 1234 > "$W/pin"
+    out=$("$H" record make --institution kit/institution/institution.json --purpose account-opening \
+      --terminal t --operator o --terminal-key kit/institution/terminal.key \
+      --terminal-cert kit/institution/terminal.pem --terminal-cert kit/institution/terminal-ca.pem \
+      --card --pin-stdin --card-sign --registry-anchor kit/registry/root.pem \
+      --intermediate kit/registry/ca-rsa.pem --at "$AT" < "$W/pin" 2>/dev/null)
+    [ "$(echo "$out" | field error.code)" = CARD_NEEDS_REGISTRY_SERVICE ] \
+      && ok "pcscd Iranian card does not sign without the registry (CARD_NEEDS_REGISTRY_SERVICE)" \
+      || fail "pcscd Iranian card sign" "$out"
+  fi
+  pcsc_cleanup
+fi
 
 echo "record: $FAILED failed"
 [ "$FAILED" -eq 0 ]
