@@ -24,16 +24,18 @@
 //! and checks the signature with the key in `evidence.cardSignature.key`. When the record also
 //! discloses `holder_certificate`, that key must be the certificate's.
 //!
-//! Why not `sd-jwt-payload` 0.5 (IOTA): it draws every salt and decoy from `rand::thread_rng()`
-//! inside the encoder (salts cannot come from the caller's RNG, and the pure core would read the
-//! OS RNG), which pulls rand 0.8 / getrandom 0.2 (on wasm32-unknown-unknown that needs the `js`
-//! feature, which hoviat does not enable: a third getrandom beside 0.3 and 0.4); its signer trait
-//! is `async` (async-trait), its builder `expect`s, and it adds anyhow, iota-crypto with a second
-//! sha2/digest (0.10 beside hoviat's 0.11), multibase, strum, itertools, json-pointer (24 crates
-//! in `cargo tree`); and its parser does not verify the JWS, which is the part that matters here.
+//! Why not `sd-jwt-payload` 0.5.1 (IOTA), evaluated for this module: its encoder draws every salt
+//! and decoy from `rand::thread_rng()` internally, so salts cannot come from the caller's RNG and
+//! the pure core would read the OS RNG; that pulls rand 0.8 / getrandom 0.2, which on
+//! wasm32-unknown-unknown needs getrandom's `js` feature (hoviat enables only 0.3's `wasm_js` and
+//! 0.4's). Its `JwsSigner` trait is `async` (async-trait), its builder `expect`s, its parser does
+//! not verify the JWS (the part that matters here), and it brings 51 crates in `cargo tree`, 34 of
+//! them (anyhow, iota-crypto with sha2/digest 0.10 beside hoviat's 0.11, multibase, strum,
+//! itertools, json-pointer, indexmap, thiserror 1 ...) not otherwise in hoviat's Cargo.lock.
 //! What hoviat needs of RFC 9901 (flat object-property disclosures, `_sd`, decoys, the compact
-//! form without key binding) is [`sdjwt`], about 250 lines with its tests; `@sd-jwt/core` in
-//! Node checks its output independently (`scripts/record-tests.sh`).
+//! form without key binding) is [`sdjwt`], under 300 lines with its tests, checked against the
+//! RFC's example digest; `@sd-jwt/sd-jwt-vc` in Node verifies hoviat's records independently
+//! (`scripts/record-tests.sh`).
 
 mod error;
 mod model;

@@ -43,7 +43,7 @@ impl Provenance {
     }
 }
 
-/// The assurance level a record reached, computed from its evidence by [`level_of`] (never
+/// The assurance level a record reached, computed from its evidence by [`super::level_of`] (never
 /// taken from a caller). Levels are cumulative: each needs everything the one before needs.
 ///
 /// The honest eIDAS reading (Implementing Regulation (EU) 2015/1502), as records.md states it:
