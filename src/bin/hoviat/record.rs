@@ -381,6 +381,84 @@ fn cmd_testkit(raw: &[String]) -> Result<serde_json::Value, Failure> {
     Ok(serde_json::json!({ "written": d, "seed": seed, "now": at.to_string() }))
 }
 
+/// Test equipment: records made and verified per second in this process, from a
+/// `record testkit` directory (holder 1's facts, purpose account-opening, PIN accepted).
+fn cmd_bench(raw: &[String]) -> Result<serde_json::Value, Failure> {
+    let a = Args::parse(raw, &["dir", "iterations", "at", "out"], &[]).map_err(Failure::Usage)?;
+    let dir = a.one("dir").map_err(Failure::Usage)?;
+    let n: u32 = a
+        .opt("iterations")
+        .map_err(Failure::Usage)?
+        .unwrap_or("300")
+        .parse()
+        .map_err(|_| Failure::Usage(usage("--iterations takes a number")))?;
+    let at = at_time(&a).map_err(Failure::Usage)?;
+    let institution = Institution::from_json(&text(&format!("{dir}/institution/institution.json"))?)?;
+    let facts: CardFacts = serde_json::from_str(&text(&format!("{dir}/cards/piv-1.json"))?)
+        .map_err(|e| Failure::Usage(usage(e.to_string())))?;
+    let key = load_key(&format!("{dir}/institution/terminal.key"))?;
+    let mut chain = Vec::new();
+    for f in ["terminal.pem", "terminal-ca.pem"] {
+        chain.extend(
+            hoviat::pki::cert::pem_or_der(
+                &read_file(&format!("{dir}/institution/{f}")).map_err(Failure::Usage)?,
+                &["CERTIFICATE"],
+                1,
+                65536,
+            )
+            .map_err(|e| Failure::Usage(usage(e)))?,
+        );
+    }
+    let mut registry = TrustStore::new();
+    registry.add_anchors(&read_file(&format!("{dir}/registry/root.pem")).map_err(Failure::Usage)?)?;
+    registry.add_intermediates(&read_file(&format!("{dir}/registry/ca-ec.pem")).map_err(Failure::Usage)?)?;
+    let mut ca = TrustStore::new();
+    ca.add_anchors(&read_file(&format!("{dir}/institution/root.pem")).map_err(Failure::Usage)?)?;
+    let op = OperatorInput {
+        national_code: None,
+        face_match: Some(true),
+    };
+    let backend = hoviat::pki::alg::backend_from_env();
+    let mut rng = os_rng()?;
+    let t0 = std::time::Instant::now();
+    let mut last = String::new();
+    for _ in 0..n {
+        let req = RecordRequest {
+            institution: &institution,
+            purpose: "account-opening",
+            terminal: "bench",
+            operator: "bench",
+            at,
+            card: &facts,
+            operator_input: &op,
+            registry: &registry,
+            holder_options: record::holder_path_options(at),
+            revocation_data: &[],
+            decoys: 2,
+        };
+        last = record::draft(&req, backend, &mut rng)?.seal(&chain, &key as &dyn TerminalSigner, backend)?;
+    }
+    let made = t0.elapsed().as_secs_f64();
+    let opts = VerifyOptions {
+        institution_ca: &ca,
+        at: None,
+        institution: Some(&institution),
+        backend,
+    };
+    let t1 = std::time::Instant::now();
+    for _ in 0..n {
+        record::verify(&last, &opts)?;
+    }
+    let verified = t1.elapsed().as_secs_f64();
+    write_out(&a, &last)?;
+    let per_sec = |s: f64| (f64::from(n) / s.max(1e-9)).round();
+    Ok(serde_json::json!({
+        "iterations": n, "backend": backend.name(),
+        "madePerSecond": per_sec(made), "verifiedPerSecond": per_sec(verified),
+        "note": "make = holder chain validation + salts + terminal ES256 seal (+ the seal's self-check); verify = terminal chain + seal + disclosures + level",
+    }))
+}
+
 pub fn cmd_record(raw: &[String]) -> Result<serde_json::Value, Failure> {
     let Some((sub, rest)) = raw.split_first() else {
         return Err(Failure::Usage(usage("record takes make, verify, disclose or testkit")));
@@ -390,6 +468,7 @@ pub fn cmd_record(raw: &[String]) -> Result<serde_json::Value, Failure> {
         "verify" => cmd_verify(rest),
         "disclose" => cmd_disclose(rest),
         "testkit" => cmd_testkit(rest),
+        "bench" => cmd_bench(rest),
         o => Err(Failure::Usage(usage(format!(
             "record {o:?}: make, verify, disclose or testkit"
         )))),
