@@ -679,3 +679,33 @@ fn hostile_input() {
         "RECORD_MALFORMED"
     );
 }
+
+#[test]
+fn every_single_character_change_is_refused() {
+    // Each position of a record, replaced by another base64url character (or a separator):
+    // never a panic, never acceptance.
+    let rec = make("sim-registration", PinOutcome::Accepted, true);
+    let ca = institution_ca(inst());
+    let config = institution::config();
+    let o = opts(&ca, Some(&config));
+    let alphabet: Vec<char> = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.~"
+        .chars()
+        .collect();
+    let chars: Vec<char> = rec.chars().collect();
+    let mut refused = 0;
+    for (i, c) in chars.iter().enumerate() {
+        let mut r = alphabet[(i * 7) % alphabet.len()];
+        if r == *c {
+            r = alphabet[(i * 7 + 1) % alphabet.len()];
+        }
+        let mut changed = chars.clone();
+        changed[i] = r;
+        let changed: String = changed.into_iter().collect();
+        match record::verify(&changed, &o) {
+            Ok(_) => panic!("position {i}: {c:?} -> {r:?} accepted"),
+            Err(e) => assert!(e.code().starts_with("RECORD_"), "position {i}: {}", e.code()),
+        }
+        refused += 1;
+    }
+    assert_eq!(refused, chars.len());
+}

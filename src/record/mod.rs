@@ -419,6 +419,12 @@ pub fn draft<R: rand_core::CryptoRng + ?Sized>(
             limit: MAX_DECOYS,
         });
     }
+    if req.card.intermediates.len() > 8 {
+        return Err(RecordError::TooLarge {
+            what: "the card's intermediate certificates",
+            limit: 8,
+        });
+    }
     if req.revocation_data.len() > 8 {
         return Err(RecordError::TooLarge {
             what: "the revocation data items",
