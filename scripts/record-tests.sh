@@ -87,6 +87,16 @@ make_record sig.sdjwt account-opening kit/cards/piv-1.json --card-key kit/cards/
 make_record sig-rsa.sdjwt government-service kit/cards/ir-nid-0.json --card-key kit/cards/holder-0.key \
   && check_level "card-signature (RSA software card)" sig-rsa.sdjwt card-signature || fail "make card-signature RSA" "$(cat sig-rsa.sdjwt.json)"
 
+# ---- from a web-eid token (the certificate it carries) and minimal facts -------------------------
+NONCE=$(node -e 'console.log(Buffer.from([...Array(32).keys()]).toString("base64"))')
+"$H" make-token --pki kit/registry --holder 1 --origin https://bank.example.ir --nonce "$NONCE" > token.json
+echo '{"chipType":"piv","pin":"accepted"}' > facts-min.json
+make_record tok.sdjwt sim-registration facts-min.json --token token.json \
+  && check_level "from a token" tok.sdjwt card-pin || fail "make from a token" "$(cat tok.sdjwt.json)"
+make_record nocert.sdjwt sim-registration facts-min.json
+[ "$(field error.code < nocert.sdjwt.json)" = CERT_MALFORMED ] && ok "facts without a certificate refused (CERT_MALFORMED)" \
+  || fail "facts without certificate" "$(cat nocert.sdjwt.json)"
+
 # ---- provenance and purpose --------------------------------------------------------------------
 out=$(hv pin.sdjwt)
 prov=$(echo "$out" | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{const a=JSON.parse(s).attributes;console.log(a.map(x=>x.name+"="+x.provenance).join(","))})')

@@ -342,8 +342,9 @@ impl PinOutcome {
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CardFacts {
-    /// The holder's certificate read from the chip (DER; in JSON, standard base64).
-    #[serde(with = "b64_std")]
+    /// The holder's certificate read from the chip (DER; in JSON, standard base64; may be left
+    /// out of the JSON when a token carries it).
+    #[serde(default, with = "b64_std")]
     pub holder_certificate: Vec<u8>,
     /// Intermediate certificates read from the chip or configured (DER; JSON: base64).
     #[serde(default, with = "b64_std_vec")]
