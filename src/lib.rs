@@ -9,6 +9,8 @@
 //! - [`pki`]: certificates, names, algorithms and signature checks, path validation, CRLs.
 //! - [`token`]: the `web-eid:1.0` token: parse with limits, verify, assemble; challenge nonces.
 //! - [`identity`]: the national code, and the holder identity read from a certificate.
+//! - [`record`]: the sealed identity record (SD-JWT VC) that replaces the photocopy: levels
+//!   computed from evidence, provenance per attribute, purposes, selective disclosure.
 //! - [`host`]: the native-messaging host's protocol (framing, limits, validation) and installer paths.
 //! - [`transport`]: the only I/O: PC/SC natively; browser transports in the wasm build.
 //! - `wasm` (feature `wasm`, wasm32 only): the JavaScript facade (wasm-bindgen).
@@ -24,6 +26,7 @@ pub mod error;
 pub mod host;
 pub mod identity;
 pub mod pki;
+pub mod record;
 #[cfg(feature = "rp")]
 pub mod rp;
 #[cfg(feature = "testkit")]

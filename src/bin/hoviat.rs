@@ -1,6 +1,9 @@
 //! `hoviat`: the command line for operators and auditors. JSON on stdout; exit 0 = verified,
 //! 1 = rejected (`{"error":{"code","message"}}`), 2 = usage or I/O error.
 
+#[path = "hoviat/record.rs"]
+mod record;
+
 use std::collections::HashMap;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -42,6 +45,15 @@ USAGE:
   hoviat sim card --profile piv|ir-nid|garbage|unknown [--pki DIR] [--holder N] [--port 35963]
                   [--remove-after N]                              (test equipment)
   hoviat demo
+  hoviat record make --institution FILE --purpose ID --terminal ID --operator ID
+                     --terminal-key PKCS8 --terminal-cert FILE...
+                     (--facts FILE [--token FILE] | --card [--reader NAME] [--pin-stdin] [--card-sign])
+                     --registry-anchor FILE... [--intermediate FILE...] [--crl FILE...]
+                     [--national-code CODE] [--face-match yes|no] [--decoys N] [--at RFC3339]
+                     [--card-key PKCS8 (test equipment: a software card signs the record)] [--out FILE]
+  hoviat record verify FILE --institution-ca FILE... [--institution FILE] [--at RFC3339]
+  hoviat record disclose FILE --attributes a,b,... [--out FILE]
+  hoviat record testkit --out DIR [--seed SEED] [--at RFC3339]     (test equipment)
 
 Certificates and CRLs may be PEM or DER. FILE options may repeat.
 Exit status: 0 verified, 1 rejected (JSON error with a stable code), 2 usage or I/O error.";
@@ -866,6 +878,7 @@ fn main() -> ExitCode {
         "bench" => cmd_bench(rest),
         "card" => cmd_card(rest),
         "sim" => cmd_sim(rest),
+        "record" => record::cmd_record(rest),
         "help" | "--help" | "-h" => {
             out(USAGE);
             return ExitCode::SUCCESS;

@@ -7,6 +7,7 @@
 pub mod bench;
 pub mod cases;
 pub mod der;
+pub mod institution;
 pub mod ocsp;
 #[cfg(unix)]
 pub mod vpcd;
