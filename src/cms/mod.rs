@@ -473,8 +473,22 @@ fn verify_signer(
         let t = claim.ok_or(CmsError::SigningTimeMissing { signer: i })?;
         let mut o = opts.path.clone();
         o.at = t;
-        let path = trust.validate_with(&cert, &extra, &o, backend).map_err(pki)?;
+        let path = match trust.validate_with(&cert, &extra, &o, backend) {
+            // CRLs issued after the claim cannot be judged at it: the path is validated at the
+            // claim without them (revocation "not-checked" there), and revocation is decided
+            // at the given time below.
+            Err(PkiError::CrlNotYetValid { .. } | PkiError::CrlExpired { .. }) if !o.require_revocation => trust
+                .without_crls()
+                .validate_with(&cert, &extra, &o, backend)
+                .map_err(pki)?,
+            r => r.map_err(pki)?,
+        };
         let given = trust.validate_with(&cert, &extra, &opts.path, backend);
+        // signingTime is unauthenticated: whoever holds a revoked key can backdate it, so a
+        // revocation known at the given time refuses the signature whatever the claim.
+        if let Err(e @ PkiError::Revoked { .. }) = &given {
+            return Err(pki(e.clone()));
+        }
         (path, t, "claimed-signing-time", Some(verdict(opts.path.at, &given)))
     } else {
         let path = trust.validate_with(&cert, &extra, &opts.path, backend).map_err(pki)?;
