@@ -12,7 +12,7 @@ use hoviat::cms::{self, CmsOptions, CmsRequest, VerifiedCms};
 use hoviat::error::Coded;
 use hoviat::pki::alg::{HashAlg, Recorded, SigAlg, SignatureBackend};
 use hoviat::pki::{AlgorithmPolicy, Cert, TrustStore};
-use hoviat::testkit::cms::{AttrSpec, SignedDataBuilder, SignerSpec, Sid};
+use hoviat::testkit::cms::{AttrSpec, Sid, SignedDataBuilder, SignerSpec};
 use hoviat::testkit::{Registry, TestHolder};
 use hoviat::time::UnixTime;
 
@@ -21,7 +21,8 @@ const CONTENT: &[u8] = "قرارداد ۱۴۰۳ — hoviat".as_bytes();
 fn trust() -> TrustStore {
     let r = reg();
     let mut t = TrustStore::new();
-    t.add_anchors(Registry::pem("CERTIFICATE", &r.root.cert).as_bytes()).unwrap();
+    t.add_anchors(Registry::pem("CERTIFICATE", &r.root.cert).as_bytes())
+        .unwrap();
     for ca in &r.cas {
         t.add_intermediates(&ca.cert).unwrap();
     }
@@ -105,10 +106,20 @@ fn every_form_verifies_on_every_backend() {
         ),
         (
             "rsa pss",
-            signer(holder(0), SigAlg::RsaPss { hash: sha256, salt_len: 32 }, attrs()),
+            signer(
+                holder(0),
+                SigAlg::RsaPss {
+                    hash: sha256,
+                    salt_len: 32,
+                },
+                attrs(),
+            ),
         ),
         ("p256", signer(holder(1), SigAlg::Ecdsa(sha256), attrs())),
-        ("p384 sha384", signer(holder(2), SigAlg::Ecdsa(HashAlg::Sha384), attrs())),
+        (
+            "p384 sha384",
+            signer(holder(2), SigAlg::Ecdsa(HashAlg::Sha384), attrs()),
+        ),
         ("p256 no attributes", signer(holder(1), SigAlg::Ecdsa(sha256), None)),
         (
             "p256 by subjectKeyIdentifier",
@@ -379,10 +390,7 @@ fn validation_as_of_the_claimed_signing_time() {
     let given = s.at_given_time.as_ref().unwrap();
     assert_eq!((given.valid, given.code), (false, Some("CERT_EXPIRED")));
     // The configured CRLs are newer than the claim: revocation is not checked at the claim...
-    assert_eq!(
-        serde_json::to_value(&s.revocation).unwrap()["status"],
-        "not-checked"
-    );
+    assert_eq!(serde_json::to_value(&s.revocation).unwrap()["status"], "not-checked");
     // ...but a revocation known now refuses the signature whatever the (unauthenticated) claim.
     let revoked = build(vec![signer(holder(3), SigAlg::Ecdsa(HashAlg::Sha256), attrs())], true);
     assert_eq!(code(run(&revoked, None, &at_claim)), "CERT_REVOKED");
@@ -511,8 +519,11 @@ fn hostile_inputs_give_codes_and_never_panic() {
     for _ in 0..20_000 {
         deep = hoviat::testkit::der::ctx(0, &deep);
     }
-    let e = verify(&hoviat::testkit::der::seq(&[hoviat::testkit::der::oid(&cms::oid::SIGNED_DATA), deep]))
-        .unwrap_err();
+    let e = verify(&hoviat::testkit::der::seq(&[
+        hoviat::testkit::der::oid(&cms::oid::SIGNED_DATA),
+        deep,
+    ]))
+    .unwrap_err();
     assert_eq!(e.code(), "CMS_MALFORMED");
     // Not SignedData.
     let env = hoviat::testkit::der::seq(&[

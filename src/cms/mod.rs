@@ -362,8 +362,12 @@ fn verify_signer(
 ) -> Result<VerifiedSigner, CmsError> {
     let pki = |error: PkiError| CmsError::Pki { signer: Some(i), error };
     let policy = &opts.path.policy;
-    let hash = hash_of(&si.digest_alg)
-        .ok_or_else(|| pki(PkiError::AlgorithmUnsupported(format!("digest algorithm {}", si.digest_alg))))?;
+    let hash = hash_of(&si.digest_alg).ok_or_else(|| {
+        pki(PkiError::AlgorithmUnsupported(format!(
+            "digest algorithm {}",
+            si.digest_alg
+        )))
+    })?;
     if hash == HashAlg::Sha1 && !policy.allow_sha1 {
         return Err(pki(PkiError::AlgorithmDisallowed(
             "SHA-1 digest (allow it only for legacy documents)".into(),

@@ -175,7 +175,8 @@ fn context(any: &AnyRef<'_>) -> Option<(u32, bool)> {
 }
 
 fn oid_of(any: &AnyRef<'_>, what: &str) -> Result<Oid, CmsError> {
-    any.decode_as::<Oid>().map_err(|e| CmsError::Malformed(format!("{what}: {e}")))
+    any.decode_as::<Oid>()
+        .map_err(|e| CmsError::Malformed(format!("{what}: {e}")))
 }
 
 /// An AlgorithmIdentifier's OID and parameters TLV.
@@ -193,7 +194,8 @@ fn algorithm(any: &AnyRef<'_>, what: &'static str) -> Result<(Oid, Option<Vec<u8
 fn check_der_start(bytes: &[u8]) -> Result<(), CmsError> {
     if bytes.get(1) == Some(&0x80) {
         return Err(CmsError::Malformed(
-            "BER indefinite-length encoding; hoviat reads DER (re-encode with `openssl cms -cmsout -outform DER`)".into(),
+            "BER indefinite-length encoding; hoviat reads DER (re-encode with `openssl cms -cmsout -outform DER`)"
+                .into(),
         ));
     }
     Ok(())
@@ -213,7 +215,9 @@ impl SignedData {
         expect(&ci, Tag::Sequence, "ContentInfo")?;
         let parts = elements(ci.value(), 2, "ContentInfo")?;
         let [(ct, _), (content, _)] = parts.as_slice() else {
-            return Err(CmsError::Malformed("ContentInfo must have contentType and content".into()));
+            return Err(CmsError::Malformed(
+                "ContentInfo must have contentType and content".into(),
+            ));
         };
         let ct = oid_of(ct, "ContentInfo contentType")?;
         if ct != oid::SIGNED_DATA {
@@ -361,7 +365,9 @@ impl SignerInfo {
         expect(&sig, Tag::OctetString, "signature")?;
         if let Ok((u, _)) = next("unsignedAttrs") {
             if context(&u) != Some((1, true)) {
-                return Err(CmsError::Malformed("SignerInfo: unexpected field after signature".into()));
+                return Err(CmsError::Malformed(
+                    "SignerInfo: unexpected field after signature".into(),
+                ));
             }
             elements(u.value(), MAX_ATTRIBUTES, "unsignedAttrs")?;
         }
@@ -489,9 +495,7 @@ impl SignedAttributes {
                 oid::SIGNING_TIME => {
                     let v = single_value(values, name)?;
                     // UTCTime for 1950-2049, GeneralizedTime otherwise (RFC 5652 §11.3).
-                    out.signing_time = Some(
-                        crate::pki::cert::time_of(v).map_err(|e| format!("{name}: {e}"))?,
-                    );
+                    out.signing_time = Some(crate::pki::cert::time_of(v).map_err(|e| format!("{name}: {e}"))?);
                 }
                 oid::SIGNING_CERTIFICATE => {
                     out.signing_certificate = Some(ess_cert_id(&single_value(values, name)?, false)?);

@@ -142,7 +142,10 @@ fn attribute(t: &const_oid::ObjectIdentifier, value: Vec<u8>) -> Vec<u8> {
 /// The parts of a certificate the builder needs: issuer Name TLV, serial TLV, SKI.
 fn cert_ids(cert: &[u8]) -> (Vec<u8>, Vec<u8>, Vec<u8>) {
     let c = crate::pki::Cert::from_der(cert).unwrap_or_else(|e| panic!("builder certificate: {e}"));
-    let ski = c.ski.clone().unwrap_or_else(|| c.key.as_ref().map(|k| k.key_id()).unwrap_or_default());
+    let ski = c
+        .ski
+        .clone()
+        .unwrap_or_else(|| c.key.as_ref().map(|k| k.key_id()).unwrap_or_default());
     (c.issuer.der.clone(), tlv(0x02, &c.serial), ski)
 }
 

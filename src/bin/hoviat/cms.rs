@@ -15,12 +15,8 @@ use super::{Args, Failure, TRUST_FLAGS, UsageError, at_time, ocsp_config, policy
 pub(super) fn cmd_verify_signature(raw: &[String]) -> Result<serde_json::Value, Failure> {
     let mut flags = vec!["signature", "content", "cert", "eku"];
     flags.extend(TRUST_FLAGS);
-    let a = Args::parse(
-        raw,
-        &flags,
-        &["require-revocation", "allow-sha1", "at-signing-time"],
-    )
-    .map_err(Failure::Usage)?;
+    let a =
+        Args::parse(raw, &flags, &["require-revocation", "allow-sha1", "at-signing-time"]).map_err(Failure::Usage)?;
     let at = at_time(&a).map_err(Failure::Usage)?;
     let trust = trust_store(&a)?;
     let signature = read_file(a.one("signature").map_err(Failure::Usage)?).map_err(Failure::Usage)?;
@@ -62,11 +58,7 @@ pub(super) fn cmd_testpki_keys(raw: &[String]) -> Result<serde_json::Value, Fail
     let mut written = Vec::new();
     for h in &reg.holders {
         let file = format!("holders/{:02}-{}.key.pem", h.index, h.variant.label());
-        std::fs::write(
-            format!("{dir}/{file}"),
-            hoviat::testkit::cms::private_key_pem(&h.key),
-        )
-        .map_err(|e| {
+        std::fs::write(format!("{dir}/{file}"), hoviat::testkit::cms::private_key_pem(&h.key)).map_err(|e| {
             Failure::Usage(UsageError {
                 code: "IO_ERROR",
                 message: format!("{dir}/{file}: {e}"),
