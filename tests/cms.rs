@@ -544,3 +544,68 @@ fn hostile_inputs_give_codes_and_never_panic() {
     .build();
     assert_eq!(verify(&none).unwrap_err().code(), "CMS_NO_SIGNERS");
 }
+
+/// A minimal PDF with one signature dictionary, signed by `s` over its ByteRange (what a PDF
+/// signer does: placeholder, byte range, detached CMS, hex into /Contents).
+fn signed_pdf(s: SignerSpec<'static>, body: &str) -> Vec<u8> {
+    let head = format!(
+        "%PDF-1.7\n1 0 obj\n<< /Type /Catalog >>\nendobj\n2 0 obj\n% {body}\nendobj\n3 0 obj\n<< /Type /Sig /Filter /Adobe.PPKLite /SubFilter /adbe.pkcs7.detached /ByteRange [0 0000000000 0000000000 0000000000] /Contents <"
+    );
+    let hex_len = 16384;
+    let tail = ">\n>>\nendobj\ntrailer\n<< /Root 1 0 R >>\n%%EOF\n";
+    let mut pdf = head.clone().into_bytes();
+    pdf.extend(std::iter::repeat_n(b'0', hex_len));
+    pdf.extend_from_slice(tail.as_bytes());
+    let gap_start = head.len() - 1;
+    let c = head.len() + hex_len + 1;
+    let range = format!("[0 {gap_start:010} {c:010} {:010}]", pdf.len() - c);
+    let at = pdf.windows(4).position(|w| w == b"[0 0").unwrap();
+    pdf[at..at + range.len()].copy_from_slice(range.as_bytes());
+    let content = [&pdf[..gap_start], &pdf[c..]].concat();
+    let cms = SignedDataBuilder {
+        content,
+        attached: false,
+        certificates: vec![s.cert.to_vec()],
+        signers: vec![s],
+        ..SignedDataBuilder::default()
+    }
+    .build();
+    let hex: String = cms.iter().map(|b| format!("{b:02X}")).collect();
+    pdf[gap_start + 1..gap_start + 1 + hex.len()].copy_from_slice(hex.as_bytes());
+    pdf
+}
+
+#[test]
+fn pdf_signatures() {
+    use hoviat::cms::pdf;
+    let s = signer(holder(0), SigAlg::RsaPkcs1(HashAlg::Sha256), attrs());
+    let doc = signed_pdf(s.clone(), "قرارداد");
+    let pdf_code = |d: &[u8]| match pdf::verify_pdf(d, &trust(), &opts(), &hoviat::pki::RustCrypto) {
+        Ok(_) => "ok".to_string(),
+        Err(e) => e.code().to_string(),
+    };
+    let v = pdf::verify_pdf(&doc, &trust(), &opts(), &hoviat::pki::RustCrypto).unwrap();
+    assert_eq!(v.signatures.len(), 1);
+    assert!(v.signatures[0].covers_whole_file);
+    assert!(!v.signatures[0].cms.content_attached);
+    // A byte of the signed document changed.
+    let mut changed = doc.clone();
+    let at = changed.windows(8).position(|w| w == b"/Catalog").unwrap();
+    changed[at + 1] = b'K';
+    assert_eq!(pdf_code(&changed), "CMS_DIGEST_MISMATCH");
+    // Bytes appended after the signature (an incremental update nobody signed).
+    let mut appended = doc.clone();
+    appended.extend_from_slice(b"1 0 obj\n<< /Type /Catalog /Evil true >>\nendobj\n%%EOF\n");
+    assert_eq!(pdf_code(&appended), "PDF_MODIFIED_AFTER_SIGNING");
+    // No signature; not a PDF; a ByteRange that leaves more than /Contents unsigned.
+    assert_eq!(pdf_code(b"%PDF-1.7\n%%EOF\n"), "PDF_NO_SIGNATURE");
+    assert_eq!(pdf_code(b"hello"), "PDF_MALFORMED");
+    let mut widened = doc.clone();
+    let at = widened.windows(4).position(|w| w == b"[0 0").unwrap();
+    widened[at + 3..at + 13].copy_from_slice(b"0000000010");
+    assert_eq!(pdf_code(&widened), "PDF_MALFORMED");
+    // Truncations never panic.
+    for n in (0..doc.len()).step_by(97) {
+        assert_ne!(pdf_code(&doc[..n]), "ok");
+    }
+}

@@ -58,6 +58,9 @@ export const MESSAGES = {
   CMS_SIGNING_CERTIFICATE_MISMATCH: ['امضا به گواهی دیگری جز گواهی امضاکننده اشاره می‌کند؛ امضا پذیرفته نیست.', 'The signature names a different certificate than the signer\'s; it is not accepted.'],
   CMS_SIGNATURE_INVALID: ['امضای سند درست نیست: سند یا امضا دستکاری شده یا با کلید دیگری امضا شده است.', 'The document signature is not valid: the document or signature was altered, or signed with another key.'],
   CMS_SIGNING_TIME_MISSING: ['امضا زمان امضا را ندارد، پس نمی‌توان آن را در زمان امضا بررسی کرد؛ بدون این گزینه بررسی کنید.', 'The signature carries no signing time, so it cannot be checked as of that time; check it without that option.'],
+  PDF_MALFORMED: ['امضای درون فایل PDF خوانا نیست یا بازهٔ امضاشده نادرست است.', 'The signature inside the PDF cannot be read, or its signed byte range is wrong.'],
+  PDF_NO_SIGNATURE: ['این فایل PDF امضا ندارد.', 'This PDF has no signature.'],
+  PDF_MODIFIED_AFTER_SIGNING: ['فایل PDF پس از آخرین امضا تغییر کرده است؛ نسخهٔ امضاشدهٔ اصلی را بگیرید.', 'The PDF was changed after its last signature; obtain the original signed copy.'],
   // Tokens and challenges
   TOKEN_TOO_LARGE: ['پاسخ کارت بیش از اندازه بزرگ است.', 'The card\'s answer is too large.'],
   TOKEN_MALFORMED: ['پاسخ کارت خراب است.', 'The card\'s answer is malformed.'],

@@ -32,11 +32,12 @@ USAGE:
                       [--at RFC3339] [--eku clientAuth|serverAuth|any|OID]
                       [--key-usage digitalSignature|any] [--require-revocation] [--allow-sha1]
                       [--ocsp-response FILE... [--ocsp-nonce HEX] [--ocsp-skew SECS]]
-  hoviat verify-signature --signature FILE [--content FILE] [--cert FILE...] --trust-anchor FILE...
+  hoviat verify-signature (--signature FILE [--content FILE] [--cert FILE...] | --pdf FILE) --trust-anchor FILE...
                       [--intermediate FILE...] [--crl FILE...] [--at RFC3339] [--at-signing-time]
                       [--eku PURPOSE] [--require-revocation] [--allow-sha1]
                       [--ocsp-response FILE... [--ocsp-nonce HEX] [--ocsp-skew SECS]]
-                      (CMS/PKCS#7 SignedData as DER, PEM or base64; --content for detached)
+                      (CMS/PKCS#7 SignedData as DER, PEM or base64; --content for detached;
+                      --pdf: every /ByteRange signature of a PDF)
   hoviat ocsp request --cert FILE --issuer FILE [--sha256] [--nonce HEX|--no-nonce] [--out FILE]
   hoviat ocsp fetch   --cert FILE --issuer FILE [--url URL] [--sha256] [--nonce HEX|--no-nonce]
                       [--timeout SECS] [--out FILE] [--at RFC3339] [--ocsp-skew SECS] [--allow-sha1]

@@ -69,6 +69,12 @@ pub enum CmsError {
         /// Signer index.
         signer: usize,
     },
+    /// Not a PDF, or a signature dictionary whose `/ByteRange` / `/Contents` do not fit.
+    PdfMalformed(String),
+    /// A PDF without any signature.
+    PdfNoSignature,
+    /// Bytes were added after the last signature (no signature covers the whole file).
+    PdfModifiedAfterSigning,
     /// A certificate, path, revocation or algorithm-policy problem of one signer (or of the
     /// message's certificates when `signer` is `None`); the code is the [`PkiError`]'s.
     Pki {
@@ -135,6 +141,11 @@ impl fmt::Display for CmsError {
                 f,
                 "signer {signer}: validation as of the signing time was asked for, but the signer claims no signingTime"
             ),
+            Self::PdfMalformed(m) => write!(f, "PDF signature: {m}"),
+            Self::PdfNoSignature => f.write_str("the PDF has no signature"),
+            Self::PdfModifiedAfterSigning => {
+                f.write_str("the PDF was changed after its last signature (no signature covers the whole file)")
+            }
             Self::Pki { signer: Some(s), error } => write!(f, "signer {s}: {error}"),
             Self::Pki { signer: None, error } => write!(f, "{error}"),
         }
@@ -159,6 +170,9 @@ impl crate::error::Coded for CmsError {
             Self::SigningCertificateMismatch { .. } => "CMS_SIGNING_CERTIFICATE_MISMATCH",
             Self::SignatureInvalid { .. } => "CMS_SIGNATURE_INVALID",
             Self::SigningTimeMissing { .. } => "CMS_SIGNING_TIME_MISSING",
+            Self::PdfMalformed(_) => "PDF_MALFORMED",
+            Self::PdfNoSignature => "PDF_NO_SIGNATURE",
+            Self::PdfModifiedAfterSigning => "PDF_MODIFIED_AFTER_SIGNING",
             Self::Pki { error, .. } => error.code(),
         }
     }

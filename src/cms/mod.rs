@@ -33,9 +33,12 @@
 //! explicit ([`MAX_CMS_LEN`], [`MAX_SIGNERS`], [`MAX_CERTS`], [`MAX_ATTRIBUTES`]). `der`
 //! reads DER only; BER (indefinite lengths, constructed OCTET STRINGs) is refused with
 //! `CMS_MALFORMED` and a message saying so. Nothing recurses on input nesting.
+//!
+//! [`pdf`]: PDF signatures (`/ByteRange` + detached CMS) verified the same way.
 
 mod error;
 mod parse;
+pub mod pdf;
 
 use std::sync::Arc;
 

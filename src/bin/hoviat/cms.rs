@@ -9,17 +9,22 @@ use hoviat::pki::chain::parse_leaf;
 
 use super::{Args, Failure, TRUST_FLAGS, UsageError, at_time, ocsp_config, policy, read_file, trust_store, usage};
 
-/// `verify-signature --signature FILE [--content FILE] [--cert FILE...] --trust-anchor FILE...
+/// `verify-signature (--signature FILE [--content FILE] | --pdf FILE) [--cert FILE...] --trust-anchor FILE...
 /// [--intermediate FILE...] [--crl FILE...] [--at RFC3339] [--at-signing-time] [--allow-sha1]
 /// [--require-revocation] [--eku PURPOSE] [--ocsp-response FILE...]`
 pub(super) fn cmd_verify_signature(raw: &[String]) -> Result<serde_json::Value, Failure> {
-    let mut flags = vec!["signature", "content", "cert", "eku"];
+    let mut flags = vec!["signature", "pdf", "content", "cert", "eku"];
     flags.extend(TRUST_FLAGS);
     let a =
         Args::parse(raw, &flags, &["require-revocation", "allow-sha1", "at-signing-time"]).map_err(Failure::Usage)?;
     let at = at_time(&a).map_err(Failure::Usage)?;
     let trust = trust_store(&a)?;
-    let signature = read_file(a.one("signature").map_err(Failure::Usage)?).map_err(Failure::Usage)?;
+    let pdf = a.opt("pdf").map_err(Failure::Usage)?;
+    let signature = match (a.opt("signature").map_err(Failure::Usage)?, pdf) {
+        (Some(f), None) => read_file(f).map_err(Failure::Usage)?,
+        (None, Some(f)) => read_file(f).map_err(Failure::Usage)?,
+        _ => return Err(Failure::Usage(usage("give --signature FILE or --pdf FILE"))),
+    };
     let content = match a.opt("content").map_err(Failure::Usage)? {
         Some(f) => Some(read_file(f).map_err(Failure::Usage)?),
         None => None,
@@ -35,6 +40,18 @@ pub(super) fn cmd_verify_signature(raw: &[String]) -> Result<serde_json::Value, 
     if let Some(o) = a.opt("eku").map_err(Failure::Usage)? {
         options.path.eku = hoviat::pki::chain::eku_requirement(o)
             .ok_or_else(|| Failure::Usage(usage(format!("--eku {o:?} is not a purpose or OID"))))?;
+    }
+    if pdf.is_some() {
+        if a.opt("content").map_err(Failure::Usage)?.is_some() || !a.all("cert").is_empty() {
+            return Err(Failure::Usage(usage("--pdf takes neither --content nor --cert")));
+        }
+        let verified =
+            hoviat::cms::pdf::verify_pdf(&signature, &trust, &options, hoviat::pki::alg::backend_from_env())?;
+        let mut out = serde_json::to_value(&verified).unwrap_or_default();
+        out["verified"] = true.into();
+        out["validationTime"] = at.to_string().into();
+        out["sha1Allowed"] = options.path.policy.allow_sha1.into();
+        return Ok(out);
     }
     let req = CmsRequest {
         signature: &signature,
