@@ -13,6 +13,7 @@ ROOT=$PWD
 TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
 HOVIAT=$TARGET/debug/hoviat
 MUTATE="python3 $ROOT/scripts/cms-der-mutate.py"
+PDFTOOL="python3 $ROOT/scripts/cms-pdf-tool.py"
 FAILED=0
 
 need() { # command package
@@ -23,6 +24,11 @@ need() { # command package
 }
 need openssl openssl
 need python3 python3
+python3 -c 'import pyhanko' 2>/dev/null || {
+  echo "installing pyhanko (PyPI)" >&2
+  pip install --quiet pyhanko >/dev/null 2>&1 || python3 -m pip install --quiet pyhanko >/dev/null 2>&1
+}
+python3 -c 'import pyhanko' 2>/dev/null || { echo "FAIL setup: cannot install pyhanko"; echo "cms: 1 failed"; exit 1; }
 
 cargo build --quiet --bin hoviat || { echo "FAIL build"; echo "cms: 1 failed"; exit 1; }
 
@@ -165,6 +171,44 @@ check signer-expired              CERT_EXPIRED expired-att.der - "$A"
 check signer-revoked-crl          CERT_REVOKED revoked-att.der - "$A"
 check unknown-anchor              CERT_UNTRUSTED rsa-att.der - other/root.pem
 check nocerts-signer-not-supplied CMS_SIGNER_NOT_FOUND rsa-nocerts-det.der content.txt "$A"
+
+# ---- PDF signatures: signed by pyHanko (an independent PDF signer); OpenSSL verifies the
+# extracted CMS over the /ByteRange bytes, hoviat the PDF itself --------------------------------
+check_pdf() { # NAME EXPECT PDF   (EXPECT as for check)
+  local name=$1 expect=$2 pdf=$3 out code hv ov why=""
+  out=$("$HOVIAT" verify-signature --pdf "$pdf" --trust-anchor "$A" \
+    --crl pki/ca-rsa.crl.pem --crl pki/ca-ec.crl.pem --require-revocation --at "$VATS" 2>/dev/null)
+  if [ $? -eq 0 ]; then hv=accept; code=ok; else hv=reject; code=$(printf '%s' "$out" | sed -n 's/.*"code":"\([A-Z0-9_]*\)".*/\1/p'); fi
+  $PDFTOOL extract "$pdf" pdf.cms pdf.content
+  cat "$A" crls.pem > store.pem
+  if openssl cms -verify -binary -inform DER -in pdf.cms -content pdf.content -CAfile store.pem -certfile cas.pem \
+      -crl_check -purpose any -attime "$VAT" -out /dev/null >ossl.out 2>&1; then ov=accept; else ov=reject; fi
+  case "$expect" in
+    STRICTER:*)
+      local want=${expect#STRICTER:}; local reason=${want#*:}; want=${want%%:*}
+      [ "$code" = "$want" ] || why="hoviat gave $code, expected $want"
+      [ "$ov" = accept ] || why="$why${why:+; }openssl rejects too"
+      [ -z "$why" ] && { echo "ok $name (hoviat $code, openssl accepts the extracted CMS; STRICTER on purpose: $reason)"; return; } ;;
+    *)
+      [ "$code" = "$expect" ] || why="hoviat gave $code, expected $expect"
+      [ "$hv" = "$ov" ] || why="$why${why:+; }differential: hoviat ${hv}s, openssl ${ov}s"
+      [ -z "$why" ] && { echo "ok $name (hoviat $code, openssl ${ov}s)"; return; } ;;
+  esac
+  echo "FAIL $name: $why"; FAILED=$((FAILED + 1))
+}
+$PDFTOOL blank blank.pdf
+$PDFTOOL sign "$RSA.key.pem" "$RSA.pem" pki/ca-rsa.pem blank.pdf pdf-rsa.pdf \
+  || { echo "FAIL sign pdf-rsa"; FAILED=$((FAILED + 1)); }
+$PDFTOOL sign "$EC.key.pem" "$EC.pem" pki/ca-ec.pem blank.pdf pdf-ec.pdf sha384 \
+  || { echo "FAIL sign pdf-ec"; FAILED=$((FAILED + 1)); }
+sed 's|/MediaBox \[0 0 200 200\]|/MediaBox [0 0 200 900]|' pdf-rsa.pdf > pdf-changed.pdf
+{ cat pdf-rsa.pdf; printf '4 0 obj\n<< /Type /Annot /Contents (added later) >>\nendobj\n%%%%EOF\n'; } > pdf-appended.pdf
+check_pdf pdf-pyhanko-rsa           ok pdf-rsa.pdf
+check_pdf pdf-pyhanko-ec-sha384     ok pdf-ec.pdf
+check_pdf pdf-mut-signed-byte       CMS_DIGEST_MISMATCH pdf-changed.pdf
+check_pdf pdf-mut-appended \
+  "STRICTER:PDF_MODIFIED_AFTER_SIGNING:bytes after the last signature are covered by no signature (OpenSSL sees only the extracted CMS and byte ranges)" \
+  pdf-appended.pdf
 
 # Inputs only hoviat takes (OpenSSL has no base64 CMS input): compared with the DER verdict.
 if "$HOVIAT" verify-signature --signature rsa-att.b64 --trust-anchor "$A" --intermediate cas.pem --at "$VATS" >/dev/null; then
