@@ -131,6 +131,7 @@ sign two-att.der "$RSA" "$EC" -- -nodetach
 sign rsa-pss-att.der "$RSA" -- -nodetach -keyopt rsa_padding_mode:pss
 sign ec-keyid-att.der "$EC" -- -nodetach -keyid
 sign rsa-nocerts-det.der "$RSA" -- -nocerts
+sign ec-stream-ber-att.der "$EC" -- -nodetach -stream
 sign revoked-att.der "$REV" -- -nodetach
 sign expired-att.der "$EXP" -- -nodetach
 openssl cms -cmsout -inform DER -in rsa-att.der -outform PEM -out rsa-att.pem
@@ -156,6 +157,7 @@ check rsa-pss-attached            ok rsa-pss-att.der - "$A"
 check ec-subject-key-id           ok ec-keyid-att.der - "$A"
 check nocerts-signer-supplied     ok rsa-nocerts-det.der content.txt "$A" --cert "$RSA.pem" -- -certfile "$RSA.pem"
 check pem-input                   ok rsa-att.pem - "$A"
+check ec-streamed-ber-attached    ok ec-stream-ber-att.der - "$A"
 check rsa-sha1-allowed            ok rsa-sha1-att.der - "$A" --allow-sha1
 check ec-sha1-noattr-allowed      ok ec-sha1-noattr-det.der content.txt "$A" --allow-sha1
 check rsa-sha1-default \

@@ -609,3 +609,67 @@ fn pdf_signatures() {
         assert_ne!(pdf_code(&doc[..n]), "ok");
     }
 }
+
+/// Re-encodes DER as BER the way streaming signers do: every constructed element with an
+/// indefinite length, every OCTET STRING longer than 16 bytes as a constructed string of chunks.
+fn to_ber(der: &[u8]) -> Vec<u8> {
+    fn one(b: &[u8], at: usize, out: &mut Vec<u8>) -> usize {
+        let tag = b[at];
+        let l = b[at + 1];
+        let (start, len) = if l < 0x80 {
+            (at + 2, usize::from(l))
+        } else {
+            let n = usize::from(l & 0x7f);
+            (
+                at + 2 + n,
+                b[at + 2..at + 2 + n].iter().fold(0, |a, &x| (a << 8) | usize::from(x)),
+            )
+        };
+        let end = start + len;
+        if tag & 0x20 != 0 {
+            out.extend_from_slice(&[tag, 0x80]);
+            let mut i = start;
+            while i < end {
+                i = one(b, i, out);
+            }
+            out.extend_from_slice(&[0, 0]);
+        } else if tag == 0x04 && len > 16 {
+            out.extend_from_slice(&[0x24, 0x80]);
+            for c in b[start..end].chunks(16) {
+                out.extend(hoviat::testkit::der::octets(c));
+            }
+            out.extend_from_slice(&[0, 0]);
+        } else {
+            out.extend_from_slice(&b[at..end]);
+        }
+        end
+    }
+    let mut out = Vec::new();
+    one(der, 0, &mut out);
+    out
+}
+
+#[test]
+fn ber_from_streaming_signers_is_read() {
+    let msg = build(vec![signer(holder(1), SigAlg::Ecdsa(HashAlg::Sha256), attrs())], true);
+    let ber = to_ber(&msg);
+    assert_ne!(ber, msg);
+    assert_eq!(cms::ber::to_der(&ber).unwrap(), msg);
+    let v = run(&ber, None, &opts()).unwrap();
+    assert_eq!(v.content_length, CONTENT.len());
+    // A BER message changed after signing is still refused.
+    let mut bad = ber.clone();
+    let at = bad.windows(4).position(|w| w == &CONTENT[..4]).unwrap();
+    bad[at] ^= 1;
+    assert_eq!(code(run(&bad, None, &opts())), "CMS_DIGEST_MISMATCH");
+    // Depth and truncation limits of the conversion.
+    let mut deep = Vec::new();
+    for _ in 0..100 {
+        deep.extend_from_slice(&[0x30, 0x80]);
+    }
+    deep.extend(std::iter::repeat_n(0u8, 200));
+    assert!(cms::ber::to_der(&deep).is_err());
+    for n in 0..ber.len() {
+        assert!(run(&ber[..n], None, &opts()).is_err());
+    }
+}

@@ -31,11 +31,13 @@
 //! Reading in place with `der`'s `SliceReader`, as the certificate reader does, keeps each
 //! element's raw TLV ([`der::Reader::tlv_bytes`]) and costs ~400 lines with every limit
 //! explicit ([`MAX_CMS_LEN`], [`MAX_SIGNERS`], [`MAX_CERTS`], [`MAX_ATTRIBUTES`]). `der`
-//! reads DER only; BER (indefinite lengths, constructed OCTET STRINGs) is refused with
-//! `CMS_MALFORMED` and a message saying so. Nothing recurses on input nesting.
+//! reads DER only; a message that is not DER is converted by [`ber::to_der`] (indefinite
+//! lengths, chunked OCTET STRINGs, as streaming signers write; depth-limited recursion) and
+//! read again; the DER reading itself does not recurse on input nesting.
 //!
 //! [`pdf`]: PDF signatures (`/ByteRange` + detached CMS) verified the same way.
 
+pub mod ber;
 mod error;
 mod parse;
 pub mod pdf;
@@ -291,7 +293,15 @@ pub fn verify(
     backend: &dyn SignatureBackend,
 ) -> Result<VerifiedCms, CmsError> {
     let der_bytes = decode_input(req.signature)?;
-    let sd = SignedData::from_der(&der_bytes)?;
+    let sd = match SignedData::from_der(&der_bytes) {
+        Ok(sd) => sd,
+        // Not DER: perhaps BER from a streaming signer; read its DER form if it has one.
+        Err(e @ CmsError::Malformed(_)) => match ber::to_der(&der_bytes) {
+            Ok(d) if d != der_bytes => SignedData::from_der(&d).map_err(|_| e)?,
+            _ => return Err(e),
+        },
+        Err(e) => return Err(e),
+    };
     let content: &[u8] = match (&sd.content, req.content) {
         (Some(a), Some(s)) if a.as_slice() != s => return Err(CmsError::ContentConflict),
         (Some(a), _) => a,
