@@ -100,7 +100,7 @@ fn tlv_len(b: &[u8]) -> Option<usize> {
         return None;
     }
     let len = b.get(2..2 + n)?.iter().fold(0usize, |a, &x| (a << 8) | usize::from(x));
-    Some(2 + n + len)
+    len.checked_add(2 + n)
 }
 
 /// Finds the signatures of a PDF by their `/ByteRange`s.
