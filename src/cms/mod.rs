@@ -29,7 +29,7 @@
 //! `SetOfVec` refuses sets not in DER order on decode, so such a signature would not even
 //! parse), and it would bring `x509-cert` and a second certificate model into the pure core.
 //! Reading in place with `der`'s `SliceReader`, as the certificate reader does, keeps each
-//! element's raw TLV ([`der::Reader::tlv_bytes`]) and costs ~400 lines with every limit
+//! element's raw TLV ([`der::Reader::tlv_bytes`]) and costs ~500 lines with every limit
 //! explicit ([`MAX_CMS_LEN`], [`MAX_SIGNERS`], [`MAX_CERTS`], [`MAX_ATTRIBUTES`]). `der`
 //! reads DER only; a message that is not DER is converted by [`ber::to_der`] (indefinite
 //! lengths, chunked OCTET STRINGs, as streaming signers write; depth-limited recursion) and
