@@ -7,6 +7,7 @@
 //! - [`error`]: the [`error::Coded`] trait: every layer's error has a stable machine code.
 //! - [`time`]: validation time as [`time::UnixTime`], RFC 3339.
 //! - [`pki`]: certificates, names, algorithms and signature checks, path validation, CRLs.
+//! - [`cms`]: CMS (PKCS#7) SignedData signature verification.
 //! - [`token`]: the `web-eid:1.0` token: parse with limits, verify, assemble; challenge nonces.
 //! - [`identity`]: the national code, and the holder identity read from a certificate.
 //! - [`record`]: the sealed identity record (SD-JWT VC) that replaces the photocopy: levels
@@ -21,6 +22,7 @@
 
 pub mod apdu;
 pub mod card;
+pub mod cms;
 pub mod codes;
 pub mod error;
 pub mod host;

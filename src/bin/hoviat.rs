@@ -20,6 +20,9 @@ use hoviat::pki::{
 use hoviat::time::UnixTime;
 use hoviat::token::{Origin, Verifier};
 
+#[path = "hoviat/cms.rs"]
+mod cms;
+
 const USAGE: &str = "\
 hoviat — verify Iranian national ID card certificates and web-eid tokens
 
@@ -32,11 +35,18 @@ USAGE:
                       [--at RFC3339] [--eku clientAuth|serverAuth|any|OID]
                       [--key-usage digitalSignature|any] [--require-revocation] [--allow-sha1]
                       [--ocsp-response FILE... [--ocsp-nonce HEX] [--ocsp-skew SECS]]
+  hoviat verify-signature (--signature FILE [--content FILE] [--cert FILE...] | --pdf FILE) --trust-anchor FILE...
+                      [--intermediate FILE...] [--crl FILE...] [--at RFC3339] [--at-signing-time]
+                      [--eku PURPOSE] [--require-revocation] [--allow-sha1]
+                      [--ocsp-response FILE... [--ocsp-nonce HEX] [--ocsp-skew SECS]]
+                      (CMS/PKCS#7 SignedData as DER, PEM or base64; --content for detached;
+                      --pdf: every /ByteRange signature of a PDF)
   hoviat ocsp request --cert FILE --issuer FILE [--sha256] [--nonce HEX|--no-nonce] [--out FILE]
   hoviat ocsp fetch   --cert FILE --issuer FILE [--url URL] [--sha256] [--nonce HEX|--no-nonce]
                       [--timeout SECS] [--out FILE] [--at RFC3339] [--ocsp-skew SECS] [--allow-sha1]
   hoviat national-code CODE
   hoviat testpki --out DIR [--seed SEED] [--at RFC3339]      (test equipment)
+  hoviat testpki-keys --pki DIR                               (test equipment: holder keys as PEM)
   hoviat make-token --pki DIR --holder N --origin ORIGIN --nonce NONCE [--alg ALG]   (test equipment)
   hoviat card list
   hoviat card info [--reader NAME]
@@ -869,6 +879,8 @@ fn main() -> ExitCode {
     let result = match cmd.as_str() {
         "verify-token" => cmd_verify_token(rest),
         "verify-chain" => cmd_verify_chain(rest),
+        "verify-signature" => cms::cmd_verify_signature(rest),
+        "testpki-keys" => cms::cmd_testpki_keys(rest),
         "national-code" => cmd_national_code(rest),
         "ocsp" => cmd_ocsp(rest),
         "testpki" => cmd_testpki(rest),

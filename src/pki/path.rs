@@ -266,6 +266,15 @@ impl TrustStore {
                 .any(|c| c.subject.matches(name) && c.ski.as_deref() == aki)
     }
 
+    /// A copy of this store without its CRLs (for validating as of a past time that the
+    /// configured CRLs, all issued later, cannot speak for).
+    pub fn without_crls(&self) -> TrustStore {
+        TrustStore {
+            crls: Vec::new(),
+            ..self.clone()
+        }
+    }
+
     /// The configured anchors.
     pub fn anchors(&self) -> &[Arc<Cert>] {
         &self.anchors

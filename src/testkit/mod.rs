@@ -6,6 +6,7 @@
 
 pub mod bench;
 pub mod cases;
+pub mod cms;
 pub mod der;
 pub mod institution;
 pub mod ocsp;
