@@ -23,6 +23,7 @@ pub mod error;
 pub mod host;
 pub mod identity;
 pub mod pki;
+pub mod reader;
 #[cfg(feature = "rp")]
 pub mod rp;
 #[cfg(feature = "testkit")]

@@ -8,6 +8,7 @@ pub mod bench;
 pub mod cases;
 pub mod der;
 pub mod ocsp;
+pub mod readers;
 #[cfg(unix)]
 pub mod vpcd;
 
