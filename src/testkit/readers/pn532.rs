@@ -124,8 +124,10 @@ impl Pn532 {
                 self.active = false;
                 vec![0x00]
             }
-            // InCommunicateThru, InSelect, InATR, InPSL: status OK with nothing.
-            0x42 | 0x54 | 0x50 | 0x4E => vec![0x00],
+            // InCommunicateThru (raw frames for other card types): nothing answers (time-out).
+            0x42 => vec![0x01],
+            // InSelect, InATR, InPSL: status OK with nothing.
+            0x54 | 0x50 | 0x4E => vec![0x00],
             // PowerDown: status OK.
             0x16 => vec![0x00],
             // GetGeneralStatus: no error, field off, no target.
