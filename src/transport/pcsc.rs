@@ -138,14 +138,14 @@ impl PcscTransport {
                 let mut buf = vec![0u8; pcsc::MAX_BUFFER_SIZE_EXTENDED];
                 while let Ok(job) = job_rx.recv() {
                     let r = match job {
-                        Job::Transmit(apdu) => match card.transmit(&apdu, &mut buf) {
-                            // Some drivers (vpcd) answer a vanished card with an empty
-                            // response instead of an error: ask whether the card is there.
-                            // The service notices a removal only at its next poll (pcscd:
-                            // every 0.4 s), so look for up to 1.5 s.
-                            Ok(r) if r.len() < 2 => {
-                                let r = r.to_vec();
-                                let gone = (0..15).any(|_| {
+                        Job::Transmit(apdu) => {
+                            // A card pulled mid-command shows as an empty response (vpcd) or
+                            // as SCARD_E_NOT_TRANSACTED / a communication error (libccid: the
+                            // reader failed the exchange): ask whether the card is there. The
+                            // service notices a removal only at its next poll (pcscd: every
+                            // 0.4 s), so look for up to 1.5 s.
+                            let gone = |card: &pcsc::Card| {
+                                (0..15).any(|_| {
                                     let present = card
                                         .status2_owned()
                                         .is_ok_and(|s| s.status().contains(pcsc::Status::PRESENT));
@@ -153,12 +153,28 @@ impl PcscTransport {
                                         std::thread::sleep(Duration::from_millis(100));
                                     }
                                     !present
-                                });
-                                if gone { Err(TransportError::CardRemoved) } else { Ok(r) }
+                                })
+                            };
+                            match card.transmit(&apdu, &mut buf) {
+                                Ok(r) if r.len() < 2 => {
+                                    let r = r.to_vec();
+                                    if gone(&card) {
+                                        Err(TransportError::CardRemoved)
+                                    } else {
+                                        Ok(r)
+                                    }
+                                }
+                                Ok(r) => Ok(r.to_vec()),
+                                Err(e @ (pcsc::Error::NotTransacted | pcsc::Error::CommError)) => {
+                                    if gone(&card) {
+                                        Err(TransportError::CardRemoved)
+                                    } else {
+                                        Err(map_err(e))
+                                    }
+                                }
+                                Err(e) => Err(map_err(e)),
                             }
-                            Ok(r) => Ok(r.to_vec()),
-                            Err(e) => Err(map_err(e)),
-                        },
+                        }
                         Job::Reset => card
                             .reconnect(
                                 pcsc::ShareMode::Shared,
