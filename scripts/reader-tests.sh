@@ -74,7 +74,7 @@ emu() {
 
 # --- GemPC Twin readers under pcscd + libccidtwin ----------------------------------------------
 emu ir --kind gempc-twin --profile ir-nid --holder 0
-emu piv --kind gempc-twin --profile piv --holder 1 --time-extensions 2
+emu piv --kind gempc-twin --profile piv --holder 1 --time-extensions 2 --wtx 2
 emu rm --kind gempc-twin --profile piv --holder 1 --remove-after 3
 mkdir -p "$T/readers"
 for r in ir:IR piv:PIV rm:Removal; do
@@ -134,9 +134,10 @@ if ns "$BIN" card verify-pin --reader "$NAME_IR" --pin-kind id --pin-stdin < "$T
   && json "$T/pin.json" 'j["pinVerified"]'; then ok twin-ir-nid-id-pin
 else fail twin-ir-nid-id-pin "$(head -c 300 "$T/pin.json")"; fi
 
-# PIV through a reader that sends two time extensions before every answer.
-if ns opensc-tool -r "${IDX_PIV:-1}" -n 2>&1 | grep -q "Personal Identity Verification Card"; then ok twin-opensc-identifies-piv-with-time-extensions
-else fail twin-opensc-identifies-piv-with-time-extensions "$(ns opensc-tool -r "${IDX_PIV:-1}" -n 2>&1 | tail -2)"; fi
+# PIV through a reader that sends two CCID time extensions before every answer, with a card
+# that asks for a T=1 waiting-time extension (S(WTX)) before every answer.
+if ns opensc-tool -r "${IDX_PIV:-1}" -n 2>&1 | grep -q "Personal Identity Verification Card"; then ok twin-opensc-identifies-piv-with-time-extensions-and-wtx
+else fail twin-opensc-identifies-piv-with-time-extensions-and-wtx "$(ns opensc-tool -r "${IDX_PIV:-1}" -n 2>&1 | tail -2)"; fi
 echo 123456 > "$T/pin"
 if ns "$BIN" card auth --reader "$NAME_PIV" --origin $ORIGIN --nonce "$NONCE" --pin-stdin < "$T/pin" > "$T/token.json" 2>"$T/auth.err" \
   && "$BIN" verify-token --token "$T/token.json" --origin $ORIGIN --nonce "$NONCE" "${TRUST[@]}" --at $AT > "$T/verify.json" 2>&1 \

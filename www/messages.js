@@ -77,6 +77,12 @@ export const MESSAGES = {
   READER_NOT_FOUND: ['کارت‌خوان انتخاب‌شده پیدا نشد.', 'The chosen card reader was not found.'],
   READER_SERVICE_UNAVAILABLE: ['سرویس کارت‌خوان سیستم‌عامل در دسترس نیست.', 'The system\'s smart-card service is not available.'],
   TRANSPORT_ERROR: ['ارتباط با کارت قطع شد.', 'Communication with the card failed.'],
+  // Direct readers (serial CCID, USB CCID, PN532)
+  READER_PROTOCOL_ERROR: ['کارت‌خوان پاسخ نامعتبر داد؛ کارت‌خوان را جدا و دوباره وصل کنید.', 'The card reader answered outside its protocol; unplug it and plug it in again.'],
+  READER_CHECKSUM_ERROR: ['ارتباط با کارت‌خوان پیوسته خراب می‌شود؛ کابل یا درگاه را بررسی کنید.', 'The link to the card reader keeps corrupting data; check the cable or port.'],
+  READER_BUSY: ['کارت‌خوان مشغول کار دیگری است؛ لحظه‌ای بعد دوباره تلاش کنید.', 'The card reader is busy; try again in a moment.'],
+  READER_COMMAND_FAILED: ['کارت‌خوان در انجام فرمان خطا گزارش کرد.', 'The card reader reported an error.'],
+  READER_UNSUPPORTED: ['این کارت‌خوان پشتیبانی نمی‌شود.', 'This card reader is not supported.'],
   // National code, CLI
   NATIONAL_CODE_INVALID: ['کد ملی نامعتبر است.', 'The national code is invalid.'],
   USAGE: ['استفادهٔ نادرست از برنامه.', 'Wrong usage.'],

@@ -45,7 +45,8 @@ USAGE:
   hoviat sim card --profile piv|ir-nid|garbage|unknown [--pki DIR] [--holder N] [--port 35963]
                   [--remove-after N]                              (test equipment)
   hoviat sim reader --kind gempc-twin|pn532 --pty PATH [--profile ir-nid|piv|unknown] [--pki DIR]
-                  [--holder N] [--remove-after N] [--time-extensions N] [--log]   (test equipment)
+                  [--holder N] [--remove-after N] [--time-extensions N] [--wtx N] [--log]
+                                                                  (test equipment)
   hoviat demo
 
 Certificates and CRLs may be PEM or DER. FILE options may repeat.

@@ -309,9 +309,13 @@ impl Host {
     }
 
     fn recover(&mut self, why: BadBlock) -> Result<Step, ReaderError> {
+        if self.state == State::Resynch {
+            // No valid S(RESYNCH response): the next attempt counts as another resynchronisation.
+            return self.resynch(why);
+        }
         self.errors += 1;
         if self.errors < MAX_RETRIES {
-            if matches!(self.state, State::Ifs(_) | State::Resynch) {
+            if matches!(self.state, State::Ifs(_)) {
                 return Ok(Step::Send(self.last.clone()));
             }
             let error = match why {

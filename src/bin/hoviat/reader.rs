@@ -7,7 +7,7 @@ use hoviat::testkit::readers::{self, Emulator, gempc_twin::GemPcTwin, pn532::Pn5
 use super::{Args, Failure, UsageError, load_registry, today, usage};
 
 /// `sim reader --kind gempc-twin|pn532 --pty PATH [--profile piv|ir-nid|unknown] [--pki DIR]
-/// [--holder N] [--remove-after N] [--time-extensions N] [--log]`
+/// [--holder N] [--remove-after N] [--time-extensions N] [--wtx N] [--log]`
 pub fn run(rest: &[String]) -> Result<serde_json::Value, Failure> {
     let a = Args::parse(
         rest,
@@ -36,6 +36,10 @@ pub fn run(rest: &[String]) -> Result<serde_json::Value, Failure> {
     let remove_after = num("remove-after")?;
     let time_extensions = u8::try_from(num("time-extensions")?.unwrap_or(0))
         .map_err(|_| Failure::Usage(usage("--time-extensions 0..255")))?;
+    let wtx = num("wtx")?
+        .map(|w| u8::try_from(w).ok().filter(|w| *w > 0))
+        .map(|w| w.ok_or_else(|| Failure::Usage(usage("--wtx 1..255"))))
+        .transpose()?;
     let kind = a.one("kind").map_err(Failure::Usage)?;
     let pty = a.one("pty").map_err(Failure::Usage)?;
     let profile = a.opt("profile").map_err(Failure::Usage)?.unwrap_or("ir-nid");
@@ -58,6 +62,7 @@ pub fn run(rest: &[String]) -> Result<serde_json::Value, Failure> {
             let mut r = GemPcTwin::new(card);
             r.remove_after = remove_after;
             r.time_extensions = time_extensions;
+            r.wtx = wtx;
             Box::new(r)
         }
         "pn532" => {

@@ -33,6 +33,8 @@ pub struct GemPcTwin {
     pub remove_after: Option<usize>,
     /// Send `50 02` / `50 03` when the card moves.
     pub notify: bool,
+    /// Under T=1 the card asks for this waiting-time extension (S(WTX)) before each answer.
+    pub wtx: Option<u8>,
 }
 
 impl GemPcTwin {
@@ -52,12 +54,8 @@ impl GemPcTwin {
             time_extensions: 0,
             remove_after: None,
             notify: true,
+            wtx: None,
         }
-    }
-
-    /// The card's T=1 side (to set WTX requests in tests).
-    pub fn t1(&mut self) -> &mut T1Card {
-        &mut self.t1
     }
 
     /// Inserts or removes the card.
@@ -145,6 +143,7 @@ impl GemPcTwin {
                 self.powered = true;
                 self.protocol = 0;
                 self.t1 = T1Card::new(Edc::Lrc);
+                self.t1.wtx = self.wtx;
                 self.t0_held.clear();
                 let atr = self.card.atr();
                 self.reply(rdr_to_pc::DATA_BLOCK, m, 0, 0, 0, &atr)
@@ -162,10 +161,9 @@ impl GemPcTwin {
                 }
                 self.protocol = m[7];
                 if self.protocol == 1 {
-                    let wtx = self.t1.wtx;
                     let crc = data.get(1).is_some_and(|b| b & 1 != 0);
                     self.t1 = T1Card::new(if crc { Edc::Crc } else { Edc::Lrc });
-                    self.t1.wtx = wtx;
+                    self.t1.wtx = self.wtx;
                 }
                 self.reply(rdr_to_pc::PARAMETERS, m, self.icc(), 0, self.protocol, data)
             }
