@@ -40,17 +40,18 @@ DRIVER=$(ls /usr/lib/pcsc/drivers/serial/libccidtwin.so 2>/dev/null | head -1)
 [ -n "$DRIVER" ] || { fail setup "libccidtwin.so not found"; finish; }
 unshare -m -n true 2>/dev/null || { fail setup "unshare -m -n is not permitted (needed for a private pcscd)"; finish; }
 
-# Build, then copy the binary at once (a shared CARGO_TARGET_DIR may be rebuilt by others).
+# Build, then copy the binary at once. A CARGO_TARGET_DIR shared with other checkouts of this
+# crate may have its artifacts replaced by their builds mid-way: check the copy, retry.
 TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
 BIN=$T/hoviat
-for _ in 1 2 3; do
-  cargo build --quiet --bin hoviat 2>"$T/build.log" || { fail build "$(tail -5 "$T/build.log")"; finish; }
-  cp "$TARGET/debug/hoviat" "$BIN"
-  "$BIN" sim reader --kind none --pty /dev/null 2>/dev/null | grep -q gempc-twin && break
-  touch src/bin/hoviat.rs
+has_sim_reader() { "$BIN" sim reader --kind none --pty /dev/null --wtx 1 2>/dev/null | grep -q gempc-twin; }
+for _ in 1 2 3 4; do
+  if cargo build --quiet --bin hoviat 2>"$T/build.log"; then
+    cp "$TARGET/debug/hoviat" "$BIN" && has_sim_reader && break
+  fi
+  touch src/lib.rs src/bin/hoviat.rs
 done
-"$BIN" sim reader --kind none --pty /dev/null 2>/dev/null | grep -q gempc-twin || { fail build "binary has no sim reader"; finish; }
-
+has_sim_reader || { fail build "no binary with sim reader: $(tail -5 "$T/build.log")"; finish; }
 "$BIN" testpki --out "$T/pki" --seed reader --at 2026-11-23T00:00:00Z > /dev/null
 TRUST=(--trust-anchor "$T/pki/root.pem" --intermediate "$T/pki/ca-rsa.pem" --intermediate "$T/pki/ca-ec.pem")
 

@@ -18,6 +18,7 @@ pub fn run(rest: &[String]) -> Result<serde_json::Value, Failure> {
             "pki",
             "holder",
             "remove-after",
+            "wtx",
             "time-extensions",
         ],
         &["log"],
