@@ -730,3 +730,61 @@ fn pn532_hostile_input() {
     assert_eq!(h.feed(&pn532::ERROR_FRAME).unwrap_err().code(), "READER_PROTOCOL_ERROR");
     assert_eq!(pn532::exchange_error(0x13).unwrap().code(), "READER_CHECKSUM_ERROR");
 }
+
+// ---- Hostile input: random bytes into every parser, no panic, bounded buffers -----------------
+
+#[test]
+fn random_bytes_never_panic() {
+    use rand_core::Rng;
+    let mut rng = hoviat::testkit::rng_for("reader", "hostile");
+    for round in 0..3000 {
+        let n = usize::try_from(rng.next_u32() % 300).unwrap();
+        let mut b = vec![0u8; n];
+        rng.fill_bytes(&mut b);
+        // Start some inputs with the right lead bytes so the parsers go deeper.
+        match round % 5 {
+            1 if n > 2 => b[..2].copy_from_slice(&[0x03, 0x06]),
+            2 if n > 3 => b[..3].copy_from_slice(&[0x00, 0x00, 0xFF]),
+            3 if n > 2 => b[1] = 0x02,
+            _ => {}
+        }
+        let _ = twin::Host::new(false).feed(&b);
+        let _ = twin::Host::new(true).feed(&b);
+        let _ = pn532::Deframer::default().feed(&b);
+        let _ = pn532::parse_target_a(&b);
+        let _ = ccid::find_interfaces(&b);
+        let _ = ccid::Descriptor::parse(&b);
+        let mut c = ccid::Host::new(0, 271);
+        c.xfr_block(&[0], 0, 0).unwrap();
+        let _ = c.on_reply(&b);
+        let _ = t1::decode(&b, Edc::Lrc);
+        let mut h = t1::Host::new(32, Edc::Crc);
+        h.start(&[0, 0xA4, 4, 0]).unwrap();
+        let _ = h.on_block(&b);
+        let mut card = T1Card::new(Edc::Lrc);
+        let _ = card.on_block(&b, &mut |_| vec![0x90, 0x00]);
+        let mut ph = pn532::Host::new();
+        ph.command(0x40, &[1, 0]).unwrap();
+        let _ = ph.feed(&b);
+        let _ = GemPcTwin::new(ir_card()).feed(&b);
+        let _ = Pn532::new(ir_card(), [8, 1, 2, 3]).feed(&b);
+    }
+}
+
+#[test]
+fn oversized_inputs_are_refused() {
+    let mut h = t1::Host::new(32, Edc::Lrc);
+    assert_eq!(
+        h.start(&vec![0; hoviat::reader::MAX_APDU + 1]).unwrap_err().code(),
+        "READER_PROTOCOL_ERROR"
+    );
+    assert_eq!(h.start(&[]).unwrap_err().code(), "READER_PROTOCOL_ERROR");
+    let mut c = ccid::Host::new(0, 271);
+    assert!(matches!(c.xfr_block(&[0; 262], 0, 0), Err(ReaderError::TooLong(262))));
+    let mut p = pn532::Host::new();
+    assert!(p.command(0x40, &[0; 264]).is_err());
+    // A PN532 frame that claims 64 KiB is held only up to the Deframer's bound.
+    let mut d = pn532::Deframer::default();
+    assert!(d.feed(&hex("00 00 FF FF FF FF FF 02")).unwrap().is_empty());
+    assert!(d.feed(&vec![0x11; 200_000]).is_err());
+}
