@@ -788,3 +788,116 @@ fn oversized_inputs_are_refused() {
     assert!(d.feed(&hex("00 00 FF FF FF FF FF 02")).unwrap().is_empty());
     assert!(d.feed(&vec![0x11; 200_000]).is_err());
 }
+
+// ---- The card flows over each direct reader: PIV token that verifies, Iranian card read ------
+
+/// hoviat's PN532 host side driving the emulated module in process, as a [`Transport`].
+struct Contactless {
+    chip: Pn532,
+    host: pn532::Host,
+    target: pn532::TargetA,
+}
+
+impl Contactless {
+    fn open(mut chip: Pn532) -> Self {
+        let mut host = pn532::Host::new();
+        let c = host.command(0x14, &pn532::SAM_NORMAL).unwrap();
+        pn532_roundtrip(&mut host, &mut chip, [pn532::wakeup(), c].concat());
+        let c = host.command(0x4A, &pn532::LIST_ONE_TYPE_A).unwrap();
+        let target = pn532::parse_target_a(&pn532_roundtrip(&mut host, &mut chip, c))
+            .unwrap()
+            .unwrap();
+        Self { chip, host, target }
+    }
+}
+
+impl Transport for Contactless {
+    async fn transmit(&mut self, apdu: &[u8]) -> Result<Vec<u8>, TransportError> {
+        let (mut x, mut out) = pn532::Exchange::start(&mut self.host, self.target.tg, apdu)?;
+        loop {
+            match x.feed(&mut self.host, &self.chip.feed(&out))? {
+                Step::Send(b) => out = b,
+                Step::Done(r) => return Ok(r),
+                Step::Wait => return Err(TransportError::Timeout),
+            }
+        }
+    }
+    fn atr(&self) -> Vec<u8> {
+        // PC/SC's convention for a contactless ISO 14443-4 card: 3B 8n 80 01 + historical bytes + TCK.
+        let hist = &self.target.ats[5..];
+        let mut atr = vec![0x3B, 0x80 | u8::try_from(hist.len()).unwrap(), 0x80, 0x01];
+        atr.extend_from_slice(hist);
+        atr.push(atr[1..].iter().fold(0, |a, b| a ^ b));
+        atr
+    }
+    async fn reset(&mut self) -> Result<(), TransportError> {
+        Ok(())
+    }
+    async fn card_present(&mut self) -> Result<bool, TransportError> {
+        Ok(true)
+    }
+}
+
+fn verifier_check(token: &str) {
+    use hoviat::pki::{PathOptions, TrustStore};
+    use hoviat::token::{Origin, Verifier};
+    let r = reg();
+    let mut trust = TrustStore::new();
+    trust.add_anchors(&r.root.cert).unwrap();
+    for ca in &r.cas {
+        trust.add_intermediates(&ca.cert).unwrap();
+    }
+    let v = Verifier {
+        trust: &trust,
+        options: PathOptions::client_auth(common::now()),
+        backend: hoviat::pki::alg::backend_from_env(),
+    };
+    let nonce = hoviat::token::nonce::nonce_from_bytes(&[42; 32]);
+    let ok = v
+        .verify(token, &Origin::parse(common::ORIGIN).unwrap(), &nonce)
+        .unwrap();
+    assert_eq!(
+        ok.holder.national_code.as_deref(),
+        Some(reg().holders[1].national_code.as_str())
+    );
+}
+
+fn piv_auth<T: Transport>(t: &mut T) -> card::Authentication {
+    let nonce = hoviat::token::nonce::nonce_from_bytes(&[42; 32]);
+    let pin = card::Pin::new(vc::PIV_PIN).unwrap();
+    block_on(card::authenticate(t, common::ORIGIN, &nonce, Some(&pin), &mut |_| {})).unwrap()
+}
+
+#[test]
+fn piv_token_over_the_tpdu_reader_and_contactless_verifies() {
+    let mut twin = TwinT1::open(GemPcTwin::new(piv_card())).unwrap();
+    let a = piv_auth(&mut twin);
+    verifier_check(&a.token);
+    let mut nfc = Contactless::open(Pn532::new(piv_card(), [0x08, 1, 2, 3]));
+    let b = piv_auth(&mut nfc);
+    verifier_check(&b.token);
+    // The ATR built from the ATS (PC/SC's contactless convention) is the contact ATR again,
+    // so the dialogue is the same APDU for APDU.
+    assert_eq!(nfc.atr(), vc::PIV_ATR);
+    assert_eq!(
+        (b.traffic.apdus, b.traffic.bytes_out),
+        (a.traffic.apdus, a.traffic.bytes_out)
+    );
+}
+
+#[test]
+fn iranian_card_contactless() {
+    let mut nfc = Contactless::open(Pn532::new(ir_card(), [0x08, 1, 2, 3]));
+    let info = block_on(card::info(&mut nfc, &mut |_| {})).unwrap();
+    assert_eq!(info.profile, card::Profile::IrNid);
+    assert_eq!(info.certificates.len(), 2);
+    let direct = block_on(card::info(&mut vc::VirtualTransport::new(ir_card()), &mut |_| {})).unwrap();
+    assert_eq!(info.card_serial, direct.card_serial);
+    // The ID PIN checked over contactless; a wrong one counts down.
+    let mut ch = card::Channel::new(&mut nfc);
+    let good = card::Pin::new(vc::IR_ID_PIN).unwrap();
+    block_on(card::ir_nid::verify_pin(&mut ch, card::ir_nid::PinKind::Id, &good)).unwrap();
+    let bad = card::Pin::new("9999").unwrap();
+    let e = block_on(card::ir_nid::verify_pin(&mut ch, card::ir_nid::PinKind::Id, &bad)).unwrap_err();
+    assert_eq!(e, card::CardError::PinWrong { tries_left: 2 });
+}
