@@ -901,3 +901,107 @@ fn iranian_card_contactless() {
     let e = block_on(card::ir_nid::verify_pin(&mut ch, card::ir_nid::PinKind::Id, &bad)).unwrap_err();
     assert_eq!(e, card::CardError::PinWrong { tries_left: 2 });
 }
+
+#[test]
+fn atr_t1_parameters() {
+    use hoviat::reader::serial_ccid::{AtrT1, atr_t1};
+    assert_eq!(
+        atr_t1(&vc::IR_NID_ATR),
+        Some(AtrT1 {
+            ifsc: 0xFE,
+            bwi_cwi: 0x43,
+            crc: false,
+            guard: 0
+        })
+    );
+    assert_eq!(atr_t1(&vc::PIV_ATR).map(|p| (p.ifsc, p.bwi_cwi)), Some((32, 0x4D)));
+    assert_eq!(atr_t1(&[0x3B, 0x00]), None); // T=0 only
+    assert_eq!(atr_t1(&[0x3B, 0x80]), None); // truncated
+}
+
+/// The composed serial session against the emulated reader, bytes split at random.
+#[test]
+fn serial_ccid_session_reads_the_card() {
+    use hoviat::reader::serial_ccid::Session;
+    use rand_core::Rng;
+    struct Port {
+        reader: GemPcTwin,
+        s: Session,
+        rng: rand_chacha::ChaCha20Rng,
+    }
+    impl Port {
+        fn run(&mut self, mut out: Vec<u8>) -> Result<Vec<u8>, ReaderError> {
+            loop {
+                let mut back = self.reader.feed(&out);
+                out = Vec::new();
+                while !back.is_empty() {
+                    let n = 1 + usize::try_from(self.rng.next_u32()).unwrap() % back.len();
+                    let piece: Vec<u8> = back.drain(..n).collect();
+                    match self.s.feed(&piece)? {
+                        Step::Send(b) => out.extend(b),
+                        Step::Done(r) => return Ok(r),
+                        Step::Wait => {}
+                    }
+                }
+                if out.is_empty() {
+                    return Err(ReaderError::CardMute);
+                }
+            }
+        }
+    }
+    impl Transport for Port {
+        async fn transmit(&mut self, apdu: &[u8]) -> Result<Vec<u8>, TransportError> {
+            let out = self.s.transmit(apdu)?;
+            Ok(self.run(out)?)
+        }
+        fn atr(&self) -> Vec<u8> {
+            self.s.atr().to_vec()
+        }
+        async fn reset(&mut self) -> Result<(), TransportError> {
+            Ok(())
+        }
+        async fn card_present(&mut self) -> Result<bool, TransportError> {
+            Ok(true)
+        }
+    }
+    let mut reader = GemPcTwin::new(ir_card());
+    reader.time_extensions = 1;
+    reader.wtx = Some(2);
+    let mut p = Port {
+        reader,
+        s: Session::new(true),
+        rng: hoviat::testkit::rng_for("reader", "split"),
+    };
+    let first = p.s.power_on().unwrap();
+    assert_eq!(p.run(first).unwrap(), vc::IR_NID_ATR);
+    let info = block_on(card::info(&mut p, &mut |_| {})).unwrap();
+    assert_eq!(info.profile, card::Profile::IrNid);
+    let direct = block_on(card::info(&mut vc::VirtualTransport::new(ir_card()), &mut |_| {})).unwrap();
+    assert_eq!(info.certificates[1].der, direct.certificates[1].der);
+    // A PIV card (T=0 and T=1 offered) through the same session; T=0-only cards are refused.
+    let mut p = Port {
+        reader: GemPcTwin::new(piv_card()),
+        s: Session::new(true),
+        rng: hoviat::testkit::rng_for("reader", "split2"),
+    };
+    let first = p.s.power_on().unwrap();
+    p.run(first).unwrap();
+    verifier_check(&piv_auth(&mut p).token);
+    struct T0Only;
+    impl VirtualCard for T0Only {
+        fn atr(&self) -> Vec<u8> {
+            vec![0x3B, 0x00]
+        }
+        fn power(&mut self, _: bool) {}
+        fn process(&mut self, _: &[u8]) -> Vec<u8> {
+            vec![0x90, 0x00]
+        }
+    }
+    let mut p = Port {
+        reader: GemPcTwin::new(Box::new(T0Only)),
+        s: Session::new(true),
+        rng: hoviat::testkit::rng_for("reader", "split3"),
+    };
+    let first = p.s.power_on().unwrap();
+    assert_eq!(p.run(first).unwrap_err().code(), "READER_UNSUPPORTED");
+}

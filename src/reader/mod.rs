@@ -11,12 +11,15 @@
 //!   (`libccidtwin.so`) speaks it: echo, LRC, NAK and resend, card-movement notices.
 //! - [`pn532`]: NXP PN532 HSU framing and the commands a contactless APDU bridge needs
 //!   (wake-up, SAMConfiguration, InListPassiveTarget, InDataExchange with chaining).
+//! - [`serial_ccid`]: the three composed into one session (power on, T=1 set-up, APDUs) for
+//!   a GemPC Twin-framed serial reader: what a Web Serial transport wraps.
 //!
 //! Errors: [`ReaderError`], each variant with a stable code.
 
 pub mod ccid;
 mod error;
 pub mod pn532;
+pub mod serial_ccid;
 pub mod t1;
 pub mod twin;
 
