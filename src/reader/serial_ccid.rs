@@ -71,10 +71,10 @@ pub fn atr_t1(atr: &[u8]) -> Option<AtrT1> {
         }
         // Interface bytes after the first TD that names T=1 are T=1's (level >= 3).
         if level >= 3 && protocol_of_level == 1 {
-            if let Some(a) = ta {
-                if (1..=254).contains(&a) {
-                    p.ifsc = a;
-                }
+            if let Some(a) = ta
+                && (1..=254).contains(&a)
+            {
+                p.ifsc = a;
             }
             if let Some(b) = tb {
                 p.bwi_cwi = b;
