@@ -823,12 +823,7 @@ impl Transport for Contactless {
         }
     }
     fn atr(&self) -> Vec<u8> {
-        // PC/SC's convention for a contactless ISO 14443-4 card: 3B 8n 80 01 + historical bytes + TCK.
-        let hist = &self.target.ats[5..];
-        let mut atr = vec![0x3B, 0x80 | u8::try_from(hist.len()).unwrap(), 0x80, 0x01];
-        atr.extend_from_slice(hist);
-        atr.push(atr[1..].iter().fold(0, |a, b| a ^ b));
-        atr
+        pn532::atr_from_ats(&self.target.ats)
     }
     async fn reset(&mut self) -> Result<(), TransportError> {
         Ok(())
@@ -1004,4 +999,61 @@ fn serial_ccid_session_reads_the_card() {
     };
     let first = p.s.power_on().unwrap();
     assert_eq!(p.run(first).unwrap_err().code(), "READER_UNSUPPORTED");
+}
+
+/// The composed PN532 bridge against the emulated module, bytes split at random; a card that
+/// leaves the field mid-dialogue; an empty field.
+#[test]
+fn pn532_bridge_session() {
+    use rand_core::Rng;
+    fn run(
+        chip: &mut Pn532,
+        b: &mut pn532::Bridge,
+        rng: &mut rand_chacha::ChaCha20Rng,
+        mut out: Vec<u8>,
+    ) -> Result<Vec<u8>, ReaderError> {
+        loop {
+            let mut back = chip.feed(&out);
+            out = Vec::new();
+            while !back.is_empty() {
+                let n = 1 + usize::try_from(rng.next_u32()).unwrap() % back.len();
+                let piece: Vec<u8> = back.drain(..n).collect();
+                match b.feed(&piece)? {
+                    Step::Send(x) => out.extend(x),
+                    Step::Done(r) => return Ok(r),
+                    Step::Wait => {}
+                }
+            }
+            if out.is_empty() {
+                return Err(ReaderError::CardMute);
+            }
+        }
+    }
+    let mut rng = hoviat::testkit::rng_for("reader", "bridge");
+    let mut chip = Pn532::new(ir_card(), [0x08, 9, 9, 9]);
+    chip.remove_after = Some(3);
+    let mut b = pn532::Bridge::new();
+    let first = b.start().unwrap();
+    assert_eq!(
+        run(&mut chip, &mut b, &mut rng, first).unwrap(),
+        pn532::atr_from_ats(&chip.ats())
+    );
+    assert_eq!(b.target().unwrap().uid, [0x08, 9, 9, 9]);
+    let select = hex("00 A4 04 00 0C A0 00 00 00 18 0C 00 00 01 63 42 00");
+    for _ in 0..3 {
+        let out = b.transmit(&select).unwrap();
+        assert_eq!(run(&mut chip, &mut b, &mut rng, out).unwrap(), hex("90 00"));
+    }
+    let out = b.transmit(&select).unwrap();
+    assert_eq!(
+        run(&mut chip, &mut b, &mut rng, out).unwrap_err().code(),
+        "CARD_REMOVED"
+    );
+    // The card is gone: listing again finds an empty field.
+    let mut b = pn532::Bridge::new();
+    let first = b.start().unwrap();
+    assert_eq!(
+        run(&mut chip, &mut b, &mut rng, first).unwrap_err(),
+        ReaderError::NoCard
+    );
 }

@@ -10,7 +10,8 @@
 //! - [`twin`]: the GemPC Twin serial framing of CCID messages, as libccid's serial driver
 //!   (`libccidtwin.so`) speaks it: echo, LRC, NAK and resend, card-movement notices.
 //! - [`pn532`]: NXP PN532 HSU framing and the commands a contactless APDU bridge needs
-//!   (wake-up, SAMConfiguration, InListPassiveTarget, InDataExchange with chaining).
+//!   (wake-up, SAMConfiguration, InListPassiveTarget, InDataExchange with chaining), and
+//!   [`pn532::Bridge`], the session a Web Serial contactless transport wraps.
 //! - [`serial_ccid`]: the three composed into one session (power on, T=1 set-up, APDUs) for
 //!   a GemPC Twin-framed serial reader: what a Web Serial transport wraps.
 //!

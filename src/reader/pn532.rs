@@ -397,3 +397,125 @@ impl Exchange {
         Ok(Step::Done(std::mem::take(&mut self.response)))
     }
 }
+
+/// The ATR PC/SC reports for a contactless ISO 14443-4 type-A card (PC/SC part 3): `3B 8n 80 01`,
+/// the ATS's historical bytes, TCK. With it the card profiles detect a card the same way
+/// over contact and contactless.
+pub fn atr_from_ats(ats: &[u8]) -> Vec<u8> {
+    // ATS: TL T0 [TA] [TB] [TC] historical...
+    let hist: &[u8] = match ats {
+        [_, t0, rest @ ..] => {
+            let skip = [0x10, 0x20, 0x40].iter().filter(|b| t0 & **b != 0).count();
+            rest.get(skip..).unwrap_or(&[])
+        }
+        _ => &[],
+    };
+    let hist = &hist[..hist.len().min(15)];
+    let mut atr = vec![0x3B, 0x80 | u8::try_from(hist.len()).unwrap_or(0), 0x80, 0x01];
+    atr.extend_from_slice(hist);
+    let tck = atr[1..].iter().fold(0, |a, b| a ^ b);
+    atr.push(tck);
+    atr
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum BridgePhase {
+    Sam,
+    List,
+    Ready,
+    Apdu,
+}
+
+/// One sans-I/O session with a PN532 on a serial port: wake-up and SAMConfiguration, one
+/// type-A target listed (`Done(atr)`, the ATR from its ATS), then APDUs through
+/// InDataExchange. What a Web Serial contactless transport wraps.
+#[derive(Debug)]
+pub struct Bridge {
+    host: Host,
+    phase: BridgePhase,
+    target: Option<TargetA>,
+    exchange: Option<Exchange>,
+}
+
+impl Default for Bridge {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Bridge {
+    /// A bridge; call [`Bridge::start`] first.
+    pub fn new() -> Self {
+        Self {
+            host: Host::new(),
+            phase: BridgePhase::Sam,
+            target: None,
+            exchange: None,
+        }
+    }
+
+    /// The wake-up preamble and SAMConfiguration.
+    pub fn start(&mut self) -> Result<Vec<u8>, ReaderError> {
+        self.phase = BridgePhase::Sam;
+        let c = self.host.command(cmd::SAM_CONFIGURATION, &SAM_NORMAL)?;
+        Ok([wakeup(), c].concat())
+    }
+
+    /// The target found (after `Done(atr)`).
+    pub fn target(&self) -> Option<&TargetA> {
+        self.target.as_ref()
+    }
+
+    /// Sends one APDU; the exchange ends with `Done(response)`.
+    pub fn transmit(&mut self, apdu: &[u8]) -> Result<Vec<u8>, ReaderError> {
+        let tg = match (&self.target, self.phase) {
+            (Some(t), BridgePhase::Ready) => t.tg,
+            _ => return Err(ReaderError::Protocol("transmit before a card is listed".into())),
+        };
+        let (x, first) = Exchange::start(&mut self.host, tg, apdu)?;
+        self.exchange = Some(x);
+        self.phase = BridgePhase::Apdu;
+        Ok(first)
+    }
+
+    /// Takes bytes read from the port. No card in the field: `NO_CARD` (list again later).
+    pub fn feed(&mut self, bytes: &[u8]) -> Result<Step, ReaderError> {
+        if self.phase == BridgePhase::Apdu {
+            let x = self
+                .exchange
+                .as_mut()
+                .ok_or_else(|| ReaderError::Protocol("no exchange".into()))?;
+            let step = x.feed(&mut self.host, bytes);
+            if !matches!(step, Ok(Step::Send(_) | Step::Wait)) {
+                self.phase = BridgePhase::Ready;
+                self.exchange = None;
+            }
+            return step;
+        }
+        let data = match self.host.feed(bytes)? {
+            Step::Done(d) => d,
+            other => return Ok(other),
+        };
+        match self.phase {
+            BridgePhase::Sam => {
+                self.phase = BridgePhase::List;
+                Ok(Step::Send(
+                    self.host.command(cmd::IN_LIST_PASSIVE_TARGET, &LIST_ONE_TYPE_A)?,
+                ))
+            }
+            BridgePhase::List => {
+                let t = parse_target_a(&data)?.ok_or(ReaderError::NoCard)?;
+                if t.sak & 0x20 == 0 || t.ats.is_empty() {
+                    return Err(ReaderError::Unsupported(
+                        "the card in the field is not ISO 14443-4".into(),
+                    ));
+                }
+                let atr = atr_from_ats(&t.ats);
+                self.target = Some(t);
+                self.phase = BridgePhase::Ready;
+                Ok(Step::Done(atr))
+            }
+            BridgePhase::Ready | BridgePhase::Apdu => Err(ReaderError::Protocol("an answer with no command".into())),
+        }
+    }
+}
