@@ -28,6 +28,7 @@ pub mod error;
 pub mod host;
 pub mod identity;
 pub mod pki;
+pub mod reader;
 pub mod record;
 #[cfg(feature = "rp")]
 pub mod rp;

@@ -156,3 +156,56 @@ fn every_code_is_a_typescript_type() {
         );
     }
 }
+
+/// Codes the JavaScript parts throw (`coded('X', …)`, `code: 'X'`, `HoviatError('X', …)`,
+/// `|| 'X'`) in the extension, the npm package and the demo pages.
+fn js_codes(dir: &Path, out: &mut BTreeSet<String>) {
+    let Ok(rd) = std::fs::read_dir(dir) else { return };
+    for e in rd {
+        let p = e.unwrap().path();
+        let name = p.file_name().unwrap().to_string_lossy().to_string();
+        if p.is_dir() {
+            if !matches!(name.as_str(), "node_modules" | "test" | "pkg" | "dist") {
+                js_codes(&p, out);
+            }
+            continue;
+        }
+        if !(name.ends_with(".js") || name.ends_with(".mjs")) {
+            continue;
+        }
+        let s = std::fs::read_to_string(&p).unwrap();
+        for pat in ["coded('", "code: '", "HoviatError('", "|| '"] {
+            for (i, _) in s.match_indices(pat) {
+                let rest = &s[i + pat.len()..];
+                let lit = &rest[..rest.find('\'').unwrap_or(0)];
+                if is_code(lit) && lit.contains('_') {
+                    out.insert(lit.to_string());
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn every_code_the_javascript_throws_is_in_the_table() {
+    let mut thrown = BTreeSet::new();
+    for d in ["extension", "npm", "www"] {
+        js_codes(&root().join(d), &mut thrown);
+    }
+    // The wasm facade's own `error("CODE", …)` calls.
+    let facade = read("src/wasm/mod.rs");
+    for (i, _) in facade.match_indices("error(\"") {
+        let rest = &facade[i + 7..];
+        let lit = &rest[..rest.find('"').unwrap_or(0)];
+        if is_code(lit) {
+            thrown.insert(lit.to_string());
+        }
+    }
+    assert!(thrown.contains("INVALID_ARGUMENT"), "scan found {thrown:?}");
+    assert!(thrown.contains("EXTENSION_COOLDOWN"), "scan found {thrown:?}");
+    let missing: Vec<_> = thrown.iter().filter(|c| !hoviat::codes::is_known(c)).collect();
+    assert!(
+        missing.is_empty(),
+        "thrown by JavaScript but not in src/codes/mod.rs: {missing:?}"
+    );
+}

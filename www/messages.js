@@ -112,6 +112,12 @@ export const MESSAGES = {
   RECORD_EVIDENCE_CONFLICT: ['اطلاعات کارت و اطلاعات واردشده با هم نمی‌خوانند.', 'The card\'s data and the data entered disagree.'],
   RECORD_CARD_SIGNATURE_INVALID: ['امضای کارت روی این سند معتبر نیست.', 'The card\'s signature over this record does not verify.'],
   RECORD_SIGNER_FAILED: ['پایانه نتوانست سند را مهر کند.', 'The terminal could not seal the record.'],
+  // Direct readers (serial CCID, USB CCID, PN532)
+  READER_PROTOCOL_ERROR: ['کارت‌خوان پاسخ نامعتبر داد؛ کارت‌خوان را جدا و دوباره وصل کنید.', 'The card reader answered outside its protocol; unplug it and plug it in again.'],
+  READER_CHECKSUM_ERROR: ['ارتباط با کارت‌خوان پیوسته خراب می‌شود؛ کابل یا درگاه را بررسی کنید.', 'The link to the card reader keeps corrupting data; check the cable or port.'],
+  READER_BUSY: ['کارت‌خوان مشغول کار دیگری است؛ لحظه‌ای بعد دوباره تلاش کنید.', 'The card reader is busy; try again in a moment.'],
+  READER_COMMAND_FAILED: ['کارت‌خوان در انجام فرمان خطا گزارش کرد.', 'The card reader reported an error.'],
+  READER_UNSUPPORTED: ['این کارت‌خوان پشتیبانی نمی‌شود.', 'This card reader is not supported.'],
   // National code, CLI
   NATIONAL_CODE_INVALID: ['کد ملی نامعتبر است.', 'The national code is invalid.'],
   USAGE: ['استفادهٔ نادرست از برنامه.', 'Wrong usage.'],
@@ -133,6 +139,7 @@ export const MESSAGES = {
   EXTENSION_NO_USER_GESTURE: ['کار با کارت باید با کلیک یا کلیدی در همین صفحه آغاز شود.', 'A card operation must start from a click or a key press in this page.'],
   EXTENSION_TAB_NOT_ACTIVE: ['کار با کارت فقط از زبانهٔ پیدا و فعال مرورگر آغاز می‌شود.', 'A card operation starts only from the visible, focused browser tab.'],
   EXTENSION_COOLDOWN: ['درخواست قبلی این وب‌گاه را رد کردید؛ کمی بعد دوباره تلاش کنید.', 'You declined this site\'s last request; try again a little later.'],
+  EXTENSION_ERROR: ['افزونهٔ هویت با خطای پیش‌بینی‌نشده‌ای روبه‌رو شد؛ صفحه را دوباره بارگذاری کنید.', 'The hoviat extension failed unexpectedly; reload the page.'],
   EXTENSION_ORIGIN_UNKNOWN: ['مرورگر نشانی این صفحه را به افزونه نداد.', 'The browser did not tell the extension this page\'s origin.'],
   USER_CANCELLED: ['شما عملیات را لغو کردید.', 'You cancelled.'],
   HOST_BAD_MESSAGE: ['پیام نامعتبر به برنامهٔ کارت‌خوان.', 'A bad message reached the card-reader program.'],
@@ -146,6 +153,7 @@ export const MESSAGES = {
   INVALID_ARGUMENT: ['درخواست نادرست.', 'Invalid request.'],
   INTERNAL_PANIC: ['خطای داخلی در ماژول هویت.', 'Internal error in the hoviat module.'],
   INTERNAL_ERROR: ['خطای داخلی.', 'Internal error.'],
+  TRUST_STORE_FREED: ['فهرست گواهی‌های مورد اعتماد پیش از این آزاد شده است (خطای برنامه‌نویسی).', 'This TrustStore was already freed (a programming error).'],
   // This server
   NOT_LOGGED_IN: ['وارد نشده‌اید.', 'You are not logged in.'],
   BAD_REQUEST: ['درخواست نادرست به سرور.', 'Bad request to the server.'],

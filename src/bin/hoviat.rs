@@ -1,6 +1,8 @@
 //! `hoviat`: the command line for operators and auditors. JSON on stdout; exit 0 = verified,
 //! 1 = rejected (`{"error":{"code","message"}}`), 2 = usage or I/O error.
 
+#[path = "hoviat/reader.rs"]
+mod reader;
 #[path = "hoviat/record.rs"]
 mod record;
 
@@ -54,6 +56,9 @@ USAGE:
   hoviat card verify-pin --pin-kind piv|id|sign [--reader NAME] --pin-stdin
   hoviat sim card --profile piv|ir-nid|garbage|unknown [--pki DIR] [--holder N] [--port 35963]
                   [--remove-after N]                              (test equipment)
+  hoviat sim reader --kind gempc-twin|pn532 --pty PATH [--profile ir-nid|piv|unknown] [--pki DIR]
+                  [--holder N] [--remove-after N] [--time-extensions N] [--wtx N] [--log]
+                                                                  (test equipment)
   hoviat demo
   hoviat record make --institution FILE --purpose ID --terminal ID --operator ID
                      --terminal-key PKCS8 --terminal-cert FILE...
@@ -668,6 +673,9 @@ fn cmd_card(raw: &[String]) -> Result<serde_json::Value, Failure> {
 fn cmd_sim(raw: &[String]) -> Result<serde_json::Value, Failure> {
     use hoviat::card::virtual_card::{self as vc, VirtualCard};
     let (sub, rest) = raw.split_first().ok_or_else(|| Failure::Usage(usage("sim card ...")))?;
+    if sub == "reader" {
+        return reader::run(rest);
+    }
     if sub != "card" {
         return Err(Failure::Usage(usage("sim card ...")));
     }

@@ -766,6 +766,7 @@ pub fn verify(record: &str, opts: &VerifyOptions<'_>) -> Result<VerifiedRecord, 
         max_intermediates: 3,
         strict_rfc5280: false,
         ocsp: None,
+        policies: Default::default(),
     };
     opts.institution_ca
         .validate_with(&certs[0], &certs[1..], &path_opts, opts.backend)

@@ -10,6 +10,7 @@ pub mod cms;
 pub mod der;
 pub mod institution;
 pub mod ocsp;
+pub mod readers;
 #[cfg(unix)]
 pub mod vpcd;
 

@@ -260,21 +260,38 @@ impl PcscTransport {
 /// instead of an error: ask whether the card is there. The service notices a removal only at
 /// its next poll (pcscd: every 0.4 s), so look for up to 1.5 s.
 fn transmit(card: &pcsc::Card, apdu: &[u8], buf: &mut [u8]) -> Result<Vec<u8>, TransportError> {
+    // A card pulled mid-command shows as an empty response (vpcd) or as SCARD_E_NOT_TRANSACTED /
+    // a communication error (libccid: the reader failed the exchange): ask whether the card is
+    // there. The service notices a removal only at its next poll (pcscd: every 0.4 s), so look
+    // for up to 1.5 s.
+    let gone = || {
+        (0..15).any(|_| {
+            let present = card
+                .status2_owned()
+                .is_ok_and(|s| s.status().contains(pcsc::Status::PRESENT));
+            if present {
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            !present
+        })
+    };
     match card.transmit(apdu, buf) {
         Ok(r) if r.len() < 2 => {
             let r = r.to_vec();
-            let gone = (0..15).any(|_| {
-                let present = card
-                    .status2_owned()
-                    .is_ok_and(|s| s.status().contains(pcsc::Status::PRESENT));
-                if present {
-                    std::thread::sleep(Duration::from_millis(100));
-                }
-                !present
-            });
-            if gone { Err(TransportError::CardRemoved) } else { Ok(r) }
+            if gone() {
+                Err(TransportError::CardRemoved)
+            } else {
+                Ok(r)
+            }
         }
         Ok(r) => Ok(r.to_vec()),
+        Err(e @ (pcsc::Error::NotTransacted | pcsc::Error::CommError)) => {
+            if gone() {
+                Err(TransportError::CardRemoved)
+            } else {
+                Err(map_err(e))
+            }
+        }
         Err(e) => Err(map_err(e)),
     }
 }

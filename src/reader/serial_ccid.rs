@@ -1,0 +1,212 @@
+//! One sans-I/O session with a GemPC Twin-framed serial CCID reader at TPDU level, composed
+//! from [`super::twin`], [`super::ccid`] and [`super::t1`]: what a Web Serial transport wraps.
+//! The caller writes every [`Step::Send`] to the port, feeds every byte read back into
+//! [`Session::feed`], and applies its own time-outs.
+//!
+//! Power-on sequence: IccPowerOn (ATR) → SetParameters T=1 (IFSC, BWI/CWI and EDC from the
+//! ATR; the card stays at the default Fi/Di, no PPS) → S(IFS request) with IFSD 254. Then each
+//! [`Session::transmit`] runs T=1 over XfrBlock. T=0-only cards are refused
+//! (`READER_UNSUPPORTED`).
+
+use super::ccid::{self, Reply, Voltage};
+use super::t1::{self, Edc};
+use super::twin::{self, Event};
+use super::{ReaderError, Step};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Phase {
+    Idle,
+    PowerOn,
+    SetParameters,
+    Ifs,
+    Ready,
+    Apdu,
+}
+
+/// T=1 parameters read from an ATR.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AtrT1 {
+    /// IFSC (TA for T=1; default 32).
+    pub ifsc: u8,
+    /// BWI (high nibble) and CWI (low nibble) (TB for T=1; default 0x4D).
+    pub bwi_cwi: u8,
+    /// CRC instead of LRC (TC for T=1, bit 0).
+    pub crc: bool,
+    /// Extra guard time (TC1).
+    pub guard: u8,
+}
+
+/// Reads the T=1 parameters of an ATR; `None` when the card does not offer T=1.
+pub fn atr_t1(atr: &[u8]) -> Option<AtrT1> {
+    let (&ts, rest) = atr.split_first()?;
+    if ts != 0x3B && ts != 0x3F {
+        return None;
+    }
+    let (&t0, mut rest) = rest.split_first()?;
+    let mut y = t0 >> 4;
+    let mut p = AtrT1 {
+        ifsc: 32,
+        bwi_cwi: 0x4D,
+        crc: false,
+        guard: 0,
+    };
+    let mut t1 = false;
+    let mut level = 1;
+    let mut protocol_of_level = 0u8;
+    loop {
+        let mut take = |present: bool| -> Option<Option<u8>> {
+            if !present {
+                return Some(None);
+            }
+            let (&b, r) = rest.split_first()?;
+            rest = r;
+            Some(Some(b))
+        };
+        let ta = take(y & 1 != 0)?;
+        let tb = take(y & 2 != 0)?;
+        let tc = take(y & 4 != 0)?;
+        let td = take(y & 8 != 0)?;
+        if level == 1 {
+            p.guard = tc.unwrap_or(0);
+        }
+        // Interface bytes after the first TD that names T=1 are T=1's (level >= 3).
+        if level >= 3 && protocol_of_level == 1 {
+            if let Some(a) = ta
+                && (1..=254).contains(&a)
+            {
+                p.ifsc = a;
+            }
+            if let Some(b) = tb {
+                p.bwi_cwi = b;
+            }
+            if let Some(c) = tc {
+                p.crc = c & 1 != 0;
+            }
+        }
+        let Some(d) = td else { break };
+        protocol_of_level = d & 0x0F;
+        t1 |= protocol_of_level == 1;
+        y = d >> 4;
+        level += 1;
+        if level > 8 {
+            return None;
+        }
+    }
+    t1.then_some(p)
+}
+
+/// A session with one card through one serial CCID reader.
+#[derive(Debug)]
+pub struct Session {
+    serial: twin::Host,
+    ccid: ccid::Host,
+    t1: t1::Host,
+    phase: Phase,
+    atr: Vec<u8>,
+    queue: Vec<Vec<u8>>,
+}
+
+impl Session {
+    /// `echo`: the reader echoes host frames (GemPCTwin: true).
+    pub fn new(echo: bool) -> Self {
+        Self {
+            serial: twin::Host::new(echo),
+            ccid: ccid::Host::new(0, 271),
+            t1: t1::Host::new(32, Edc::Lrc),
+            phase: Phase::Idle,
+            atr: Vec::new(),
+            queue: Vec::new(),
+        }
+    }
+
+    /// The card's ATR once powered.
+    pub fn atr(&self) -> &[u8] {
+        &self.atr
+    }
+
+    /// Powers the card on; the sequence ends with `Done(atr)`.
+    pub fn power_on(&mut self) -> Result<Vec<u8>, ReaderError> {
+        self.phase = Phase::PowerOn;
+        let m = self.ccid.power_on(Voltage::V5)?;
+        Ok(self.serial.send(&m))
+    }
+
+    /// Sends one APDU; the exchange ends with `Done(response)`.
+    pub fn transmit(&mut self, apdu: &[u8]) -> Result<Vec<u8>, ReaderError> {
+        if self.phase != Phase::Ready {
+            return Err(ReaderError::Protocol("transmit before the card is powered".into()));
+        }
+        let b = self.t1.start(apdu)?;
+        self.phase = Phase::Apdu;
+        self.xfr(&b)
+    }
+
+    fn xfr(&mut self, block: &[u8]) -> Result<Vec<u8>, ReaderError> {
+        let m = self.ccid.xfr_block(block, 0, 0)?;
+        Ok(self.serial.send(&m))
+    }
+
+    /// Takes bytes read from the port.
+    pub fn feed(&mut self, bytes: &[u8]) -> Result<Step, ReaderError> {
+        let mut write = Vec::new();
+        for e in self.serial.feed(bytes)? {
+            match e {
+                Event::Message(m) => self.queue.push(m),
+                Event::Send(b) => write.extend(b),
+                Event::CardMoved(_) => {}
+            }
+        }
+        if !write.is_empty() {
+            return Ok(Step::Send(write));
+        }
+        while !self.queue.is_empty() {
+            let m = self.queue.remove(0);
+            let reply = match self.ccid.on_reply(&m) {
+                Ok(Reply::TimeExtension(_)) => continue,
+                Ok(r) => r,
+                Err(e) => {
+                    self.phase = Phase::Idle;
+                    return Err(e);
+                }
+            };
+            if !self.queue.is_empty() {
+                return Err(ReaderError::Protocol("more than one answer to a command".into()));
+            }
+            return self.on_reply(reply);
+        }
+        Ok(Step::Wait)
+    }
+
+    fn on_reply(&mut self, reply: Reply) -> Result<Step, ReaderError> {
+        match (self.phase, reply) {
+            (Phase::PowerOn, Reply::Data { data, .. }) => {
+                let p = atr_t1(&data).ok_or_else(|| {
+                    ReaderError::Unsupported(
+                        "the card offers no T=1 (T=0 over a TPDU reader is not implemented)".into(),
+                    )
+                })?;
+                self.atr = data;
+                self.t1 = t1::Host::new(p.ifsc, if p.crc { Edc::Crc } else { Edc::Lrc });
+                let params = ccid::t1_parameters(0x11, p.crc, p.guard, p.bwi_cwi, p.ifsc);
+                self.phase = Phase::SetParameters;
+                let m = self.ccid.set_parameters(1, &params)?;
+                Ok(Step::Send(self.serial.send(&m)))
+            }
+            (Phase::SetParameters, Reply::Parameters { protocol: 1, .. }) => {
+                self.phase = Phase::Ifs;
+                let b = self.t1.negotiate_ifsd(254)?;
+                Ok(Step::Send(self.xfr(&b)?))
+            }
+            (Phase::Ifs | Phase::Apdu, Reply::Data { data, .. }) => match self.t1.on_block(&data)? {
+                Step::Send(b) => Ok(Step::Send(self.xfr(&b)?)),
+                Step::Done(r) => {
+                    let ifs = self.phase == Phase::Ifs;
+                    self.phase = Phase::Ready;
+                    Ok(Step::Done(if ifs { self.atr.clone() } else { r }))
+                }
+                Step::Wait => Ok(Step::Wait),
+            },
+            (phase, r) => Err(ReaderError::Protocol(format!("{r:?} during {phase:?}"))),
+        }
+    }
+}

@@ -1,0 +1,166 @@
+//! The GemPC Twin serial framing of CCID messages, host side, as libccid's serial driver
+//! (`libccidtwin.so`) speaks it: a frame is `03 06 <CCID message> LRC` (LRC = XOR of every
+//! byte before it); `03 15 16` is a NAK (resend your last frame). The reader first echoes each
+//! host frame byte for byte (GemPCTwin and GemPCPinPad; the multi-slot models do not), then
+//! answers. Between frames it may send `50 02` (card removed) or `50 03` (card inserted).
+
+use super::ReaderError;
+use super::ccid::{HEADER, MAX_MESSAGE};
+use super::t1::lrc;
+
+/// Frame start.
+pub const SYNC: u8 = 0x03;
+/// "A CCID message follows".
+pub const ACK: u8 = 0x06;
+/// NAK control byte.
+pub const NAK_BYTE: u8 = 0x15;
+/// The whole NAK frame.
+pub const NAK: [u8; 3] = [SYNC, NAK_BYTE, SYNC ^ NAK_BYTE];
+/// Card-movement notice lead byte (RDR_to_PC_NotifySlotChange).
+pub const NOTIFY: u8 = 0x50;
+/// Resends allowed for one frame (each NAK either way counts).
+pub const MAX_NAKS: u8 = 3;
+
+/// Frames a CCID message.
+pub fn frame(msg: &[u8]) -> Vec<u8> {
+    let mut f = Vec::with_capacity(msg.len() + 3);
+    f.extend_from_slice(&[SYNC, ACK]);
+    f.extend_from_slice(msg);
+    f.push(lrc(&f));
+    f
+}
+
+/// Something the host must act on.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Event {
+    /// A whole CCID message from the reader (LRC checked).
+    Message(Vec<u8>),
+    /// Write these bytes (our last frame again, after the reader's NAK; or our NAK after a
+    /// frame with a bad LRC).
+    Send(Vec<u8>),
+    /// The reader noticed a card insertion (`true`) or removal.
+    CardMoved(bool),
+}
+
+/// The host side of the serial link: frames outgoing messages, drops the echo, re-frames the
+/// reader's bytes however the port splits them, checks LRCs and handles NAKs.
+#[derive(Clone, Debug)]
+pub struct Host {
+    echo: bool,
+    pending_echo: Vec<u8>,
+    last: Vec<u8>,
+    buf: Vec<u8>,
+    naks: u8,
+}
+
+impl Host {
+    /// `echo`: whether the reader echoes host frames (true for GemPCTwin).
+    pub fn new(echo: bool) -> Self {
+        Self {
+            echo,
+            pending_echo: Vec::new(),
+            last: Vec::new(),
+            buf: Vec::new(),
+            naks: 0,
+        }
+    }
+
+    /// Frames `msg` for writing and remembers it for a resend.
+    pub fn send(&mut self, msg: &[u8]) -> Vec<u8> {
+        self.last = frame(msg);
+        self.naks = 0;
+        self.buf.clear();
+        self.wrote(self.last.clone())
+    }
+
+    fn wrote(&mut self, bytes: Vec<u8>) -> Vec<u8> {
+        if self.echo {
+            self.pending_echo.extend_from_slice(&bytes);
+        }
+        bytes
+    }
+
+    fn nak(&mut self, why: &str) -> Result<Event, ReaderError> {
+        self.naks += 1;
+        if self.naks > MAX_NAKS {
+            return Err(ReaderError::Checksum(format!(
+                "serial reader: {why} after {MAX_NAKS} resends"
+            )));
+        }
+        Ok(Event::Send(self.wrote(NAK.to_vec())))
+    }
+
+    /// Takes bytes read from the port; returns what they complete, in order.
+    pub fn feed(&mut self, bytes: &[u8]) -> Result<Vec<Event>, ReaderError> {
+        let mut out = Vec::new();
+        let mut bytes = bytes;
+        while !self.pending_echo.is_empty() && !bytes.is_empty() {
+            if bytes[0] != self.pending_echo[0] {
+                return Err(ReaderError::Protocol(format!(
+                    "serial reader echoed 0x{:02X} for 0x{:02X}",
+                    bytes[0], self.pending_echo[0]
+                )));
+            }
+            self.pending_echo.remove(0);
+            bytes = &bytes[1..];
+        }
+        self.buf.extend_from_slice(bytes);
+        loop {
+            match self.buf.as_slice() {
+                [] => break,
+                [NOTIFY] => break,
+                [NOTIFY, x, ..] => {
+                    let present = match *x {
+                        0x02 => false,
+                        0x03 => true,
+                        other => return Err(ReaderError::Protocol(format!("slot notice 50 {other:02X}"))),
+                    };
+                    self.buf.drain(..2);
+                    out.push(Event::CardMoved(present));
+                }
+                [SYNC] => break,
+                [SYNC, NAK_BYTE] => break,
+                [SYNC, NAK_BYTE, l, ..] => {
+                    if *l != SYNC ^ NAK_BYTE {
+                        return Err(ReaderError::Protocol("a NAK with a bad LRC".into()));
+                    }
+                    self.buf.drain(..3);
+                    self.naks += 1;
+                    if self.naks > MAX_NAKS {
+                        return Err(ReaderError::Checksum(format!(
+                            "the serial reader refused our frame {MAX_NAKS} times"
+                        )));
+                    }
+                    let again = self.last.clone();
+                    out.push(Event::Send(self.wrote(again)));
+                }
+                [SYNC, ACK, rest @ ..] => {
+                    let Some(len) = super::ccid::message_len(rest) else {
+                        break;
+                    };
+                    if len > MAX_MESSAGE {
+                        return Err(ReaderError::TooLong(len));
+                    }
+                    if rest.len() < len + 1 {
+                        break;
+                    }
+                    let f: Vec<u8> = self.buf.drain(..2 + len + 1).collect();
+                    if lrc(&f) != 0 {
+                        self.buf.clear();
+                        out.push(self.nak("bad LRC")?);
+                        continue;
+                    }
+                    debug_assert!(len >= HEADER);
+                    out.push(Event::Message(f[2..2 + len].to_vec()));
+                }
+                [SYNC, other, ..] => {
+                    return Err(ReaderError::Protocol(format!(
+                        "serial frame control byte 0x{other:02X}"
+                    )));
+                }
+                [other, ..] => return Err(ReaderError::Protocol(format!("serial frame starts with 0x{other:02X}"))),
+            }
+        }
+        Ok(out)
+    }
+}
