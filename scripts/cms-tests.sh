@@ -26,7 +26,7 @@ need openssl openssl
 need python3 python3
 python3 -c 'import pyhanko' 2>/dev/null || {
   echo "installing pyhanko (PyPI)" >&2
-  pip install --quiet pyhanko >/dev/null 2>&1 || python3 -m pip install --quiet pyhanko >/dev/null 2>&1
+  pip install --quiet "pyhanko==0.38.0" >/dev/null 2>&1 || python3 -m pip install --quiet --break-system-packages "pyhanko==0.38.0" >/dev/null 2>&1
 }
 python3 -c 'import pyhanko' 2>/dev/null || { echo "FAIL setup: cannot install pyhanko"; echo "cms: 1 failed"; exit 1; }
 

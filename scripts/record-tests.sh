@@ -168,7 +168,15 @@ else
   cd "$W"
   start_pcscd "$W/pcscd.log"
   sim() { # profile holder
-    [ -n "$SIM_PID" ] && kill "$SIM_PID" 2>/dev/null && wait "$SIM_PID" 2>/dev/null
+    if [ -n "$SIM_PID" ]; then
+      kill "$SIM_PID" 2>/dev/null && wait "$SIM_PID" 2>/dev/null
+      # pcscd notices the previous card's removal only at its next poll: wait for it, or the
+      # next command still talks to the old card.
+      for _ in $(seq 60); do
+        "$H" card list 2>/dev/null | grep -q '"cardPresent": true' || break
+        sleep 0.1
+      done
+    fi
     (in_ns "$H" sim card --profile "$1" --pki kit/registry --holder "$2") > "$W/sim.log" 2>&1 &
     SIM_PID=$!
     for _ in $(seq 60); do
