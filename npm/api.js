@@ -1,5 +1,11 @@
-// hoviat's JavaScript API, shared by the ESM and CommonJS entries. The build wraps this body
-// for each module system; `platform` supplies the wasm core loader and the optional entries.
+// hoviat's JavaScript API, shared by the browser and Node builds. scripts/build-pkg puts this
+// body after a platform part (npm/platform-web.js or npm/platform-node.js) that defines
+// `PLATFORM` and `mainSource`, and exports the functions below as plain top-level names (so
+// that a bundler drops what a page does not import).
+//
+// Nothing runs at import time: the WebAssembly module is fetched and compiled on first use
+// (or by `init()`), then instantiated synchronously from the compiled module. After a trap
+// (INTERNAL_PANIC) the next call re-creates the instance from that same compiled module.
 
 class HoviatError extends Error {
   constructor(code, message, extra) {
@@ -12,358 +18,443 @@ class HoviatError extends Error {
 
 const TRANSPORTS = ['auto', 'virtual', 'extension', 'webusb', 'webserial', 'smartcard'];
 
-function makeApi(platform) {
-  let core = platform.core; // the wasm-bindgen glue, initialised
-  let poisoned = null; // set when the module trapped; the next call loads a fresh instance
-
-  function toError(e) {
-    if (e instanceof HoviatError) return e;
-    if (e && typeof e === 'object' && e.name === 'HoviatError' && typeof e.code === 'string') {
-      return new HoviatError(e.code, e.message);
-    }
-    if (typeof WebAssembly !== 'undefined' && e instanceof WebAssembly.RuntimeError) {
-      let detail = e.message;
-      try { detail = core.lastPanic() || detail; } catch (_) { /* the instance is gone */ }
-      poisoned = detail;
-      return new HoviatError('INTERNAL_PANIC', 'hoviat hit an internal error and reloads itself: ' + detail);
-    }
-    return new HoviatError('INTERNAL_ERROR', String((e && e.message) || e));
+function wasmUnavailable(what, e) {
+  if (e instanceof HoviatError) return e;
+  let why = String((e && e.message) || e);
+  if (/unsafe-eval|Content.Security.Policy|CSP/i.test(why)) {
+    why += " (the page's Content-Security-Policy must allow WebAssembly: script-src 'self' 'wasm-unsafe-eval')";
   }
+  return new HoviatError('WASM_UNAVAILABLE', 'hoviat could not load its WebAssembly module (' + what + '): ' + why);
+}
 
-  async function ready() {
-    if (poisoned !== null) {
-      core = await platform.reload();
-      poisoned = null;
-    }
-    return core;
+// One WebAssembly module: compiled once, instantiated on demand, re-instantiated after a trap.
+// `source` gives { makeGlue(), compile(given?) -> Promise<WebAssembly.Module>, compileSync() }.
+class Slot {
+  constructor(name, source) {
+    this.name = name;
+    this.source = source;
+    this.module = null;
+    this.glue = null;
+    this.poisoned = false;
+    this.pending = null;
   }
-
-  function call(fn) {
+  _instantiate() {
+    let g;
     try {
-      return fn(core);
+      g = this.source.makeGlue();
+      g.initSync({ module: this.module });
     } catch (e) {
-      throw toError(e);
+      throw wasmUnavailable(this.name, e);
     }
+    this.glue = g;
+    this.poisoned = false;
+    return g;
   }
-
-  function needObject(v, what) {
-    if (v === null || typeof v !== 'object' || Array.isArray(v)) {
-      throw new HoviatError('INVALID_ARGUMENT', what + ' must be an object');
-    }
-  }
-
-  const BACKENDS = ['wasm', 'webcrypto', 'node'];
-  const NODE_HASH = { 'SHA-1': 'sha1', 'SHA-256': 'sha256', 'SHA-384': 'sha384', 'SHA-512': 'sha512' };
-
-  // Imported keys, by SHA-256 of the SPKI and the import parameters: the CA keys of a
-  // registry recur in every verification, so each is imported once. Bounded.
-  const keyCache = new Map();
-  function importKey(subtle, c, importAlg) {
-    const k = c.keyId + '|' + c.kind + '|' + c.hash + '|' + (c.namedCurve || '');
-    let p = keyCache.get(k);
-    if (p === undefined) {
-      if (keyCache.size >= 64) keyCache.clear();
-      p = subtle.importKey('spki', c.spki, importAlg, false, ['verify']);
-      keyCache.set(k, p);
-      p.catch(() => keyCache.delete(k));
-    }
-    return p;
-  }
-
-  // WebCrypto: every check of a verification at once.
-  function webcryptoVerify(checks) {
-    const subtle = globalThis.crypto.subtle;
-    return Promise.all(checks.map(async (c) => {
+  /** The live instance's glue, synchronously (Node compiles on the spot; a browser needs init()). */
+  get() {
+    if (this.glue !== null && !this.poisoned) return this.glue;
+    if (this.module === null) {
       try {
-        const importAlg = c.kind === 'ecdsa' ? { name: 'ECDSA', namedCurve: c.namedCurve }
-          : { name: c.kind === 'rsa-pss' ? 'RSA-PSS' : 'RSASSA-PKCS1-v1_5', hash: c.hash };
-        const key = await importKey(subtle, c, importAlg);
-        const params = c.kind === 'ecdsa' ? { name: 'ECDSA', hash: c.hash }
-          : c.kind === 'rsa-pss' ? { name: 'RSA-PSS', saltLength: c.saltLength } : { name: 'RSASSA-PKCS1-v1_5' };
-        return [c.id, await subtle.verify(params, key, c.signature, c.message)];
-      } catch (_) {
-        return [c.id, false];
-      }
-    }));
-  }
-
-  // node:crypto, synchronous (no hop to a worker thread, unlike Node's WebCrypto). Parsed
-  // public keys are kept by SHA-256 of the SPKI, as for WebCrypto. When a verification needs
-  // two or more slow checks (P-384 or P-521: ~0.5 ms each in Node 20's OpenSSL), all but one go
-  // to libuv's thread pool (node:crypto's callback form) while this thread does the rest: the
-  // verification takes about one slow check less, for the same CPU time plus a thread hop
-  // (~0.1 ms), so one slow check alone stays here. `parallel: false` keeps them all here.
-  const nodeKeys = new Map();
-  const SLOW_CURVES = ['P-384', 'P-521'];
-  function nodeVerify(checks, parallel) {
-    const nc = platform.nodeCrypto;
-    const args = (c) => {
-      let key = nodeKeys.get(c.keyId);
-      if (key === undefined) {
-        if (nodeKeys.size >= 64) nodeKeys.clear();
-        key = nc.createPublicKey({ key: c.spki, format: 'der', type: 'spki' });
-        nodeKeys.set(c.keyId, key);
-      }
-      const hash = NODE_HASH[c.hash];
-      if (c.kind === 'ecdsa') return [hash, c.message, { key, dsaEncoding: 'ieee-p1363' }, c.signature];
-      if (c.kind === 'rsa-pss') return [hash, c.message, { key, padding: nc.constants.RSA_PKCS1_PSS_PADDING, saltLength: c.saltLength }, c.signature];
-      return [hash, c.message, key, c.signature];
-    };
-    const here = (c) => {
-      try {
-        return [c.id, nc.verify(...args(c))];
-      } catch (_) {
-        return [c.id, false];
-      }
-    };
-    const slow = parallel === false ? [] : checks.filter((c) => c.kind === 'ecdsa' && SLOW_CURVES.includes(c.namedCurve));
-    if (slow.length < 2) return checks.map(here);
-    const away = slow.slice(1);
-    const pool = away.map((c) => new Promise((resolve) => {
-      try {
-        nc.verify(...args(c), (err, ok) => resolve([c.id, !err && ok === true]));
-      } catch (_) {
-        resolve([c.id, false]);
-      }
-    }));
-    const local = checks.filter((c) => !away.includes(c)).map(here);
-    return Promise.all(pool).then((r) => local.concat(r));
-  }
-
-  // Trust parsed once for many verifications. It keeps its inputs so that another module
-  // instance (a fresh one after a trap, or the full module for backend 'wasm') gets its own
-  // parsed copy on first use.
-  const storeFinalizer = typeof FinalizationRegistry === 'function'
-    ? new FinalizationRegistry((h) => { try { h.mod.trustStoreFree(h.id); } catch (_) { /* instance gone */ } })
-    : null;
-
-  class TrustStore {
-    constructor(options) {
-      needObject(options, 'options');
-      this._input = { trustAnchors: options.trustAnchors, intermediates: options.intermediates, crls: options.crls };
-      this._ids = new Map();
-      this._freed = false;
-      this._id(core); // parsed now, so that bad input fails here and not at the first login
-    }
-    _id(mod) {
-      if (this._freed) throw new HoviatError('TRUST_STORE_FREED', 'this TrustStore was freed');
-      let id = this._ids.get(mod);
-      if (id === undefined) {
-        try { id = mod.trustStoreNew(this._input); } catch (e) { throw toError(e); }
-        this._ids.set(mod, id);
-        if (storeFinalizer) storeFinalizer.register(this, { mod, id }, this);
-      }
-      return id;
-    }
-    /** Releases the parsed copies now (otherwise when this object is garbage-collected). */
-    free() {
-      if (storeFinalizer) storeFinalizer.unregister(this);
-      for (const [mod, id] of this._ids) { try { mod.trustStoreFree(id); } catch (_) { /* instance gone */ } }
-      this._ids.clear();
-      this._freed = true;
-    }
-  }
-
-  function withTrust(options, mod) {
-    if (options.trust === undefined) return options;
-    if (!(options.trust instanceof TrustStore)) throw new HoviatError('INVALID_ARGUMENT', 'trust must be a TrustStore');
-    const o = { ...options, trustStore: options.trust._id(mod) };
-    delete o.trust;
-    return o;
-  }
-
-  async function verifyToken(token, options) {
-    needObject(options, 'options');
-    const backend = options.backend === undefined ? platform.defaultBackend : options.backend;
-    if (!BACKENDS.includes(backend)) {
-      throw new HoviatError('INVALID_ARGUMENT', 'backend must be one of ' + BACKENDS.join(', '));
-    }
-    await ready();
-    if (backend === 'wasm') {
-      const full = platform.loadFull ? await platform.loadFull() : core;
-      const opts = withTrust(options, full);
-      try {
-        return full.verifyToken(token, opts);
+        this.module = this.source.compileSync();
       } catch (e) {
-        throw toError(e);
+        throw wasmUnavailable(this.name, e);
       }
     }
-    if (backend === 'node' && !platform.nodeCrypto) {
-      throw new HoviatError('INVALID_ARGUMENT', 'the node backend exists only in Node');
-    }
-    if (backend === 'webcrypto' && !(globalThis.crypto && globalThis.crypto.subtle)) {
-      throw new HoviatError('INVALID_ARGUMENT', 'WebCrypto is not available here (a secure context is needed)');
-    }
-    // Two passes (usually): the core says which signatures its verdict needs, the platform
-    // verifies them, and the core decides with the real answers only.
-    const opts = withTrust(options, core);
-    const job = call((c) => new c.VerifyJob(token, opts));
+    return this._instantiate();
+  }
+  /** Like get(), or null when the module is not compiled yet and cannot be compiled synchronously. */
+  tryGet() {
     try {
-      let fresh = [];
-      for (let round = 0; round < 8; round++) {
-        const step = call(() => job.step(fresh));
-        if (step.done) return step.result;
-        fresh = backend === 'node' ? await nodeVerify(step.pending, options.parallel) : await webcryptoVerify(step.pending);
-        // The pass answered every pending check "valid"; if the platform agrees on all of
-        // them, that pass used only real answers and its verdict stands.
-        if (fresh.length === step.pending.length && fresh.every((r) => r[1] === true)) {
-          if ('ifAllValidError' in step) throw toError(step.ifAllValidError);
-          return step.ifAllValid;
-        }
+      return this.get();
+    } catch (e) {
+      if (e.code === 'NOT_READY') return null;
+      throw e;
+    }
+  }
+  async ready(given) {
+    if (this.module === null) {
+      if (this.pending === null) {
+        // A failure is not kept: a later call (or init with bytes) may succeed.
+        this.pending = this.source.compile(given).then(
+          (m) => { this.module = m; this.pending = null; },
+          (e) => { this.pending = null; throw wasmUnavailable(this.name, e); });
       }
-      throw new HoviatError('INTERNAL_ERROR', 'signature verification did not settle');
-    } finally {
-      try { job.free(); } catch (_) { /* already gone after a trap */ }
+      await this.pending;
+    }
+    return this.get();
+  }
+}
+
+const main = /* @__PURE__ */ new Slot(PLATFORM.mainName, mainSource);
+let fullSlot = null;
+
+function toError(e, slot) {
+  if (e instanceof HoviatError) return e;
+  if (e && typeof e === 'object' && e.name === 'HoviatError' && typeof e.code === 'string') {
+    return new HoviatError(e.code, e.message);
+  }
+  if (typeof WebAssembly !== 'undefined' && e instanceof WebAssembly.RuntimeError) {
+    let detail = e.message;
+    try { detail = (slot.glue && slot.glue.lastPanic()) || detail; } catch (_) { /* the instance is gone */ }
+    slot.poisoned = true; // the next call instantiates the compiled module afresh
+    return new HoviatError('INTERNAL_PANIC', 'hoviat hit an internal error and reloads itself: ' + detail);
+  }
+  return new HoviatError('INTERNAL_ERROR', String((e && e.message) || e));
+}
+
+function call(slot, fn) {
+  const g = slot.get();
+  try {
+    return fn(g);
+  } catch (e) {
+    throw toError(e, slot);
+  }
+}
+
+/**
+ * Loads the WebAssembly module now (otherwise the first call does). `options.wasm` replaces the
+ * packaged file: a WebAssembly.Module, the bytes, a Response (or a promise of one) or a URL.
+ */
+async function init(options) {
+  if (options !== undefined) needObject(options, 'options');
+  await main.ready(options && options.wasm);
+}
+
+function needObject(v, what) {
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) {
+    throw new HoviatError('INVALID_ARGUMENT', what + ' must be an object');
+  }
+}
+
+const BACKENDS = ['wasm', 'webcrypto', 'node'];
+const NODE_HASH = { 'SHA-1': 'sha1', 'SHA-256': 'sha256', 'SHA-384': 'sha384', 'SHA-512': 'sha512' };
+
+// Imported keys, by SHA-256 of the SPKI and the import parameters: the CA keys of a
+// registry recur in every verification, so each is imported once. Bounded.
+const keyCache = /* @__PURE__ */ new Map();
+function importKey(subtle, c, importAlg) {
+  const k = c.keyId + '|' + c.kind + '|' + c.hash + '|' + (c.namedCurve || '');
+  let p = keyCache.get(k);
+  if (p === undefined) {
+    if (keyCache.size >= 64) keyCache.clear();
+    p = subtle.importKey('spki', c.spki, importAlg, false, ['verify']);
+    keyCache.set(k, p);
+    p.catch(() => keyCache.delete(k));
+  }
+  return p;
+}
+
+// WebCrypto: every check of a verification at once.
+function webcryptoVerify(checks) {
+  const subtle = globalThis.crypto.subtle;
+  return Promise.all(checks.map(async (c) => {
+    try {
+      const importAlg = c.kind === 'ecdsa' ? { name: 'ECDSA', namedCurve: c.namedCurve }
+        : { name: c.kind === 'rsa-pss' ? 'RSA-PSS' : 'RSASSA-PKCS1-v1_5', hash: c.hash };
+      const key = await importKey(subtle, c, importAlg);
+      const params = c.kind === 'ecdsa' ? { name: 'ECDSA', hash: c.hash }
+        : c.kind === 'rsa-pss' ? { name: 'RSA-PSS', saltLength: c.saltLength } : { name: 'RSASSA-PKCS1-v1_5' };
+      return [c.id, await subtle.verify(params, key, c.signature, c.message)];
+    } catch (_) {
+      return [c.id, false];
+    }
+  }));
+}
+
+// node:crypto, synchronous (no hop to a worker thread, unlike Node's WebCrypto). Parsed
+// public keys are kept by SHA-256 of the SPKI, as for WebCrypto. When a verification needs
+// two or more slow checks (P-384 or P-521: ~0.5 ms each in Node 20's OpenSSL), all but one go
+// to libuv's thread pool (node:crypto's callback form) while this thread does the rest: the
+// verification takes about one slow check less, for the same CPU time plus a thread hop
+// (~0.1 ms), so one slow check alone stays here. `parallel: false` keeps them all here.
+const nodeKeys = /* @__PURE__ */ new Map();
+const SLOW_CURVES = ['P-384', 'P-521'];
+function nodeVerify(checks, parallel) {
+  const nc = PLATFORM.nodeCrypto;
+  const args = (c) => {
+    let key = nodeKeys.get(c.keyId);
+    if (key === undefined) {
+      if (nodeKeys.size >= 64) nodeKeys.clear();
+      key = nc.createPublicKey({ key: c.spki, format: 'der', type: 'spki' });
+      nodeKeys.set(c.keyId, key);
+    }
+    const hash = NODE_HASH[c.hash];
+    if (c.kind === 'ecdsa') return [hash, c.message, { key, dsaEncoding: 'ieee-p1363' }, c.signature];
+    if (c.kind === 'rsa-pss') return [hash, c.message, { key, padding: nc.constants.RSA_PKCS1_PSS_PADDING, saltLength: c.saltLength }, c.signature];
+    return [hash, c.message, key, c.signature];
+  };
+  const here = (c) => {
+    try {
+      return [c.id, nc.verify(...args(c))];
+    } catch (_) {
+      return [c.id, false];
+    }
+  };
+  const slow = parallel === false ? [] : checks.filter((c) => c.kind === 'ecdsa' && SLOW_CURVES.includes(c.namedCurve));
+  if (slow.length < 2) return checks.map(here);
+  const away = slow.slice(1);
+  const pool = away.map((c) => new Promise((resolve) => {
+    try {
+      nc.verify(...args(c), (err, ok) => resolve([c.id, !err && ok === true]));
+    } catch (_) {
+      resolve([c.id, false]);
+    }
+  }));
+  const local = checks.filter((c) => !away.includes(c)).map(here);
+  return Promise.all(pool).then((r) => local.concat(r));
+}
+
+// Trust parsed once for many verifications. It keeps its inputs so that another module
+// instance (a fresh one after a trap, or the full module for backend 'wasm') gets its own
+// parsed copy on first use.
+const storeFinalizer = typeof FinalizationRegistry === 'function'
+  ? /* @__PURE__ */ new FinalizationRegistry((h) => { try { h.mod.trustStoreFree(h.id); } catch (_) { /* instance gone */ } })
+  : null;
+
+class TrustStore {
+  constructor(options) {
+    needObject(options, 'options');
+    this._input = { trustAnchors: options.trustAnchors, intermediates: options.intermediates, crls: options.crls };
+    this._ids = new Map();
+    this._freed = false;
+    // Parsed now when the module is there (bad input fails here); in a browser before the
+    // module has loaded, at the first verification.
+    const g = main.tryGet();
+    if (g !== null) this._id(g, main);
+  }
+  _id(mod, slot) {
+    if (this._freed) throw new HoviatError('TRUST_STORE_FREED', 'this TrustStore was freed');
+    let id = this._ids.get(mod);
+    if (id === undefined) {
+      try { id = mod.trustStoreNew(this._input); } catch (e) { throw toError(e, slot); }
+      this._ids.set(mod, id);
+      if (storeFinalizer) storeFinalizer.register(this, { mod, id }, this);
+    }
+    return id;
+  }
+  /** Releases the parsed copies now (otherwise when this object is garbage-collected). */
+  free() {
+    if (storeFinalizer) storeFinalizer.unregister(this);
+    for (const [mod, id] of this._ids) { try { mod.trustStoreFree(id); } catch (_) { /* instance gone */ } }
+    this._ids.clear();
+    this._freed = true;
+  }
+}
+
+function withTrust(options, mod, slot) {
+  if (options.trust === undefined) return options;
+  if (!(options.trust instanceof TrustStore)) throw new HoviatError('INVALID_ARGUMENT', 'trust must be a TrustStore');
+  const o = { ...options, trustStore: options.trust._id(mod, slot) };
+  delete o.trust;
+  return o;
+}
+
+async function verifyToken(token, options) {
+  needObject(options, 'options');
+  const backend = options.backend === undefined ? PLATFORM.defaultBackend : options.backend;
+  if (!BACKENDS.includes(backend)) {
+    throw new HoviatError('INVALID_ARGUMENT', 'backend must be one of ' + BACKENDS.join(', '));
+  }
+  if (backend === 'wasm') {
+    if (fullSlot === null) fullSlot = PLATFORM.fullSource ? new Slot('core', await PLATFORM.fullSource()) : main;
+    const full = await fullSlot.ready();
+    const opts = withTrust(options, full, fullSlot);
+    try {
+      return full.verifyToken(token, opts);
+    } catch (e) {
+      throw toError(e, fullSlot);
     }
   }
-
-  function createNonce() {
-    if (poisoned !== null) throw new HoviatError('INTERNAL_PANIC', 'call an async function first to reload hoviat');
-    return call((c) => c.createNonce());
+  if (backend === 'node' && !PLATFORM.nodeCrypto) {
+    throw new HoviatError('INVALID_ARGUMENT', 'the node backend exists only in Node');
   }
-
-  class NonceStore {
-    constructor(options) {
-      if (options !== undefined) needObject(options, 'options');
-      this._inner = call((c) => new c.NonceStore(options));
-    }
-    issue() {
-      return call(() => this._inner.issue());
-    }
-    consume(nonce) {
-      return call(() => this._inner.consume(nonce));
-    }
+  if (backend === 'webcrypto' && !(globalThis.crypto && globalThis.crypto.subtle)) {
+    throw new HoviatError('INVALID_ARGUMENT', 'WebCrypto is not available here (a secure context is needed)');
   }
+  const core = await main.ready();
+  // Two passes (usually): the core says which signatures its verdict needs, the platform
+  // verifies them, and the core decides with the real answers only.
+  const opts = withTrust(options, core, main);
+  let job;
+  try {
+    job = new core.VerifyJob(token, opts);
+  } catch (e) {
+    throw toError(e, main);
+  }
+  try {
+    let fresh = [];
+    for (let round = 0; round < 8; round++) {
+      let step;
+      try { step = job.step(fresh); } catch (e) { throw toError(e, main); }
+      if (step.done) return step.result;
+      fresh = backend === 'node' ? await nodeVerify(step.pending, options.parallel) : await webcryptoVerify(step.pending);
+      // The pass answered every pending check "valid"; if the platform agrees on all of
+      // them, that pass used only real answers and its verdict stands.
+      if (fresh.length === step.pending.length && fresh.every((r) => r[1] === true)) {
+        if ('ifAllValidError' in step) throw toError(step.ifAllValidError, main);
+        return step.ifAllValid;
+      }
+    }
+    throw new HoviatError('INTERNAL_ERROR', 'signature verification did not settle');
+  } finally {
+    try { job.free(); } catch (_) { /* already gone after a trap */ }
+  }
+}
 
-  const nationalCode = {
-    validate(code) {
-      return call((c) => c.validateNationalCode(code));
+/** A fresh challenge: 32 random bytes, base64 (in a browser, after init() or any async call). */
+function createNonce() {
+  return call(main, (c) => c.createNonce());
+}
+
+class NonceStore {
+  constructor(options) {
+    if (options !== undefined) needObject(options, 'options');
+    this._inner = call(main, (c) => new c.NonceStore(options));
+  }
+  issue() {
+    try { return this._inner.issue(); } catch (e) { throw toError(e, main); }
+  }
+  consume(nonce) {
+    try { return this._inner.consume(nonce); } catch (e) { throw toError(e, main); }
+  }
+}
+
+const nationalCode = {
+  validate(code) {
+    return call(main, (c) => c.validateNationalCode(code));
+  },
+};
+
+function pageOrigin() {
+  const loc = typeof globalThis.location === 'object' ? globalThis.location : null;
+  return loc && typeof loc.origin === 'string' && loc.origin !== 'null' ? loc.origin : undefined;
+}
+
+class Card {
+  constructor(transport, impl, onStatus, unavailable) {
+    this.transport = transport;
+    this.unavailable = unavailable || {};
+    this._impl = impl;
+    this._onStatus = typeof onStatus === 'function' ? onStatus : undefined;
+  }
+  // Extension: without `share`, only `{ cardPresent }`; `{ share: true }` (from a user action)
+  // asks the user in the extension's window and then gives the card's details. The virtual
+  // card (test equipment, no holder) always gives its details.
+  async info(options) {
+    const opts = options === undefined ? {} : options;
+    needObject(opts, 'info options');
+    if (opts.share !== undefined && typeof opts.share !== 'boolean') {
+      throw new HoviatError('INVALID_ARGUMENT', 'share must be a boolean');
+    }
+    return this._impl.info(this._onStatus, opts.share === true);
+  }
+  async authenticate(args) {
+    needObject(args, 'authenticate options');
+    return this._impl.authenticate(args, this._onStatus);
+  }
+}
+
+function virtualImpl(slot, opts) {
+  const card = call(slot, (mod) => new mod.VirtualCard(opts || {}));
+  const guard = (fn) => { try { return fn(); } catch (e) { throw toError(e, slot); } };
+  return {
+    testRegistry: {
+      trustAnchors: card.trustAnchors(),
+      intermediates: card.intermediates(),
+      crls: card.crls(),
+      ocspResponse(status, o) { return guard(() => card.ocspResponse(status, o)); },
+    },
+    info(onStatus) { return guard(() => card.info(onStatus)); },
+    authenticate(args, onStatus) {
+      const origin = args.origin !== undefined ? args.origin : pageOrigin();
+      if (origin === undefined) throw new HoviatError('INVALID_ARGUMENT', 'origin is required outside a browser page');
+      return guard(() => ({ token: card.authenticate(origin, args.nonce, args.pin, onStatus), origin }));
     },
   };
-
-  function pageOrigin() {
-    const loc = typeof globalThis.location === 'object' ? globalThis.location : null;
-    return loc && typeof loc.origin === 'string' && loc.origin !== 'null' ? loc.origin : undefined;
-  }
-
-  class Card {
-    constructor(transport, impl, onStatus, unavailable) {
-      this.transport = transport;
-      this.unavailable = unavailable || {};
-      this._impl = impl;
-      this._onStatus = typeof onStatus === 'function' ? onStatus : undefined;
-    }
-    // Extension: without `share`, only `{ cardPresent }`; `{ share: true }` (from a user action)
-    // asks the user in the extension's window and then gives the card's details. The virtual
-    // card (test equipment, no holder) always gives its details.
-    async info(options) {
-      const opts = options === undefined ? {} : options;
-      needObject(opts, 'info options');
-      if (opts.share !== undefined && typeof opts.share !== 'boolean') {
-        throw new HoviatError('INVALID_ARGUMENT', 'share must be a boolean');
-      }
-      return this._impl.info(this._onStatus, opts.share === true);
-    }
-    async authenticate(args) {
-      needObject(args, 'authenticate options');
-      return this._impl.authenticate(args, this._onStatus);
-    }
-  }
-
-  function virtualImpl(mod, opts) {
-    let card;
-    try {
-      card = new mod.VirtualCard(opts || {});
-    } catch (e) {
-      throw toError(e);
-    }
-    return {
-      testRegistry: {
-        trustAnchors: card.trustAnchors(),
-        intermediates: card.intermediates(),
-        crls: card.crls(),
-        ocspResponse(status, opts) {
-          try { return card.ocspResponse(status, opts); } catch (e) { throw toError(e); }
-        },
-      },
-      info(onStatus) {
-        try { return card.info(onStatus); } catch (e) { throw toError(e); }
-      },
-      authenticate(args, onStatus) {
-        const origin = args.origin !== undefined ? args.origin : pageOrigin();
-        if (origin === undefined) throw new HoviatError('INVALID_ARGUMENT', 'origin is required outside a browser page');
-        try {
-          return { token: card.authenticate(origin, args.nonce, args.pin, onStatus), origin };
-        } catch (e) { throw toError(e); }
-      },
-    };
-  }
-
-  async function extensionImpl(timeoutMs) {
-    if (!platform.loadExtension) {
-      throw new HoviatError('EXTENSION_MISSING', 'the browser extension transport exists only in browser pages');
-    }
-    const ext = await platform.loadExtension();
-    let t;
-    try {
-      t = await ext.ExtensionTransport.detect(timeoutMs);
-    } catch (e) {
-      throw e && e.code ? new HoviatError(e.code, e.message) : toError(e);
-    }
-    return {
-      info(onStatus, share) { return t.info({ share, onStatus }); },
-      async authenticate(args, onStatus) {
-        // The extension signs for the origin the browser reports; the page cannot choose it,
-        // nor the reader (the user picks it in the extension's window).
-        const token = await t.authenticate({ nonce: args.nonce, onStatus });
-        return { token, origin: pageOrigin() };
-      },
-    };
-  }
-
-  const notYet = (name) => new HoviatError('TRANSPORT_UNAVAILABLE', 'the ' + name + ' transport is not implemented in this version of hoviat');
-
-  async function connect(options) {
-    const opts = options === undefined ? {} : options;
-    needObject(opts, 'options');
-    const transport = opts.transport === undefined ? 'auto' : opts.transport;
-    if (!TRANSPORTS.includes(transport)) {
-      throw new HoviatError('INVALID_ARGUMENT', 'transport must be one of ' + TRANSPORTS.join(', '));
-    }
-    if (opts.onStatus !== undefined && typeof opts.onStatus !== 'function') {
-      throw new HoviatError('INVALID_ARGUMENT', 'onStatus must be a function');
-    }
-    await ready();
-    if (transport === 'virtual') {
-      const mod = await platform.loadVirtual();
-      const impl = virtualImpl(mod, opts.virtual);
-      const card = new Card('virtual', impl, opts.onStatus);
-      card.testRegistry = impl.testRegistry;
-      return card;
-    }
-    if (transport === 'extension') {
-      return new Card('extension', await extensionImpl(opts.timeoutMs || 1500), opts.onStatus);
-    }
-    if (transport !== 'auto') throw notYet(transport);
-    // auto: the extension is the transport every desktop browser has; say why others are not used.
-    const unavailable = {
-      webusb: notYet('WebUSB').message,
-      webserial: notYet('Web Serial').message,
-      smartcard: notYet('Web Smart Card API').message,
-    };
-    try {
-      return new Card('extension', await extensionImpl(opts.timeoutMs || 1500), opts.onStatus, unavailable);
-    } catch (e) {
-      unavailable.extension = (e.code || 'ERROR') + ': ' + e.message;
-      throw new HoviatError('NO_TRANSPORT', 'no card transport is available: ' +
-        Object.entries(unavailable).map(([k, v]) => k + ' — ' + v).join('; '), { reasons: unavailable });
-    }
-  }
-
-  // For the package's own tests: proves that a panic becomes a HoviatError.
-  function __panicForTest() {
-    return call((c) => c.__panicForTest());
-  }
-
-  return { HoviatError, verifyToken, TrustStore, createNonce, NonceStore, nationalCode, connect, __panicForTest, version: platform.version, defaultBackend: platform.defaultBackend };
 }
+
+async function extensionImpl(timeoutMs) {
+  if (!PLATFORM.loadExtension) {
+    throw new HoviatError('EXTENSION_MISSING', 'the browser extension transport exists only in browser pages');
+  }
+  let ext;
+  try {
+    ext = await PLATFORM.loadExtension();
+  } catch (e) {
+    throw new HoviatError('EXTENSION_MISSING', 'the extension client did not load: ' + String((e && e.message) || e));
+  }
+  let t;
+  try {
+    t = await ext.ExtensionTransport.detect(timeoutMs);
+  } catch (e) {
+    throw e && e.code ? new HoviatError(e.code, e.message) : toError(e, main);
+  }
+  const coded = (e) => (e instanceof HoviatError ? e : e && e.code ? new HoviatError(e.code, e.message) : toError(e, main));
+  return {
+    async info(onStatus, share) {
+      try { return await t.info({ share, onStatus }); } catch (e) { throw coded(e); }
+    },
+    async authenticate(args, onStatus) {
+      // The extension signs for the origin the browser reports; the page cannot choose it,
+      // nor the reader (the user picks it in the extension's window).
+      let token;
+      try { token = await t.authenticate({ nonce: args.nonce, onStatus }); } catch (e) { throw coded(e); }
+      return { token, origin: pageOrigin() };
+    },
+  };
+}
+
+const notYet = (name) => new HoviatError('TRANSPORT_UNAVAILABLE', 'the ' + name + ' transport is not implemented in this version of hoviat');
+
+// `virtual`: the test-kit module's Slot when called from the hoviat/virtual entry, else null.
+async function connectWith(options, virtual) {
+  const opts = options === undefined ? {} : options;
+  needObject(opts, 'options');
+  const transport = opts.transport === undefined ? 'auto' : opts.transport;
+  if (!TRANSPORTS.includes(transport)) {
+    throw new HoviatError('INVALID_ARGUMENT', 'transport must be one of ' + TRANSPORTS.join(', '));
+  }
+  if (opts.onStatus !== undefined && typeof opts.onStatus !== 'function') {
+    throw new HoviatError('INVALID_ARGUMENT', 'onStatus must be a function');
+  }
+  if (transport === 'virtual') {
+    if (virtual === null) {
+      throw new HoviatError('TRANSPORT_UNAVAILABLE', "the virtual card is test equipment and lives in its own entry: import { connect } from 'hoviat/virtual'");
+    }
+    await virtual.ready();
+    const impl = virtualImpl(virtual, opts.virtual);
+    const card = new Card('virtual', impl, opts.onStatus);
+    card.testRegistry = impl.testRegistry;
+    return card;
+  }
+  if (transport === 'extension') {
+    return new Card('extension', await extensionImpl(opts.timeoutMs || 1500), opts.onStatus);
+  }
+  if (transport !== 'auto') throw notYet(transport);
+  // auto: the extension is the transport every desktop browser has; say why others are not used.
+  const unavailable = {
+    webusb: notYet('WebUSB').message,
+    webserial: notYet('Web Serial').message,
+    smartcard: notYet('Web Smart Card API').message,
+  };
+  try {
+    return new Card('extension', await extensionImpl(opts.timeoutMs || 1500), opts.onStatus, unavailable);
+  } catch (e) {
+    unavailable.extension = (e.code || 'ERROR') + ': ' + e.message;
+    throw new HoviatError('NO_TRANSPORT', 'no card transport is available: ' +
+      Object.entries(unavailable).map(([k, v]) => k + ' — ' + v).join('; '), { reasons: unavailable });
+  }
+}
+
+/** Connects to a card: the browser extension (auto). The virtual card is in 'hoviat/virtual'. */
+function connect(options) {
+  return connectWith(options, null);
+}
+
+/** For the package's own tests: proves that a panic becomes a HoviatError and that hoviat recovers. */
+function __panicForTest() {
+  return call(main, (c) => c.__panicForTest());
+}
+
+const version = PLATFORM.version;
+const defaultBackend = PLATFORM.defaultBackend;

@@ -109,6 +109,8 @@ export type HoviatErrorCode =
   | 'INTERNAL_PANIC'
   | 'INTERNAL_ERROR'
   | 'TRUST_STORE_FREED'
+  | 'WASM_UNAVAILABLE'
+  | 'NOT_READY'
   | 'NOT_LOGGED_IN'
   | 'BAD_REQUEST'
   | 'NETWORK'
@@ -328,18 +330,21 @@ export interface ConnectOptions {
   timeoutMs?: number;
 }
 
+/** The virtual card's test registry: the anchors, intermediates and CRLs that verify its tokens. */
+export interface TestRegistry {
+  trustAnchors: string[];
+  intermediates: string[];
+  crls: string[];
+  /** An OCSP response about this card's certificate, signed by its CA (DER). */
+  ocspResponse(status?: 'good' | 'revoked' | 'unknown', options?: { nonce?: Uint8Array; thisUpdate?: string | Date | number; nextUpdate?: string | Date | number }): Uint8Array;
+}
+
 export interface Card {
   readonly transport: 'virtual' | 'extension';
   /** Why other transports were not chosen (auto). */
   readonly unavailable: Record<string, string>;
-  /** The virtual card's test registry, to verify its tokens. */
-  readonly testRegistry?: {
-    trustAnchors: string[];
-    intermediates: string[];
-    crls: string[];
-    /** An OCSP response about this card's certificate, signed by its CA (DER). */
-    ocspResponse(status?: 'good' | 'revoked' | 'unknown', options?: { nonce?: Uint8Array; thisUpdate?: string | Date | number; nextUpdate?: string | Date | number }): Uint8Array;
-  };
+  /** The virtual card's test registry, to verify its tokens (transport 'virtual' only). */
+  readonly testRegistry?: TestRegistry;
   /**
    * Transport 'extension': without `share`, only whether a card is inserted (no window, nothing
    * about the card or its holder). With `share: true` — call it from a user action in the
@@ -360,6 +365,35 @@ export interface Card {
   authenticate(args: { nonce: string; pin?: string; origin?: string }): Promise<{ token: WebEidToken; origin: string }>;
 }
 
+/**
+ * Connects to a card: the browser extension (transport 'auto' or 'extension'). The virtual card
+ * (test equipment) is not in this entry: `import { connect } from 'hoviat/virtual'`; here
+ * transport 'virtual' throws TRANSPORT_UNAVAILABLE.
+ */
 export function connect(options?: ConnectOptions): Promise<Card>;
 
+/** What `init` accepts instead of the packaged wasm file. */
+export type WasmSource =
+  | ArrayBuffer | ArrayBufferView // the bytes
+  | string | { readonly href: string } // a URL
+  | { arrayBuffer(): Promise<ArrayBuffer> } | PromiseLike<{ arrayBuffer(): Promise<ArrayBuffer> }> // a Response
+  | object; // a WebAssembly.Module (typed structurally: no DOM or Node types needed)
+
+/**
+ * Loads the WebAssembly module now; otherwise the first call does (nothing loads at import
+ * time). In a browser, await it (or any async function) before the synchronous ones
+ * (createNonce, NonceStore, nationalCode.validate): they throw NOT_READY until then. `wasm`
+ * replaces the packaged file (e.g. bytes in a server bundle that does not ship node_modules).
+ * A module that cannot be fetched or compiled (a CSP without 'wasm-unsafe-eval', a 404) is
+ * WASM_UNAVAILABLE.
+ */
+export function init(options?: { wasm?: WasmSource }): Promise<void>;
+
+/** The package version. */
 export const version: string;
+
+/** The signature backend verifyToken uses when `backend` is not given: 'node' in Node, 'webcrypto' in browsers. */
+export const defaultBackend: 'node' | 'webcrypto';
+
+/** For the package's own tests: panics inside the module (INTERNAL_PANIC); the next call recovers. */
+export function __panicForTest(): never;

@@ -1,6 +1,21 @@
-/** The virtual card (test equipment): a PIV or Iranian card backed by a light test registry. */
-export class VirtualCard {
-  constructor(options?: { profile?: 'piv' | 'ir-nid'; holder?: number; seed?: string; at?: string | Date | number; removeAfter?: number });
+/** hoviat/virtual: the virtual card (test equipment), in its own entry and its own wasm. */
+import type { Card, ConnectOptions, TestRegistry, WasmSource } from './index.js';
+
+/** A card on the virtual transport: its test registry is always there. */
+export interface VirtualCardConnection extends Card {
+  readonly transport: 'virtual';
+  readonly testRegistry: TestRegistry;
+}
+
+/** connect() with the virtual transport available (the other transports as in 'hoviat'). */
+export function connect(options: ConnectOptions & { transport: 'virtual' }): Promise<VirtualCardConnection>;
+export function connect(options?: ConnectOptions): Promise<Card>;
+
+/** Loads the test-kit module now (a browser needs it before `new VirtualCard()`). */
+export function init(options?: { wasm?: WasmSource }): Promise<void>;
+
+/** The virtual card itself: a PIV or Iranian card backed by a light test registry. */
+export interface VirtualCard {
   readonly profile: string;
   trustAnchors(): string[];
   intermediates(): string[];
@@ -11,3 +26,6 @@ export class VirtualCard {
   authenticate(origin: string, nonce: string, pin?: string, onStatus?: (status: string) => void): unknown;
   free(): void;
 }
+export const VirtualCard: {
+  new (options?: { profile?: 'piv' | 'ir-nid'; holder?: number; seed?: string; at?: string | Date | number; removeAfter?: number }): VirtualCard;
+};

@@ -1,7 +1,7 @@
 // The demo site's pages (bank login, government counter): Persian (RTL, default) and English.
 // The card is reached through the npm package (served under /pkg/): the virtual card in demo
 // mode, or real readers through the browser extension (transport 'auto').
-import { connect } from '/pkg/index.js';
+import { connect as connectCard } from '/pkg/index.js';
 import { messageFor } from '/messages.js';
 
 const T = {
@@ -198,6 +198,8 @@ async function openCard() {
   const transport = $('transport').value;
   const opts = { transport, onStatus: status };
   if (transport === 'virtual') opts.virtual = { holder: Number($('holder').value) };
+  // The virtual card (test equipment) is its own entry, loaded only in demo mode.
+  const connect = transport === 'virtual' ? (await import('/pkg/virtual.js')).connect : connectCard;
   return { card: await connect(opts), pin: transport === 'virtual' ? $('pin').value : undefined };
 }
 

@@ -154,6 +154,8 @@ export const MESSAGES = {
   INTERNAL_PANIC: ['خطای داخلی در ماژول هویت.', 'Internal error in the hoviat module.'],
   INTERNAL_ERROR: ['خطای داخلی.', 'Internal error.'],
   TRUST_STORE_FREED: ['فهرست گواهی‌های مورد اعتماد پیش از این آزاد شده است (خطای برنامه‌نویسی).', 'This TrustStore was already freed (a programming error).'],
+  WASM_UNAVAILABLE: ['ماژول هویت بارگیری نشد (سیاست امنیتی صفحه یا فایل ناموجود).', 'The hoviat module could not be loaded (the page\'s security policy, or a missing file).'],
+  NOT_READY: ['ماژول هویت هنوز آماده نیست (خطای برنامه‌نویسی).', 'The hoviat module is not loaded yet (a programming error: await init() first).'],
   // This server
   NOT_LOGGED_IN: ['وارد نشده‌اید.', 'You are not logged in.'],
   BAD_REQUEST: ['درخواست نادرست به سرور.', 'Bad request to the server.'],

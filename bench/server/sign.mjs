@@ -8,7 +8,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 
 const [pkg, origin, noncesFile, outFile, countArg, holderArg] = process.argv.slice(2);
-const { connect } = await import(pathToFileURL(path.resolve(pkg, 'node/index.mjs')).href);
+const { connect } = await import(pathToFileURL(path.resolve(pkg, 'node/virtual.mjs')).href);
 let nonces = readFileSync(noncesFile, 'utf8').split('\n').filter(Boolean);
 if (countArg) nonces = nonces.slice(0, Number(countArg));
 const card = await connect({ transport: 'virtual', ...(holderArg ? { virtual: { holder: Number(holderArg) } } : {}) });

@@ -25,7 +25,7 @@ test('CommonJS: the shared case table gives the native verdicts', async () => {
 });
 
 test('CommonJS: virtual card round trip and panic recovery', async () => {
-  const card = await hoviat.connect({ transport: 'virtual', virtual: { holder: 2 } });
+  const card = await require('hoviat/virtual').connect({ transport: 'virtual', virtual: { holder: 2 } });
   const nonce = hoviat.createNonce();
   const { token } = await card.authenticate({ nonce, origin: 'https://bank.example.ir', pin: '123456' });
   assert.equal(token.algorithm, 'ES384');

@@ -3,8 +3,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import * as hoviat from 'hoviat';
+import * as virtual from 'hoviat/virtual';
 
-const { verifyToken, createNonce, NonceStore, TrustStore, nationalCode, connect, HoviatError } = hoviat;
+const { verifyToken, createNonce, NonceStore, TrustStore, nationalCode, HoviatError } = hoviat;
+const connect = virtual.connect; // the virtual card lives only in hoviat/virtual
 const cases = JSON.parse(readFileSync(new URL('../cases.json', import.meta.url)));
 const ORIGIN = 'https://bank.example.ir';
 
@@ -231,7 +233,8 @@ test('TrustStore: parsed once, the same verdicts as per-call trust, every backen
   assert.throws(() => new TrustStore(null), { code: 'INVALID_ARGUMENT' });
 });
 
-test('transports: unknown, not implemented, auto outside a browser', async () => {
+test('transports: unknown, not implemented, auto outside a browser; the virtual card only in hoviat/virtual', async () => {
+  await assert.rejects(hoviat.connect({ transport: 'virtual' }), (e) => e instanceof HoviatError && e.code === 'TRANSPORT_UNAVAILABLE' && /hoviat\/virtual/.test(e.message));
   await assert.rejects(connect({ transport: 'carrier-pigeon' }), { code: 'INVALID_ARGUMENT' });
   await assert.rejects(connect({ transport: 'webusb' }), { code: 'TRANSPORT_UNAVAILABLE' });
   await assert.rejects(connect({ onStatus: 5 }), { code: 'INVALID_ARGUMENT' });

@@ -183,6 +183,8 @@ pub const CODES: &[(&str, Layer)] = &[
     ("INTERNAL_PANIC", Layer::Npm),
     ("INTERNAL_ERROR", Layer::Npm),
     ("TRUST_STORE_FREED", Layer::Npm),
+    ("WASM_UNAVAILABLE", Layer::Npm),
+    ("NOT_READY", Layer::Npm),
     ("NOT_LOGGED_IN", Layer::Server),
     ("BAD_REQUEST", Layer::Server),
     ("NETWORK", Layer::Server),

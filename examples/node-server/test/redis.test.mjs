@@ -3,7 +3,7 @@
 // runs when HOVIAT_TEST_REDIS is set (scripts/rp-tests.sh starts one), skipped otherwise.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { connect } from 'hoviat';
+import { connect } from 'hoviat/virtual';
 import { createServer } from '../server.mjs';
 
 const url = process.env.HOVIAT_TEST_REDIS;

@@ -2,7 +2,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { Writable } from 'node:stream';
-import { connect } from 'hoviat';
+import { connect } from 'hoviat/virtual';
 import { createServer } from '../server.mjs';
 import { MESSAGES } from '../../../www/messages.js';
 
