@@ -1,6 +1,6 @@
 // hoviat's JavaScript API, shared by the browser and Node builds. scripts/build-pkg puts this
 // body after a platform part (npm/platform-web.js or npm/platform-node.js) that defines
-// `PLATFORM` and `mainSource`, and exports the functions below as plain top-level names (so
+// `PLATFORM`, `DEFAULT_BACKEND`, `MAIN_NAME` and `mainSource`, and exports the functions below as plain top-level names (so
 // that a bundler drops what a page does not import).
 //
 // Nothing runs at import time: the WebAssembly module is fetched and compiled on first use
@@ -85,7 +85,7 @@ class Slot {
   }
 }
 
-const main = /* @__PURE__ */ new Slot(PLATFORM.mainName, mainSource);
+const main = /* @__PURE__ */ new Slot(MAIN_NAME, mainSource);
 let fullSlot = null;
 
 function toError(e, slot) {
@@ -251,7 +251,7 @@ function withTrust(options, mod, slot) {
 
 async function verifyToken(token, options) {
   needObject(options, 'options');
-  const backend = options.backend === undefined ? PLATFORM.defaultBackend : options.backend;
+  const backend = options.backend === undefined ? DEFAULT_BACKEND : options.backend;
   if (!BACKENDS.includes(backend)) {
     throw new HoviatError('INVALID_ARGUMENT', 'backend must be one of ' + BACKENDS.join(', '));
   }
@@ -456,5 +456,5 @@ function __panicForTest() {
   return call(main, (c) => c.__panicForTest());
 }
 
-const version = PLATFORM.version;
-const defaultBackend = PLATFORM.defaultBackend;
+const version = VERSION;
+const defaultBackend = DEFAULT_BACKEND;

@@ -43,10 +43,10 @@ function nodeSource(makeGlue, name) {
   };
 }
 
+// Plain constants (not properties) so that a bundler can drop them when unused.
+const DEFAULT_BACKEND = 'node';
+const MAIN_NAME = 'core';
 const PLATFORM = {
-  version: VERSION,
-  defaultBackend: 'node',
-  mainName: 'core',
   nodeCrypto,
   fullSource: null, // the main module is the full one
   loadExtension: null,

@@ -26,10 +26,10 @@ function webSource(makeGlue, url) {
   };
 }
 
+// Plain constants (not properties) so that a bundler can drop them when unused.
+const DEFAULT_BACKEND = 'webcrypto';
+const MAIN_NAME = 'lite';
 const PLATFORM = {
-  version: VERSION,
-  defaultBackend: 'webcrypto',
-  mainName: 'lite',
   nodeCrypto: null,
   // backend 'wasm': the full module (RustCrypto), its own chunk, fetched only when used.
   fullSource: () => import('./full.js').then((m) => m.source(webSource)),

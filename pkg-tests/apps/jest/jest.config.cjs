@@ -1,0 +1,1 @@
+module.exports = { testEnvironment: 'jsdom', rootDir: __dirname, testMatch: ['**/*.test.cjs'] };
