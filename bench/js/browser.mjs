@@ -30,9 +30,8 @@ const server = http.createServer(async (req, res) => {
 await new Promise((r) => server.listen(0, '127.0.0.1', r));
 const base = `http://127.0.0.1:${server.address().port}`;
 const variants = [];
-for (const v of await readdir(path.join(pkg, 'web'))) {
-  if (v === 'testkit') continue;
-  try { await stat(path.join(pkg, 'web', v, 'hoviat_bg.wasm')); variants.push(v); } catch { /* not a wasm variant */ }
+for (const v of ['lite', 'core']) {
+  try { await stat(path.join(pkg, 'web', `${v}.wasm`)); variants.push(v); } catch { /* not in this build */ }
 }
 
 const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', headless: true,
@@ -94,8 +93,8 @@ try {
   results.floor = {};
   for (const w of main) {
     const r = await page.evaluate(async (w) => {
-      const g = await import('/pkg/web/lite/hoviat.js');
-      await g.default({ module_or_path: new URL('/pkg/web/lite/hoviat_bg.wasm', location.href) });
+      const g = (await import('/pkg/web/glue-lite.js')).default();
+      g.initSync({ module: await WebAssembly.compileStreaming(fetch('/pkg/web/lite.wasm')) });
       const s = crypto.subtle;
       const alg = (c) => (c.kind === 'ecdsa' ? [{ name: 'ECDSA', namedCurve: c.namedCurve }, { name: 'ECDSA', hash: c.hash }]
         : c.kind === 'rsa-pss' ? [{ name: 'RSA-PSS', hash: c.hash }, { name: 'RSA-PSS', saltLength: c.saltLength }]
@@ -141,12 +140,13 @@ try {
   // wasm start-up: compile + instantiate from bytes, a fresh glue module each time.
   for (const v of variants) {
     const r = await page.evaluate(async ({ v, w }) => {
-      const bytes = new Uint8Array(await (await fetch(`/pkg/web/${v}/hoviat_bg.wasm`)).arrayBuffer());
+      const bytes = new Uint8Array(await (await fetch(`/pkg/web/${v}.wasm`)).arrayBuffer());
+      const makeGlue = (await import(`/pkg/web/glue-${v}.js`)).default; // a factory: fresh glue per call
       const mods = [];
-      for (let i = 0; i < 15; i++) mods.push(await import(`/pkg/web/${v}/hoviat.js?startup=${i}`));
+      for (let i = 0; i < 15; i++) mods.push(makeGlue());
       const opts = { origin: w.origin, nonce: w.nonce, trustAnchors: [w.anchorsPem], intermediates: [w.intermediatesPem], at: w.at };
       return window.S.startupRuns(
-        async (i) => { await mods[i].default({ module_or_path: window.S.uniqueWasm(bytes, i) }); },
+        async (i) => { mods[i].initSync({ module: await WebAssembly.compile(window.S.uniqueWasm(bytes, i)) }); },
         async (i) => { window.S.firstCall(mods[i], w, opts); },
       );
     }, { v, w: main[0] });

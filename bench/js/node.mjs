@@ -66,12 +66,12 @@ for (const w of work) {
 }
 
 // wasm start-up: compile + instantiate, fresh each time, through the wasm-bindgen glue.
-for (const variant of readdirSync(path.join(pkg, 'web')).filter((v) => existsSync(path.join(pkg, 'web', v, 'hoviat_bg.wasm')))) {
-  if (variant === 'testkit') continue;
-  const bytes = readFileSync(path.join(pkg, 'web', variant, 'hoviat_bg.wasm'));
-  const glue = pathToFileURL(path.resolve(pkg, 'web', variant, 'hoviat.js')).href;
+for (const variant of ['lite', 'core'].filter((v) => existsSync(path.join(pkg, 'web', `${v}.wasm`)))) {
+  const bytes = readFileSync(path.join(pkg, 'web', `${variant}.wasm`));
+  // The glue is a factory (npm/make-glue.mjs): each call gives independent glue.
+  const makeGlue = (await import(pathToFileURL(path.resolve(pkg, 'web', `glue-${variant}.js`)).href)).default;
   const mods = [];
-  for (let i = 0; i < 15; i++) mods.push(await import(`${glue}?startup=${i}`));
+  for (let i = 0; i < 15; i++) mods.push(makeGlue());
   const w = work[0];
   const opts = { origin: w.origin, nonce: w.nonce, trustAnchors: [w.anchorsPem], intermediates: [w.intermediatesPem], at: w.at };
   const r = await startupRuns(

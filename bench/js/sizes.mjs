@@ -30,15 +30,16 @@ const res = { peers: {}, hoviat: {} };
 res.peers.pkijs = measure([path.join(here, '..', 'dist', 'pkijs.js')]);
 res.peers.x509 = measure([path.join(here, '..', 'dist', 'x509.js')]);
 const web = path.join(pkg, 'web');
-for (const v of readdirSync(web)) {
-  const d = path.join(web, v);
-  if (v === 'testkit' || !existsSync(path.join(d, 'hoviat_bg.wasm'))) continue;
-  const files = readdirSync(d).filter((f) => f.endsWith('.wasm') || f.endsWith('.js')).map((f) => path.join(d, f));
-  // The page entry (index.js) goes with the variant it imports statically (the one loaded at start).
-  const index = readFileSync(path.join(web, 'index.js'), 'utf8');
-  // (Minified or not: `import x, * as y from './lite/hoviat.js'` or `import x,*as y from"./lite/hoviat.js"`.)
-  const entry = new RegExp(`import[^;]*from\\s*["']\\./${v}/hoviat\\.js["']`).test(index);
-  if (entry) files.push(path.join(web, 'index.js'));
-  res.hoviat[v] = { entry, ...measure(files), wasm: measure(files.filter((f) => f.endsWith('.wasm'))), js: measure(files.filter((f) => f.endsWith('.js'))), sections: sections(readFileSync(path.join(d, 'hoviat_bg.wasm'))) };
+// The page entry (index.js with the API module and the lite glue) bundled and minified with the
+// same esbuild as the peers; the lazily loaded parts (full.js, extension.js) stay out of it.
+const entryBundle = path.join(here, '..', 'dist', 'hoviat-entry.js');
+execFileSync(path.join(here, '..', 'node_modules', '.bin', 'esbuild'), [path.join(web, 'index.js'), '--bundle', '--minify', '--format=esm',
+  '--external:./full.js', '--external:./extension.js', '--log-level=warning', `--outfile=${entryBundle}`]);
+for (const v of ['lite', 'core']) {
+  const wasm = path.join(web, `${v}.wasm`);
+  if (!existsSync(wasm)) continue;
+  const entry = v === 'lite';
+  const files = entry ? [wasm, entryBundle] : [wasm, path.join(web, `glue-${v}.js`), path.join(web, 'full.js')];
+  res.hoviat[v] = { entry, ...measure(files), wasm: measure([wasm]), js: measure(files.filter((f) => f.endsWith('.js'))), sections: sections(readFileSync(wasm)) };
 }
 writeFileSync(out, JSON.stringify(res, null, 1));
