@@ -2,6 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import * as hoviat from 'hoviat';
 import * as virtual from 'hoviat/virtual';
 
@@ -239,4 +240,16 @@ test('transports: unknown, not implemented, auto outside a browser; the virtual 
   await assert.rejects(connect({ transport: 'webusb' }), { code: 'TRANSPORT_UNAVAILABLE' });
   await assert.rejects(connect({ onStatus: 5 }), { code: 'INVALID_ARGUMENT' });
   await assert.rejects(connect(), (e) => e.code === 'NO_TRANSPORT' && typeof e.reasons.extension === 'string' && /WebUSB/.test(e.reasons.webusb));
+});
+
+test('init: bad bytes are WASM_UNAVAILABLE, not cached; nothing loads at import (fresh process)', () => {
+  const out = execFileSync(process.execPath, ['--input-type=module', '-e', `
+    import * as h from 'hoviat';
+    const r = {};
+    try { await h.init({ wasm: new Uint8Array([0, 97, 115, 109, 9, 9]) }); r.bad = 'LOADED'; } catch (e) { r.bad = (e instanceof h.HoviatError) + ':' + e.code; }
+    try { await h.init({ wasm: 'not a url' }); r.url = 'LOADED'; } catch (e) { r.url = (e instanceof h.HoviatError) + ':' + e.code; }
+    await h.init();
+    r.nonce = h.createNonce().length;
+    console.log(JSON.stringify(r));`], { cwd: new URL('..', import.meta.url), encoding: 'utf8' });
+  assert.deepEqual(JSON.parse(out), { bad: 'true:WASM_UNAVAILABLE', url: 'true:WASM_UNAVAILABLE', nonce: 44 });
 });
