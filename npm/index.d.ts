@@ -251,7 +251,8 @@ export interface VerifiedIdentity {
 
 /**
  * Trust anchors, intermediates and CRLs parsed once, for many verifications
- * (`verifyToken(token, { origin, nonce, trust })`). Throws HoviatError on bad input.
+ * (`verifyToken(token, { origin, nonce, trust })`). Throws HoviatError on bad input (in a browser
+ * before the module has loaded, at the first verification instead).
  */
 export class TrustStore {
   constructor(options: { trustAnchors: PkiInput[] | PkiInput; intermediates?: PkiInput[] | PkiInput; crls?: PkiInput[] | PkiInput });

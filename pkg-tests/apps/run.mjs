@@ -75,7 +75,7 @@ if (built['vite-min']) {
   const gz = (fs) => fs.reduce((n, f) => n + gzipSync(readFileSync(f), { level: 9 }).length, 0);
   const entryJs = all.filter((f) => /index-.*\.js$/.test(f));
   const lite = all.filter((f) => /lite-.*\.wasm$/.test(f));
-  console.log(`note vite-min: what the page loads to verify: JS ${gz(entryJs)} B gzip -9 (${entryJs.map((f) => path.basename(f))}), wasm ${gz(lite)} B gzip -9`);
+  console.log(`note vite-min: what the page loads to verify: JS ${gz(entryJs)} B, wasm ${gz(lite)} B (zlib level 9; GNU gzip -9 packs a little tighter) (${entryJs.map((f) => path.basename(f))})`);
   check(!c.hasTestkit && !c.virtualInJs, `vite: a page importing only verifyToken carries no virtual-card wasm or glue (wasm emitted: ${c.wasm.join(', ')})`, JSON.stringify(c));
 }
 if (built['vite-shake']) {
