@@ -20,12 +20,16 @@ const USAGE: &str = "usage:
   hoviat archive init --db DB --log-pub FILE
   hoviat archive append --db DB RECORD... [--log-key FILE] [--institution-ca PEM]...
   hoviat archive checkpoint --db DB --log-key FILE [--out FILE]
-  hoviat archive verify --db DB [--log-pub FILE] [--previous CHECKPOINT] [--institution-ca PEM]...
+  hoviat archive verify --db DB [--log-pub FILE] [--previous CHECKPOINT [--witness-pub FILE]]
+                        [--institution-ca PEM]...
   hoviat archive prove --db DB (--index N | --record-id ID) [--from-size M] [--out FILE]
   hoviat archive check-proof FILE --log-pub FILE
   hoviat archive search --db DB [--national-code X] [--crn X] [--from RFC3339] [--to RFC3339]
                         [--operator ID] [--purpose ID]
   hoviat archive purge --db DB --older-than DAYSd [--at RFC3339]
+  hoviat archive witness-keygen --name NAME --out PREFIX
+  hoviat archive witness --db DB --log-pub FILE --witness-key FILE --state FILE [--at RFC3339]
+      (cosigns the latest checkpoint if it extends the one in --state, and stores it there)
 DB is sqlite:PATH or postgres://USER@HOST:PORT/NAME";
 
 enum Fail {
@@ -103,6 +107,8 @@ pub fn run(args: &[String]) -> ExitCode {
         "check-proof" => check_proof(rest),
         "search" => search(rest),
         "purge" => purge(rest),
+        "witness-keygen" => witness_keygen(rest),
+        "witness" => witness(rest),
         "help" | "--help" | "-h" => {
             println!("{USAGE}");
             return ExitCode::SUCCESS;
@@ -230,12 +236,19 @@ fn vkey_for(a: &Args, ar: &mut store::Archive) -> Result<(String, &'static str),
 }
 
 fn verify(raw: &[String]) -> Result<Value, Fail> {
-    let a = Args::parse(raw, &["db", "log-pub", "previous", "institution-ca"])?;
+    let a = Args::parse(raw, &["db", "log-pub", "previous", "institution-ca", "witness-pub"])?;
     let ca = institution_store(a.all("institution-ca"))?;
     let previous = match a.opt("previous") {
         Some(p) => Some(read(p)?),
         None => None,
     };
+    let mut witnessed = None;
+    if let Some(w) = a.opt("witness-pub") {
+        let prev = previous
+            .as_deref()
+            .ok_or_else(|| Fail::Usage("--witness-pub checks the cosignature on --previous".into()))?;
+        witnessed = Some(crate::witness::check_cosigned(prev, &read(w)?)?);
+    }
     let mut ar = store::open(a.req("db")?)?;
     let (vkey, key_source) = vkey_for(&a, &mut ar)?;
     let started = std::time::Instant::now();
@@ -262,7 +275,7 @@ fn verify(raw: &[String]) -> Result<Value, Fail> {
     Ok(json!({
         "verified": true, "engine": ar.engine(), "entries": rep.entries, "checkpoints": rep.checkpoints,
         "checkpointSize": rep.checkpoint_size, "root": rep.root, "personal": rep.personal,
-        "sealsVerified": seals, "logKey": key_source, "seconds": started.elapsed().as_secs_f64(),
+        "sealsVerified": seals, "logKey": key_source, "witnessCosignedAt": witnessed, "seconds": started.elapsed().as_secs_f64(),
     }))
 }
 
@@ -411,4 +424,50 @@ fn purge(raw: &[String]) -> Result<Value, Fail> {
     let mut ar = store::open(a.req("db")?)?;
     let n = ar.purge(before)?;
     Ok(json!({ "purged": n, "before": UnixTime(before).to_string() }))
+}
+
+fn witness_keygen(raw: &[String]) -> Result<Value, Fail> {
+    let a = Args::parse(raw, &["name", "out"])?;
+    let name = a.req("name")?;
+    let out = a.req("out")?;
+    let mut seed = [0u8; 32];
+    rand_core::RngCore::fill_bytes(&mut rand_core::OsRng, &mut seed);
+    let (skey, vkey) = crate::witness::witness_keypair(name, seed)?;
+    std::fs::write(format!("{out}.key"), format!("{skey}\n")).map_err(|e| Fail::Usage(e.to_string()))?;
+    std::fs::write(format!("{out}.pub"), format!("{vkey}\n")).map_err(|e| Fail::Usage(e.to_string()))?;
+    Ok(json!({ "name": name, "verifierKey": vkey }))
+}
+
+/// A witness: takes the log's latest checkpoint, checks the log's signature and, when it has
+/// cosigned before, a consistency proof from that checkpoint (obtained from the log, checked
+/// against the root the witness kept); refuses to cosign a checkpoint that does not extend it.
+fn witness(raw: &[String]) -> Result<Value, Fail> {
+    let a = Args::parse(raw, &["db", "log-pub", "witness-key", "state", "at"])?;
+    let vkey = read(a.req("log-pub")?)?;
+    let wkey = read(a.req("witness-key")?)?;
+    let state = a.req("state")?;
+    let ts = match a.opt("at") {
+        Some(t) => time(t)?,
+        None => UnixTime::now().0,
+    };
+    let signer = crate::witness::Cosigner::new(&wkey, u64::try_from(ts).unwrap_or(0))?;
+    let mut ar = store::open(a.req("db")?)?;
+    let cp = latest_checkpoint(&mut ar)?;
+    let new = log::open_checkpoint(&cp.note, &vkey)?;
+    let mut from = None;
+    if let Ok(old_note) = std::fs::read_to_string(state) {
+        let old = log::open_checkpoint(&old_note, &vkey)?;
+        if old.size > new.size {
+            return Err(Fail::Coded(ArchiveError::CheckpointNotExtending(format!(
+                "the log's checkpoint has size {}, the witness cosigned {} before",
+                new.size, old.size
+            ))));
+        }
+        let proof = ar.consistency(new.size, old.size)?;
+        log::check_consistency(&proof, new.size, new.root, old.size, old.root)?;
+        from = Some(old.size);
+    }
+    let cosigned = crate::witness::cosign(&cp.note, &signer)?;
+    std::fs::write(state, &cosigned).map_err(|e| Fail::Usage(e.to_string()))?;
+    Ok(json!({ "cosigned": cosigned, "size": new.size, "consistentFrom": from }))
 }

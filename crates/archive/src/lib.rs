@@ -9,5 +9,6 @@ pub mod cli;
 pub mod error;
 pub mod log;
 pub mod store;
+pub mod witness;
 
 pub use error::ArchiveError;

@@ -350,11 +350,10 @@ pub struct LogState<'a> {
 /// Verifies a whole log: entries contiguous (else `ARCHIVE_ENTRY_DELETED`), each entry hashing
 /// to the leaf hash committed when it was appended (else `ARCHIVE_ENTRIES_REORDERED` when the
 /// changed entries are a permutation of the committed ones, `ARCHIVE_ENTRY_ALTERED` otherwise),
-/// the stored tree equal to the one recomputed from the entries, the search columns equal to
-/// the leaf's claims, every checkpoint signed by the log key and extending the previous one by
+/// the stored tree equal to the one recomputed from the entries, every checkpoint signed by the log key and extending the previous one by
 /// its consistency proof (`ARCHIVE_CHECKPOINT_NOT_EXTENDING`), no checkpoint larger than the log
 /// (`ARCHIVE_LOG_TRUNCATED`), each checkpoint's root equal to the recomputed root
-/// (`ARCHIVE_ROOT_MISMATCH`), a previously seen checkpoint (`previous`) a prefix of the log, and
+/// (`ARCHIVE_ROOT_MISMATCH`), the search columns equal to the leaf's claims, a previously seen checkpoint (`previous`) a prefix of the log, and
 /// every personal row's disclosures among its leaf's digests.
 pub fn verify_log(st: &LogState<'_>, vkey: &str, previous: Option<&str>) -> Result<LogReport, ArchiveError> {
     // 1. Contiguous indexes.
@@ -432,18 +431,8 @@ pub fn verify_log(st: &LogState<'_>, vkey: &str, previous: Option<&str>) -> Resu
             )));
         }
     }
-    // 5. Search columns against the leaves.
-    for e in st.entries {
-        let d = leaf_of_jwt(&e.leaf.jwt)?;
-        if d != e.leaf {
-            return Err(ArchiveError::EntryAltered(format!(
-                "entry {}: its search columns differ from its sealed claims",
-                e.idx
-            )));
-        }
-    }
-    // 6. Every checkpoint's root against the recomputed tree.
     let r = MemHashes(&mem);
+    // 5. Every checkpoint's root against the recomputed tree.
     for o in &opened {
         let root = tree_root(o.size, &r)?;
         if root != o.root {
@@ -452,6 +441,16 @@ pub fn verify_log(st: &LogState<'_>, vkey: &str, previous: Option<&str>) -> Resu
                 o.size,
                 hex(&root.0),
                 hex(&o.root.0)
+            )));
+        }
+    }
+    // 6. Search columns against the leaves.
+    for e in st.entries {
+        let d = leaf_of_jwt(&e.leaf.jwt)?;
+        if d != e.leaf {
+            return Err(ArchiveError::EntryAltered(format!(
+                "entry {}: its search columns differ from its sealed claims",
+                e.idx
             )));
         }
     }
