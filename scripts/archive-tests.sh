@@ -199,6 +199,27 @@ for i in $(seq 0 $((N - 1))); do
 done
 [ "$gone" -gt 0 ] && [ "$kept" -gt 0 ] && ok "sqlite: raw file holds none of the $gone purged disclosures (and still $kept unpurged ones)" \
   || fail "sqlite raw file" "gone=$gone kept=$kept"
+# ---- a witness (tlog-cosignature) ------------------------------------------------------------------
+"$A" witness-keygen --name witness.example/w1 --out wit >/dev/null
+"$A" witness-keygen --name witness.example/w1 --out wit-rogue >/dev/null
+if out=$("$A" witness --db sqlite:main.db --log-pub log.pub --witness-key wit.key --state wstate.txt --at 2026-12-11T00:00:00Z); then
+  ok "witness cosigned size $(echo "$out" | field size)"
+else fail "witness first cosignature" "$out"; fi
+make_record new.sdjwt 2026-12-10T09:00:00Z "$NC_NEW" account-opening operator-7
+"$A" append --db sqlite:main.db --log-key log.key new.sdjwt >/dev/null
+if out=$("$A" witness --db sqlite:main.db --log-pub log.pub --witness-key wit.key --state wstate.txt --at 2026-12-11T01:00:00Z); then
+  ok "witness cosigned size $(echo "$out" | field size) after checking consistency from $(echo "$out" | field consistentFrom)"
+else fail "witness second cosignature" "$out"; fi
+out=$("$A" verify --db sqlite:main.db --log-pub log.pub --previous wstate.txt --witness-pub wit.pub)
+[ "$(echo "$out" | field witnessCosignedAt 2>/dev/null)" = 1796950800 ] && ok "verify against the witness's cosigned checkpoint" || fail "verify witness" "$out"
+c=$("$A" verify --db sqlite:main.db --log-pub log.pub --previous wstate.txt --witness-pub wit-rogue.pub | code)
+[ "$c" = ARCHIVE_CHECKPOINT_SIGNATURE_INVALID ] && ok "a cosignature by another witness key refused ($c)" || fail "rogue witness" "got '$c'"
+make_record fork2.sdjwt 2026-12-10T09:30:00Z "$NC_NEW" account-opening operator-1
+"$A" append --db sqlite:t-fork.db --log-key log.key fork2.sdjwt >/dev/null
+c=$("$A" witness --db sqlite:t-fork.db --log-pub log.pub --witness-key wit.key --state wstate.txt --at 2026-12-11T02:00:00Z | code)
+[ "$c" = ARCHIVE_CHECKPOINT_NOT_EXTENDING ] && ok "the witness refuses to cosign the forked log ($c)" || fail "witness fork" "got '$c'"
+c=$("$A" verify --db sqlite:t-fork.db --log-pub log.pub --previous wstate.txt --witness-pub wit.pub | code)
+[ "$c" = ARCHIVE_CHECKPOINT_NOT_EXTENDING ] && ok "the forked log does not extend the witness's checkpoint ($c)" || fail "verify fork vs witness" "got '$c'"
 grep -qaF "$NC_OLD" main.db && fail "sqlite raw file" "national code in clear" || ok "sqlite: no national code in the clear in the raw file"
 
 # ---- PostgreSQL -------------------------------------------------------------------------------------------
