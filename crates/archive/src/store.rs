@@ -44,6 +44,14 @@ fn db<E: std::fmt::Display>(e: E) -> ArchiveError {
     ArchiveError::Db(e.to_string())
 }
 
+/// PostgreSQL errors display as "db error" alone: take the server's message.
+fn pg(e: postgres::Error) -> ArchiveError {
+    match e.as_db_error() {
+        Some(d) => ArchiveError::Db(format!("{}: {}", d.code().code(), d.message())),
+        None => ArchiveError::Db(e.to_string()),
+    }
+}
+
 /// What an engine must offer.
 pub trait Sql {
     /// Runs a statement, returns the rows changed.
@@ -165,13 +173,13 @@ impl Sql for Postgres {
     fn exec(&mut self, sql: &str, params: &[Val]) -> Result<u64, ArchiveError> {
         let b = pg_params(params);
         let refs: Vec<&(dyn postgres::types::ToSql + Sync)> = b.iter().map(|x| x.as_ref()).collect();
-        self.0.execute(sql, &refs).map_err(db)
+        self.0.execute(sql, &refs).map_err(pg)
     }
     fn query(&mut self, sql: &str, params: &[Val]) -> Result<Vec<Vec<Val>>, ArchiveError> {
         use postgres::types::Type;
         let b = pg_params(params);
         let refs: Vec<&(dyn postgres::types::ToSql + Sync)> = b.iter().map(|x| x.as_ref()).collect();
-        let rows = self.0.query(sql, &refs).map_err(db)?;
+        let rows = self.0.query(sql, &refs).map_err(pg)?;
         let mut out = Vec::with_capacity(rows.len());
         for r in rows {
             let mut v = Vec::with_capacity(r.len());
@@ -190,22 +198,23 @@ impl Sql for Postgres {
         Ok(out)
     }
     fn begin_locked(&mut self) -> Result<(), ArchiveError> {
-        self.0.batch_execute("BEGIN").map_err(db)?;
+        self.0.batch_execute("BEGIN").map_err(pg)?;
         self.0
             .execute("SELECT pg_advisory_xact_lock($1)", &[&PG_LOCK])
             .map(|_| ())
-            .map_err(db)
+            .map_err(pg)
     }
     fn commit(&mut self) -> Result<(), ArchiveError> {
-        self.0.batch_execute("COMMIT").map_err(db)
+        self.0.batch_execute("COMMIT").map_err(pg)
     }
     fn rollback(&mut self) {
         let _ = self.0.batch_execute("ROLLBACK");
     }
     fn scrub(&mut self) -> Result<(), ArchiveError> {
-        self.0
-            .batch_execute("VACUUM FULL personal; VACUUM FULL personal_lookup")
-            .map_err(db)
+        // One statement per call: VACUUM cannot run inside the implicit transaction of a
+        // multi-statement query.
+        self.0.batch_execute("VACUUM FULL personal").map_err(pg)?;
+        self.0.batch_execute("VACUUM FULL personal_lookup").map_err(pg)
     }
     fn engine(&self) -> &'static str {
         "postgresql"
@@ -608,8 +617,12 @@ impl Archive {
 }
 
 fn size_of(s: &mut dyn Sql) -> Result<u64, ArchiveError> {
-    let r = s.query("SELECT COUNT(*) FROM log_entries", &[])?;
-    Ok(r.first().map(|r| r[0].i()).unwrap_or(0) as u64)
+    // MAX over the primary key is an index look-up on both engines (COUNT(*) scans).
+    let r = s.query("SELECT MAX(idx) FROM log_entries", &[])?;
+    Ok(match r.first().map(|r| r[0].clone()) {
+        Some(Val::Null) | None => 0,
+        Some(v) => v.i() as u64 + 1,
+    })
 }
 
 fn checkpoint_in(s: &mut dyn Sql, skey: &str, origin: &str) -> Result<String, ArchiveError> {

@@ -41,7 +41,11 @@ pub fn witness_keypair(name: &str, seed: [u8; 32]) -> Result<(String, String), A
 fn split_key(s: &str) -> Result<(String, u32, Vec<u8>), ArchiveError> {
     let bad = || ArchiveError::KeyInvalid("malformed witness key".into());
     let mut it = s.trim().splitn(3, '+');
-    let (name, id, key) = (it.next().ok_or_else(bad)?, it.next().ok_or_else(bad)?, it.next().ok_or_else(bad)?);
+    let (name, id, key) = (
+        it.next().ok_or_else(bad)?,
+        it.next().ok_or_else(bad)?,
+        it.next().ok_or_else(bad)?,
+    );
     let id = u32::from_str_radix(id, 16).map_err(|_| bad())?;
     let key = STANDARD.decode(key).map_err(|_| bad())?;
     if key.len() != 33 || key[0] != ALG_COSIGNATURE_V1 {
@@ -61,9 +65,14 @@ pub struct Cosigner {
 impl Cosigner {
     /// From a witness signing key and the cosigning time.
     pub fn new(skey: &str, ts: u64) -> Result<Self, ArchiveError> {
-        let s = skey.trim().strip_prefix("PRIVATE+KEY+").ok_or_else(|| ArchiveError::KeyInvalid("not a private key".into()))?;
+        let s = skey
+            .trim()
+            .strip_prefix("PRIVATE+KEY+")
+            .ok_or_else(|| ArchiveError::KeyInvalid("not a private key".into()))?;
         let (name, id, key) = split_key(s)?;
-        let seed: [u8; 32] = key[1..].try_into().map_err(|_| ArchiveError::KeyInvalid("seed".into()))?;
+        let seed: [u8; 32] = key[1..]
+            .try_into()
+            .map_err(|_| ArchiveError::KeyInvalid("seed".into()))?;
         let sk = SigningKey::from_bytes(&seed);
         let mut pubk = vec![ALG_COSIGNATURE_V1];
         pubk.extend_from_slice(sk.verifying_key().as_bytes());
@@ -102,7 +111,9 @@ impl CosignatureVerifier {
         if signed_note::key_id(&name, &key) != id {
             return Err(ArchiveError::KeyInvalid("witness key id does not match".into()));
         }
-        let pk: [u8; 32] = key[1..].try_into().map_err(|_| ArchiveError::KeyInvalid("key".into()))?;
+        let pk: [u8; 32] = key[1..]
+            .try_into()
+            .map_err(|_| ArchiveError::KeyInvalid("key".into()))?;
         let key = VerifyingKey::from_bytes(&pk).map_err(|e| ArchiveError::KeyInvalid(e.to_string()))?;
         Ok(CosignatureVerifier { name, id, key })
     }
@@ -130,7 +141,8 @@ impl Verifier for CosignatureVerifier {
 /// Adds the witness's cosignature to a (log-signed) checkpoint note.
 pub fn cosign(note: &str, signer: &Cosigner) -> Result<String, ArchiveError> {
     let mut n = Note::from_bytes(note.as_bytes()).map_err(|e| ArchiveError::Malformed(e.to_string()))?;
-    n.add_sigs(&[signer]).map_err(|e| ArchiveError::KeyInvalid(e.to_string()))?;
+    n.add_sigs(&[signer])
+        .map_err(|e| ArchiveError::KeyInvalid(e.to_string()))?;
     String::from_utf8(n.to_bytes()).map_err(|e| ArchiveError::Malformed(e.to_string()))
 }
 

@@ -18,12 +18,20 @@ fn keys() -> (String, String) {
 
 /// A record-shaped SD-JWT (unsealed: a zero signature) with a national code and a CRN.
 fn record(i: u32, national_code: &str) -> String {
-    let d1 = Disclosure::new(&[i as u8; 16], "national_code", json!({"value": national_code, "provenance": "operator"}));
-    let d2 = Disclosure::new(&[i as u8 ^ 0x55; 16], "card_reference", json!({"value": "4200000000", "provenance": "chip-certificate"}));
+    let d1 = Disclosure::new(
+        &[i as u8; 16],
+        "national_code",
+        json!({"value": national_code, "provenance": "operator"}),
+    );
+    let d2 = Disclosure::new(
+        &[i as u8 ^ 0x55; 16],
+        "card_reference",
+        json!({"value": "4200000000", "provenance": "chip-certificate"}),
+    );
     let header = json!({"alg": "ES256", "typ": "dc+sd-jwt"});
     let payload = json!({
         "vct": hoviat::record::VCT, "iat": 1_795_428_000 + i64::from(i) * 86_400, "institution": "bank-1",
-        "terminal": "branch-1/counter-1", "operator": if i % 2 == 0 { "operator-7" } else { "operator-9" },
+        "terminal": "branch-1/counter-1", "operator": if i.is_multiple_of(2) { "operator-7" } else { "operator-9" },
         "purpose": {"id": "account-opening", "attributes": ["national_code", "card_reference"]},
         "level": "certificate", "_sd": [d1.digest(), d2.digest()], "_sd_alg": "sha-256",
     });
@@ -48,7 +56,8 @@ fn filled(name: &str, n: u32) -> String {
     let (skey, _) = keys();
     let mut a = store::open(&format!("sqlite:{path}")).unwrap();
     for i in 0..n {
-        let (leaf, personal) = log::split_record(&record(i, if i < n / 2 { "0076229645" } else { "1234567891" })).unwrap();
+        let (leaf, personal) =
+            log::split_record(&record(i, if i < n / 2 { "0076229645" } else { "1234567891" })).unwrap();
         let (idx, note) = a.append(&leaf, &personal, Some((&skey, ORIGIN))).unwrap();
         assert_eq!(idx, u64::from(i));
         assert!(note.is_some());
@@ -58,9 +67,18 @@ fn filled(name: &str, n: u32) -> String {
 
 fn verify(path: &str) -> Result<log::LogReport, hoviat_archive::ArchiveError> {
     let mut a = store::open(&format!("sqlite:{path}")).unwrap();
-    let (entries, hashes, cps, personal) =
-        (a.entries().unwrap(), a.all_hashes().unwrap(), a.checkpoints().unwrap(), a.personal_rows().unwrap());
-    let st = LogState { entries: &entries, hashes: &hashes, checkpoints: &cps, personal: &personal };
+    let (entries, hashes, cps, personal) = (
+        a.entries().unwrap(),
+        a.all_hashes().unwrap(),
+        a.checkpoints().unwrap(),
+        a.personal_rows().unwrap(),
+    );
+    let st = LogState {
+        entries: &entries,
+        hashes: &hashes,
+        checkpoints: &cps,
+        personal: &personal,
+    };
     log::verify_log(&st, &keys().1, None)
 }
 
@@ -88,14 +106,24 @@ fn rfc6962_known_answer() {
     let mut mem = HashMap::new();
     for (i, l) in leaves.iter().enumerate() {
         let start = log::stored_hash_count(i as u64);
-        for (k, h) in log::new_hashes(i as u64, l, &MemHashes(&mem)).unwrap().into_iter().enumerate() {
+        for (k, h) in log::new_hashes(i as u64, l, &MemHashes(&mem))
+            .unwrap()
+            .into_iter()
+            .enumerate()
+        {
             mem.insert(start + k as u64, h);
         }
     }
     let root = log::tree_root(8, &MemHashes(&mem)).unwrap();
-    assert_eq!(log::hex(&root.0), "5dc9da79a70659a9ad559cb701ded9a2ab9d823aad2f4960cfe370eff4604328");
+    assert_eq!(
+        log::hex(&root.0),
+        "5dc9da79a70659a9ad559cb701ded9a2ab9d823aad2f4960cfe370eff4604328"
+    );
     let root1 = log::tree_root(1, &MemHashes(&mem)).unwrap();
-    assert_eq!(log::hex(&root1.0), "6e340b9cffb37a989ca544e6bb780a2c78901d3fb33738768511a30617afa01d");
+    assert_eq!(
+        log::hex(&root1.0),
+        "6e340b9cffb37a989ca544e6bb780a2c78901d3fb33738768511a30617afa01d"
+    );
 }
 
 #[test]
@@ -103,7 +131,11 @@ fn proofs_round_trip_and_fail_when_changed() {
     let mut mem = HashMap::new();
     for i in 0..20u64 {
         let start = log::stored_hash_count(i);
-        for (k, h) in log::new_hashes(i, &i.to_be_bytes(), &MemHashes(&mem)).unwrap().into_iter().enumerate() {
+        for (k, h) in log::new_hashes(i, &i.to_be_bytes(), &MemHashes(&mem))
+            .unwrap()
+            .into_iter()
+            .enumerate()
+        {
             mem.insert(start + k as u64, h);
         }
     }
@@ -146,9 +178,15 @@ fn checkpoint_notes_sign_and_refuse_another_key() {
     let o = log::open_checkpoint(&note, &vkey).unwrap();
     assert_eq!((o.size, o.root), (3, Hash([9; 32])));
     let (_, other) = log::log_keypair(ORIGIN, [8u8; 32]).unwrap();
-    assert_eq!(log::open_checkpoint(&note, &other).unwrap_err().code(), "ARCHIVE_CHECKPOINT_SIGNATURE_INVALID");
+    assert_eq!(
+        log::open_checkpoint(&note, &other).unwrap_err().code(),
+        "ARCHIVE_CHECKPOINT_SIGNATURE_INVALID"
+    );
     let changed = note.replacen("\n3\n", "\n4\n", 1);
-    assert_eq!(log::open_checkpoint(&changed, &vkey).unwrap_err().code(), "ARCHIVE_CHECKPOINT_SIGNATURE_INVALID");
+    assert_eq!(
+        log::open_checkpoint(&changed, &vkey).unwrap_err().code(),
+        "ARCHIVE_CHECKPOINT_SIGNATURE_INVALID"
+    );
 }
 
 #[test]
@@ -168,12 +206,18 @@ fn altered_entry() {
         ),
         "ARCHIVE_ENTRY_ALTERED"
     );
-    assert_eq!(tampered("column", "UPDATE log_entries SET operator = 'x' WHERE idx = 4"), "ARCHIVE_ENTRY_ALTERED");
+    assert_eq!(
+        tampered("column", "UPDATE log_entries SET operator = 'x' WHERE idx = 4"),
+        "ARCHIVE_ENTRY_ALTERED"
+    );
 }
 
 #[test]
 fn deleted_entry() {
-    assert_eq!(tampered("delete", "DELETE FROM log_entries WHERE idx = 3"), "ARCHIVE_ENTRY_DELETED");
+    assert_eq!(
+        tampered("delete", "DELETE FROM log_entries WHERE idx = 3"),
+        "ARCHIVE_ENTRY_DELETED"
+    );
 }
 
 #[test]
@@ -190,7 +234,10 @@ fn reordered_entries() {
 
 #[test]
 fn truncated_log() {
-    assert_eq!(tampered("trunc", "DELETE FROM log_entries WHERE idx >= 8"), "ARCHIVE_LOG_TRUNCATED");
+    assert_eq!(
+        tampered("trunc", "DELETE FROM log_entries WHERE idx >= 8"),
+        "ARCHIVE_LOG_TRUNCATED"
+    );
 }
 
 #[test]
@@ -198,17 +245,34 @@ fn rewritten_tree_and_checkpoints() {
     // Leaves and stored hashes changed together: only the signed root tells.
     let path = filled("rewrite", 6);
     let c = rusqlite::Connection::open(&path).unwrap();
-    let leaf: String = c.query_row("SELECT leaf FROM log_entries WHERE idx = 5", [], |r| r.get(0)).unwrap();
+    let leaf: String = c
+        .query_row("SELECT leaf FROM log_entries WHERE idx = 5", [], |r| r.get(0))
+        .unwrap();
     let mut changed = leaf.clone().into_bytes();
     changed[99] = if changed[99] == b'A' { b'B' } else { b'A' };
     let changed = String::from_utf8(changed).unwrap();
     let lh = log::record_hash(changed.as_bytes());
-    c.execute("UPDATE log_entries SET leaf = ?1 WHERE idx = 5", [&changed]).unwrap();
-    c.execute("UPDATE tree_hashes SET hash = ?1 WHERE id = ?2", rusqlite::params![log::hex(&lh.0), log::stored_hash_index(0, 5) as i64]).unwrap();
+    c.execute("UPDATE log_entries SET leaf = ?1 WHERE idx = 5", [&changed])
+        .unwrap();
+    c.execute(
+        "UPDATE tree_hashes SET hash = ?1 WHERE id = ?2",
+        rusqlite::params![log::hex(&lh.0), log::stored_hash_index(0, 5) as i64],
+    )
+    .unwrap();
     // Recompute the one internal node above it (level 1, index 2) so the stored tree is coherent.
-    let l4: String = c.query_row("SELECT hash FROM tree_hashes WHERE id = ?1", [log::stored_hash_index(0, 4) as i64], |r| r.get(0)).unwrap();
+    let l4: String = c
+        .query_row(
+            "SELECT hash FROM tree_hashes WHERE id = ?1",
+            [log::stored_hash_index(0, 4) as i64],
+            |r| r.get(0),
+        )
+        .unwrap();
     let n = tlog_tiles::tlog::node_hash(log::hash_from_hex(&l4).unwrap(), lh);
-    c.execute("UPDATE tree_hashes SET hash = ?1 WHERE id = ?2", rusqlite::params![log::hex(&n.0), log::stored_hash_index(1, 2) as i64]).unwrap();
+    c.execute(
+        "UPDATE tree_hashes SET hash = ?1 WHERE id = ?2",
+        rusqlite::params![log::hex(&n.0), log::stored_hash_index(1, 2) as i64],
+    )
+    .unwrap();
     drop(c);
     assert_eq!(verify(&path).unwrap_err().code(), "ARCHIVE_ROOT_MISMATCH");
     let _ = std::fs::remove_file(&path);
@@ -221,17 +285,32 @@ fn checkpoint_not_extending() {
     let forged = log::sign_checkpoint(&skey, ORIGIN, 7, Hash([1; 32])).unwrap();
     rusqlite::Connection::open(&path)
         .unwrap()
-        .execute("INSERT INTO checkpoints (seq, size, note, proof) VALUES (100, 7, ?1, '')", [&forged])
+        .execute(
+            "INSERT INTO checkpoints (seq, size, note, proof) VALUES (100, 7, ?1, '')",
+            [&forged],
+        )
         .unwrap();
     assert_eq!(verify(&path).unwrap_err().code(), "ARCHIVE_CHECKPOINT_NOT_EXTENDING");
     // A checkpoint seen earlier that this log does not extend.
     let path2 = filled("fork2", 6);
     let mut a = store::open(&format!("sqlite:{path2}")).unwrap();
-    let (entries, hashes, cps, personal) =
-        (a.entries().unwrap(), a.all_hashes().unwrap(), a.checkpoints().unwrap(), a.personal_rows().unwrap());
-    let st = LogState { entries: &entries, hashes: &hashes, checkpoints: &cps, personal: &personal };
+    let (entries, hashes, cps, personal) = (
+        a.entries().unwrap(),
+        a.all_hashes().unwrap(),
+        a.checkpoints().unwrap(),
+        a.personal_rows().unwrap(),
+    );
+    let st = LogState {
+        entries: &entries,
+        hashes: &hashes,
+        checkpoints: &cps,
+        personal: &personal,
+    };
     let seen = log::sign_checkpoint(&skey, ORIGIN, 4, Hash([2; 32])).unwrap();
-    assert_eq!(log::verify_log(&st, &keys().1, Some(&seen)).unwrap_err().code(), "ARCHIVE_CHECKPOINT_NOT_EXTENDING");
+    assert_eq!(
+        log::verify_log(&st, &keys().1, Some(&seen)).unwrap_err().code(),
+        "ARCHIVE_CHECKPOINT_NOT_EXTENDING"
+    );
     let good = log::sign_checkpoint(&skey, ORIGIN, 4, a.root(4).unwrap()).unwrap();
     log::verify_log(&st, &keys().1, Some(&good)).unwrap();
     let _ = std::fs::remove_file(&path);
@@ -241,7 +320,10 @@ fn checkpoint_not_extending() {
 #[test]
 fn personal_mismatch() {
     assert_eq!(
-        tampered("personal", "UPDATE personal SET disclosures = (SELECT disclosures FROM personal WHERE idx = 1) WHERE idx = 2"),
+        tampered(
+            "personal",
+            "UPDATE personal SET disclosures = (SELECT disclosures FROM personal WHERE idx = 1) WHERE idx = 2"
+        ),
         "ARCHIVE_PERSONAL_MISMATCH"
     );
 }
@@ -254,17 +336,26 @@ fn purge_keeps_the_log_and_forgets_personal_data() {
     let first = disc0.split('~').next().unwrap().to_string();
     assert!(before.windows(first.len()).any(|w| w == first.as_bytes()));
     let mut a = store::open(&format!("sqlite:{path}")).unwrap();
-    let q = |nc: &str| Query { lookups: vec![("national_code".into(), nc.into())], ..Default::default() };
+    let q = |nc: &str| Query {
+        lookups: vec![("national_code".into(), nc.into())],
+        ..Default::default()
+    };
     assert_eq!(a.search(&q("0076229645")).unwrap().len(), 4);
     // Records 0..3 are older than iat of record 4.
     assert_eq!(a.purge(1_795_428_000 + 4 * 86_400).unwrap(), 4);
     assert_eq!(a.search(&q("0076229645")).unwrap().len(), 0);
     assert_eq!(a.search(&q("1234567891")).unwrap().len(), 4);
-    let crn = Query { lookups: vec![("card_reference".into(), "4200000000".into())], ..Default::default() };
+    let crn = Query {
+        lookups: vec![("card_reference".into(), "4200000000".into())],
+        ..Default::default()
+    };
     assert_eq!(a.search(&crn).unwrap().len(), 4);
     drop(a);
     let after = std::fs::read(&path).unwrap();
-    assert!(!after.windows(first.len()).any(|w| w == first.as_bytes()), "a purged disclosure is still in the file");
+    assert!(
+        !after.windows(first.len()).any(|w| w == first.as_bytes()),
+        "a purged disclosure is still in the file"
+    );
     let r = verify(&path).unwrap();
     assert_eq!((r.entries, r.personal), (8, 4));
     let _ = std::fs::remove_file(&path);
@@ -275,7 +366,10 @@ fn duplicate_refused() {
     let path = filled("dup", 2);
     let mut a = store::open(&format!("sqlite:{path}")).unwrap();
     let (leaf, personal) = log::split_record(&record(1, "1234567891")).unwrap();
-    assert_eq!(a.append(&leaf, &personal, None).unwrap_err().code(), "ARCHIVE_DUPLICATE");
+    assert_eq!(
+        a.append(&leaf, &personal, None).unwrap_err().code(),
+        "ARCHIVE_DUPLICATE"
+    );
     let _ = std::fs::remove_file(&path);
 }
 
