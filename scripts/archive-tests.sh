@@ -19,7 +19,7 @@ ok() { echo "ok $1"; }
 fail() { echo "FAIL $1: $2"; FAILED=$((FAILED + 1)); }
 finish() { echo "archive: $FAILED failed"; [ "$FAILED" = 0 ]; exit $?; }
 
-ensure_packages postgresql python3-cryptography || { echo "FAIL setup: packages"; FAILED=1; finish; }
+ensure_packages postgresql python3-cryptography chromium poppler-utils zbar-tools || { echo "FAIL setup: packages"; FAILED=1; finish; }
 PGBIN=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
 
 echo "building hoviat and hoviat-archive ..." >&2
@@ -222,6 +222,38 @@ c=$("$A" witness --db sqlite:t-fork.db --log-pub log.pub --witness-key wit.key -
 c=$("$A" verify --db sqlite:t-fork.db --log-pub log.pub --previous wstate.txt --witness-pub wit.pub | code)
 [ "$c" = ARCHIVE_CHECKPOINT_NOT_EXTENDING ] && ok "the forked log does not extend the witness's checkpoint ($c)" || fail "verify fork vs witness" "got '$c'"
 grep -qaF "$NC_OLD" main.db && fail "sqlite raw file" "national code in clear" || ok "sqlite: no national code in the clear in the raw file"
+
+# ---- the paper copy: HTML and PDF in Persian and English ------------------------------------------------
+# Vazirmatn (SIL OFL 1.1) from npm, pinned; Chromium shapes (HarfBuzz) and prints the PDF. Artefacts
+# (HTML, PDF, PNG of the PDF pages, Chromium screenshots) are kept in $TARGET/archive-artefacts.
+ART=$TARGET/archive-artefacts
+mkdir -p "$ART"
+if (npm pack vazirmatn@33.0.3 --silent >/dev/null 2>&1 && tar xzf vazirmatn-33.0.3.tgz) \
+    && cp package/fonts/ttf/Vazirmatn-Regular.ttf package/OFL.txt "$ART/"; then
+  IDX=$("$A" search --db sqlite:main.db --national-code "$NC_NEW" --purpose account-opening | field entries.0.index)
+  for l in fa en; do
+    qr=$("$A" print --db sqlite:main.db --index "$IDX" --lang $l --font-url Vazirmatn-Regular.ttf \
+      --institution kit/institution/institution.json --out "$ART/record-$l.html" | field qr)
+    timeout 90 chromium --headless --no-sandbox --disable-gpu --no-pdf-header-footer --disable-background-networking \
+      --print-to-pdf="$ART/record-$l.pdf" "file://$ART/record-$l.html" >/dev/null 2>&1
+    timeout 90 chromium --headless --no-sandbox --disable-gpu --disable-background-networking --window-size=900,1250 \
+      --screenshot="$ART/record-$l-screenshot.png" "file://$ART/record-$l.html" >/dev/null 2>&1
+    [ -s "$ART/record-$l.pdf" ] && [ -s "$ART/record-$l-screenshot.png" ] && ok "paper copy ($l): HTML, PDF and screenshot" || fail "paper copy $l" "no PDF or screenshot"
+    pdffonts "$ART/record-$l.pdf" | grep -q 'Vazirmatn-Regular.*CID TrueType.*yes yes' && ok "paper copy ($l): Vazirmatn embedded (pdffonts)" || fail "pdffonts $l" "$(pdffonts "$ART/record-$l.pdf")"
+    pdftoppm -r 150 -png "$ART/record-$l.pdf" "$ART/record-$l-page"
+    got=$(zbarimg --raw -q "$ART/record-$l-page-1.png" 2>/dev/null)
+    [ "$got" = "$qr" ] && case "$qr" in *"index=$IDX;"*) true;; *) false;; esac && ! echo "$got" | grep -q "$NC_NEW" \
+      && ok "paper copy ($l): the QR decodes (zbarimg) to the record id, index $IDX and digest, no personal data" || fail "QR $l" "'$got' vs '$qr'"
+  done
+  txt=$(pdftotext -enc UTF-8 "$ART/record-fa.pdf" - | python3 -c 'import sys,unicodedata,re
+t=unicodedata.normalize("NFKC", re.sub("[\u200e\u200f\u202a-\u202e\u2066-\u2069]", "", sys.stdin.read()))
+print("name" if "\u0639\u0644\u06cc" in t and "\u0645\u062d\u0645\u062f\u06cc" in t else "noname", "arabic" if re.search("[\u064a\u0643]", t) else "persian")')
+  [ "$txt" = "name persian" ] && ok "paper copy (fa): pdftotext shows the holder's Persian name in logical order with Persian ی/ک, no Arabic ي/ك" || fail "pdftotext fa" "$txt"
+  pdftotext -enc UTF-8 "$ART/record-en.pdf" - | tr '\n' ' ' | grep -q "Identity record from the smart *national card" && ok "paper copy (en): English text" || fail "pdftotext en" "missing"
+  pdftotext -enc UTF-8 "$ART/record-fa.pdf" - | grep "آذر" | grep -q "۱۴۰۵" && ok "paper copy (fa): Solar Hijri date with Persian month and digits" || fail "hijri date" "missing"
+else
+  fail "paper copy" "npm pack vazirmatn failed"
+fi
 
 # ---- PostgreSQL -------------------------------------------------------------------------------------------
 PORT=$(python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])')

@@ -27,6 +27,8 @@ const USAGE: &str = "usage:
   hoviat archive search --db DB [--national-code X] [--crn X] [--from RFC3339] [--to RFC3339]
                         [--operator ID] [--purpose ID]
   hoviat archive purge --db DB --older-than DAYSd [--at RFC3339]
+  hoviat archive print --db DB --index N --lang fa|en --font-url URL --out FILE.html
+                       [--institution FILE] [--verify-url URL]
   hoviat archive witness-keygen --name NAME --out PREFIX
   hoviat archive witness --db DB --log-pub FILE --witness-key FILE --state FILE [--at RFC3339]
       (cosigns the latest checkpoint if it extends the one in --state, and stores it there)
@@ -107,6 +109,7 @@ pub fn run(args: &[String]) -> ExitCode {
         "check-proof" => check_proof(rest),
         "search" => search(rest),
         "purge" => purge(rest),
+        "print" => print(rest),
         "witness-keygen" => witness_keygen(rest),
         "witness" => witness(rest),
         "help" | "--help" | "-h" => {
@@ -470,4 +473,56 @@ fn witness(raw: &[String]) -> Result<Value, Fail> {
     let cosigned = crate::witness::cosign(&cp.note, &signer)?;
     std::fs::write(state, &cosigned).map_err(|e| Fail::Usage(e.to_string()))?;
     Ok(json!({ "cosigned": cosigned, "size": new.size, "consistentFrom": from }))
+}
+
+/// The paper copy (HTML; Chromium's print-to-PDF makes the PDF).
+fn print(raw: &[String]) -> Result<Value, Fail> {
+    use crate::print::{Lang, PrintView, render_html};
+    let a = Args::parse(
+        raw,
+        &["db", "index", "lang", "font-url", "out", "institution", "verify-url"],
+    )?;
+    let lang = match a.req("lang")? {
+        "fa" => Lang::Fa,
+        "en" => Lang::En,
+        other => return Err(Fail::Usage(format!("--lang fa|en, not {other:?}"))),
+    };
+    let inst = match a.opt("institution") {
+        Some(p) => Some(
+            hoviat::record::Institution::from_json(&read(p)?).map_err(|e| ArchiveError::Malformed(e.to_string()))?,
+        ),
+        None => None,
+    };
+    let mut ar = store::open(a.req("db")?)?;
+    let e = ar.entry(a.req("index")?)?;
+    let personal = ar.personal(e.idx)?;
+    let mut attributes = Vec::new();
+    for d in personal.as_deref().unwrap_or("").split('~').filter(|d| !d.is_empty()) {
+        let d = hoviat::record::sdjwt::Disclosure::parse(d).map_err(|e| ArchiveError::Malformed(e.to_string()))?;
+        let value = d.value.get("value").cloned().unwrap_or(d.value.clone());
+        let prov = d
+            .value
+            .get("provenance")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string();
+        attributes.push((d.name, value, prov));
+    }
+    let view = PrintView {
+        institution: e.leaf.institution.clone(),
+        purpose: e.leaf.purpose.clone(),
+        level: e.leaf.level.clone(),
+        iat: e.leaf.iat,
+        operator: e.leaf.operator.clone(),
+        terminal: e.leaf.terminal.clone(),
+        record_id: e.leaf.record_id.clone(),
+        index: e.idx,
+        leaf_hash: log::hex(&log::record_hash(e.leaf.jwt.as_bytes()).0),
+        attributes,
+        purged: personal.is_none(),
+    };
+    let verify_url = a.opt("verify-url").unwrap_or("https://bank.example.ir/archive/verify");
+    let html = render_html(&view, lang, inst.as_ref(), a.req("font-url")?, verify_url);
+    std::fs::write(a.req("out")?, html).map_err(|e| Fail::Usage(e.to_string()))?;
+    Ok(json!({ "index": e.idx, "recordId": view.record_id, "qr": crate::print::qr_payload(&view, verify_url) }))
 }
