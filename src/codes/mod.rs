@@ -21,6 +21,8 @@ pub enum Layer {
     Identity,
     /// Identity records ([`crate::record::RecordError`]).
     Record,
+    /// The archive of records (crates/archive, `hoviat_archive::ArchiveError`).
+    Archive,
     /// Signed documents: CMS and PDF ([`crate::cms::CmsError`]).
     Cms,
     /// Direct readers: CCID, T=1, serial framing, PN532 ([`crate::reader::ReaderError`]).
@@ -130,6 +132,21 @@ pub const CODES: &[(&str, Layer)] = &[
     ("RECORD_EVIDENCE_CONFLICT", Layer::Record),
     ("RECORD_CARD_SIGNATURE_INVALID", Layer::Record),
     ("RECORD_SIGNER_FAILED", Layer::Record),
+    ("ARCHIVE_DB", Layer::Archive),
+    ("ARCHIVE_MALFORMED", Layer::Archive),
+    ("ARCHIVE_RECORD_INVALID", Layer::Archive),
+    ("ARCHIVE_DUPLICATE", Layer::Archive),
+    ("ARCHIVE_NOT_FOUND", Layer::Archive),
+    ("ARCHIVE_ENTRY_ALTERED", Layer::Archive),
+    ("ARCHIVE_ENTRY_DELETED", Layer::Archive),
+    ("ARCHIVE_ENTRIES_REORDERED", Layer::Archive),
+    ("ARCHIVE_LOG_TRUNCATED", Layer::Archive),
+    ("ARCHIVE_ROOT_MISMATCH", Layer::Archive),
+    ("ARCHIVE_CHECKPOINT_NOT_EXTENDING", Layer::Archive),
+    ("ARCHIVE_CHECKPOINT_SIGNATURE_INVALID", Layer::Archive),
+    ("ARCHIVE_PROOF_INVALID", Layer::Archive),
+    ("ARCHIVE_PERSONAL_MISMATCH", Layer::Archive),
+    ("ARCHIVE_KEY_INVALID", Layer::Archive),
     ("CMS_MALFORMED", Layer::Cms),
     ("CMS_TOO_LARGE", Layer::Cms),
     ("CMS_NOT_SIGNED_DATA", Layer::Cms),
