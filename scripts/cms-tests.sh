@@ -39,7 +39,7 @@ for _ in 1 2 3; do
   cargo build --quiet --bin hoviat || { echo "FAIL build"; echo "cms: 1 failed"; exit 1; }
   cp "$HOVIAT" "$W/hoviat"
   "$W/hoviat" help 2>/dev/null | grep -q testpki-keys && break
-  touch "$ROOT/src/bin/hoviat.rs"
+  touch "$ROOT/crates/cli/src/bin/hoviat.rs"
 done
 HOVIAT=$W/hoviat
 cd "$W"

@@ -49,7 +49,7 @@ for _ in 1 2 3 4; do
   if cargo build --quiet --bin hoviat 2>"$T/build.log"; then
     cp "$TARGET/debug/hoviat" "$BIN" && has_sim_reader && break
   fi
-  touch src/lib.rs src/bin/hoviat.rs
+  touch src/lib.rs crates/cli/src/bin/hoviat.rs
 done
 has_sim_reader || { fail build "no binary with sim reader: $(tail -5 "$T/build.log")"; finish; }
 "$BIN" testpki --out "$T/pki" --seed reader --at 2026-11-23T00:00:00Z > /dev/null

@@ -3,7 +3,7 @@
 //! Map of the crate (protocol logic is pure; time, randomness and trust anchors are arguments):
 //! - [`apdu`]: command and response APDUs, status words, BER-TLV (bytes only).
 //! - [`card`]: the async `Transport` trait, the exchange (61xx/6Cxx/chaining), card profiles
-//!   (Iranian national card, PIV), virtual cards (feature `testkit`).
+//!   (Iranian national card, PIV).
 //! - [`error`]: the [`error::Coded`] trait: every layer's error has a stable machine code.
 //! - [`time`]: validation time as [`time::UnixTime`], RFC 3339.
 //! - [`pki`]: certificates, names, algorithms and signature checks, path validation, CRLs.
@@ -12,12 +12,13 @@
 //! - [`identity`]: the national code, and the holder identity read from a certificate.
 //! - [`record`]: the sealed identity record (SD-JWT VC) that replaces the photocopy: levels
 //!   computed from evidence, provenance per attribute, purposes, selective disclosure.
-//! - [`host`]: the native-messaging host's protocol (framing, limits, validation) and installer paths.
-//! - [`transport`]: the only I/O: PC/SC natively; browser transports in the wasm build.
-//! - `wasm` (feature `wasm`, wasm32 only): the JavaScript facade (wasm-bindgen).
-//! - `rp` (feature `rp`): the relying-party kit: challenge service, nonce store in Redis
-//!   (feature `redis`), trust configuration from files or URLs, structured logs.
-//! - [`testkit`] (feature `testkit`): a deterministic test registry (test equipment).
+//! - [`reader`]: direct readers, bytes in and bytes out: CCID, T=1, GemPC Twin serial framing,
+//!   PN532 HSU.
+//!
+//! No I/O, no environment, no clock, no network: everything with I/O is a workspace member that
+//! depends on this crate (ARCHITECTURE.md): `hoviat-pcsc` (PC/SC transport), `hoviat-rp` (the
+//! relying-party kit, all HTTP fetching), `hoviat-wasm` (the JavaScript facade), `hoviat-cli`
+//! (`hoviat`, `hoviat-host`), `hoviat-archive`, and `hoviat-testkit` (test equipment).
 #![deny(missing_docs)]
 
 pub mod apdu;
@@ -25,19 +26,20 @@ pub mod card;
 pub mod cms;
 pub mod codes;
 pub mod error;
-pub mod host;
 pub mod identity;
 pub mod pki;
 pub mod reader;
 pub mod record;
-#[cfg(feature = "rp")]
-pub mod rp;
-#[cfg(feature = "testkit")]
-pub mod testkit;
 pub mod time;
 pub mod token;
-pub mod transport;
-#[cfg(all(feature = "wasm", target_arch = "wasm32"))]
-pub mod wasm;
+
+// The test kit's DER writer, for unit tests that build inputs byte by byte (the test kit itself
+// depends on this crate, so it cannot be a dev-dependency of the unit tests).
+#[cfg(test)]
+extern crate self as hoviat;
+#[cfg(test)]
+#[allow(dead_code, missing_docs)]
+#[path = "../crates/testkit/src/der.rs"]
+pub(crate) mod test_der;
 
 pub use error::Coded;

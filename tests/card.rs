@@ -1,7 +1,7 @@
 //! The card layer, in process: virtual cards behind the same flows the PC/SC transport uses,
 //! and strict replay of recorded APDU traces.
 
-use hoviat::card::virtual_card::{self as vc, GarbageCard, UnknownCard, VirtualCard, VirtualTransport};
+use hoviat_testkit::virtual_card::{self as vc, GarbageCard, UnknownCard, VirtualCard, VirtualTransport};
 use hoviat::card::{self, CardError, Pin, PinState, Status, Transport, TransportError, block_on};
 use hoviat::error::Coded;
 use hoviat::pki::{PathOptions, TrustStore};
@@ -43,7 +43,7 @@ fn piv_challenge_response_verifies_for_every_key_type() {
     let v = Verifier {
         trust: &t,
         options: PathOptions::client_auth(now()),
-        backend: hoviat::pki::alg::backend_from_env(),
+        backend: hoviat_testkit::backend_from_env(),
     };
     for (holder, alg) in [(0usize, "RS256"), (1, "ES256"), (2, "ES384")] {
         let mut card = piv(holder);
@@ -427,7 +427,7 @@ fn recorded_traces_replay_strictly() {
     let v = Verifier {
         trust: &t,
         options: PathOptions::client_auth(now()),
-        backend: hoviat::pki::alg::backend_from_env(),
+        backend: hoviat_testkit::backend_from_env(),
     };
     for name in ["piv-es256-authenticate.apdu", "piv-rs256-authenticate.apdu"] {
         let mut r = Replay::load(name);

@@ -3,11 +3,11 @@
 
 #[test]
 fn shared_case_table_native_verdicts() {
-    let cases = hoviat::testkit::cases::build();
+    let cases = hoviat_testkit::cases::build();
     assert!(cases.len() >= 30, "{} cases", cases.len());
     let mut wrong = Vec::new();
     for c in &cases {
-        let got = hoviat::testkit::cases::native_verdict(c);
+        let got = hoviat_testkit::cases::native_verdict(c);
         let ok = match (&c.expect_code, &got) {
             (None, Ok(nc)) => nc == &c.expect_national_code,
             (Some(code), Err(got)) => code == got,
@@ -31,7 +31,7 @@ fn shared_case_table_native_verdicts() {
 fn the_requested_backend_is_the_one_used() {
     if let Ok(name) = std::env::var("HOVIAT_BACKEND") {
         assert_eq!(
-            hoviat::pki::alg::backend_from_env().name(),
+            hoviat_testkit::backend_from_env().name(),
             name,
             "HOVIAT_BACKEND={name} is not compiled into this build"
         );

@@ -12,8 +12,8 @@ use hoviat::cms::{self, CmsOptions, CmsRequest, VerifiedCms};
 use hoviat::error::Coded;
 use hoviat::pki::alg::{HashAlg, Recorded, SigAlg, SignatureBackend};
 use hoviat::pki::{AlgorithmPolicy, Cert, TrustStore};
-use hoviat::testkit::cms::{AttrSpec, Sid, SignedDataBuilder, SignerSpec};
-use hoviat::testkit::{Registry, TestHolder};
+use hoviat_testkit::cms::{AttrSpec, Sid, SignedDataBuilder, SignerSpec};
+use hoviat_testkit::{Registry, TestHolder};
 use hoviat::time::UnixTime;
 
 const CONTENT: &[u8] = "قرارداد ۱۴۰۳ — hoviat".as_bytes();
@@ -492,7 +492,7 @@ fn hostile_inputs_give_codes_and_never_panic() {
     // Every single-byte corruption: never a panic, never accepted, except inside the OID of the
     // SignedData-level digestAlgorithms SET, which no signature covers and which RFC 5652 makes
     // informational (each SignerInfo names its own digest algorithm; OpenSSL ignores it too).
-    let sha256_oid = hoviat::testkit::der::oid(&hoviat::pki::alg::oid::SHA256);
+    let sha256_oid = hoviat_testkit::der::oid(&hoviat::pki::alg::oid::SHA256);
     let at = msg.windows(sha256_oid.len()).position(|w| w == sha256_oid).unwrap();
     let informational = at + 2..at + sha256_oid.len();
     for i in 0..msg.len() {
@@ -517,18 +517,18 @@ fn hostile_inputs_give_codes_and_never_panic() {
     // Deep nesting (no recursion on input structure).
     let mut deep = vec![0x05, 0x00];
     for _ in 0..20_000 {
-        deep = hoviat::testkit::der::ctx(0, &deep);
+        deep = hoviat_testkit::der::ctx(0, &deep);
     }
-    let e = verify(&hoviat::testkit::der::seq(&[
-        hoviat::testkit::der::oid(&cms::oid::SIGNED_DATA),
+    let e = verify(&hoviat_testkit::der::seq(&[
+        hoviat_testkit::der::oid(&cms::oid::SIGNED_DATA),
         deep,
     ]))
     .unwrap_err();
     assert_eq!(e.code(), "CMS_MALFORMED");
     // Not SignedData.
-    let env = hoviat::testkit::der::seq(&[
-        hoviat::testkit::der::oid(&const_oid::ObjectIdentifier::new_unwrap("1.2.840.113549.1.7.3")),
-        hoviat::testkit::der::ctx(0, &hoviat::testkit::der::seq(&[])),
+    let env = hoviat_testkit::der::seq(&[
+        hoviat_testkit::der::oid(&const_oid::ObjectIdentifier::new_unwrap("1.2.840.113549.1.7.3")),
+        hoviat_testkit::der::ctx(0, &hoviat_testkit::der::seq(&[])),
     ]);
     assert_eq!(verify(&env).unwrap_err().code(), "CMS_NOT_SIGNED_DATA");
     // Too many signers.
@@ -636,7 +636,7 @@ fn to_ber(der: &[u8]) -> Vec<u8> {
         } else if tag == 0x04 && len > 16 {
             out.extend_from_slice(&[0x24, 0x80]);
             for c in b[start..end].chunks(16) {
-                out.extend(hoviat::testkit::der::octets(c));
+                out.extend(hoviat_testkit::der::octets(c));
             }
             out.extend_from_slice(&[0, 0]);
         } else {

@@ -193,7 +193,7 @@ fn every_code_the_javascript_throws_is_in_the_table() {
         js_codes(&root().join(d), &mut thrown);
     }
     // The wasm facade's own `error("CODE", …)` calls.
-    let facade = read("src/wasm/mod.rs");
+    let facade = read("crates/wasm/src/lib.rs");
     for (i, _) in facade.match_indices("error(\"") {
         let rest = &facade[i + 7..];
         let lit = &rest[..rest.find('"').unwrap_or(0)];

@@ -139,7 +139,7 @@ fn run(case: &Value) -> Result<(), String> {
         leaf: case["peer_certificate"].as_str().unwrap_or_default().as_bytes(),
         options: PathOptions::verify_chain(at, eku),
     };
-    verify_chain(&req, hoviat::pki::alg::backend_from_env())
+    verify_chain(&req, hoviat_testkit::backend_from_env())
         .map(|_| ())
         .map_err(|e| format!("{} ({e})", e.code()))
 }

@@ -9,8 +9,8 @@ use hoviat::pki::alg::{HashAlg, SigAlg, ecdsa_raw_to_der};
 use hoviat::pki::cert::eku;
 use hoviat::pki::ocsp::{self, CertId, CertStatus, OcspCheck, OcspConfig, OcspOptions, OcspResponse};
 use hoviat::pki::{AlgorithmPolicy, Cert, PathOptions, RevocationStatus, TrustStore};
-use hoviat::testkit::der::{self as d};
-use hoviat::testkit::{CertSpec, KeyKind, PrivateKey, Registry, ext, ku_bit, rng_for};
+use hoviat_testkit::der::{self as d};
+use hoviat_testkit::{CertSpec, KeyKind, PrivateKey, Registry, ext, ku_bit, rng_for};
 use hoviat::time::UnixTime;
 
 fn now() -> UnixTime {
@@ -119,7 +119,7 @@ fn verify_with(der: &[u8], nonce: Option<&[u8]>, at: UnixTime) -> Result<CertSta
             at,
             options: &opts,
             policy: &policy,
-            backend: hoviat::pki::alg::backend_from_env(),
+            backend: hoviat_testkit::backend_from_env(),
         },
     )
     .map(|v| v.status)
@@ -302,7 +302,7 @@ fn path_validation_uses_the_response() {
     let mut o = PathOptions::client_auth(now());
     o.require_revocation = true;
     assert_eq!(
-        t.validate(&holder, &o, hoviat::pki::alg::backend_from_env())
+        t.validate(&holder, &o, hoviat_testkit::backend_from_env())
             .unwrap_err()
             .code(),
         "REVOCATION_UNKNOWN"
@@ -315,13 +315,13 @@ fn path_validation_uses_the_response() {
         })
     };
     o.ocsp = cfg(build(&id(), &base(&ca.subject.der), &r.cas[i].key));
-    let v = t.validate(&holder, &o, hoviat::pki::alg::backend_from_env()).unwrap();
+    let v = t.validate(&holder, &o, hoviat_testkit::backend_from_env()).unwrap();
     assert!(matches!(v.revocation, RevocationStatus::GoodByOcsp { .. }));
     let mut rev = base(&ca.subject.der);
     rev.status = d::ctx(1, &gt(UnixTime(now().0 - 3600)));
     o.ocsp = cfg(build(&id(), &rev, &r.cas[i].key));
     assert_eq!(
-        t.validate(&holder, &o, hoviat::pki::alg::backend_from_env())
+        t.validate(&holder, &o, hoviat_testkit::backend_from_env())
             .unwrap_err()
             .code(),
         "CERT_REVOKED"

@@ -2,17 +2,17 @@
 //! PN532 framing, against exchanges recorded from libccid 1.5.2 and libnfc 1.8.0 (through
 //! `scripts/reader-tests.sh`'s pty set-up) and against the reader emulators in process.
 
-use hoviat::card::virtual_card::{self as vc, VirtualCard};
+use hoviat_testkit::virtual_card::{self as vc, VirtualCard};
 use hoviat::card::{self, Transport, TransportError, block_on};
 use hoviat::error::Coded;
 use hoviat::reader::ccid::{self, ExchangeLevel, IccStatus, Reply, Voltage};
 use hoviat::reader::t1::{self, Block, Edc};
 use hoviat::reader::twin::{self, Event};
 use hoviat::reader::{ReaderError, Step, pn532};
-use hoviat::testkit::readers::gempc_twin::GemPcTwin;
-use hoviat::testkit::readers::pn532::Pn532;
-use hoviat::testkit::readers::t1_card::T1Card;
-use hoviat::testkit::readers::{Emulator, historical_bytes};
+use hoviat_testkit::readers::gempc_twin::GemPcTwin;
+use hoviat_testkit::readers::pn532::Pn532;
+use hoviat_testkit::readers::t1_card::T1Card;
+use hoviat_testkit::readers::{Emulator, historical_bytes};
 
 mod common;
 use common::reg;
@@ -736,7 +736,7 @@ fn pn532_hostile_input() {
 #[test]
 fn random_bytes_never_panic() {
     use rand_core::Rng;
-    let mut rng = hoviat::testkit::rng_for("reader", "hostile");
+    let mut rng = hoviat_testkit::rng_for("reader", "hostile");
     for round in 0..3000 {
         let n = usize::try_from(rng.next_u32() % 300).unwrap();
         let mut b = vec![0u8; n];
@@ -845,7 +845,7 @@ fn verifier_check(token: &str) {
     let v = Verifier {
         trust: &trust,
         options: PathOptions::client_auth(common::now()),
-        backend: hoviat::pki::alg::backend_from_env(),
+        backend: hoviat_testkit::backend_from_env(),
     };
     let nonce = hoviat::token::nonce::nonce_from_bytes(&[42; 32]);
     let ok = v
@@ -965,7 +965,7 @@ fn serial_ccid_session_reads_the_card() {
     let mut p = Port {
         reader,
         s: Session::new(true),
-        rng: hoviat::testkit::rng_for("reader", "split"),
+        rng: hoviat_testkit::rng_for("reader", "split"),
     };
     let first = p.s.power_on().unwrap();
     assert_eq!(p.run(first).unwrap(), vc::IR_NID_ATR);
@@ -977,7 +977,7 @@ fn serial_ccid_session_reads_the_card() {
     let mut p = Port {
         reader: GemPcTwin::new(piv_card()),
         s: Session::new(true),
-        rng: hoviat::testkit::rng_for("reader", "split2"),
+        rng: hoviat_testkit::rng_for("reader", "split2"),
     };
     let first = p.s.power_on().unwrap();
     p.run(first).unwrap();
@@ -995,7 +995,7 @@ fn serial_ccid_session_reads_the_card() {
     let mut p = Port {
         reader: GemPcTwin::new(Box::new(T0Only)),
         s: Session::new(true),
-        rng: hoviat::testkit::rng_for("reader", "split3"),
+        rng: hoviat_testkit::rng_for("reader", "split3"),
     };
     let first = p.s.power_on().unwrap();
     assert_eq!(p.run(first).unwrap_err().code(), "READER_UNSUPPORTED");
@@ -1029,7 +1029,7 @@ fn pn532_bridge_session() {
             }
         }
     }
-    let mut rng = hoviat::testkit::rng_for("reader", "bridge");
+    let mut rng = hoviat_testkit::rng_for("reader", "bridge");
     let mut chip = Pn532::new(ir_card(), [0x08, 9, 9, 9]);
     chip.remove_after = Some(3);
     let mut b = pn532::Bridge::new();

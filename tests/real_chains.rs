@@ -10,7 +10,7 @@ use hoviat::pki::alg::HashAlg;
 use hoviat::pki::cert::{eku, hex_upper};
 use hoviat::pki::chain::parse_leaf;
 use hoviat::pki::{AlgorithmPolicy, Cert, EkuRequirement, PathOptions, TrustStore};
-use hoviat::testkit::{CertSpec, KeyKind, PrivateKey, Registry, build_cert, ext, ku_bit, rng_for};
+use hoviat_testkit::{CertSpec, KeyKind, PrivateKey, Registry, build_cert, ext, ku_bit, rng_for};
 use hoviat::time::UnixTime;
 
 const G3_INTERMEDIATES: [&str; 4] = ["bronze", "silver", "gold", "platinum"];
@@ -64,7 +64,7 @@ fn g3_intermediates_chain_to_root_ca_g3() {
         );
         for o in both_profiles(at("2024-06-01T00:00:00Z")) {
             let path = t
-                .validate_ca(&ca, &o, hoviat::pki::alg::backend_from_env())
+                .validate_ca(&ca, &o, hoviat_testkit::backend_from_env())
                 .unwrap_or_else(|e| panic!("{level}: {e}"));
             let subjects: Vec<_> = path.chain.iter().map(|c| c.der().to_vec()).collect();
             assert_eq!(subjects, vec![ca.der().to_vec(), root.der().to_vec()], "{level}");
@@ -72,13 +72,13 @@ fn g3_intermediates_chain_to_root_ca_g3() {
         // Out of its validity (2022-05-01 .. 2027-05-01) it is refused with the right code.
         let late = PathOptions::client_auth(at("2027-06-01T00:00:00Z"));
         assert_eq!(
-            code(t.validate_ca(&ca, &late, hoviat::pki::alg::backend_from_env())),
+            code(t.validate_ca(&ca, &late, hoviat_testkit::backend_from_env())),
             "CERT_EXPIRED",
             "{level}"
         );
         let early = PathOptions::client_auth(at("2021-06-01T00:00:00Z"));
         assert_eq!(
-            code(t.validate_ca(&ca, &early, hoviat::pki::alg::backend_from_env())),
+            code(t.validate_ca(&ca, &early, hoviat_testkit::backend_from_env())),
             "CERT_NOT_YET_VALID",
             "{level}"
         );
@@ -86,13 +86,13 @@ fn g3_intermediates_chain_to_root_ca_g3() {
         let other = store(&["iran-root-ca1.pem"]);
         let o = PathOptions::client_auth(at("2024-06-01T00:00:00Z"));
         assert_eq!(
-            code(other.validate_ca(&ca, &o, hoviat::pki::alg::backend_from_env())),
+            code(other.validate_ca(&ca, &o, hoviat_testkit::backend_from_env())),
             "CERT_UNTRUSTED",
             "{level}"
         );
         // An intermediate is not an end entity: the end-entity entry point refuses it.
         assert_eq!(
-            code(t.validate(&ca, &o, hoviat::pki::alg::backend_from_env())),
+            code(t.validate(&ca, &o, hoviat_testkit::backend_from_env())),
             "CERT_IS_CA",
             "{level}"
         );
@@ -131,14 +131,14 @@ fn iran_root_ca1_is_a_usable_anchor() {
     let t = store(&["iran-root-ca1.pem", "iran-root-ca-g3.pem"]);
     for o in both_profiles(at("2026-01-01T00:00:00Z")) {
         // Its self-signature verifies (RSA-4096, SHA-256) and it passes every CA check.
-        let path = t.validate_ca(&root, &o, hoviat::pki::alg::backend_from_env()).unwrap();
+        let path = t.validate_ca(&root, &o, hoviat_testkit::backend_from_env()).unwrap();
         assert_eq!(path.chain.len(), 2);
         assert_eq!(path.chain[1].der(), root.der());
     }
     // After 2032-09-23 it is expired.
     let o = PathOptions::client_auth(at("2033-01-01T00:00:00Z"));
     assert_eq!(
-        code(t.validate_ca(&root, &o, hoviat::pki::alg::backend_from_env())),
+        code(t.validate_ca(&root, &o, hoviat_testkit::backend_from_env())),
         "CERT_EXPIRED"
     );
 }
@@ -153,7 +153,7 @@ fn a_holder_under_a_real_root_name_but_another_key_is_refused() {
     let sub = PrivateKey::generate(KeyKind::P256, &mut r);
     let spec = CertSpec {
         serial: vec![1],
-        subject: hoviat::testkit::der::name(&[(hoviat::pki::name::attr::CN, hoviat::testkit::der::utf8("Forged"))]),
+        subject: hoviat_testkit::der::name(&[(hoviat::pki::name::attr::CN, hoviat_testkit::der::utf8("Forged"))]),
         not_before: at("2020-01-01T00:00:00Z"),
         not_after: at("2030-01-01T00:00:00Z"),
         extensions: vec![
@@ -168,7 +168,7 @@ fn a_holder_under_a_real_root_name_but_another_key_is_refused() {
     let t = store(&["iran-root-ca1.pem"]);
     let o = PathOptions::client_auth(at("2026-01-01T00:00:00Z"));
     assert_eq!(
-        code(t.validate_ca(&forged, &o, hoviat::pki::alg::backend_from_env())),
+        code(t.validate_ca(&forged, &o, hoviat_testkit::backend_from_env())),
         "CERT_SIGNATURE_INVALID"
     );
 }
@@ -181,11 +181,11 @@ fn sha1_government_pair_needs_the_opt_in() {
     for mut o in both_profiles(at("2024-06-01T00:00:00Z")) {
         assert_eq!(o.policy, AlgorithmPolicy::default());
         assert_eq!(
-            code(t.validate_ca(&ca, &o, hoviat::pki::alg::backend_from_env())),
+            code(t.validate_ca(&ca, &o, hoviat_testkit::backend_from_env())),
             "ALGORITHM_DISALLOWED"
         );
         o.policy.allow_sha1 = true;
-        let path = t.validate_ca(&ca, &o, hoviat::pki::alg::backend_from_env()).unwrap();
+        let path = t.validate_ca(&ca, &o, hoviat_testkit::backend_from_env()).unwrap();
         assert_eq!(path.chain.len(), 2);
     }
     // The opt-in is about SHA-1 only: the 2010 intermediate is still not under Root CA-G3.
@@ -193,7 +193,7 @@ fn sha1_government_pair_needs_the_opt_in() {
     let mut o = PathOptions::client_auth(at("2024-06-01T00:00:00Z"));
     o.policy.allow_sha1 = true;
     assert_eq!(
-        code(g3.validate_ca(&ca, &o, hoviat::pki::alg::backend_from_env())),
+        code(g3.validate_ca(&ca, &o, hoviat_testkit::backend_from_env())),
         "CERT_UNTRUSTED"
     );
 }
@@ -208,8 +208,8 @@ fn holder_without_aki_is_left_to_the_strict_profile() {
     let mut r = rng_for("no-aki", "holder");
     let key = PrivateKey::generate(KeyKind::P256, &mut r);
     let spec = CertSpec {
-        serial: hoviat::testkit::random_serial(&mut r),
-        subject: hoviat::testkit::der::name(&[(hoviat::pki::name::attr::CN, hoviat::testkit::der::utf8("No AKI"))]),
+        serial: hoviat_testkit::random_serial(&mut r),
+        subject: hoviat_testkit::der::name(&[(hoviat::pki::name::attr::CN, hoviat_testkit::der::utf8("No AKI"))]),
         not_before: UnixTime(now.0 - 86400),
         not_after: UnixTime(now.0 + 86400),
         extensions: vec![
@@ -228,12 +228,12 @@ fn holder_without_aki_is_left_to_the_strict_profile() {
     let token_opts = PathOptions::client_auth(now);
     assert!(!token_opts.strict_rfc5280);
     assert_eq!(
-        code(t.validate(&leaf, &token_opts, hoviat::pki::alg::backend_from_env())),
+        code(t.validate(&leaf, &token_opts, hoviat_testkit::backend_from_env())),
         "OK"
     );
     let strict = PathOptions::verify_chain(now, EkuRequirement::Purpose(eku::CLIENT_AUTH));
     assert_eq!(
-        code(t.validate(&leaf, &strict, hoviat::pki::alg::backend_from_env())),
+        code(t.validate(&leaf, &strict, hoviat_testkit::backend_from_env())),
         "CERT_PROFILE_VIOLATION"
     );
 }

@@ -13,8 +13,8 @@ use hoviat::pki::alg::SigAlg;
 use hoviat::record::{
     self, CardFacts, Institution, Level, OperatorInput, PinOutcome, Provenance, RecordRequest, VerifyOptions,
 };
-use hoviat::testkit::institution::{self, TestInstitution};
-use hoviat::testkit::rng_for;
+use hoviat_testkit::institution::{self, TestInstitution};
+use hoviat_testkit::rng_for;
 use hoviat::time::UnixTime;
 
 mod common;
@@ -31,7 +31,7 @@ fn rogue() -> &'static TestInstitution {
 }
 
 fn backend() -> &'static dyn hoviat::pki::SignatureBackend {
-    hoviat::pki::alg::backend_from_env()
+    hoviat_testkit::backend_from_env()
 }
 
 fn registry_store() -> TrustStore {

@@ -9,8 +9,8 @@ use hoviat::pki::cert::eku;
 use hoviat::pki::{
     AlgorithmPolicy, Cert, EkuRequirement, KeyUsageRequirement, PathOptions, RevocationStatus, TrustStore,
 };
-use hoviat::testkit::der::{self as d};
-use hoviat::testkit::{CertSpec, Issuer, KeyKind, PrivateKey, Registry, Variant, ext, ku_bit, rng_for};
+use hoviat_testkit::der::{self as d};
+use hoviat_testkit::{CertSpec, Issuer, KeyKind, PrivateKey, Registry, Variant, ext, ku_bit, rng_for};
 use hoviat::time::UnixTime;
 use hoviat::token::{MemoryNonceStore, NonceStore, Origin, TokenAlg, Verifier};
 
@@ -45,7 +45,7 @@ fn verify_in(
     let v = Verifier {
         trust: store,
         options: opts,
-        backend: hoviat::pki::alg::backend_from_env(),
+        backend: hoviat_testkit::backend_from_env(),
     };
     v.verify(token, &Origin::parse(origin).unwrap(), n)
         .map_err(|e| e.code().to_string())
@@ -366,7 +366,7 @@ fn nonce_store_enforces_single_use_and_expiry() {
     let v = Verifier {
         trust: &trust,
         options: PathOptions::client_auth(now()),
-        backend: hoviat::pki::alg::backend_from_env(),
+        backend: hoviat_testkit::backend_from_env(),
     };
     let origin = Origin::parse(ORIGIN).unwrap();
     let (t, n) = token_for(1, 9);
@@ -395,7 +395,7 @@ fn opts() -> PathOptions {
 fn validate(store: &TrustStore, leaf: &[u8], o: &PathOptions) -> Result<hoviat::pki::ValidatedPath, String> {
     let leaf = Arc::new(Cert::from_der(leaf).map_err(|e| e.code().to_string())?);
     store
-        .validate(&leaf, o, hoviat::pki::alg::backend_from_env())
+        .validate(&leaf, o, hoviat_testkit::backend_from_env())
         .map_err(|e| e.code().to_string())
 }
 
@@ -418,11 +418,11 @@ fn custom_ca(
     let mut r = rng_for("custom-ca", cn);
     let key = PrivateKey::generate(kind, &mut r);
     let spki = key.spki();
-    let ski = hoviat::testkit::key_id(&spki);
+    let ski = hoviat_testkit::key_id(&spki);
     let mut extensions = exts;
     extensions.push(ext::ski(&ski));
     let spec = CertSpec {
-        serial: hoviat::testkit::random_serial(&mut r),
+        serial: hoviat_testkit::random_serial(&mut r),
         subject: ca_name(cn),
         not_before: validity.0,
         not_after: validity.1,
@@ -459,7 +459,7 @@ fn leaf_under_with(ca: &Issuer, cn: &str, extra: Vec<Vec<u8>>) -> Vec<u8> {
     let mut r = rng_for("leaf", cn);
     let key = PrivateKey::generate(KeyKind::P256, &mut r);
     let spec = CertSpec {
-        serial: hoviat::testkit::random_serial(&mut r),
+        serial: hoviat_testkit::random_serial(&mut r),
         subject: ca_name(cn),
         not_before: valid_period().0,
         not_after: valid_period().1,
@@ -967,7 +967,7 @@ fn crl_from_a_ca_without_crl_sign_is_refused() {
 fn crl_lookup_in_a_large_list() {
     let r = reg();
     let mut rng = rng_for("crl", "large");
-    let mut serials: Vec<Vec<u8>> = (0..5000).map(|_| hoviat::testkit::random_serial(&mut rng)).collect();
+    let mut serials: Vec<Vec<u8>> = (0..5000).map(|_| hoviat_testkit::random_serial(&mut rng)).collect();
     let target = r.holders[0].serial.clone();
     serials.insert(2500, target.clone());
     let crl = r.cas[0].crl(
@@ -992,7 +992,7 @@ fn crl_lookup_in_a_large_list() {
 // ---------------------------------------------------------------------------------------------
 
 use hoviat::pki::crl::reason;
-use hoviat::testkit::CrlSpec;
+use hoviat_testkit::CrlSpec;
 
 const KEY_COMPROMISE: u8 = 1;
 
@@ -1266,7 +1266,7 @@ fn structural_rules_no_parser_enforces() {
     assert!(Cert::from_der(cert).is_ok());
     // Outer AlgorithmIdentifier differing from the TBS one.
     let mismatched = reassemble(cert, |p| {
-        p[1] = hoviat::testkit::alg_id(SigAlg::Ecdsa(HashAlg::Sha256), false)
+        p[1] = hoviat_testkit::alg_id(SigAlg::Ecdsa(HashAlg::Sha256), false)
     });
     assert_eq!(Cert::from_der(&mismatched).unwrap_err().code(), "CERT_MALFORMED");
     // Signature BIT STRING with unused bits.
@@ -1333,7 +1333,7 @@ fn truncations_garbage_nesting_and_huge_lengths_never_panic() {
         let mut c = cert.clone();
         c[i] ^= 0x55;
         if let Ok(parsed) = Cert::from_der(&c) {
-            let r = t.validate(&Arc::new(parsed), &opts(), hoviat::pki::alg::backend_from_env());
+            let r = t.validate(&Arc::new(parsed), &opts(), hoviat_testkit::backend_from_env());
             assert!(r.is_err(), "a modified certificate validated (byte {i})");
         }
     }
@@ -1600,7 +1600,7 @@ fn a_pool_of_impostor_intermediates_is_capped() {
             let k = PrivateKey::generate(KeyKind::P256, &mut rr);
             // An attacker copies the real CA's name and key identifier.
             let spec = CertSpec {
-                serial: hoviat::testkit::random_serial(&mut rr),
+                serial: hoviat_testkit::random_serial(&mut rr),
                 subject: real.name.clone(),
                 not_before: nb,
                 not_after: na,
@@ -1739,7 +1739,7 @@ fn holder_with_exts(cn: &str, exts: Vec<Vec<u8>>) -> Vec<u8> {
     let mut r = rng_for("login-policy", cn);
     let key = PrivateKey::generate(KeyKind::P256, &mut r);
     let spec = CertSpec {
-        serial: hoviat::testkit::random_serial(&mut r),
+        serial: hoviat_testkit::random_serial(&mut r),
         subject: ca_name(cn),
         not_before: valid_period().0,
         not_after: valid_period().1,

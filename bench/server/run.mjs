@@ -244,17 +244,17 @@ const v = (cmd) => spawnSync('sh', ['-c', cmd], { encoding: 'utf8' }).stdout.tri
 const wrkV = v("wrk --version 2>&1 | head -1 | awk '{print $2}'").replace(/^debian\//, '').replace(/-.*/, '');
 const redisV = args.redis ? v("redis-server --version | awk '{print $3}'").replace(/^v=/, '') : null;
 // Which signature backend the Rust kit's login uses, read from its source (the binary does not say).
-let rustBackend = 'see src/rp/mod.rs';
+let rustBackend = 'see crates/rp/src/lib.rs';
 let rustBackendName = '';
 try {
-  const src = readFileSync(path.join(root, 'src/rp/mod.rs'), 'utf8');
+  const src = readFileSync(path.join(root, 'crates/rp/src/lib.rs'), 'utf8');
   const awsLc = /^aws-lc\s*=/m.test(readFileSync(path.join(root, 'Cargo.toml'), 'utf8'));
   if (/default_backend\(\)/.test(src)) {
     rustBackendName = 'default';
-    rustBackend = `the build's default, \`pki::alg::default_backend()\`${awsLc ? ' (aws-lc, a default feature)' : ''} (src/rp/mod.rs)`;
+    rustBackend = `the build's default, \`pki::alg::default_backend()\`${awsLc ? ' (aws-lc, a default feature)' : ''} (crates/rp/src/lib.rs)`;
   } else if (/&RustCrypto\b/.test(src)) {
     rustBackendName = 'RustCrypto';
-    rustBackend = '`RustCrypto` (`ChallengeService::verify_login`, src/rp/mod.rs)';
+    rustBackend = '`RustCrypto` (`ChallengeService::verify_login`, crates/rp/src/lib.rs)';
   }
 } catch {}
 let nodeBackend = '?';

@@ -29,9 +29,9 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use hoviat::Coded;
-use hoviat::rp::log::Logger;
-use hoviat::rp::trust::{TrustConfig, demo_trust, virtual_card_registry};
-use hoviat::rp::{ChallengeService, log};
+use hoviat_rp::log::Logger;
+use hoviat_rp::trust::{TrustConfig, demo_trust, virtual_card_registry};
+use hoviat_rp::{ChallengeService, log};
 use hoviat::time::UnixTime;
 use hoviat::token::{MemoryNonceStore, NonceStore, Origin, TokenError, VerifiedToken};
 use serde_json::{Value, json};
@@ -63,9 +63,9 @@ pub struct Config {
     /// Refuse holders whose revocation status no source gives (`REVOCATION_UNKNOWN`).
     pub require_revocation: bool,
     /// OCSP at login (the certificate's responder or a configured one), cached.
-    pub ocsp: Option<hoviat::rp::revocation::OcspPolicy>,
+    pub ocsp: Option<hoviat_rp::revocation::OcspPolicy>,
     /// CRLs fetched from the certificate's distribution points, cached.
-    pub crl_fetch: Option<hoviat::rp::revocation::CrlFetchPolicy>,
+    pub crl_fetch: Option<hoviat_rp::revocation::CrlFetchPolicy>,
     /// The key binding challenges to pre-login sessions; random when absent. Instances sharing
     /// one Redis (a challenge from one, the login at another) need the same key.
     pub binding_key: Option<[u8; 32]>,
@@ -204,7 +204,7 @@ pub async fn start(cfg: Config) -> Result<Running, String> {
         None => Arc::new(MemoryNonceStore::default()),
         #[cfg(feature = "redis")]
         Some(url) => {
-            let s = hoviat::rp::redis_store::RedisNonceStore::open(url)
+            let s = hoviat_rp::redis_store::RedisNonceStore::open(url)
                 .map_err(|e| e.to_string())?
                 .with_prefix(&cfg.redis_prefix);
             s.ping().map_err(|e| e.to_string())?;
@@ -214,7 +214,7 @@ pub async fn start(cfg: Config) -> Result<Running, String> {
         Some(_) => return Err("--redis needs the crate's `redis` feature".into()),
     };
     let log = cfg.log.clone().with_field("instance", cfg.instance.clone());
-    let mut revocation = hoviat::rp::revocation::Revocation::none();
+    let mut revocation = hoviat_rp::revocation::Revocation::none();
     if let Some(p) = &cfg.ocsp {
         revocation = revocation.with_ocsp(p.clone());
     }

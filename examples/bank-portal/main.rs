@@ -21,9 +21,9 @@ mod app;
 
 use std::path::PathBuf;
 
-use hoviat::rp::log::{Logger, WriterSink};
-use hoviat::rp::revocation::WhenUnreachable;
-use hoviat::rp::trust::Source;
+use hoviat_rp::log::{Logger, WriterSink};
+use hoviat_rp::revocation::WhenUnreachable;
+use hoviat_rp::trust::Source;
 
 fn usage(msg: &str) -> ! {
     eprintln!("bank-portal: {msg}");

@@ -1,7 +1,7 @@
 // Optional: challenges in Redis, for several server instances behind one balancer
 // (`node server.mjs --redis URL`). Needs npm's @redis/client (an optional dependency of this
 // example), loaded only here. The keys and the consume script are those of the Rust kit's
-// RedisNonceStore (src/rp/redis_store.rs), so Rust and Node instances can share one Redis:
+// RedisNonceStore (crates/rp/src/redis_store.rs), so Rust and Node instances can share one Redis:
 //   <prefix>n:<nonce> = expiry (unix seconds), set NX with a TTL of the lifetime + 300 s grace;
 //   consuming moves it atomically to <prefix>u:<nonce> = expiry, so a replay is told apart
 //   from an unknown challenge until the grace ends.
@@ -11,7 +11,7 @@ import { createNonce, HoviatError } from 'hoviat';
 
 const GRACE_SECS = 300;
 // The consume script, shared with the Rust kit.
-const CONSUME = readFileSync(new URL('../../src/rp/redis_consume.lua', import.meta.url), 'utf8');
+const CONSUME = readFileSync(new URL('../../crates/rp/src/redis_consume.lua', import.meta.url), 'utf8');
 // The package's check: 44 to 128 characters of standard or URL-safe base64.
 const SHAPE = /^[A-Za-z0-9+/=_-]{44,128}$/;
 

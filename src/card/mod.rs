@@ -7,8 +7,6 @@ mod error;
 pub mod ir_nid;
 pub mod pin;
 pub mod piv;
-#[cfg(feature = "testkit")]
-pub mod virtual_card;
 
 use std::future::Future;
 

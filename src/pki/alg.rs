@@ -785,15 +785,6 @@ impl SignatureBackend for Recorded {
     }
 }
 
-/// The backend named by the `HOVIAT_BACKEND` environment variable, else [`default_backend`]:
-/// lets the CLI and the test suites run the same tables through every backend.
-pub fn backend_from_env() -> &'static dyn SignatureBackend {
-    std::env::var("HOVIAT_BACKEND")
-        .ok()
-        .and_then(|n| backend_by_name(&n))
-        .unwrap_or_else(default_backend)
-}
-
 /// A backend by name (`rustcrypto`, `aws-lc`), for tools and tests.
 pub fn backend_by_name(name: &str) -> Option<&'static dyn SignatureBackend> {
     match name {

@@ -325,10 +325,9 @@ mod tests {
 
     /// `match_key` equality is `matches`, over names that differ in case, spacing, string
     /// type, attribute order inside an RDN, RDN order, duplicated values and non-string values.
-    #[cfg(feature = "testkit")]
     #[test]
     fn match_key_agrees_with_matches() {
-        use crate::testkit::der::{bmp, oid, printable, seq, set, tlv, utf8};
+        use crate::test_der::{bmp, oid, printable, seq, set, tlv, utf8};
         let cn = super::attr::CN;
         let c = Oid::new_unwrap("2.5.4.6");
         let atv = |o: &Oid, v: Vec<u8>| seq(&[oid(o), v]);

@@ -701,7 +701,7 @@ impl Search<'_> {
 }
 
 /// Builds the signature check for `child` signed by `issuer`'s key.
-pub(crate) fn signature_check(
+pub fn signature_check(
     child_alg: &Result<SigAlg, PkiError>,
     tbs: &[u8],
     sig: &[u8],

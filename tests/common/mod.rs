@@ -3,7 +3,7 @@
 
 use std::sync::OnceLock;
 
-use hoviat::testkit::Registry;
+use hoviat_testkit::Registry;
 use hoviat::time::UnixTime;
 
 /// The origin tokens are made for.

@@ -1,0 +1,273 @@
+//! A GemPC Twin serial CCID reader (test equipment), as libccid's serial driver expects it:
+//! echo of each host frame, `03 06 <CCID> LRC` answers, NAK (`03 15 16`) for a bad LRC and a
+//! resend when the host NAKs, firmware text for Escape 02, slot status, power on/off, PPS and
+//! SetParameters, and XfrBlock carrying TPDUs: T=1 blocks (through [`T1Card`]) or T=0 commands.
+//! Knobs for tests: time extensions before each answer, a card removed after N APDUs.
+
+use super::Emulator;
+use super::t1_card::T1Card;
+use crate::virtual_card::VirtualCard;
+use hoviat::reader::ccid::{self, pc_to_rdr, rdr_to_pc};
+use hoviat::reader::t1::{Edc, lrc};
+use hoviat::reader::twin;
+
+/// The firmware text libccid prints (`GemTwin V1.00`).
+pub const FIRMWARE: &[u8] = b"GemTwin V1.00";
+
+/// The emulated reader with its card.
+pub struct GemPcTwin {
+    card: Box<dyn VirtualCard>,
+    buf: Vec<u8>,
+    last: Vec<u8>,
+    present: bool,
+    powered: bool,
+    protocol: u8,
+    t1: T1Card,
+    t0_held: Vec<u8>,
+    apdus: usize,
+    /// Echo host frames (GemPCTwin: yes).
+    pub echo: bool,
+    /// Send this many time-extension DataBlocks before each XfrBlock answer.
+    pub time_extensions: u8,
+    /// Remove the card when this many APDUs have been answered (the next XfrBlock fails).
+    pub remove_after: Option<usize>,
+    /// Send `50 02` / `50 03` when the card moves.
+    pub notify: bool,
+    /// Under T=1 the card asks for this waiting-time extension (S(WTX)) before each answer.
+    pub wtx: Option<u8>,
+}
+
+impl GemPcTwin {
+    /// A reader with `card` inserted.
+    pub fn new(card: Box<dyn VirtualCard>) -> Self {
+        Self {
+            card,
+            buf: Vec::new(),
+            last: Vec::new(),
+            present: true,
+            powered: false,
+            protocol: 0,
+            t1: T1Card::new(Edc::Lrc),
+            t0_held: Vec::new(),
+            apdus: 0,
+            echo: true,
+            time_extensions: 0,
+            remove_after: None,
+            notify: true,
+            wtx: None,
+        }
+    }
+
+    /// Inserts or removes the card.
+    pub fn set_present(&mut self, present: bool) -> Vec<u8> {
+        if self.present == present {
+            return Vec::new();
+        }
+        self.present = present;
+        self.powered = false;
+        if self.notify {
+            vec![rdr_to_pc::NOTIFY_SLOT_CHANGE, if present { 0x03 } else { 0x02 }]
+        } else {
+            Vec::new()
+        }
+    }
+
+    fn icc(&self) -> u8 {
+        match (self.present, self.powered) {
+            (false, _) => 2,
+            (true, false) => 1,
+            (true, true) => 0,
+        }
+    }
+
+    fn reply(&self, kind: u8, cmd: &[u8], status: u8, error: u8, p: u8, data: &[u8]) -> Vec<u8> {
+        let mut m = ccid::message(kind, cmd[5], cmd[6], [status, error, p], data).unwrap_or_default();
+        if m.is_empty() {
+            m = ccid::message(kind, cmd[5], cmd[6], [0x40 | self.icc(), 0xFB, 0], &[]).unwrap_or_default();
+        }
+        twin::frame(&m)
+    }
+
+    fn fail(&self, kind: u8, cmd: &[u8], error: u8) -> Vec<u8> {
+        self.reply(kind, cmd, 0x40 | self.icc(), error, 0, &[])
+    }
+
+    fn answer_apdu(&mut self, apdu: &[u8]) -> Vec<u8> {
+        self.apdus += 1;
+        self.card.process(apdu)
+    }
+
+    fn t0(&mut self, tpdu: &[u8]) -> Vec<u8> {
+        if tpdu.len() < 5 {
+            return vec![0x67, 0x00];
+        }
+        if tpdu[1] == 0xC0 && !self.t0_held.is_empty() {
+            let le = if tpdu[4] == 0 { 256 } else { usize::from(tpdu[4]) };
+            let n = le.min(self.t0_held.len());
+            let mut r: Vec<u8> = self.t0_held.drain(..n).collect();
+            let left = self.t0_held.len();
+            r.extend_from_slice(&if left == 0 {
+                [0x90, 0x00]
+            } else {
+                [0x61, u8::try_from(left.min(256) % 256).unwrap_or(0)]
+            });
+            return r;
+        }
+        self.t0_held.clear();
+        let r = self.answer_apdu(tpdu);
+        if tpdu.len() > 5 && r.len() > 2 {
+            // Case 4 under T=0: the data waits for GET RESPONSE.
+            let (data, sw) = r.split_at(r.len() - 2);
+            if sw[0] == 0x90 || sw[0] == 0x61 {
+                self.t0_held = data.to_vec();
+                return vec![0x61, u8::try_from(data.len().min(256) % 256).unwrap_or(0)];
+            }
+        }
+        r
+    }
+
+    fn command(&mut self, m: &[u8]) -> Vec<u8> {
+        let data = &m[ccid::HEADER..];
+        match m[0] {
+            pc_to_rdr::ESCAPE => match data {
+                [0x02] => self.reply(rdr_to_pc::ESCAPE, m, self.icc(), 0, 0, FIRMWARE),
+                _ => self.reply(rdr_to_pc::ESCAPE, m, self.icc(), 0, 0, &[]),
+            },
+            pc_to_rdr::GET_SLOT_STATUS => self.reply(rdr_to_pc::SLOT_STATUS, m, self.icc(), 0, 0, &[]),
+            pc_to_rdr::ICC_POWER_ON => {
+                if !self.present {
+                    return self.fail(rdr_to_pc::DATA_BLOCK, m, ccid::berror::ICC_MUTE);
+                }
+                self.card.power(false);
+                self.card.power(true);
+                self.powered = true;
+                self.protocol = 0;
+                self.t1 = T1Card::new(Edc::Lrc);
+                self.t1.wtx = self.wtx;
+                self.t0_held.clear();
+                let atr = self.card.atr();
+                self.reply(rdr_to_pc::DATA_BLOCK, m, 0, 0, 0, &atr)
+            }
+            pc_to_rdr::ICC_POWER_OFF => {
+                if self.powered {
+                    self.card.power(false);
+                }
+                self.powered = false;
+                self.reply(rdr_to_pc::SLOT_STATUS, m, self.icc(), 0, 0, &[])
+            }
+            pc_to_rdr::SET_PARAMETERS => {
+                if !self.present {
+                    return self.fail(rdr_to_pc::PARAMETERS, m, ccid::berror::ICC_MUTE);
+                }
+                self.protocol = m[7];
+                if self.protocol == 1 {
+                    let crc = data.get(1).is_some_and(|b| b & 1 != 0);
+                    self.t1 = T1Card::new(if crc { Edc::Crc } else { Edc::Lrc });
+                    self.t1.wtx = self.wtx;
+                }
+                self.reply(rdr_to_pc::PARAMETERS, m, self.icc(), 0, self.protocol, data)
+            }
+            pc_to_rdr::GET_PARAMETERS => {
+                let p = [0x11, 0x10, 0x00, 0x45, 0x00, 0xFE, 0x00];
+                self.reply(rdr_to_pc::PARAMETERS, m, self.icc(), 0, 1, &p)
+            }
+            pc_to_rdr::XFR_BLOCK => {
+                if self.present && self.remove_after.is_some_and(|n| self.apdus >= n) {
+                    let mut out = self.set_present(false);
+                    out.extend(self.fail(rdr_to_pc::DATA_BLOCK, m, ccid::berror::ICC_MUTE));
+                    return out;
+                }
+                if !self.present || !self.powered {
+                    return self.fail(rdr_to_pc::DATA_BLOCK, m, ccid::berror::ICC_MUTE);
+                }
+                let answer = if data.first() == Some(&0xFF) {
+                    // PPS: accept what the host proposes (echo).
+                    data.to_vec()
+                } else if self.protocol == 1 {
+                    let mut t1 = std::mem::replace(&mut self.t1, T1Card::new(Edc::Lrc));
+                    let r = t1.on_block(data, &mut |apdu| self.answer_apdu(apdu));
+                    self.t1 = t1;
+                    r
+                } else {
+                    self.t0(data)
+                };
+                let mut out = Vec::new();
+                for _ in 0..self.time_extensions {
+                    out.extend(self.reply(rdr_to_pc::DATA_BLOCK, m, 0x80 | self.icc(), 1, 0, &[]));
+                }
+                out.extend(self.reply(rdr_to_pc::DATA_BLOCK, m, self.icc(), 0, 0, &answer));
+                out
+            }
+            pc_to_rdr::ABORT => self.reply(rdr_to_pc::SLOT_STATUS, m, self.icc(), 0, 0, &[]),
+            _ => self.fail(rdr_to_pc::SLOT_STATUS, m, ccid::berror::CMD_NOT_SUPPORTED),
+        }
+    }
+}
+
+impl Emulator for GemPcTwin {
+    fn feed(&mut self, bytes: &[u8]) -> Vec<u8> {
+        self.buf.extend_from_slice(bytes);
+        let mut out = Vec::new();
+        loop {
+            match self.buf.as_slice() {
+                [] | [twin::SYNC] | [twin::SYNC, twin::NAK_BYTE] => break,
+                [twin::SYNC, twin::NAK_BYTE, _, ..] => {
+                    let f: Vec<u8> = self.buf.drain(..3).collect();
+                    if self.echo {
+                        out.extend_from_slice(&f);
+                    }
+                    out.extend_from_slice(&self.last);
+                }
+                [twin::SYNC, twin::ACK, rest @ ..] => {
+                    let Some(len) = ccid::message_len(rest) else { break };
+                    if len > ccid::MAX_MESSAGE {
+                        self.buf.clear();
+                        out.extend_from_slice(&twin::NAK);
+                        break;
+                    }
+                    if rest.len() < len + 1 {
+                        break;
+                    }
+                    let f: Vec<u8> = self.buf.drain(..len + 3).collect();
+                    if self.echo {
+                        out.extend_from_slice(&f);
+                    }
+                    if lrc(&f) != 0 {
+                        out.extend_from_slice(&twin::NAK);
+                        continue;
+                    }
+                    let answer = self.command(&f[2..2 + len]);
+                    // What a NAK resends: the last frame (after any notice and time extensions).
+                    self.last = last_frame(&answer);
+                    out.extend(answer);
+                }
+                _ => {
+                    // Garbage between frames: drop one byte and resynchronise on SYNC.
+                    self.buf.remove(0);
+                }
+            }
+        }
+        out
+    }
+
+    fn apdus(&self) -> usize {
+        self.apdus
+    }
+}
+
+/// The last `03 06 ...` frame in `bytes` (frames are well formed: we made them).
+fn last_frame(bytes: &[u8]) -> Vec<u8> {
+    let mut i = 0;
+    let mut last = Vec::new();
+    while i < bytes.len() {
+        if bytes[i] == twin::SYNC && bytes.get(i + 1) == Some(&twin::ACK) {
+            let len = ccid::message_len(&bytes[i + 2..]).unwrap_or(0);
+            let end = (i + 2 + len + 1).min(bytes.len());
+            last = bytes[i..end].to_vec();
+            i = end;
+        } else {
+            i += 1;
+        }
+    }
+    last
+}
