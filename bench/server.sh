@@ -19,9 +19,9 @@ ensure_rust
 ensure_packages "${BUILD_PACKAGES[@]}" wrk redis-server
 command -v npm >/dev/null || ensure_packages nodejs npm
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
-log "cargo build --release --features demo-server,redis --example bank-portal"
-cargo build -q --release --features demo-server,redis --example bank-portal
-BIN=$CARGO_TARGET_DIR/release/examples/bank-portal
+log "cargo build --release -p bank-portal"
+cargo build -q --release -p bank-portal
+BIN=$CARGO_TARGET_DIR/release/bank-portal
 if [ ! -f pkg/web/index.js ] || [ -n "$(find src npm Cargo.toml Cargo.lock scripts/build-pkg -newer pkg/web/index.js -print -quit)" ]; then
   log "scripts/build-pkg"; bash scripts/build-pkg > "$OUT.build-pkg.log" 2>&1 || { tail -20 "$OUT.build-pkg.log" >&2; exit 1; }
 fi

@@ -272,8 +272,9 @@ async function verifyToken(token, options) {
     throw new HoviatError('INVALID_ARGUMENT', 'WebCrypto is not available here (a secure context is needed)');
   }
   const core = await main.ready();
-  // Two passes (usually): the core says which signatures its verdict needs, the platform
-  // verifies them, and the core decides with the real answers only.
+  // The core's typed step API: it hands out the signatures its verdict needs, the platform
+  // verifies them, and the core alone decides whether a verdict may stand (usually after one
+  // round: when the platform confirms every check, the core releases its first pass's verdict).
   const opts = withTrust(options, core, main);
   let job;
   try {
@@ -288,12 +289,6 @@ async function verifyToken(token, options) {
       try { step = job.step(fresh); } catch (e) { throw toError(e, main); }
       if (step.done) return step.result;
       fresh = backend === 'node' ? await nodeVerify(step.pending, options.parallel) : await webcryptoVerify(step.pending);
-      // The pass answered every pending check "valid"; if the platform agrees on all of
-      // them, that pass used only real answers and its verdict stands.
-      if (fresh.length === step.pending.length && fresh.every((r) => r[1] === true)) {
-        if ('ifAllValidError' in step) throw toError(step.ifAllValidError, main);
-        return step.ifAllValid;
-      }
     }
     throw new HoviatError('INTERNAL_ERROR', 'signature verification did not settle');
   } finally {

@@ -8,7 +8,6 @@ cd "$(dirname "$0")/.."
 source scripts/setup.sh
 ensure_rust || exit 2
 ensure_packages "${BUILD_PACKAGES[@]}" "${RP_PACKAGES[@]}" || exit 2
-FEATURES=demo-server,redis
 T=$(mktemp -d)
 redis-server --port 0 --unixsocket "$T/redis.sock" --unixsocketperm 700 --save '' --appendonly no --dir "$T" > "$T/redis.log" 2>&1 &
 REDIS_PID=$!
@@ -19,14 +18,14 @@ for _ in $(seq 200); do [ -S "$T/redis.sock" ] && break; sleep 0.02; done
 export HOVIAT_TEST_REDIS="redis+unix://$T/redis.sock"
 echo "note redis-server $(redis-server --version | awk '{print $3}') on $HOVIAT_TEST_REDIS (pid $REDIS_PID)"
 rc=0
-cargo test -q --features "$FEATURES" --lib rp:: 2>&1 || rc=1
-cargo test -q --features "$FEATURES" --test bank_portal 2>&1 || rc=1
-cargo build -q --features "$FEATURES" --example bank-portal || { echo "FAIL build bank-portal"; exit 1; }
-if [ ! -f pkg/web/index.js ] || [ -n "$(find src npm Cargo.toml -newer pkg/package.json 2>/dev/null | head -1)" ]; then
+cargo test -q -p hoviat-rp --features redis,testkit --lib 2>&1 || rc=1
+cargo test -q -p bank-portal --test bank_portal 2>&1 || rc=1
+cargo build -q -p bank-portal || { echo "FAIL build bank-portal"; exit 1; }
+if [ ! -f pkg/web/index.js ] || [ -n "$(find src crates/wasm npm Cargo.toml -newer pkg/package.json 2>/dev/null | head -1)" ]; then
   bash scripts/build-pkg > "$T/build-pkg.log" 2>&1 || { echo "FAIL build-pkg"; tail -20 "$T/build-pkg.log"; exit 1; }
 fi
 ensure_node_modules || exit 2
-node pkg-tests/demo/e2e.mjs target/debug/examples/bank-portal || rc=1
+node pkg-tests/demo/e2e.mjs target/debug/bank-portal || rc=1
 [ -e examples/node-server/node_modules/hoviat ] && [ -e examples/node-server/node_modules/@redis/client ] || (cd examples/node-server && npm install --no-audit --no-fund --no-package-lock > /dev/null 2>&1)
 (cd examples/node-server && node --test test/) 2>&1 | tee "$T/node.txt" | grep -E '^(not ok|ok|# (pass|fail))' || true
 grep -q '^# fail 0' "$T/node.txt" || rc=1

@@ -10,7 +10,8 @@ use std::sync::Arc;
 use common::{now, reg};
 use hoviat::cms::{self, CmsOptions, CmsRequest, VerifiedCms};
 use hoviat::error::Coded;
-use hoviat::pki::alg::{HashAlg, Recorded, SigAlg, SignatureBackend};
+use hoviat::pki::alg::{HashAlg, SigAlg, SignatureBackend};
+use hoviat::pki::platform::{PlatformVerification, Step};
 use hoviat::pki::{AlgorithmPolicy, Cert, TrustStore};
 use hoviat_testkit::cms::{AttrSpec, Sid, SignedDataBuilder, SignerSpec};
 use hoviat_testkit::{Registry, TestHolder};
@@ -167,23 +168,24 @@ fn webcrypto_two_pass_gives_the_same_verdicts() {
     let n = bad.len();
     bad[n - 3] ^= 1; // inside the signature
     for (msg, want) in [(good, "ok"), (bad, "CMS_SIGNATURE_INVALID")] {
-        let rec = Recorded::default();
         let req = CmsRequest {
             signature: &msg,
             content: None,
             certificates: Vec::new(),
         };
-        let mut verdict = cms::verify(&req, &trust(), &opts(), &rec);
-        for _ in 0..4 {
-            let pending = rec.take_pending();
-            if pending.is_empty() {
-                break;
+        let mut job = PlatformVerification::new(|b: &dyn SignatureBackend| cms::verify(&req, &trust(), &opts(), b));
+        let mut answers = Vec::new();
+        let mut rounds = 0;
+        let verdict = loop {
+            match job.step(answers) {
+                Step::Done(v) => break v,
+                Step::NeedChecks(checks) => {
+                    rounds += 1;
+                    assert!(rounds < 4, "does not settle");
+                    answers = checks.into_iter().map(|(id, c)| (id, hoviat::pki::RustCrypto.verify(&c))).collect();
+                }
             }
-            for (id, check) in pending {
-                rec.insert(&id, hoviat::pki::RustCrypto.verify(&check));
-            }
-            verdict = cms::verify(&req, &trust(), &opts(), &rec);
-        }
+        };
         assert_eq!(code(verdict), want);
     }
 }

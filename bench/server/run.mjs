@@ -271,7 +271,7 @@ L.push(`One core per server: the server${args.redis ? ' (and for the Redis store
 L.push('');
 L.push(`Workload: ${workload || 'ES256'}, the virtual card's default holder (holder 1 of the light test registry: P-256 holder key, P-384 citizen CA, P-384 root), in demo mode (both servers trust that registry); revocation as the servers report it at login: ${Object.entries(revocation).map(([k, r]) => `${k === 'rust' ? 'Rust' : 'Node'} \`${r}\``).join(', ')}. ` +
   `Verification backend: Rust server ${rustBackend}; Node server the package's default \`${nodeBackend}\`. ` +
-  `Rust: \`cargo build --release --features demo-server,redis --example bank-portal\`, run as \`taskset -c ${SCPU} bank-portal --listen 127.0.0.1:0 --log FILE [--redis URL]\` (its tokio runtime has 2 workers plus the blocking pool, all on that core); ` +
+  `Rust: \`cargo build --release -p bank-portal\`, run as \`taskset -c ${SCPU} bank-portal --listen 127.0.0.1:0 --log FILE [--redis URL]\` (its tokio runtime has 2 workers plus the blocking pool, all on that core); ` +
   `Node: \`taskset -c ${SCPU} node examples/node-server/server.mjs --port 0 [--redis URL]\` (logs to a file too; its Redis store is examples/node-server/redis-store.mjs, the Rust kit's keys and script).${args.redis ? ` Redis: \`redis-server\` on a unix socket, no persistence, pinned with the server (its CPU is counted with the server's).` : ''}`);
 L.push('');
 L.push(`Medians of ${RUNS} runs, each on a fresh server process (in brackets: the lowest and highest run). **verified logins/s** = 1 / (1/challenges per s + 1/logins per s): one core doing both halves of each login. ` +

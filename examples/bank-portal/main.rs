@@ -32,7 +32,8 @@ fn usage(msg: &str) -> ! {
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    // The repository root (this package is examples/bank-portal): www/ and pkg/ are there.
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
     let mut cfg = app::Config::demo(root.join("www"), root.join("pkg/web"));
     cfg.listen = ([127, 0, 0, 1], 8080).into();
     cfg.log = Logger::stderr();

@@ -16,7 +16,7 @@
 //! - RSA PKCS#1 v1.5 (`rsaEncryption` or `shaNNNWithRSAEncryption`), RSA-PSS and ECDSA; the
 //!   signature checks are [`SignatureCheck`](crate::pki::alg::SignatureCheck)s built by the path
 //!   validator's own `signature_check` and discharged by the caller's
-//!   [`SignatureBackend`] (so WebCrypto's two-pass `Recorded` works unchanged);
+//!   [`SignatureBackend`] (so WebCrypto's `pki::platform::PlatformVerification` works unchanged);
 //! - the relying party's [`AlgorithmPolicy`](crate::pki::AlgorithmPolicy): SHA-1 is refused
 //!   with `ALGORITHM_DISALLOWED` unless allowed, and the result says when it was accepted;
 //! - the certificate path to the configured anchors with CRLs/OCSP (embedded CRLs are added

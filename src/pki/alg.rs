@@ -707,7 +707,8 @@ impl SignatureCheck {
     }
 }
 
-/// Signature results computed outside the core (WebCrypto, `node:crypto`), for the two-pass
+/// Signature results computed outside the core (WebCrypto, `node:crypto`), behind
+/// [`super::platform::PlatformVerification`] (the only way out of the core), for the two-pass
 /// verification that keeps the core synchronous: a first pass records the checks the core
 /// needs (answering "valid" provisionally so that validation runs to the end), the platform
 /// verifies them, and further passes use the real answers until no check is unknown. Only a
@@ -717,7 +718,7 @@ impl SignatureCheck {
 /// byte, so a result can only ever answer the very check it was computed for); at most
 /// [`Recorded::MAX_CHECKS`] checks, after which further ones are answered "invalid".
 #[derive(Debug, Default)]
-pub struct Recorded {
+pub(crate) struct Recorded {
     state: std::sync::Mutex<RecordedState>,
 }
 
@@ -733,8 +734,33 @@ impl Recorded {
     /// Most distinct checks one verification may ask for.
     pub const MAX_CHECKS: usize = 1024;
 
+    /// Adds a real result for the check at `index`; an index that names no check is ignored.
+    pub fn insert_index(&self, index: usize, ok: bool) {
+        if let Ok(mut st) = self.state.lock()
+            && let Some(slot) = st.seen.get_mut(index)
+        {
+            slot.1 = Some(ok);
+        }
+    }
+    /// The real result known for the check at `index`.
+    pub fn answer(&self, index: usize) -> Option<bool> {
+        self.state.lock().ok().and_then(|st| st.seen.get(index).and_then(|s| s.1))
+    }
+    /// Takes the checks the last pass needed and did not know, with their indices.
+    pub fn take_pending_indexed(&self) -> Vec<(usize, SignatureCheck)> {
+        let Ok(mut st) = self.state.lock() else {
+            return Vec::new();
+        };
+        let pending = std::mem::take(&mut st.pending);
+        pending
+            .into_iter()
+            .filter_map(|i| st.seen.get(i).map(|(c, _)| (i, c.clone())))
+            .collect()
+    }
+
     /// Adds a real result for a check handed out by [`Recorded::take_pending`]; an id that
     /// names no such check is ignored.
+    #[cfg(test)]
     pub fn insert(&self, id: &str, ok: bool) {
         if let Ok(mut st) = self.state.lock()
             && let Some(slot) = id.parse::<usize>().ok().and_then(|i| st.seen.get_mut(i))
@@ -743,6 +769,7 @@ impl Recorded {
         }
     }
     /// Takes the checks the last pass needed and did not know, with their ids.
+    #[cfg(test)]
     pub fn take_pending(&self) -> Vec<(String, SignatureCheck)> {
         let Ok(mut st) = self.state.lock() else {
             return Vec::new();

@@ -9,6 +9,7 @@ pub mod name;
 pub mod nc;
 pub mod ocsp;
 pub mod path;
+pub mod platform;
 
 #[cfg(feature = "rustcrypto")]
 pub use alg::RustCrypto;

@@ -174,7 +174,7 @@ fn main() {
              (cache misses dominate at a million entries); parse time is dominated by decoding each entry's \
              time.\n",
         );
-        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/BENCHMARKS-crl.md");
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../BENCHMARKS-crl.md");
         if let Err(e) = std::fs::write(path, md) {
             eprintln!("{path}: {e}");
             std::process::exit(2);

@@ -16,6 +16,7 @@ use wasm_bindgen::prelude::*;
 
 use hoviat::error::Coded;
 use hoviat::pki::alg::{PublicKey, SigAlg};
+use hoviat::pki::platform::{CheckId, PlatformVerification, Step};
 use hoviat::pki::{AlgorithmPolicy, PathOptions, SignatureBackend, TrustStore};
 use hoviat::time::UnixTime;
 use hoviat::token::{NonceStore as _, Origin, Verifier};
@@ -390,9 +391,11 @@ pub fn verify_token(token: JsValue, opts: JsValue) -> Result<JsValue, JsValue> {
     run(&prepare(&token, &opts)?, &hoviat::pki::RustCrypto)
 }
 
-fn add_known(rec: &hoviat::pki::alg::Recorded, known: &JsValue) -> Result<(), JsValue> {
+/// The platform's answers, `[[checkId, valid], ...]`; ids that name no check handed out are
+/// ignored by the core.
+fn answers(known: &JsValue) -> Result<Vec<(CheckId, bool)>, JsValue> {
     if known.is_undefined() || known.is_null() {
-        return Ok(());
+        return Ok(Vec::new());
     }
     if !Array::is_array(known) {
         return Err(invalid("known must be an array"));
@@ -401,35 +404,41 @@ fn add_known(rec: &hoviat::pki::alg::Recorded, known: &JsValue) -> Result<(), Js
     if known.length() > 4096 {
         return Err(invalid("too many known results"));
     }
+    let mut out = Vec::with_capacity(known.length() as usize);
     for pair in known.iter() {
         let pair = Array::from(&pair);
         let (Some(id), Some(ok)) = (pair.get(0).as_string(), pair.get(1).as_bool()) else {
             return Err(invalid("known results must be [id, boolean] pairs"));
         };
-        rec.insert(&id, ok);
+        if let Some(id) = CheckId::parse(&id) {
+            out.push((id, ok));
+        }
     }
-    Ok(())
+    Ok(out)
 }
 
-/// One pass with the results known so far: `{done: true, result}` (or the verdict's
-/// HoviatError thrown) when every signature the verdict rests on was known, else
-/// `{done: false, pending: [...]}`.
-fn step(p: &Prepared, rec: &hoviat::pki::alg::Recorded) -> Result<JsValue, JsValue> {
-    let verdict = run(p, rec);
-    let pending = rec.take_pending();
-    if pending.is_empty() {
-        let out = Object::new();
-        let _ = Reflect::set(&out, &"done".into(), &JsValue::TRUE);
-        let _ = Reflect::set(&out, &"result".into(), &verdict?);
-        return Ok(out.into());
-    }
+type Job = PlatformVerification<Box<dyn FnMut(&dyn SignatureBackend) -> Result<JsValue, JsValue>>, JsValue, JsValue>;
+
+/// One step of the core's typed platform verification, for JavaScript: `{done: true, result}`
+/// (or the verdict's HoviatError thrown) or `{done: false, pending: [...]}`. Whether a verdict
+/// may stand is decided in the core (`hoviat::pki::platform`), never here or in JavaScript.
+fn step(job: &mut Job, known: &JsValue) -> Result<JsValue, JsValue> {
+    let pending = match job.step(answers(known)?) {
+        Step::Done(verdict) => {
+            let out = Object::new();
+            let _ = Reflect::set(&out, &"done".into(), &JsValue::TRUE);
+            let _ = Reflect::set(&out, &"result".into(), &verdict?);
+            return Ok(out.into());
+        }
+        Step::NeedChecks(pending) => pending,
+    };
     let list = Array::new();
     for (id, c) in pending {
         let o = Object::new();
         let set = |k: &str, v: JsValue| {
             let _ = Reflect::set(&o, &k.into(), &v);
         };
-        set("id", id.into());
+        set("id", id.to_string().into());
         set("hash", c.alg.hash().name().into());
         match (&c.key.key, c.alg) {
             (PublicKey::Ec { curve, .. }, SigAlg::Ecdsa(_)) => {
@@ -455,41 +464,42 @@ fn step(p: &Prepared, rec: &hoviat::pki::alg::Recorded) -> Result<JsValue, JsVal
     let out = Object::new();
     let _ = Reflect::set(&out, &"done".into(), &JsValue::FALSE);
     let _ = Reflect::set(&out, &"pending".into(), &list);
-    // The verdict of this pass, in which every pending check was answered "valid": when the
-    // platform confirms all of them, every answer this pass used was real, so this is the
-    // verdict and no further pass is needed (the usual case: one pass, not two).
-    match verdict {
-        Ok(v) => {
-            let _ = Reflect::set(&out, &"ifAllValid".into(), &v);
-        }
-        Err(e) => {
-            let _ = Reflect::set(&out, &"ifAllValidError".into(), &e);
-        }
-    }
     Ok(out.into())
 }
 
-/// One pass of the platform-cryptography verification, stateless: `known` is an array of
-/// `[checkId, valid]` the platform computed. Returns `{done: true, result}` when every
-/// signature the verdict rests on was known (or throws the verdict's HoviatError), else
-/// `{done: false, pending: [{id, kind, hash, namedCurve?, saltLength?, spki, message,
-/// signature}], ifAllValid | ifAllValidError}` for the platform to verify (ECDSA signatures
-/// are raw r||s, as WebCrypto and node:crypto's ieee-p1363 take them); when the platform finds
-/// every pending signature valid, `ifAllValid` (or the error `ifAllValidError`) is the verdict. [`VerifyJob`] does the same without re-parsing.
-#[wasm_bindgen(js_name = verifyTokenStep)]
-pub fn verify_token_step(token: JsValue, opts: JsValue, known: JsValue) -> Result<JsValue, JsValue> {
-    let p = prepare(&token, &opts)?;
-    let rec = hoviat::pki::alg::Recorded::default();
-    add_known(&rec, &known)?;
-    step(&p, &rec)
+fn job_for(p: Prepared) -> Job {
+    PlatformVerification::new(Box::new(move |b: &dyn SignatureBackend| run(&p, b)))
 }
 
-/// A platform-cryptography verification in progress: the token, options and trust store are
-/// parsed once; each `step` adds the platform's new results and runs a pass.
+/// One pass of the platform-cryptography verification, stateless: `known` is an array of
+/// `[checkId, valid]` the platform computed (for checks a previous call handed out). Returns
+/// `{done: true, result}` when every signature the verdict rests on was known (or throws the
+/// verdict's HoviatError), else `{done: false, pending: [{id, kind, hash, namedCurve?,
+/// saltLength?, keyId, spki, message, signature}]}` for the platform to verify (ECDSA
+/// signatures are raw r||s, as WebCrypto and node:crypto's ieee-p1363 take them).
+/// [`VerifyJob`] does the same without re-parsing, and usually in one round.
+#[wasm_bindgen(js_name = verifyTokenStep)]
+pub fn verify_token_step(token: JsValue, opts: JsValue, known: JsValue) -> Result<JsValue, JsValue> {
+    let mut job = job_for(prepare(&token, &opts)?);
+    // A fresh job has handed out nothing: run a first pass, then apply the answers.
+    match job.step([]) {
+        Step::Done(v) => {
+            let out = Object::new();
+            let _ = Reflect::set(&out, &"done".into(), &JsValue::TRUE);
+            let _ = Reflect::set(&out, &"result".into(), &v?);
+            Ok(out.into())
+        }
+        Step::NeedChecks(_) => step(&mut job, &known),
+    }
+}
+
+/// A platform-cryptography verification in progress (the core's `PlatformVerification`): the
+/// token, options and trust store are parsed once; each `step` adds the platform's new answers.
+/// When the platform confirms every check of a step, the next step returns the verdict without
+/// another pass.
 #[wasm_bindgen]
 pub struct VerifyJob {
-    p: Prepared,
-    rec: hoviat::pki::alg::Recorded,
+    job: Job,
 }
 
 #[wasm_bindgen]
@@ -498,15 +508,13 @@ impl VerifyJob {
     #[wasm_bindgen(constructor)]
     pub fn new(token: JsValue, opts: JsValue) -> Result<VerifyJob, JsValue> {
         Ok(VerifyJob {
-            p: prepare(&token, &opts)?,
-            rec: hoviat::pki::alg::Recorded::default(),
+            job: job_for(prepare(&token, &opts)?),
         })
     }
 
-    /// Adds `[checkId, valid]` results and runs one pass (see `verifyTokenStep`).
+    /// Adds `[checkId, valid]` results and returns the next step (see `verifyTokenStep`).
     pub fn step(&mut self, known: JsValue) -> Result<JsValue, JsValue> {
-        add_known(&self.rec, &known)?;
-        step(&self.p, &self.rec)
+        step(&mut self.job, &known)
     }
 }
 

@@ -93,7 +93,8 @@ fn post_as(addr: SocketAddr, path: &str, body: &Value, cookie: Option<&str>, sam
 }
 
 fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+    // The repository root (this package is examples/bank-portal).
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
 fn start(rt: &tokio::runtime::Runtime, f: impl FnOnce(&mut app::Config)) -> app::Running {

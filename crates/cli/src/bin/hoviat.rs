@@ -69,6 +69,8 @@ USAGE:
   hoviat record verify FILE --institution-ca FILE... [--institution FILE] [--at RFC3339]
   hoviat record disclose FILE --attributes a,b,... [--out FILE]
   hoviat record testkit --out DIR [--seed SEED] [--at RFC3339]     (test equipment)
+  hoviat archive ...      the records' archive: keygen, init, append, checkpoint, verify, prove,
+                          check-proof, search, purge, print (hoviat archive --help)
 
 Certificates and CRLs may be PEM or DER. FILE options may repeat.
 Exit status: 0 verified, 1 rejected (JSON error with a stable code), 2 usage or I/O error.";
@@ -884,6 +886,10 @@ fn main() -> ExitCode {
         eprintln!("{USAGE}");
         return ExitCode::from(2);
     };
+    if cmd == "archive" {
+        // The records' archive (crates/archive): its own commands, exit codes and output.
+        return hoviat_archive::cli::run(rest);
+    }
     let result = match cmd.as_str() {
         "verify-token" => cmd_verify_token(rest),
         "verify-chain" => cmd_verify_chain(rest),

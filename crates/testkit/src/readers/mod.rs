@@ -7,6 +7,7 @@ pub mod gempc_twin;
 pub mod pn532;
 pub mod t1_card;
 
+#[cfg(unix)]
 use std::io::{Read, Write};
 
 /// A reader emulator: takes what the host wrote, returns what the reader writes back.
