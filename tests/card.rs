@@ -1,11 +1,11 @@
 //! The card layer, in process: virtual cards behind the same flows the PC/SC transport uses,
 //! and strict replay of recorded APDU traces.
 
-use hoviat_testkit::virtual_card::{self as vc, GarbageCard, UnknownCard, VirtualCard, VirtualTransport};
 use hoviat::card::{self, CardError, Pin, PinState, Status, Transport, TransportError, block_on};
 use hoviat::error::Coded;
 use hoviat::pki::{PathOptions, TrustStore};
 use hoviat::token::{Origin, Verifier};
+use hoviat_testkit::virtual_card::{self as vc, GarbageCard, UnknownCard, VirtualCard, VirtualTransport};
 
 mod common;
 use common::{ORIGIN, now, reg};

@@ -13,9 +13,9 @@ use hoviat::error::Coded;
 use hoviat::pki::alg::{HashAlg, SigAlg, SignatureBackend};
 use hoviat::pki::platform::{PlatformVerification, Step};
 use hoviat::pki::{AlgorithmPolicy, Cert, TrustStore};
+use hoviat::time::UnixTime;
 use hoviat_testkit::cms::{AttrSpec, Sid, SignedDataBuilder, SignerSpec};
 use hoviat_testkit::{Registry, TestHolder};
-use hoviat::time::UnixTime;
 
 const CONTENT: &[u8] = "قرارداد ۱۴۰۳ — hoviat".as_bytes();
 
@@ -182,7 +182,10 @@ fn webcrypto_two_pass_gives_the_same_verdicts() {
                 Step::NeedChecks(checks) => {
                     rounds += 1;
                     assert!(rounds < 4, "does not settle");
-                    answers = checks.into_iter().map(|(id, c)| (id, hoviat::pki::RustCrypto.verify(&c))).collect();
+                    answers = checks
+                        .into_iter()
+                        .map(|(id, c)| (id, hoviat::pki::RustCrypto.verify(&c)))
+                        .collect();
                 }
             }
         };

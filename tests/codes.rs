@@ -103,7 +103,11 @@ fn every_code_the_core_emits_is_in_the_table() {
     for member in std::fs::read_dir(root().join("crates")).unwrap().flatten() {
         emitted_codes(&member.path().join("src"), &mut emitted);
     }
-    assert!(emitted.len() > 80, "only {} codes found in src/ and crates/*/src", emitted.len());
+    assert!(
+        emitted.len() > 80,
+        "only {} codes found in src/ and crates/*/src",
+        emitted.len()
+    );
     let missing: Vec<_> = emitted.iter().filter(|c| !hoviat::codes::is_known(c)).collect();
     assert!(missing.is_empty(), "emitted but not in src/codes/mod.rs: {missing:?}");
 }

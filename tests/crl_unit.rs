@@ -1,9 +1,9 @@
 //! CRL parsing and checks against CRLs made by the test kit (moved out of src/pki/crl.rs: the
 //! core's unit tests cannot use the test kit, which depends on the core).
 
+use hoviat::error::Coded;
 use hoviat::pki::crl::*;
 use hoviat::time::UnixTime;
-use hoviat::error::Coded;
 use hoviat_testkit::{CrlSpec, Issuer, KeyKind, PrivateKey, der as d, ext, rng_for};
 
 fn ca() -> Issuer {

@@ -9,9 +9,9 @@ use hoviat::pki::alg::{HashAlg, SigAlg, ecdsa_raw_to_der};
 use hoviat::pki::cert::eku;
 use hoviat::pki::ocsp::{self, CertId, CertStatus, OcspCheck, OcspConfig, OcspOptions, OcspResponse};
 use hoviat::pki::{AlgorithmPolicy, Cert, PathOptions, RevocationStatus, TrustStore};
+use hoviat::time::UnixTime;
 use hoviat_testkit::der::{self as d};
 use hoviat_testkit::{CertSpec, KeyKind, PrivateKey, Registry, ext, ku_bit, rng_for};
-use hoviat::time::UnixTime;
 
 fn now() -> UnixTime {
     UnixTime::parse_rfc3339("2026-11-23T10:00:00Z").unwrap()

@@ -2,7 +2,6 @@
 //! PN532 framing, against exchanges recorded from libccid 1.5.2 and libnfc 1.8.0 (through
 //! `scripts/reader-tests.sh`'s pty set-up) and against the reader emulators in process.
 
-use hoviat_testkit::virtual_card::{self as vc, VirtualCard};
 use hoviat::card::{self, Transport, TransportError, block_on};
 use hoviat::error::Coded;
 use hoviat::reader::ccid::{self, ExchangeLevel, IccStatus, Reply, Voltage};
@@ -13,6 +12,7 @@ use hoviat_testkit::readers::gempc_twin::GemPcTwin;
 use hoviat_testkit::readers::pn532::Pn532;
 use hoviat_testkit::readers::t1_card::T1Card;
 use hoviat_testkit::readers::{Emulator, historical_bytes};
+use hoviat_testkit::virtual_card::{self as vc, VirtualCard};
 
 mod common;
 use common::reg;

@@ -10,8 +10,8 @@ use hoviat::pki::alg::HashAlg;
 use hoviat::pki::cert::{eku, hex_upper};
 use hoviat::pki::chain::parse_leaf;
 use hoviat::pki::{AlgorithmPolicy, Cert, EkuRequirement, PathOptions, TrustStore};
-use hoviat_testkit::{CertSpec, KeyKind, PrivateKey, Registry, build_cert, ext, ku_bit, rng_for};
 use hoviat::time::UnixTime;
+use hoviat_testkit::{CertSpec, KeyKind, PrivateKey, Registry, build_cert, ext, ku_bit, rng_for};
 
 const G3_INTERMEDIATES: [&str; 4] = ["bronze", "silver", "gold", "platinum"];
 

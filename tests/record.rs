@@ -13,9 +13,9 @@ use hoviat::pki::alg::SigAlg;
 use hoviat::record::{
     self, CardFacts, Institution, Level, OperatorInput, PinOutcome, Provenance, RecordRequest, VerifyOptions,
 };
+use hoviat::time::UnixTime;
 use hoviat_testkit::institution::{self, TestInstitution};
 use hoviat_testkit::rng_for;
-use hoviat::time::UnixTime;
 
 mod common;
 use common::{now, reg};

@@ -9,10 +9,10 @@ use hoviat::pki::cert::eku;
 use hoviat::pki::{
     AlgorithmPolicy, Cert, EkuRequirement, KeyUsageRequirement, PathOptions, RevocationStatus, TrustStore,
 };
-use hoviat_testkit::der::{self as d};
-use hoviat_testkit::{CertSpec, Issuer, KeyKind, PrivateKey, Registry, Variant, ext, ku_bit, rng_for};
 use hoviat::time::UnixTime;
 use hoviat::token::{MemoryNonceStore, NonceStore, Origin, TokenAlg, Verifier};
+use hoviat_testkit::der::{self as d};
+use hoviat_testkit::{CertSpec, Issuer, KeyKind, PrivateKey, Registry, Variant, ext, ku_bit, rng_for};
 
 mod common;
 use common::{ORIGIN, now, reg};

@@ -29,11 +29,11 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use hoviat::Coded;
+use hoviat::time::UnixTime;
+use hoviat::token::{MemoryNonceStore, NonceStore, Origin, TokenError, VerifiedToken};
 use hoviat_rp::log::Logger;
 use hoviat_rp::trust::{TrustConfig, demo_trust, virtual_card_registry};
 use hoviat_rp::{ChallengeService, log};
-use hoviat::time::UnixTime;
-use hoviat::token::{MemoryNonceStore, NonceStore, Origin, TokenError, VerifiedToken};
 use serde_json::{Value, json};
 
 /// How the server is set up.

@@ -744,7 +744,10 @@ impl Recorded {
     }
     /// The real result known for the check at `index`.
     pub fn answer(&self, index: usize) -> Option<bool> {
-        self.state.lock().ok().and_then(|st| st.seen.get(index).and_then(|s| s.1))
+        self.state
+            .lock()
+            .ok()
+            .and_then(|st| st.seen.get(index).and_then(|s| s.1))
     }
     /// Takes the checks the last pass needed and did not know, with their indices.
     pub fn take_pending_indexed(&self) -> Vec<(usize, SignatureCheck)> {

@@ -566,7 +566,13 @@ mod tests {
 
     #[test]
     fn a_reason_code_twice_in_one_entry_is_refused() {
-        let reason = |r: u8| d::extension(&const_oid::ObjectIdentifier::new_unwrap("2.5.29.21"), false, &d::tlv(0x0A, &[r]));
+        let reason = |r: u8| {
+            d::extension(
+                &const_oid::ObjectIdentifier::new_unwrap("2.5.29.21"),
+                false,
+                &d::tlv(0x0A, &[r]),
+            )
+        };
         let entry = |exts: &[Vec<u8>]| d::seq(&[d::uint(&[9]), d::time(UnixTime(1_000_000)), d::seq(exts)]);
         assert!(parse_entries(&entry(&[reason(6)]), 0, true).is_ok());
         let twice = entry(&[reason(6), reason(8)]);

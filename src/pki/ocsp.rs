@@ -707,4 +707,3 @@ pub struct OcspConfig {
 pub fn responder_urls(c: &Cert) -> Vec<String> {
     c.ocsp_urls.clone()
 }
-

@@ -124,7 +124,11 @@ mod tests {
             let a = b.verify(&check(b"a"));
             let bb = b.verify(&check(b"b"));
             if !a {
-                return if b.verify(&check(b"c")) { Err("a invalid, c valid") } else { Err("a and c invalid") };
+                return if b.verify(&check(b"c")) {
+                    Err("a invalid, c valid")
+                } else {
+                    Err("a and c invalid")
+                };
             }
             if bb { Ok("valid") } else { Err("b invalid") }
         }

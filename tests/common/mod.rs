@@ -3,8 +3,8 @@
 
 use std::sync::OnceLock;
 
-use hoviat_testkit::Registry;
 use hoviat::time::UnixTime;
+use hoviat_testkit::Registry;
 
 /// The origin tokens are made for.
 pub const ORIGIN: &str = "https://bank.example.ir";

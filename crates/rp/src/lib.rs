@@ -363,8 +363,8 @@ impl ChallengeService {
 #[cfg(all(test, feature = "testkit"))]
 mod tests {
     use super::*;
-    use hoviat_testkit::Registry;
     use hoviat::token::MemoryNonceStore;
+    use hoviat_testkit::Registry;
     use std::sync::atomic::{AtomicI64, Ordering};
 
     fn registry() -> (Registry, TrustStore) {

@@ -466,11 +466,11 @@ impl Revocation {
 #[cfg(all(test, feature = "testkit"))]
 mod tests {
     use super::*;
-    use hoviat::Coded;
     use crate::{ChallengeService, log, trust};
+    use hoviat::Coded;
+    use hoviat::token::{MemoryNonceStore, Origin};
     use hoviat_testkit::ocsp::{Spec, Status, error_response, response};
     use hoviat_testkit::{KeyKind, PrivateKey, Registry, TestHolder, rng_for};
-    use hoviat::token::{MemoryNonceStore, Origin};
     use std::io::{Read, Write};
     use std::net::TcpListener;
     use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};

@@ -10,8 +10,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
 use hoviat::pki::Crl;
-use hoviat_testkit::Registry;
 use hoviat::time::UnixTime;
+use hoviat_testkit::Registry;
 
 struct Counting;
 static CURRENT: AtomicUsize = AtomicUsize::new(0);

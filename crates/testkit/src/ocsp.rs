@@ -233,9 +233,9 @@ impl Issuer {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::{KeyKind, Registry, rng_for};
     use hoviat::pki::RustCrypto;
     use hoviat::pki::ocsp::{CertStatus, OcspCheck, OcspOptions, OcspResponse, verify};
-    use crate::{KeyKind, Registry, rng_for};
 
     const AT: UnixTime = UnixTime(1_795_428_000);
 

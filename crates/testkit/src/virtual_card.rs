@@ -6,10 +6,10 @@
 
 use rand_core::Rng;
 
-use hoviat::card::{Transport, TransportError, ir_nid, piv};
-use hoviat::apdu::{Command, Response, StatusWord as Sw, tlv};
-use hoviat::pki::alg::{HashAlg, SigAlg};
 use crate::PrivateKey;
+use hoviat::apdu::{Command, Response, StatusWord as Sw, tlv};
+use hoviat::card::{Transport, TransportError, ir_nid, piv};
+use hoviat::pki::alg::{HashAlg, SigAlg};
 
 /// A card's behaviour: ATR, power, APDU in, APDU out.
 pub trait VirtualCard: Send {

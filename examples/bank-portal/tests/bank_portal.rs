@@ -10,9 +10,9 @@ use std::net::{SocketAddr, TcpStream};
 use std::path::PathBuf;
 use std::time::Duration;
 
+use hoviat::time::UnixTime;
 use hoviat_rp::trust::virtual_card_registry;
 use hoviat_testkit::Registry;
-use hoviat::time::UnixTime;
 use serde_json::{Value, json};
 
 struct Resp {
@@ -373,8 +373,8 @@ fn two_instances_share_one_redis() {
 #[test]
 fn redis_store_expiry_and_unavailable() {
     use hoviat::Coded;
-    use hoviat_rp::redis_store::RedisNonceStore;
     use hoviat::token::NonceStore;
+    use hoviat_rp::redis_store::RedisNonceStore;
     let (url, _guard) = redis_url();
     let s = RedisNonceStore::open(&url)
         .unwrap()

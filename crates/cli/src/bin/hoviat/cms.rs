@@ -45,8 +45,7 @@ pub(super) fn cmd_verify_signature(raw: &[String]) -> Result<serde_json::Value, 
         if a.opt("content").map_err(Failure::Usage)?.is_some() || !a.all("cert").is_empty() {
             return Err(Failure::Usage(usage("--pdf takes neither --content nor --cert")));
         }
-        let verified =
-            hoviat::cms::pdf::verify_pdf(&signature, &trust, &options, hoviat_testkit::backend_from_env())?;
+        let verified = hoviat::cms::pdf::verify_pdf(&signature, &trust, &options, hoviat_testkit::backend_from_env())?;
         let mut out = serde_json::to_value(&verified).unwrap_or_default();
         out["verified"] = true.into();
         out["validationTime"] = at.to_string().into();

@@ -1,8 +1,8 @@
 //! `hoviat sim reader` (test equipment): a GemPC Twin serial CCID reader or a PN532 module,
 //! with a virtual card inside, served on one end of a pty pair.
 
-use hoviat_testkit::virtual_card::{self as vc, VirtualCard};
 use hoviat_testkit::readers::{self, Emulator, gempc_twin::GemPcTwin, pn532::Pn532};
+use hoviat_testkit::virtual_card::{self as vc, VirtualCard};
 
 use super::{Args, Failure, UsageError, load_registry, today, usage};
 

@@ -4,8 +4,8 @@ use hoviat::pki::TrustStore;
 use hoviat::record::{
     self, CardFacts, Institution, OperatorInput, PinOutcome, RecordRequest, TerminalSigner, VerifyOptions,
 };
-use hoviat_testkit::PrivateKey;
 use hoviat::time::UnixTime;
+use hoviat_testkit::PrivateKey;
 
 use super::{Args, Failure, UsageError, at_time, connect, read_file, read_pin_stdin, status_to_stderr, today, usage};
 
