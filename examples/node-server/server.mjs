@@ -242,7 +242,8 @@ export async function createServer(opts = {}) {
     }
   }
 
-  const server = http.createServer(async (req, res) => {
+  // Timeouts are checked every second (Node's default: every 30 s).
+  const server = http.createServer({ connectionsCheckingInterval: 1000 }, async (req, res) => {
     try {
       const url = new URL(req.url, 'http://x');
       const p = url.pathname;
