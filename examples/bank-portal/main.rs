@@ -11,8 +11,9 @@
 //!     [--redis-timeout-ms MS]
 //! ```
 //! Limits (issue 15; defaults): a request head within 10 s, which is also how long a kept-alive
-//! connection may stay idle; a whole request within 30 s; 512 connections open, 64 per client
-//! address; 200,000 outstanding challenges in the store; 100 challenges per client address per
+//! connection may stay idle (2 s while half the connection cap is in use); a whole request
+//! within 30 s; 4,096 connections open (at most the file-descriptor limit less 128), 64 per
+//! client address; 200,000 outstanding challenges in the store; 100 challenges per client address per
 //! challenge lifetime; 2,000 ms per Redis command.
 //! Challenges are bound to the browser's pre-login cookie with a key that is random per process;
 //! instances sharing one Redis (a challenge from one, the login at another) must share it:

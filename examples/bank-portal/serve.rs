@@ -5,7 +5,11 @@
 //! - a whole-request deadline (body read and handler included, `408` in the JSON envelope);
 //! - a cap on open connections, overall and per client address (IPv6 by /64): past it a new
 //!   connection gets an immediate `503` and is closed, so slow clients cannot use up the file
-//!   descriptors and lock everyone else out;
+//!   descriptors and lock everyone else out; the overall cap stays below the file-descriptor
+//!   limit (raised to its hard limit at start);
+//! - under pressure (half the overall cap open) new connections get the short
+//!   `busy_header_timeout`, so slow clients from many addresses must reconnect faster to hold
+//!   their places;
 //! - freed memory handed back to the system after a burst of connections (glibc's allocator
 //!   keeps it otherwise).
 //!
@@ -26,6 +30,8 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 pub struct Limits {
     /// Time to send a complete request head, and the most a kept-alive connection stays idle.
     pub header_timeout: Duration,
+    /// The same while at least half of `max_connections` are open.
+    pub busy_header_timeout: Duration,
     /// Time for a whole request (body read and answer).
     pub request_timeout: Duration,
     /// Open connections at most.
@@ -38,8 +44,9 @@ impl Default for Limits {
     fn default() -> Self {
         Self {
             header_timeout: Duration::from_secs(10),
+            busy_header_timeout: Duration::from_secs(2),
             request_timeout: Duration::from_secs(30),
-            max_connections: 512,
+            max_connections: 4096,
             max_connections_per_client: 64,
         }
     }
@@ -113,12 +120,19 @@ impl ConnStats {
 const BUSY: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\ncache-control: no-store\r\nretry-after: 1\r\nconnection: close\r\ncontent-length: 97\r\n\r\n{\"error\":{\"code\":\"NONCE_STORE_UNAVAILABLE\",\"message\":\"too many connections; try again shortly\"}}";
 
 /// Accepts connections until the listener fails for good; each served by hyper with the limits.
-pub async fn serve(listener: tokio::net::TcpListener, app: Router, limits: Limits, stats: Arc<ConnStats>) {
-    let mut http = hyper::server::conn::http1::Builder::new();
-    http.timer(TokioTimer::new())
-        .header_read_timeout(limits.header_timeout)
-        .max_buf_size(64 * 1024);
-    let http = Arc::new(http);
+pub async fn serve(listener: tokio::net::TcpListener, app: Router, mut limits: Limits, stats: Arc<ConnStats>) {
+    limits.max_connections = limits.max_connections.min(fd_room());
+    let builder = |t: Duration| {
+        let mut http = hyper::server::conn::http1::Builder::new();
+        http.timer(TokioTimer::new())
+            .header_read_timeout(t)
+            .max_buf_size(64 * 1024);
+        Arc::new(http)
+    };
+    let (calm, busy) = (
+        builder(limits.header_timeout),
+        builder(limits.busy_header_timeout.min(limits.header_timeout)),
+    );
     spawn_trimmer(Arc::clone(&stats));
     loop {
         let (stream, peer) = match listener.accept().await {
@@ -138,7 +152,11 @@ pub async fn serve(listener: tokio::net::TcpListener, app: Router, limits: Limit
         stats.accepted.fetch_add(1, Ordering::Relaxed);
         let _ = stream.set_nodelay(true);
         let router = app.clone();
-        let http = Arc::clone(&http);
+        let http = Arc::clone(if stats.open.load(Ordering::SeqCst) * 2 >= limits.max_connections {
+            &busy
+        } else {
+            &calm
+        });
         tokio::spawn(async move {
             let svc = hyper::service::service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
                 req.extensions_mut().insert(ConnectInfo::<SocketAddr>(peer));
@@ -149,6 +167,40 @@ pub async fn serve(listener: tokio::net::TcpListener, app: Router, limits: Limit
             drop(guard);
         });
     }
+}
+
+/// How many connections the file-descriptor limit leaves room for (raised to the hard limit
+/// first), keeping 128 for files, Redis and fetches.
+#[cfg(unix)]
+fn fd_room() -> usize {
+    let mut r = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit/setrlimit with a valid pointer to a local rlimit.
+    unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut r) != 0 {
+            return 896;
+        }
+        if r.rlim_cur < r.rlim_max {
+            let want = libc::rlimit {
+                rlim_cur: r.rlim_max.min(1 << 20),
+                rlim_max: r.rlim_max,
+            };
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &want) == 0 {
+                r.rlim_cur = want.rlim_cur;
+            }
+        }
+    }
+    usize::try_from(r.rlim_cur)
+        .unwrap_or(usize::MAX)
+        .saturating_sub(128)
+        .max(16)
+}
+
+#[cfg(not(unix))]
+fn fd_room() -> usize {
+    usize::MAX
 }
 
 /// After a burst of connections has gone, hands freed heap back to the system (glibc keeps it
