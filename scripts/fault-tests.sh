@@ -29,6 +29,7 @@ if [ ! -f pkg/web/index.js ] || [ ! -f pkg/package.json ] || [ -n "$(find src np
 fi
 [ -e examples/node-server/node_modules/hoviat ] && [ -e examples/node-server/node_modules/@redis/client ] || (cd examples/node-server && npm install --no-audit --no-fund --no-package-lock > /dev/null 2>&1)
 
+SECONDS=0
 T=$(mktemp -d)
 declare -a PIDS=()
 REDIS_PID=
@@ -180,4 +181,5 @@ for tgt in "rust $U_a $U_b f:r:" "node $U_c $U_d f:n:"; do
   check "flood-$name: logins keep working" "$L" 'r.logins >= 5 && r.overDeadline === 0'
 done
 echo "note redis keys at the end: $(rcli DBSIZE)"
+echo "note fault suite: ${SECONDS} s (builds excluded)"
 exit $RC
