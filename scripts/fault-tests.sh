@@ -16,7 +16,8 @@
 #              returns.
 #   flood:     5,000 challenge requests from five addresses: at most the per-client limit
 #              issued, Redis grows by at most that, logins keep working.
-# Prints "ok NAME" / "FAIL NAME: why" and "note" lines with the figures. About 90 s.
+# Prints "ok NAME" / "FAIL NAME: why" and "note" lines with the figures. About 2 minutes after
+# the builds (the bank-portal example and, when stale, the npm package).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 source scripts/setup.sh
