@@ -421,9 +421,14 @@ async fn challenge(
     }
     // One client cannot hold more than its share of open challenges (the store's cap is for
     // everyone): past the limit, 503 with the seconds to wait.
-    if let Some(axum::Extension(axum::extract::ConnectInfo(p))) = peer
-        && let Err(wait) = s.limiter.check(p.ip(), UnixTime::now().0)
-    {
+    let wait = match peer {
+        Some(axum::Extension(axum::extract::ConnectInfo(p))) => match s.client_wait(p.ip()).await {
+            Ok(w) => w,
+            Err(e) => return token_error(&e),
+        },
+        None => None,
+    };
+    if let Some(wait) = wait {
         s.svc.logger().event(
             "challenge_refused",
             &[
@@ -523,6 +528,29 @@ fn session_key(id: &str) -> Option<String> {
 }
 
 impl AppState {
+    /// Counts a challenge for `ip`: `Some(seconds to wait)` past the per-client limit. With
+    /// Redis the count is shared by every instance (`<prefix>l:<client>:<window>`), and Redis
+    /// failing is `NONCE_STORE_UNAVAILABLE` at once (the challenge could not be stored either:
+    /// one Redis timeout per request, not two); without Redis it is this instance's.
+    async fn client_wait(&self, ip: std::net::IpAddr) -> Result<Option<i64>, TokenError> {
+        let now = UnixTime::now().0;
+        #[cfg(feature = "redis")]
+        if let Sessions::Redis(r) = &self.sessions
+            && self.limiter.max > 0
+        {
+            let win = self.limiter.window;
+            let w = now.div_euclid(win);
+            let key = format!("l:{}:{w}", serve::client_key(ip));
+            let r = Arc::clone(r);
+            return match tokio::task::spawn_blocking(move || r.count(&key, win + 1)).await {
+                Ok(Ok(n)) => Ok((n > i64::from(self.limiter.max)).then_some((w + 1) * win - now)),
+                Ok(Err(e)) => Err(e),
+                Err(_) => Err(TokenError::NonceStoreUnavailable("limit task failed".into())),
+            };
+        }
+        Ok(self.limiter.check(ip, now).err())
+    }
+
     async fn session_put(&self, id: &str, identity: &Value) -> Result<(), Response> {
         match &self.sessions {
             Sessions::Memory(m) => {

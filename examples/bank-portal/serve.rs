@@ -233,8 +233,10 @@ fn trim() {}
 /// At most `max` challenges per client address per window (the challenge lifetime): a bound
 /// on the challenges one client can have outstanding, so one client cannot fill the store.
 pub struct ClientLimiter {
-    window: i64,
-    max: u32,
+    /// The window, seconds.
+    pub window: i64,
+    /// Most challenges per client per window (0 = no limit).
+    pub max: u32,
     map: Mutex<HashMap<IpAddr, (i64, u32)>>,
 }
 

@@ -174,7 +174,7 @@ if (cmd === 'prepare') {
   lives.sort((x, y) => x - y);
   console.log(JSON.stringify({ attempted: from.length * per, opened, refusedFast, maxOpen, heldMsMedian: lives[lives.length >> 1] || 0, heldMsMax: lives[lives.length - 1] || 0, elapsedMs: Date.now() - t0 }));
 } else if (cmd === 'flood') {
-  const target = opt('target');
+  const targets = opt('target').split(','); // several: requests alternate between them
   const from = opt('from').split(',');
   const n = Number(opt('requests', 1000));
   const conc = Number(opt('concurrency', 20));
@@ -183,7 +183,7 @@ if (cmd === 'prepare') {
   await Promise.all(Array.from({ length: conc }, async () => {
     while (k < n) {
       const i = k++;
-      const r = await request(target + '/api/challenge', { method: 'POST', body: '{}', deadlineMs: 5000, localAddress: from[i % from.length] });
+      const r = await request(targets[i % targets.length] + '/api/challenge', { method: 'POST', body: '{}', deadlineMs: 5000, localAddress: from[Math.floor(i / targets.length) % from.length] });
       maxMs = Math.max(maxMs, r.ms);
       const key = `${r.status}${r.code ? ' ' + r.code : ''}`;
       by[key] = (by[key] || 0) + 1;

@@ -82,6 +82,9 @@ export async function redisNonceStore(url, { ttlSeconds = 300, prefix = 'hoviat:
       if (!Number.isSafeInteger(expires)) throw unavailable('unexpected value');
       if (now() > expires) throw new HoviatError('NONCE_EXPIRED', 'the challenge expired; start again');
     },
+    // One event counted under <prefix><key> (INCR; the key lives `secs` from its first event):
+    // limits shared by instances.
+    count: (key, secs) => call(() => client.eval("local n = redis.call('INCR', KEYS[1]) if n == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end return n", { keys: [prefix + key], arguments: [String(Math.max(1, secs))] })),
     // Sessions (or anything else) under <prefix><key>, with a lifetime.
     put: (key, value, secs) => call(() => client.set(prefix + key, value, { expiration: { type: 'EX', value: Math.max(1, secs) } })),
     get: (key) => call(() => client.get(prefix + key)),

@@ -146,7 +146,19 @@ export async function createServer(opts = {}) {
     ? await (await import('./redis-store.mjs')).redisNonceStore(opts.redis, { ttlSeconds: ttl, prefix: opts.redisPrefix, cap: L.maxChallenges, timeoutMs: L.redisTimeoutMs })
     : memoryStore({ ttlSeconds: ttl, capacity: L.maxChallenges });
   const bindingKey = opts.bindingKey ? createHash('sha256').update(opts.bindingKey).digest() : randomBytes(32);
-  const limited = clientLimiter(ttl, L.maxChallengesPerClient);
+  const local = clientLimiter(ttl, L.maxChallengesPerClient);
+  // With Redis the per-client count is shared by every instance (<prefix>l:<client>:<window>),
+  // and Redis failing throws NONCE_STORE_UNAVAILABLE at once (one Redis timeout per request);
+  // without Redis it is this instance's.
+  const limited = async (addr) => {
+    if (opts.redis && L.maxChallengesPerClient) {
+      const now = Math.floor(Date.now() / 1000);
+      const w = Math.floor(now / ttl);
+      const n = await store.count(`l:${clientKey(addr)}:${w}`, ttl + 1);
+      return n > L.maxChallengesPerClient ? (w + 1) * ttl - now || 1 : 0;
+    }
+    return local(addr);
+  };
   let trust = opts.trust;
   const demo = !trust;
   if (demo) {
@@ -250,7 +262,11 @@ export async function createServer(opts = {}) {
       if (p === '/api/config' && req.method === 'GET') return send(res, 200, { origin, demo, instance: 'node', ttlSeconds: ttl });
       if (p === '/api/challenge' && req.method === 'POST') {
         if (!isJson(req)) return fail(res, 415, 'BAD_REQUEST', 'POST with Content-Type: application/json');
-        const wait = limited(req.socket.remoteAddress);
+        let wait;
+        try { wait = await limited(req.socket.remoteAddress); } catch (e) {
+          log('challenge_refused', { code: 'NONCE_STORE_UNAVAILABLE' });
+          return fail(res, 503, 'NONCE_STORE_UNAVAILABLE', 'challenges are unavailable; try again');
+        }
         if (wait) {
           log('challenge_refused', { code: 'NONCE_STORE_UNAVAILABLE', message: 'per-client limit' });
           res.setHeader('retry-after', String(wait));

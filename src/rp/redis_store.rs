@@ -56,6 +56,7 @@ pub struct RedisNonceStore {
     timeout: Duration,
     consume: redis::Script,
     issue: redis::Script,
+    count: redis::Script,
 }
 
 fn unavailable(e: impl std::fmt::Display) -> TokenError {
@@ -90,6 +91,9 @@ impl RedisNonceStore {
             timeout: Duration::from_secs(2),
             consume: redis::Script::new(CONSUME),
             issue: redis::Script::new(ISSUE),
+            count: redis::Script::new(
+                "local n = redis.call('INCR', KEYS[1]) if n == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end return n",
+            ),
         })
     }
 
@@ -150,6 +154,14 @@ impl RedisNonceStore {
     pub fn get(&self, key: &str) -> Result<Option<String>, TokenError> {
         let k = format!("{}{key}", self.prefix);
         self.with_conn(|c| redis::cmd("GET").arg(&k).query(c))
+    }
+
+    /// Counts one event under `<prefix><key>`, which lives `secs` seconds from its first event
+    /// (atomically: INCR, and EXPIRE on the first); the count so far. For limits shared by
+    /// instances, e.g. challenges per client per window.
+    pub fn count(&self, key: &str, secs: i64) -> Result<i64, TokenError> {
+        let k = format!("{}{key}", self.prefix);
+        self.with_conn(|c| self.count.key(&k).arg(secs.max(1)).invoke(c))
     }
 
     /// Deletes `<prefix><key>`; whether it existed.
