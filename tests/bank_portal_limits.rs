@@ -152,13 +152,17 @@ mod redis_faults {
 
     impl Redis {
         fn start(dir: &std::path::Path) -> Self {
+            Self::start_with(dir, &["--save", "", "--appendonly", "no"])
+        }
+        fn start_with(dir: &std::path::Path, persistence: &[&str]) -> Self {
             std::fs::create_dir_all(dir).unwrap();
             let sock = dir.join("redis.sock");
             let _ = std::fs::remove_file(&sock);
             let child = std::process::Command::new("redis-server")
                 .args(["--port", "0", "--unixsocket"])
                 .arg(&sock)
-                .args(["--save", "", "--appendonly", "no", "--dir"])
+                .args(persistence)
+                .arg("--dir")
                 .arg(dir)
                 .stdout(std::process::Stdio::null())
                 .spawn()
@@ -250,6 +254,38 @@ mod redis_faults {
         // The snapshot brought the key back (a plain value is there again) ...
         assert_eq!(s.get("x").unwrap().as_deref(), Some("saved"));
         // ... and the challenge, which is refused: issued by another Redis process.
+        assert_eq!(s.consume(&n, t).unwrap_err().code(), "NONCE_UNKNOWN");
+        drop(r);
+        let _ = std::fs::remove_dir_all(&d);
+    }
+
+    /// The same with an append-only file (fsync on every write) restored from a backup taken
+    /// while the challenge was open.
+    #[test]
+    fn restore_of_an_append_only_file_refuses_the_consumed_challenge() {
+        let d = dir("aof");
+        let aof = ["--save", "", "--appendonly", "yes", "--appendfsync", "always"];
+        let r = Redis::start_with(&d, &aof);
+        let s = RedisNonceStore::open(&r.url()).unwrap();
+        let t = UnixTime::now();
+        let n = nonce_from_bytes(&[43; 32]);
+        s.issue(&n, UnixTime(t.0 + 60), t).unwrap();
+        let backup = d.join("backup");
+        let copy = |from: &std::path::Path, to: &std::path::Path| {
+            let _ = std::fs::remove_dir_all(to);
+            let ok = std::process::Command::new("cp")
+                .arg("-a")
+                .arg(from)
+                .arg(to)
+                .status()
+                .unwrap();
+            assert!(ok.success());
+        };
+        copy(&d.join("appendonlydir"), &backup);
+        s.consume(&n, t).unwrap();
+        r.kill();
+        copy(&backup, &d.join("appendonlydir"));
+        let r = Redis::start_with(&d, &aof);
         assert_eq!(s.consume(&n, t).unwrap_err().code(), "NONCE_UNKNOWN");
         drop(r);
         let _ = std::fs::remove_dir_all(&d);
