@@ -20,6 +20,7 @@ echo "note redis-server $(redis-server --version | awk '{print $3}') on $HOVIAT_
 rc=0
 cargo test -q -p hoviat-rp --features redis,testkit --lib 2>&1 || rc=1
 cargo test -q -p bank-portal --test bank_portal 2>&1 || rc=1
+cargo test -q -p bank-portal --test bank_portal_limits 2>&1 || rc=1
 cargo build -q -p bank-portal || { echo "FAIL build bank-portal"; exit 1; }
 if [ ! -f pkg/web/index.js ] || [ -n "$(find src crates/wasm npm Cargo.toml -newer pkg/package.json 2>/dev/null | head -1)" ]; then
   bash scripts/build-pkg > "$T/build-pkg.log" 2>&1 || { echo "FAIL build-pkg"; tail -20 "$T/build-pkg.log"; exit 1; }

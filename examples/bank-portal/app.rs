@@ -10,6 +10,13 @@
 //! - `POST /api/logout`         ends the session
 //! - everything else: files from `www/`, and the npm package's browser build under `/pkg/`.
 //!
+//! Every error, whatever its status (a body over the limit, an unknown method, a request past
+//! its deadline), is that JSON envelope. Limits against floods and slow clients (issue 15):
+//! header-read/idle timeouts, a request deadline and a connection cap per client and overall
+//! (`serve.rs`); at most `max_challenges_per_client` challenges per client address per
+//! challenge lifetime; at most `max_challenges` outstanding challenges in the store. With Redis,
+//! sessions live in Redis too (`<prefix>s:<id>`), so any instance serves any session.
+//!
 //! POSTs must be `Content-Type: application/json` (a cross-site form cannot send that without
 //! a CORS preflight this server never grants), bodies are at most 64 KiB, the session cookie is
 //! HttpOnly and SameSite=Strict.
@@ -35,6 +42,9 @@ use hoviat_rp::log::Logger;
 use hoviat_rp::trust::{TrustConfig, demo_trust, virtual_card_registry};
 use hoviat_rp::{ChallengeService, log};
 use serde_json::{Value, json};
+
+#[path = "serve.rs"]
+pub mod serve;
 
 /// How the server is set up.
 pub struct Config {
@@ -69,6 +79,14 @@ pub struct Config {
     /// The key binding challenges to pre-login sessions; random when absent. Instances sharing
     /// one Redis (a challenge from one, the login at another) need the same key.
     pub binding_key: Option<[u8; 32]>,
+    /// Connection limits and timeouts.
+    pub limits: serve::Limits,
+    /// Most outstanding challenges in the store (all instances on one Redis prefix).
+    pub max_challenges: u64,
+    /// Most challenges per client address per challenge lifetime (0 = no limit).
+    pub max_challenges_per_client: u32,
+    /// Timeout of each Redis command.
+    pub redis_timeout: std::time::Duration,
 }
 
 impl Config {
@@ -90,6 +108,10 @@ impl Config {
             ocsp: None,
             crl_fetch: None,
             binding_key: None,
+            limits: serve::Limits::default(),
+            max_challenges: 200_000,
+            max_challenges_per_client: 100,
+            redis_timeout: std::time::Duration::from_secs(2),
         }
     }
 }
@@ -99,9 +121,17 @@ struct Session {
     expires: UnixTime,
 }
 
+/// Where sessions live: in this process, or in Redis (shared by every instance).
+enum Sessions {
+    Memory(Mutex<HashMap<String, Session>>),
+    #[cfg(feature = "redis")]
+    Redis(Arc<hoviat_rp::redis_store::RedisNonceStore>),
+}
+
 struct AppState {
     svc: ChallengeService,
-    sessions: Mutex<HashMap<String, Session>>,
+    sessions: Sessions,
+    limiter: serve::ClientLimiter,
     www: PathBuf,
     pkg: PathBuf,
     demo_seed: Option<String>,
@@ -119,6 +149,8 @@ pub struct Running {
     pub origin: String,
     /// The server task.
     pub task: tokio::task::JoinHandle<()>,
+    /// Connection counters.
+    pub conns: Arc<serve::ConnStats>,
 }
 
 /// The session cookie's name: on an https origin with the `__Host-` prefix (the browser then
@@ -200,15 +232,22 @@ pub async fn start(cfg: Config) -> Result<Running, String> {
         Some(seed) => demo_trust(&virtual_card_registry(seed, now)).map_err(|e| e.to_string())?,
         None => cfg.trust.load().map_err(|e| format!("{}: {e}", e.code()))?,
     };
-    let store: Arc<dyn NonceStore> = match &cfg.redis {
-        None => Arc::new(MemoryNonceStore::default()),
+    let cap = usize::try_from(cfg.max_challenges).unwrap_or(usize::MAX);
+    let (store, sessions): (Arc<dyn NonceStore>, Sessions) = match &cfg.redis {
+        None => (
+            Arc::new(MemoryNonceStore::new(cap)),
+            Sessions::Memory(Mutex::new(HashMap::new())),
+        ),
         #[cfg(feature = "redis")]
         Some(url) => {
             let s = hoviat_rp::redis_store::RedisNonceStore::open(url)
                 .map_err(|e| e.to_string())?
-                .with_prefix(&cfg.redis_prefix);
+                .with_prefix(&cfg.redis_prefix)
+                .with_cap(cfg.max_challenges)
+                .with_timeout(cfg.redis_timeout);
             s.ping().map_err(|e| e.to_string())?;
-            Arc::new(s)
+            let s = Arc::new(s);
+            (Arc::clone(&s) as Arc<dyn NonceStore>, Sessions::Redis(s))
         }
         #[cfg(not(feature = "redis"))]
         Some(_) => return Err("--redis needs the crate's `redis` feature".into()),
@@ -232,7 +271,8 @@ pub async fn start(cfg: Config) -> Result<Running, String> {
         .with_logger(log.clone());
     let state = Arc::new(AppState {
         svc,
-        sessions: Mutex::new(HashMap::new()),
+        sessions,
+        limiter: serve::ClientLimiter::new(cfg.ttl, cfg.max_challenges_per_client),
         www: cfg.www.clone(),
         pkg: cfg.pkg.clone(),
         demo_seed: cfg.demo_seed.clone(),
@@ -250,6 +290,11 @@ pub async fn start(cfg: Config) -> Result<Running, String> {
         .route("/api/logout", post(logout))
         .fallback(get(static_file))
         .layer(DefaultBodyLimit::max(64 * 1024))
+        .layer(axum::middleware::map_response(envelope))
+        .layer(axum::middleware::from_fn_with_state(
+            cfg.limits.request_timeout,
+            deadline,
+        ))
         .with_state(state);
     log.event(
         "server_started",
@@ -263,13 +308,13 @@ pub async fn start(cfg: Config) -> Result<Running, String> {
             ),
         ],
     );
-    let task = tokio::spawn(async move {
-        let _ = axum::serve(listener, app).await;
-    });
+    let conns = Arc::new(serve::ConnStats::default());
+    let task = tokio::spawn(serve::serve(listener, app, cfg.limits.clone(), Arc::clone(&conns)));
     Ok(Running {
         addr,
         origin: origin_s,
         task,
+        conns,
     })
 }
 
@@ -284,6 +329,51 @@ fn json_response(status: StatusCode, v: Value) -> Response {
 
 fn error(status: StatusCode, code: &str, message: &str) -> Response {
     json_response(status, json!({"error": {"code": code, "message": message}}))
+}
+
+/// The one error envelope: any error answer that is not already `{"error":{…}}` JSON (axum's
+/// own refusals: a body over the limit, a wrong method, a bad header) becomes one, with the
+/// status kept.
+async fn envelope(r: Response) -> Response {
+    let status = r.status();
+    let is_json = r
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+    if !(status.is_client_error() || status.is_server_error()) || is_json {
+        return r;
+    }
+    let (code, message) = match status {
+        // The only large thing a client sends is a token.
+        StatusCode::PAYLOAD_TOO_LARGE => ("TOKEN_TOO_LARGE", "the request body is over 64 KiB"),
+        StatusCode::NOT_FOUND => ("NOT_FOUND", "no such endpoint"),
+        StatusCode::METHOD_NOT_ALLOWED => ("BAD_REQUEST", "method not allowed"),
+        StatusCode::REQUEST_TIMEOUT => ("BAD_REQUEST", "the request took too long"),
+        s if s.is_server_error() => ("INTERNAL_ERROR", "internal error"),
+        _ => ("BAD_REQUEST", "bad request"),
+    };
+    let mut out = error(status, code, message);
+    if let Some(v) = r.headers().get(header::ALLOW) {
+        out.headers_mut().insert(header::ALLOW, v.clone());
+    }
+    out
+}
+
+/// The whole request (reading the body included) within `limit`, else `408`.
+async fn deadline(
+    State(limit): State<std::time::Duration>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    match tokio::time::timeout(limit, next.run(req)).await {
+        Ok(r) => r,
+        Err(_) => {
+            let mut r = error(StatusCode::REQUEST_TIMEOUT, "BAD_REQUEST", "the request took too long");
+            r.headers_mut()
+                .insert(header::CONNECTION, HeaderValue::from_static("close"));
+            r
+        }
+    }
 }
 
 fn token_error(e: &TokenError) -> Response {
@@ -317,13 +407,44 @@ async fn config(State(s): State<Arc<AppState>>) -> Response {
     )
 }
 
-async fn challenge(State(s): State<Arc<AppState>>, h: HeaderMap) -> Response {
+async fn challenge(
+    State(s): State<Arc<AppState>>,
+    peer: Option<axum::Extension<axum::extract::ConnectInfo<SocketAddr>>>,
+    h: HeaderMap,
+) -> Response {
     if !is_json(&h) {
         return error(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "BAD_REQUEST",
             "POST with Content-Type: application/json",
         );
+    }
+    // One client cannot hold more than its share of open challenges (the store's cap is for
+    // everyone): past the limit, 503 with the seconds to wait.
+    let wait = match peer {
+        Some(axum::Extension(axum::extract::ConnectInfo(p))) => match s.client_wait(p.ip()).await {
+            Ok(w) => w,
+            Err(e) => return token_error(&e),
+        },
+        None => None,
+    };
+    if let Some(wait) = wait {
+        s.svc.logger().event(
+            "challenge_refused",
+            &[
+                ("code", "NONCE_STORE_UNAVAILABLE".into()),
+                ("message", "per-client limit".into()),
+            ],
+        );
+        let mut r = error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "NONCE_STORE_UNAVAILABLE",
+            &format!("too many challenges from this client; try again in {wait} s"),
+        );
+        if let Ok(v) = HeaderValue::from_str(&wait.max(1).to_string()) {
+            r.headers_mut().insert(header::RETRY_AFTER, v);
+        }
+        return r;
     }
     // The pre-login session this challenge is bound to: the browser's, or a new one.
     let client = cookie_value(&h, prelogin_cookie(s.secure_cookie))
@@ -401,7 +522,106 @@ async fn verify(s: &Arc<AppState>, h: &HeaderMap, body: &[u8]) -> Result<Verifie
     }
 }
 
+/// Session ids are 44 base64 characters (create_nonce); anything else is not looked up.
+fn session_key(id: &str) -> Option<String> {
+    (id.len() == 44 && hoviat::token::nonce::check_nonce_shape(id).is_ok()).then(|| format!("s:{id}"))
+}
+
 impl AppState {
+    /// Counts a challenge for `ip`: `Some(seconds to wait)` past the per-client limit. With
+    /// Redis the count is shared by every instance (`<prefix>l:<client>:<window>`), and Redis
+    /// failing is `NONCE_STORE_UNAVAILABLE` at once (the challenge could not be stored either:
+    /// one Redis timeout per request, not two); without Redis it is this instance's.
+    async fn client_wait(&self, ip: std::net::IpAddr) -> Result<Option<i64>, TokenError> {
+        let now = UnixTime::now().0;
+        #[cfg(feature = "redis")]
+        if let Sessions::Redis(r) = &self.sessions
+            && self.limiter.max > 0
+        {
+            let win = self.limiter.window;
+            let w = now.div_euclid(win);
+            let key = format!("l:{}:{w}", serve::client_key(ip));
+            let r = Arc::clone(r);
+            return match tokio::task::spawn_blocking(move || r.count(&key, win + 1)).await {
+                Ok(Ok(n)) => Ok((n > i64::from(self.limiter.max)).then_some((w + 1) * win - now)),
+                Ok(Err(e)) => Err(e),
+                Err(_) => Err(TokenError::NonceStoreUnavailable("limit task failed".into())),
+            };
+        }
+        Ok(self.limiter.check(ip, now).err())
+    }
+
+    async fn session_put(&self, id: &str, identity: &Value) -> Result<(), Response> {
+        match &self.sessions {
+            Sessions::Memory(m) => {
+                let now = UnixTime::now();
+                if let Ok(mut m) = m.lock() {
+                    m.retain(|_, x| x.expires > now);
+                    m.insert(
+                        id.to_string(),
+                        Session {
+                            identity: identity.clone(),
+                            expires: UnixTime(now.0 + SESSION_SECS),
+                        },
+                    );
+                }
+                Ok(())
+            }
+            #[cfg(feature = "redis")]
+            Sessions::Redis(r) => {
+                let (r, k, v) = (Arc::clone(r), session_key(id).unwrap_or_default(), identity.to_string());
+                match tokio::task::spawn_blocking(move || r.put(&k, &v, SESSION_SECS)).await {
+                    Ok(Ok(())) => Ok(()),
+                    Ok(Err(e)) => Err(token_error(&e)),
+                    Err(_) => Err(error(
+                        StatusCode::INTERNAL_SERVER_ERROR,
+                        "INTERNAL_ERROR",
+                        "session task failed",
+                    )),
+                }
+            }
+        }
+    }
+
+    async fn session_get(&self, id: &str) -> Result<Option<Value>, Response> {
+        match &self.sessions {
+            Sessions::Memory(m) => {
+                let now = UnixTime::now();
+                Ok(m.lock()
+                    .ok()
+                    .and_then(|m| m.get(id).filter(|x| x.expires > now).map(|x| x.identity.clone())))
+            }
+            #[cfg(feature = "redis")]
+            Sessions::Redis(r) => {
+                let Some(k) = session_key(id) else { return Ok(None) };
+                let r = Arc::clone(r);
+                match tokio::task::spawn_blocking(move || r.get(&k)).await {
+                    Ok(Ok(v)) => Ok(v.and_then(|v| serde_json::from_str(&v).ok())),
+                    Ok(Err(e)) => Err(token_error(&e)),
+                    Err(_) => Err(error(
+                        StatusCode::INTERNAL_SERVER_ERROR,
+                        "INTERNAL_ERROR",
+                        "session task failed",
+                    )),
+                }
+            }
+        }
+    }
+
+    /// Ends a session; whether it existed (a store failure counts as not: the cookie is
+    /// cleared anyway and the session ends by its TTL).
+    async fn session_del(&self, id: &str) -> bool {
+        match &self.sessions {
+            Sessions::Memory(m) => m.lock().is_ok_and(|mut m| m.remove(id).is_some()),
+            #[cfg(feature = "redis")]
+            Sessions::Redis(r) => {
+                let Some(k) = session_key(id) else { return false };
+                let r = Arc::clone(r);
+                matches!(tokio::task::spawn_blocking(move || r.delete(&k)).await, Ok(Ok(true)))
+            }
+        }
+    }
+
     /// Demo mode: the virtual card's registry is made per UTC day; follow it across midnight.
     fn refresh_demo_trust(&self) {
         let Some(seed) = &self.demo_seed else { return };
@@ -428,16 +648,8 @@ async fn login(State(s): State<Arc<AppState>>, h: HeaderMap, body: Bytes) -> Res
         return error(StatusCode::SERVICE_UNAVAILABLE, "INTERNAL_ERROR", "no randomness");
     };
     let identity = identity_json(&v);
-    let now = UnixTime::now();
-    if let Ok(mut m) = s.sessions.lock() {
-        m.retain(|_, x| x.expires > now);
-        m.insert(
-            id.clone(),
-            Session {
-                identity: identity.clone(),
-                expires: UnixTime(now.0 + SESSION_SECS),
-            },
-        );
+    if let Err(r) = s.session_put(&id, &identity).await {
+        return r;
     }
     s.svc
         .logger()
@@ -492,13 +704,13 @@ fn cookie_value(h: &HeaderMap, name: &str) -> Option<String> {
 }
 
 async fn session(State(s): State<Arc<AppState>>, h: HeaderMap) -> Response {
-    let now = UnixTime::now();
-    let found = session_id(&h, s.secure_cookie).and_then(|id| {
-        s.sessions
-            .lock()
-            .ok()
-            .and_then(|m| m.get(&id).filter(|x| x.expires > now).map(|x| x.identity.clone()))
-    });
+    let found = match session_id(&h, s.secure_cookie) {
+        Some(id) => match s.session_get(&id).await {
+            Ok(v) => v,
+            Err(r) => return r,
+        },
+        None => None,
+    };
     match found {
         Some(identity) => json_response(StatusCode::OK, json!({ "identity": identity })),
         None => error(StatusCode::UNAUTHORIZED, "NOT_LOGGED_IN", "not logged in"),
@@ -514,8 +726,7 @@ async fn logout(State(s): State<Arc<AppState>>, h: HeaderMap) -> Response {
         );
     }
     if let Some(id) = session_id(&h, s.secure_cookie)
-        && let Ok(mut m) = s.sessions.lock()
-        && m.remove(&id).is_some()
+        && s.session_del(&id).await
     {
         s.svc
             .logger()

@@ -1,12 +1,20 @@
 //! The bank-portal demo: a relying-party server on hoviat (axum), serving `www/`.
 //!
 //! ```text
-//! cargo run --features demo-server[,redis] --example bank-portal -- [--listen 127.0.0.1:8080]
+//! cargo run -p bank-portal -- [--listen 127.0.0.1:8080]
 //!     [--origin ORIGIN] [--www DIR] [--pkg DIR] [--redis URL] [--redis-prefix P] [--ttl SECS]
 //!     [--instance NAME] [--log FILE|-] [--no-demo --trust-anchor FILE... [--intermediate FILE|URL...] [--crl FILE|URL...]]
 //!     [--require-revocation] [--ocsp [--ocsp-responder URL] [--ocsp-nonce]] [--crl-fetch]
 //!     [--fetch-timeout SECS] [--when-unreachable refuse|use-crls] [--binding-key-file FILE]
+//!     [--header-timeout SECS] [--request-timeout SECS] [--max-connections N]
+//!     [--max-connections-per-client N] [--max-challenges N] [--max-challenges-per-client N]
+//!     [--redis-timeout-ms MS]
 //! ```
+//! Limits (issue 15; defaults): a request head within 10 s, which is also how long a kept-alive
+//! connection may stay idle (2 s while half the connection cap is in use); a whole request
+//! within 30 s; 4,096 connections open (at most the file-descriptor limit less 128), 64 per
+//! client address; 200,000 outstanding challenges in the store; 100 challenges per client address per
+//! challenge lifetime; 2,000 ms per Redis command.
 //! Challenges are bound to the browser's pre-login cookie with a key that is random per process;
 //! instances sharing one Redis (a challenge from one, the login at another) must share it:
 //! `--binding-key-file FILE` (at least 32 bytes of secret; its SHA-256 is the key).
@@ -28,6 +36,19 @@ use hoviat_rp::trust::Source;
 fn usage(msg: &str) -> ! {
     eprintln!("bank-portal: {msg}");
     std::process::exit(2)
+}
+
+fn num<T: std::str::FromStr>(v: &str, what: &str) -> T {
+    v.parse().unwrap_or_else(|_| usage(what))
+}
+
+fn secs(v: &str, what: &str) -> std::time::Duration {
+    std::time::Duration::from_secs(
+        v.parse()
+            .ok()
+            .filter(|s| (1..=3600).contains(s))
+            .unwrap_or_else(|| usage(what)),
+    )
 }
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
@@ -103,6 +124,19 @@ async fn main() {
                     _ => usage("--when-unreachable refuse|use-crls"),
                 }
             }
+            "--header-timeout" => cfg.limits.header_timeout = secs(&val(), "--header-timeout SECONDS"),
+            "--request-timeout" => cfg.limits.request_timeout = secs(&val(), "--request-timeout SECONDS"),
+            "--max-connections" => cfg.limits.max_connections = num(&val(), "--max-connections N"),
+            "--max-connections-per-client" => {
+                cfg.limits.max_connections_per_client = num(&val(), "--max-connections-per-client N")
+            }
+            "--max-challenges" => cfg.max_challenges = num(&val(), "--max-challenges N"),
+            "--max-challenges-per-client" => {
+                cfg.max_challenges_per_client = num(&val(), "--max-challenges-per-client N")
+            }
+            "--redis-timeout-ms" => {
+                cfg.redis_timeout = std::time::Duration::from_millis(num(&val(), "--redis-timeout-ms MS"))
+            }
             "-h" | "--help" => usage("see the comment at the top of examples/bank-portal/main.rs"),
             other => usage(&format!("unknown argument {other}")),
         }
@@ -117,7 +151,12 @@ async fn main() {
     }
     match app::start(cfg).await {
         Ok(r) => {
-            println!("bank-portal: listening on {}", r.origin);
+            let at = format!("http://{}", r.addr);
+            if at == r.origin {
+                println!("bank-portal: listening on {at}");
+            } else {
+                println!("bank-portal: listening on {at} (origin {})", r.origin);
+            }
             let _ = r.task.await;
         }
         Err(e) => usage(&e),

@@ -4,7 +4,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect } from 'hoviat/virtual';
-import { createServer } from '../server.mjs';
+import { createHash } from 'node:crypto';
+import { createServer, boundNonce } from '../server.mjs';
+
+const KEY = 'shared binding key of both instances, 32+ bytes';
 
 const url = process.env.HOVIAT_TEST_REDIS;
 // Demo mode (the test registry) is refused off loopback (issue 15), so both instances share a
@@ -16,12 +19,19 @@ test('redis store: shared challenges, single use, unknown and malformed nonces r
   const servers = [];
   try {
     for (let i = 0; i < 2; i++) {
-      const s = await createServer({ origin: ORIGIN, redis: url, redisPrefix: prefix });
+      const s = await createServer({ origin: ORIGIN, redis: url, redisPrefix: prefix, bindingKey: KEY });
       await new Promise((r) => s.listen(0, '127.0.0.1', r));
       servers.push(s);
     }
     const [a, b] = servers.map((s) => `http://127.0.0.1:${s.address().port}`);
-    const post = (base, p, body) => fetch(base + p, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    // The pre-login cookie the challenge is bound to (issue 15), carried like a browser.
+    let jar = '';
+    const post = async (base, p, body) => {
+      const r = await fetch(base + p, { method: 'POST', headers: { 'content-type': 'application/json', cookie: jar }, body: JSON.stringify(body) });
+      const c = (r.headers.get('set-cookie') || '').split(';')[0];
+      if (c.includes('_prelogin=')) jar = c;
+      return r;
+    };
     const card = await connect({ transport: 'virtual' });
     const r0 = await post(a, '/api/challenge', {});
     assert.equal(r0.status, 200);
@@ -35,7 +45,8 @@ test('redis store: shared challenges, single use, unknown and malformed nonces r
       assert.equal(again.status, 401);
       assert.equal((await again.json()).error.code, 'NONCE_REPLAYED');
     }
-    const unknown = 'B'.repeat(43) + '=';
+    // Bound to this client but never issued: unknown to the store.
+    const unknown = boundNonce(createHash('sha256').update(KEY).digest(), jar.slice(jar.indexOf('=') + 1));
     const u = await post(a, '/api/login', { nonce: unknown, token: (await card.authenticate({ nonce: unknown, pin: '123456', origin: ORIGIN })).token });
     assert.equal((await u.json()).error.code, 'NONCE_UNKNOWN');
     const m = await post(a, '/api/login', { nonce: 'short', token });

@@ -2,6 +2,9 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { Writable } from 'node:stream';
+import http from 'node:http';
+import { createHash } from 'node:crypto';
+const require_hash = (k) => createHash('sha256').update(k).digest();
 import { connect } from 'hoviat/virtual';
 import { createServer } from '../server.mjs';
 import { MESSAGES } from '../../../www/messages.js';
@@ -15,7 +18,10 @@ before(async () => {
 });
 after(() => server.close());
 
-const post = (p, body, headers = {}) => fetch(base + p, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: typeof body === 'string' ? body : JSON.stringify(body) });
+// The browser's pre-login cookie (challenges are bound to it, issue 15), kept like a browser.
+let jar = '';
+const keep = (r) => { const c = (r.headers.get('set-cookie') || '').split(';')[0]; if (c.startsWith('hoviat_prelogin=')) jar = c; return r; };
+const post = async (p, body, headers = {}) => keep(await fetch(base + p, { method: 'POST', headers: { 'content-type': 'application/json', ...headers, cookie: [jar, headers.cookie].filter(Boolean).join('; ') }, body: typeof body === 'string' ? body : JSON.stringify(body) }));
 async function challenge() { const r = await post('/api/challenge', {}); assert.equal(r.status, 200); return (await r.json()).nonce; }
 async function tokenFor(holder, nonce, origin = base) {
   const card = await connect({ transport: 'virtual', virtual: { holder } });
@@ -53,8 +59,9 @@ test('sessions: the expired and, past maxSessions, the oldest are dropped', asyn
     const login = async () => {
       const c = await fetch(at + '/api/challenge', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
       const { nonce } = await c.json();
+      const pre = c.headers.get('set-cookie').split(';')[0];
       const token = await tokenFor(1, nonce, at);
-      const r = await fetch(at + '/api/login', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ nonce, token }) });
+      const r = await fetch(at + '/api/login', { method: 'POST', headers: { 'content-type': 'application/json', cookie: pre }, body: JSON.stringify({ nonce, token }) });
       assert.equal(r.status, 200);
       assert.match(r.headers.get('set-cookie'), /Max-Age=1/);
       return r.headers.get('set-cookie').split(';')[0];
@@ -74,8 +81,61 @@ test('revoked holder, another origin, unknown challenge: refused with their code
   assert.equal((await (await post('/api/login', { nonce: n, token: await tokenFor(3, n) })).json()).error.code, 'CERT_REVOKED');
   n = await challenge();
   assert.equal((await (await post('/api/login', { nonce: n, token: await tokenFor(1, n, 'https://phish.example') })).json()).error.code, 'ORIGIN_MISMATCH');
+  // A nonce this server never made is bound to no one.
   const unknown = 'A'.repeat(43) + '=';
-  assert.equal((await (await post('/api/login', { nonce: unknown, token: await tokenFor(1, unknown) })).json()).error.code, 'NONCE_UNKNOWN');
+  assert.equal((await (await post('/api/login', { nonce: unknown, token: await tokenFor(1, unknown) })).json()).error.code, 'CHALLENGE_CLIENT_MISMATCH');
+});
+
+test('issue 15: a challenge works only from the client that asked for it; a bound, never issued one is unknown', async () => {
+  const n = await challenge();
+  const token = await tokenFor(1, n);
+  const other = await fetch(base + '/api/login', { method: 'POST', headers: { 'content-type': 'application/json', cookie: 'hoviat_prelogin=' + 'B'.repeat(43) + '=' }, body: JSON.stringify({ nonce: n, token }) });
+  assert.equal(other.status, 401);
+  assert.equal((await other.json()).error.code, 'CHALLENGE_CLIENT_MISMATCH');
+  const none = await fetch(base + '/api/login', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ nonce: n, token }) });
+  assert.equal((await none.json()).error.code, 'CHALLENGE_CLIENT_MISMATCH');
+  // Not spent by the refusals: the right client logs in.
+  assert.equal((await post('/api/login', { nonce: n, token })).status, 200);
+  const { boundNonce } = await import('../server.mjs');
+  const key = Buffer.alloc(32, 7);
+  const s = await createServer({ log: new Writable({ write(c, _e, cb) { cb(); } }), bindingKey: key });
+  await new Promise((r) => s.listen(0, '127.0.0.1', r));
+  try {
+    const at = `http://127.0.0.1:${s.address().port}`;
+    const client = 'C'.repeat(43) + '=';
+    const forged = boundNonce(require_hash(key), client);
+    const r = await fetch(at + '/api/login', { method: 'POST', headers: { 'content-type': 'application/json', cookie: `hoviat_prelogin=${client}` }, body: JSON.stringify({ nonce: forged, token: await tokenFor(1, forged, at) }) });
+    assert.equal((await r.json()).error.code, 'NONCE_UNKNOWN');
+  } finally { s.close(); }
+});
+
+test('issue 15: bodies capped before they are read, one status per code, challenges limited per client', async () => {
+  // A 100 MiB body announced: refused at once, without reading it.
+  const t0 = Date.now();
+  const big = await new Promise((resolve, reject) => {
+    const u = new URL(base + '/api/login');
+    const req = http.request({ host: u.hostname, port: u.port, path: u.pathname, method: 'POST', headers: { 'content-type': 'application/json', 'content-length': 100 * 1024 * 1024 } }, (res) => {
+      let b = ''; res.on('data', (c) => { b += c; }); res.on('end', () => resolve({ status: res.statusCode, body: b }));
+    });
+    req.on('error', reject);
+    req.write(Buffer.alloc(64 * 1024, 0x20));
+  });
+  assert.equal(big.status, 413);
+  assert.equal(JSON.parse(big.body).error.code, 'TOKEN_TOO_LARGE');
+  assert.ok(Date.now() - t0 < 2000, `413 after ${Date.now() - t0} ms`);
+  // Chunked, no length: cut when it passes the limit.
+  const chunked = await post('/api/login', '{"nonce":"' + 'A'.repeat(70_000) + '"}');
+  assert.equal(chunked.status, 413);
+  assert.equal((await chunked.json()).error.code, 'TOKEN_TOO_LARGE');
+  // Per client: past maxChallengesPerClient, 503 with Retry-After.
+  const s = await createServer({ log: new Writable({ write(c, _e, cb) { cb(); } }), limits: { maxChallengesPerClient: 3 } });
+  await new Promise((r) => s.listen(0, '127.0.0.1', r));
+  try {
+    const at = `http://127.0.0.1:${s.address().port}`;
+    const codes = [];
+    for (let i = 0; i < 5; i++) codes.push((await fetch(at + '/api/challenge', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' })).status);
+    assert.deepEqual(codes, [200, 200, 200, 503, 503]);
+  } finally { s.close(); }
 });
 
 test('counter check verifies without a session', async () => {
