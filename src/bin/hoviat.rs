@@ -479,7 +479,7 @@ fn cmd_national_code(raw: &[String]) -> Result<serde_json::Value, Failure> {
 }
 
 fn cmd_testpki(raw: &[String]) -> Result<serde_json::Value, Failure> {
-    let a = Args::parse(raw, &["out", "seed", "at"], &[]).map_err(Failure::Usage)?;
+    let a = Args::parse(raw, &["out", "seed", "at", "layout"], &[]).map_err(Failure::Usage)?;
     let out = a.one("out").map_err(Failure::Usage)?;
     let seed = a.opt("seed").map_err(Failure::Usage)?.unwrap_or("hoviat");
     let at = if a.opt("at").map_err(Failure::Usage)?.is_some() {
@@ -487,6 +487,22 @@ fn cmd_testpki(raw: &[String]) -> Result<serde_json::Value, Failure> {
     } else {
         today()
     };
+    match a.opt("layout").map_err(Failure::Usage)? {
+        None | Some("estonian") => {}
+        Some("iran") => {
+            let reg = hoviat::testkit::iran::IranRegistry::generate(seed, at);
+            reg.write_to(std::path::Path::new(out)).map_err(|e| {
+                Failure::Usage(UsageError {
+                    code: "IO_ERROR",
+                    message: format!("{out}: {e}"),
+                })
+            })?;
+            return Ok(serde_json::json!({
+                "written": out, "layout": "iran", "seed": seed, "now": at.to_string(), "holders": reg.holders.len()
+            }));
+        }
+        Some(o) => return Err(Failure::Usage(usage(format!("--layout {o:?}: estonian or iran")))),
+    }
     let reg = hoviat::testkit::Registry::generate(seed, at);
     reg.write_to(std::path::Path::new(out)).map_err(|e| {
         Failure::Usage(UsageError {
@@ -495,6 +511,21 @@ fn cmd_testpki(raw: &[String]) -> Result<serde_json::Value, Failure> {
         })
     })?;
     Ok(serde_json::json!({ "written": out, "seed": seed, "now": at.to_string(), "holders": reg.holders.len() }))
+}
+
+/// The Iranian-layout registry in `dir`, when its manifest says `"layout": "iran"`.
+fn load_iran_registry(dir: &str) -> Result<Option<hoviat::testkit::iran::IranRegistry>, Failure> {
+    let m = read_file(&format!("{dir}/manifest.json")).map_err(Failure::Usage)?;
+    let Some(reg) = hoviat::testkit::iran::IranRegistry::from_manifest(&String::from_utf8_lossy(&m)) else {
+        return Ok(None);
+    };
+    let root = read_file(&format!("{dir}/root.pem")).map_err(Failure::Usage)?;
+    if root != hoviat::testkit::Registry::pem("CERTIFICATE", &reg.root.cert).as_bytes() {
+        return Err(Failure::Usage(usage(format!(
+            "{dir} was not made by this version's testpki"
+        ))));
+    }
+    Ok(Some(reg))
 }
 
 fn load_registry(dir: &str) -> Result<hoviat::testkit::Registry, Failure> {
@@ -603,11 +634,25 @@ fn cmd_card(raw: &[String]) -> Result<serde_json::Value, Failure> {
             Ok(serde_json::json!({ "readers": hoviat::transport::pcsc::list_readers()? }))
         }
         "info" => {
-            let a = Args::parse(rest, &["reader"], &[]).map_err(Failure::Usage)?;
+            let a = Args::parse(
+                rest,
+                &[
+                    "reader",
+                    "national-code",
+                    "face-match",
+                    "registry-anchor",
+                    "intermediate",
+                    "at",
+                ],
+                &[],
+            )
+            .map_err(Failure::Usage)?;
             let mut t = connect(&a)?;
             let info = card::block_on(card::info(&mut t, &mut status_to_stderr))?;
+            let identity = card_identity(&a, &info)?;
             let mut v = serde_json::to_value(&info).unwrap_or_default();
             v["reader"] = t.reader.clone().into();
+            v["identity"] = identity;
             Ok(v)
         }
         "auth" => {
@@ -670,6 +715,57 @@ fn cmd_card(raw: &[String]) -> Result<serde_json::Value, Failure> {
     }
 }
 
+/// The holder's identity from a card's free data, each attribute with its provenance
+/// (`hoviat::record::holder_identity`); the operator's national code (check digit validated)
+/// and face confirmation when given; the certificate chain validated against
+/// `--registry-anchor` (and `--intermediate`) when given, else reported `not-checked`.
+fn card_identity(a: &Args, info: &hoviat::card::CardInfo) -> Result<serde_json::Value, Failure> {
+    use hoviat::record::{self, CardFacts, OperatorInput, PinOutcome};
+    if info.certificates.is_empty() {
+        return Err(hoviat::card::CardError::CertificateMissing.into());
+    }
+    let facts = CardFacts::from_card_info(info, PinOutcome::NotTried)?;
+    let op = OperatorInput {
+        national_code: a.opt("national-code").map_err(Failure::Usage)?.map(str::to_string),
+        face_match: match a.opt("face-match").map_err(Failure::Usage)? {
+            None => None,
+            Some("yes") => Some(true),
+            Some("no") => Some(false),
+            Some(o) => return Err(Failure::Usage(usage(format!("--face-match {o:?}: yes or no")))),
+        },
+    };
+    let attributes = record::holder_identity(&facts.holder_certificate, &facts, &op)?;
+    let chain = if a.all("registry-anchor").is_empty() {
+        "not-checked"
+    } else {
+        let mut trust = TrustStore::new();
+        for f in a.all("registry-anchor") {
+            trust.add_anchors(&read_file(f).map_err(Failure::Usage)?)?;
+        }
+        for f in a.all("intermediate") {
+            trust.add_intermediates(&read_file(f).map_err(Failure::Usage)?)?;
+        }
+        let at = if a.opt("at").map_err(Failure::Usage)?.is_some() {
+            at_time(a).map_err(Failure::Usage)?
+        } else {
+            UnixTime::now()
+        };
+        let leaf = std::sync::Arc::new(hoviat::pki::Cert::from_der(&facts.holder_certificate)?);
+        trust.validate_with(
+            &leaf,
+            &[],
+            &record::holder_path_options(at),
+            hoviat::pki::alg::backend_from_env(),
+        )?;
+        "valid"
+    };
+    Ok(serde_json::json!({
+        "certificate": info.certificates.iter().find(|c| c.slot == "ir-nid-sign").or(info.certificates.first()).map(|c| c.slot),
+        "chain": chain,
+        "attributes": attributes,
+    }))
+}
+
 fn cmd_sim(raw: &[String]) -> Result<serde_json::Value, Failure> {
     use hoviat::card::virtual_card::{self as vc, VirtualCard};
     let (sub, rest) = raw.split_first().ok_or_else(|| Failure::Usage(usage("sim card ...")))?;
@@ -700,7 +796,18 @@ fn cmd_sim(raw: &[String]) -> Result<serde_json::Value, Failure> {
             None => Ok(hoviat::testkit::Registry::generate("hoviat", today())),
         }
     };
+    // The Iranian card: the faithful one (Iranian-layout registry) unless --pki names an
+    // Estonian-style registry, whose one certificate it then carries twice (older layout).
+    let iran = match (profile, a.opt("pki").map_err(Failure::Usage)?) {
+        ("ir-nid", Some(dir)) => load_iran_registry(dir)?,
+        ("ir-nid", None) => Some(hoviat::testkit::iran::IranRegistry::generate("hoviat", today())),
+        _ => None,
+    };
     let mut card: Box<dyn VirtualCard> = match profile {
+        "ir-nid" if iran.is_some() => iran
+            .as_ref()
+            .and_then(|r| vc::for_iran_holder(r, holder))
+            .ok_or_else(|| Failure::Usage(usage(format!("no holder {holder}"))))?,
         "piv" | "ir-nid" => vc::for_holder(&registry()?, holder, profile == "ir-nid")
             .ok_or_else(|| Failure::Usage(usage(format!("no holder {holder}"))))?,
         "garbage" => Box::new(vc::GarbageCard::default()),
