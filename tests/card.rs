@@ -155,12 +155,12 @@ fn ir_nid_info_reads_certificates_pins_and_serial_without_a_pin() {
     assert_eq!(info.certificates[0].slot, "ir-nid-auth");
     assert_eq!(
         info.certificates[0].subject,
-        format!("CN={} - AUTH,OU=IRAN Citizen,C=IR", holder.crn)
+        format!("CN={} - AUTH, OU=IRAN Citizen, C=IR", holder.crn)
     );
     assert_eq!(info.certificates[1].slot, "ir-nid-sign");
     assert_eq!(
         info.certificates[1].subject,
-        format!("CN={} - SIG,SN=رضایی,GN=مریم,OU=IRAN Citizen,C=IR", holder.crn)
+        format!("CN={} - SIG, SN=رضایی, G=مریم, OU=IRAN Citizen, C=IR", holder.crn)
     );
     assert!(
         info.certificates

@@ -47,11 +47,11 @@ USAGE:
   hoviat ocsp fetch   --cert FILE --issuer FILE [--url URL] [--sha256] [--nonce HEX|--no-nonce]
                       [--timeout SECS] [--out FILE] [--at RFC3339] [--ocsp-skew SECS] [--allow-sha1]
   hoviat national-code CODE
-  hoviat testpki --out DIR [--seed SEED] [--at RFC3339]      (test equipment)
+  hoviat testpki --out DIR [--seed SEED] [--at RFC3339] [--layout estonian|iran]   (test equipment)
   hoviat testpki-keys --pki DIR                               (test equipment: holder keys as PEM)
   hoviat make-token --pki DIR --holder N --origin ORIGIN --nonce NONCE [--alg ALG]   (test equipment)
   hoviat card list
-  hoviat card info [--reader NAME]
+  hoviat card info [--reader NAME] [--national-code N] [--face-match yes|no] [--registry-anchor CERT --intermediate CERT --at RFC3339]
   hoviat card auth --origin ORIGIN --nonce NONCE [--reader NAME] [--pin-stdin]
   hoviat card verify-pin --pin-kind piv|id|sign [--reader NAME] --pin-stdin
   hoviat sim card --profile piv|ir-nid|garbage|unknown [--pki DIR] [--holder N] [--port 35963]
