@@ -347,7 +347,7 @@ impl ChipDate {
 pub fn parse_dates(file: &[u8]) -> Result<(Option<ChipDate>, Option<ChipDate>), CardError> {
     let bad = |m: &str| CardError::MalformedResponse(format!("EF 0303: {m}"));
     let text = |v: &[u8]| -> Result<String, CardError> {
-        if v.len() % 2 != 0 || v.len() > 64 {
+        if !v.len().is_multiple_of(2) || v.len() > 64 {
             return Err(bad("a date is not UTF-16 text of at most 32 characters"));
         }
         let units = |le: bool| {
