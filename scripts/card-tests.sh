@@ -160,6 +160,9 @@ expect ir-nid-identity-provenance 0 "j['identity']['chain']=='valid' and j['iden
 expect ir-nid-identity-unchecked-chain 0 "j['identity']['chain']=='not-checked' and not any(a['name']=='national_code' for a in j['identity']['attributes'])" -- cat "$T/ir-info.json"
 expect ir-nid-identity-operator-code 0 "[(a['value'],a['provenance']) for a in j['identity']['attributes'] if a['name']=='national_code']==[('$NC','operator')]" -- "$BIN" card info --national-code "$NC"
 expect ir-nid-identity-bad-check-digit 1 NATIONAL_CODE_INVALID -- "$BIN" card info --national-code "${NC:0:9}$(( (${NC:9:1} + 1) % 10 ))"
+SIM_PKI=$T/iran sim --profile ir-nid --holder 2
+expect ir-nid-revoked-card 1 CERT_REVOKED -- "$BIN" card info "${IRAN_TRUST[@]}" --crl "$T/iran/ca.crl.pem"
+SIM_PKI=$T/iran sim --profile ir-nid --holder 0
 expect ir-nid-auth-needs-registry 1 CARD_NEEDS_REGISTRY_SERVICE -- "$BIN" card auth --origin $ORIGIN --nonce "$NONCE"
 echo 1234 > "$T/idpin"
 STDIN=$T/idpin expect ir-nid-id-pin 0 'j["pinVerified"]' -- "$BIN" card verify-pin --pin-kind id --pin-stdin

@@ -51,7 +51,7 @@ USAGE:
   hoviat testpki-keys --pki DIR                               (test equipment: holder keys as PEM)
   hoviat make-token --pki DIR --holder N --origin ORIGIN --nonce NONCE [--alg ALG]   (test equipment)
   hoviat card list
-  hoviat card info [--reader NAME] [--national-code N] [--face-match yes|no] [--registry-anchor CERT --intermediate CERT --at RFC3339]
+  hoviat card info [--reader NAME] [--national-code N] [--face-match yes|no] [--registry-anchor CERT --intermediate CERT --crl CRL --at RFC3339]
   hoviat card auth --origin ORIGIN --nonce NONCE [--reader NAME] [--pin-stdin]
   hoviat card verify-pin --pin-kind piv|id|sign [--reader NAME] --pin-stdin
   hoviat sim card --profile piv|ir-nid|garbage|unknown [--pki DIR] [--holder N] [--port 35963]
@@ -642,6 +642,7 @@ fn cmd_card(raw: &[String]) -> Result<serde_json::Value, Failure> {
                     "face-match",
                     "registry-anchor",
                     "intermediate",
+                    "crl",
                     "at",
                 ],
                 &[],
@@ -718,7 +719,8 @@ fn cmd_card(raw: &[String]) -> Result<serde_json::Value, Failure> {
 /// The holder's identity from a card's free data, each attribute with its provenance
 /// (`hoviat::record::holder_identity`); the operator's national code (check digit validated)
 /// and face confirmation when given; the certificate chain validated against
-/// `--registry-anchor` (and `--intermediate`) when given, else reported `not-checked`.
+/// `--registry-anchor` (with `--intermediate`, and `--crl` for revocation) when given, else
+/// reported `not-checked`.
 fn card_identity(a: &Args, info: &hoviat::card::CardInfo) -> Result<serde_json::Value, Failure> {
     use hoviat::record::{self, CardFacts, OperatorInput, PinOutcome};
     if info.certificates.is_empty() {
@@ -744,6 +746,9 @@ fn card_identity(a: &Args, info: &hoviat::card::CardInfo) -> Result<serde_json::
         }
         for f in a.all("intermediate") {
             trust.add_intermediates(&read_file(f).map_err(Failure::Usage)?)?;
+        }
+        for f in a.all("crl") {
+            trust.add_crls(&read_file(f).map_err(Failure::Usage)?)?;
         }
         let at = if a.opt("at").map_err(Failure::Usage)?.is_some() {
             at_time(a).map_err(Failure::Usage)?
