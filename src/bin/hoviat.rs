@@ -515,8 +515,13 @@ fn cmd_testpki(raw: &[String]) -> Result<serde_json::Value, Failure> {
 
 /// The Iranian-layout registry in `dir`, when its manifest says `"layout": "iran"`.
 fn load_iran_registry(dir: &str) -> Result<Option<hoviat::testkit::iran::IranRegistry>, Failure> {
-    let m = read_file(&format!("{dir}/manifest.json")).map_err(Failure::Usage)?;
-    let Some(reg) = hoviat::testkit::iran::IranRegistry::from_manifest(&String::from_utf8_lossy(&m)) else {
+    let reg = hoviat::testkit::iran::IranRegistry::load(std::path::Path::new(dir)).map_err(|e| {
+        Failure::Usage(UsageError {
+            code: "IO_ERROR",
+            message: format!("{dir}: {e}"),
+        })
+    })?;
+    let Some(reg) = reg else {
         return Ok(None);
     };
     let root = read_file(&format!("{dir}/root.pem")).map_err(Failure::Usage)?;

@@ -85,10 +85,16 @@ pub struct IranRegistry {
     pub crl: Vec<u8>,
 }
 
+type KeyCache = Mutex<HashMap<(String, String), PrivateKey>>;
+
+fn key_cache() -> &'static KeyCache {
+    static CACHE: OnceLock<KeyCache> = OnceLock::new();
+    CACHE.get_or_init(|| Mutex::new(HashMap::new()))
+}
+
 /// Cached keys: RSA generation dominates; a key depends only on (seed, label, kind).
 fn cached_key(seed: &str, label: &str, kind: KeyKind) -> PrivateKey {
-    static CACHE: OnceLock<Mutex<HashMap<(String, String), PrivateKey>>> = OnceLock::new();
-    let cache = CACHE.get_or_init(|| Mutex::new(HashMap::new()));
+    let cache = key_cache();
     let k = (seed.to_string(), label.to_string());
     if let Some(key) = cache.lock().unwrap_or_else(|e| e.into_inner()).get(&k) {
         return key.clone();
@@ -96,6 +102,16 @@ fn cached_key(seed: &str, label: &str, kind: KeyKind) -> PrivateKey {
     let key = PrivateKey::generate(kind, &mut rng_for(seed, &format!("iran-key/{label}")));
     cache.lock().unwrap_or_else(|e| e.into_inner()).insert(k, key.clone());
     key
+}
+
+/// The labels of every key a registry holds (file names under `keys/`).
+fn key_labels() -> Vec<String> {
+    let mut v = vec!["root".to_string(), "ca".to_string()];
+    for i in 0..HOLDERS.len() {
+        v.push(format!("holder-{i}-auth"));
+        v.push(format!("holder-{i}-sign"));
+    }
+    v
 }
 
 const HOLDERS: [(&str, &str, bool); 3] = [
@@ -303,6 +319,18 @@ impl IranRegistry {
                 "nationalCode": h.national_code, "revoked": h.revoked,
             }));
         }
+        // The keys (PKCS#8 DER), so that a process loading this directory skips RSA generation
+        // (`load`); they are regenerated from the seed when absent.
+        std::fs::create_dir_all(dir.join("keys"))?;
+        for label in key_labels() {
+            let cache = key_cache().lock().unwrap_or_else(|e| e.into_inner());
+            if let Some(PrivateKey::Rsa(k)) = cache.get(&(self.seed.clone(), label.clone())) {
+                use rsa::pkcs8::EncodePrivateKey;
+                if let Ok(der) = k.to_pkcs8_der() {
+                    std::fs::write(dir.join("keys").join(format!("{label}.p8")), der.as_bytes())?;
+                }
+            }
+        }
         let manifest = serde_json::json!({
             "layout": "iran", "seed": self.seed, "now": self.now.to_string(),
             "root": "root.pem", "ca": "ca.pem", "crl": "ca.crl.pem", "holders": holders,
@@ -311,6 +339,33 @@ impl IranRegistry {
             dir.join("manifest.json"),
             serde_json::to_string_pretty(&manifest).unwrap_or_default(),
         )
+    }
+
+    /// Loads the registry [`Self::write_to`] wrote into `dir`: its keys from `keys/` (those
+    /// missing or unreadable are regenerated from the seed), the certificates regenerated
+    /// from the seed and time of `manifest.json`. `Ok(None)` when the manifest is not an
+    /// Iranian-layout one.
+    pub fn load(dir: &std::path::Path) -> std::io::Result<Option<Self>> {
+        let json = std::fs::read_to_string(dir.join("manifest.json"))?;
+        let m: serde_json::Value = serde_json::from_str(&json).unwrap_or_default();
+        if m.get("layout").and_then(|v| v.as_str()) != Some("iran") {
+            return Ok(None);
+        }
+        if let Some(seed) = m.get("seed").and_then(|v| v.as_str()) {
+            for label in key_labels() {
+                use rsa::pkcs8::DecodePrivateKey;
+                let Ok(der) = std::fs::read(dir.join("keys").join(format!("{label}.p8"))) else {
+                    continue;
+                };
+                if let Ok(k) = rsa::RsaPrivateKey::from_pkcs8_der(&der) {
+                    key_cache()
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .insert((seed.to_string(), label), PrivateKey::Rsa(Box::new(k)));
+                }
+            }
+        }
+        Ok(Self::from_manifest(&json))
     }
 
     /// Regenerates the registry a `manifest.json` written by [`Self::write_to`] describes
@@ -341,6 +396,17 @@ mod tests {
         let again = IranRegistry::generate("unit", now);
         eprintln!("iran registry: first {first:?}, cached keys {:?}", t1.elapsed());
         assert_eq!(reg.holders[0].sign_cert, again.holders[0].sign_cert, "deterministic");
+        // Written and loaded back: the same bytes (keys from keys/, certificates regenerated).
+        let dir = std::env::temp_dir().join(format!("hoviat-iran-unit-{}", std::process::id()));
+        reg.write_to(&dir).unwrap();
+        assert_eq!(
+            std::fs::read_dir(dir.join("keys")).unwrap().count(),
+            2 + 2 * HOLDERS.len()
+        );
+        let loaded = IranRegistry::load(&dir).unwrap().unwrap();
+        assert_eq!(loaded.root.cert, reg.root.cert);
+        assert_eq!(loaded.holders[2].auth_cert, reg.holders[2].auth_cert);
+        std::fs::remove_dir_all(&dir).ok();
 
         let root = Cert::from_der(&reg.root.cert).unwrap();
         assert_eq!(root.subject.get(&attr::CN).as_deref(), Some(ROOT_CN));
