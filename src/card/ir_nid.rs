@@ -217,9 +217,18 @@ pub async fn verify_pin<T: Transport>(ch: &mut Channel<'_, T>, which: PinKind, p
 
 /// The chip serial (IC serial number, 4 bytes at offset 12 of the CPLC data), hex.
 pub async fn card_serial<T: Transport>(ch: &mut Channel<'_, T>) -> Result<Option<String>, CardError> {
-    if ch.transmit(&Command::new(0, 0xA4, 0x04, 0x00).data(&CM_AID)).await?.sw != StatusWord::Ok {
+    if !select_card_manager(ch).await? {
         return Ok(None);
     }
+    cplc_serial(ch).await
+}
+
+async fn select_card_manager<T: Transport>(ch: &mut Channel<'_, T>) -> Result<bool, CardError> {
+    Ok(ch.transmit(&Command::new(0, 0xA4, 0x04, 0x00).data(&CM_AID)).await?.sw == StatusWord::Ok)
+}
+
+/// GET DATA CPLC (`80 CA 9F 7F 2D`), the card manager selected.
+async fn cplc_serial<T: Transport>(ch: &mut Channel<'_, T>) -> Result<Option<String>, CardError> {
     let r = ch.transmit(&Command::new(0x80, 0xCA, 0x9F, 0x7F).le(0x2D)).await?;
     if r.sw != StatusWord::Ok {
         return Ok(None);
@@ -230,13 +239,30 @@ pub async fn card_serial<T: Transport>(ch: &mut Channel<'_, T>) -> Result<Option
     }
 }
 
+/// The chip serial and the CRN in one card-manager session, as the vendor middleware reads
+/// them: SELECT the card manager, GET DATA CPLC, GET DATA 0101.
+pub async fn serial_and_reference<T: Transport>(
+    ch: &mut Channel<'_, T>,
+) -> Result<(Option<String>, Option<String>), CardError> {
+    if !select_card_manager(ch).await? {
+        return Ok((None, None));
+    }
+    let serial = cplc_serial(ch).await?;
+    Ok((serial, crn_data_object(ch).await?))
+}
+
 /// The card reference number (CRN) from the card manager's data object 0101
 /// (`80 CA 01 01 15`): 10 ASCII digits, the last ten bytes of the answer (the layout of the
 /// bytes before them is unconfirmed). `None` when the card does not answer it.
 pub async fn card_reference<T: Transport>(ch: &mut Channel<'_, T>) -> Result<Option<String>, CardError> {
-    if ch.transmit(&Command::new(0, 0xA4, 0x04, 0x00).data(&CM_AID)).await?.sw != StatusWord::Ok {
+    if !select_card_manager(ch).await? {
         return Ok(None);
     }
+    crn_data_object(ch).await
+}
+
+/// GET DATA 0101 (`80 CA 01 01 15`), the card manager selected.
+async fn crn_data_object<T: Transport>(ch: &mut Channel<'_, T>) -> Result<Option<String>, CardError> {
     let r = ch.transmit(&Command::new(0x80, 0xCA, 0x01, 0x01).le(0x15)).await?;
     if r.sw != StatusWord::Ok {
         return Ok(None);
@@ -467,6 +493,14 @@ pub struct ChipData {
 /// Reads CRN, dates and PIN flags (no PIN needed, no try spent).
 pub async fn chip_data<T: Transport>(ch: &mut Channel<'_, T>) -> Result<ChipData, CardError> {
     let card_reference = card_reference(ch).await?;
+    id_files(ch, card_reference).await
+}
+
+/// Dates and PIN flags from the ID applet.
+async fn id_files<T: Transport>(
+    ch: &mut Channel<'_, T>,
+    card_reference: Option<String>,
+) -> Result<ChipData, CardError> {
     let (issue_date, expiry_date) = match read_id_file(ch, Some([0x03, 0x00]), [0x03, 0x03]).await? {
         Some(f) => parse_dates(&f)?,
         None => (None, None),
@@ -512,8 +546,8 @@ pub(super) async fn info<T: Transport>(
             note: None,
         },
     ];
-    let card_serial = card_serial(ch).await?;
-    let chip = chip_data(ch).await?;
+    let (card_serial, card_reference) = serial_and_reference(ch).await?;
+    let chip = id_files(ch, card_reference).await?;
     Ok(CardInfo {
         chip: Some(chip),
         profile: Profile::IrNid,
