@@ -62,7 +62,7 @@ wait_present() { # want=true|false
 }
 sim() { # args for `sim card`
   stop_sim
-  (in_ns "$BIN" sim card --pki "$T/pki" "$@") > "$T/sim.log" 2>&1 &
+  (in_ns "$BIN" sim card --pki "${SIM_PKI:-$T/pki}" "$@") > "$T/sim.log" 2>&1 &
   SIM_PID=$!
   wait_present True || { fail "sim $*" "card never seen by pcscd: $(cat "$T/sim.log")"; return 1; }
 }
@@ -144,9 +144,25 @@ sim --profile piv --holder 0
 STDIN=$T/pin expect piv-rsa-auth 0 'j["algorithm"]=="RS256"' -- "$BIN" card auth --origin $ORIGIN --nonce "$NONCE" --pin-stdin && cp "$T/out.json" "$T/token-rsa.json"
 expect piv-rsa-token-verifies 0 'j["verified"] and j["certificate"]["key"]=="RSA 2048"' -- "$BIN" verify-token --token "$T/token-rsa.json" --origin $ORIGIN --nonce "$NONCE" "${TRUST[@]}" --at $AT
 
-# --- The Iranian card: certificates and PIN state; no signature without the registry.
-sim --profile ir-nid --holder 0
+# --- The Iranian card, faithful layout (Iranian-layout test registry: RSA-4096 test root, RSA-2048
+# citizen CA, an authentication certificate without a name, a signing certificate with SN, G and
+# the CRN; CRN, chip serial, dates and PIN flags from free chip files): certificates, PIN state,
+# the holder's identity with each attribute's provenance; no signature without the registry.
+"$BIN" testpki --out "$T/iran" --layout iran --seed pcsc --at 2026-11-23T00:00:00Z > /dev/null
+read -r CRN NC ISSUE <<<"$(python3 -c 'import json,sys; h=json.load(open(sys.argv[1]))["holders"][0]; print(h["crn"], h["nationalCode"], h["issueDate"])' "$T/iran/manifest.json")"
+IRAN_TRUST=(--registry-anchor "$T/iran/root.pem" --intermediate "$T/iran/ca.pem" --at $AT)
+SIM_PKI=$T/iran sim --profile ir-nid --holder 0
 expect ir-nid-info 0 'j["profile"]=="ir-nid" and len(j["certificates"])==2 and [p["triesLeft"] for p in j["pins"]]==[3,3] and j["cardSerial"] and j["assurance"]=="certificate-only"' -- "$BIN" card info
+cp "$T/out.json" "$T/ir-info.json"
+expect ir-nid-real-layout 0 "[c['slot'] for c in j['certificates']]==['ir-nid-auth','ir-nid-sign'] and j['certificates'][0]['subject']=='CN=$CRN - AUTH, OU=IRAN Citizen, C=IR' and j['certificates'][1]['subject'].startswith('CN=$CRN - SIG, SN=') and ', G=' in j['certificates'][1]['subject'] and all('$NC' not in c['subject'] and 'hoviat Test IRAN Digital Citizen CA' in c['issuer'] for c in j['certificates'])" -- cat "$T/ir-info.json"
+expect ir-nid-chip-files 0 "j['cardSerial']=='51200010' and j['chip']['cardReference']=='$CRN' and j['chip']['issueDate']['solarHijri']=='$ISSUE' and j['chip']['issueDate']['gregorian']=='2026-01-27' and j['chip']['expiryDate']['gregorian'] and j['chip']['pinFlags']=={'id':'active','sign':'active','matchOnCard':'not-active'}" -- cat "$T/ir-info.json"
+expect ir-nid-identity-provenance 0 "j['identity']['chain']=='valid' and j['identity']['certificate']=='ir-nid-sign' and [(a['name'],a['provenance']) for a in j['identity']['attributes']]==[('given_name','chip-certificate'),('family_name','chip-certificate'),('card_reference','chip-certificate'),('card_issue_date','chip-file'),('card_expiry_date','chip-file'),('chip_serial','chip-file')] and [a['value'] for a in j['identity']['attributes']][:3]==['مریم','رضایی','$CRN']" -- "$BIN" card info "${IRAN_TRUST[@]}"
+expect ir-nid-identity-unchecked-chain 0 "j['identity']['chain']=='not-checked' and not any(a['name']=='national_code' for a in j['identity']['attributes'])" -- cat "$T/ir-info.json"
+expect ir-nid-identity-operator-code 0 "[(a['value'],a['provenance']) for a in j['identity']['attributes'] if a['name']=='national_code']==[('$NC','operator')]" -- "$BIN" card info --national-code "$NC"
+expect ir-nid-identity-bad-check-digit 1 NATIONAL_CODE_INVALID -- "$BIN" card info --national-code "${NC:0:9}$(( (${NC:9:1} + 1) % 10 ))"
+SIM_PKI=$T/iran sim --profile ir-nid --holder 2
+expect ir-nid-revoked-card 1 CERT_REVOKED -- "$BIN" card info "${IRAN_TRUST[@]}" --crl "$T/iran/ca.crl.pem"
+SIM_PKI=$T/iran sim --profile ir-nid --holder 0
 expect ir-nid-auth-needs-registry 1 CARD_NEEDS_REGISTRY_SERVICE -- "$BIN" card auth --origin $ORIGIN --nonce "$NONCE"
 echo 1234 > "$T/idpin"
 STDIN=$T/idpin expect ir-nid-id-pin 0 'j["pinVerified"]' -- "$BIN" card verify-pin --pin-kind id --pin-stdin

@@ -177,7 +177,7 @@ else
         sleep 0.1
       done
     fi
-    (in_ns "$H" sim card --profile "$1" --pki kit/registry --holder "$2") > "$W/sim.log" 2>&1 &
+    (in_ns "$H" sim card --profile "$1" --pki "${sim_pki:-kit/registry}" --holder "$2") > "$W/sim.log" 2>&1 &
     SIM_PID=$!
     for _ in $(seq 60); do
       "$H" card list 2>/dev/null | grep -q '"cardPresent": true' && return 0
@@ -194,27 +194,38 @@ else
     if ! "$H" record make --institution kit/institution/institution.json --purpose "$purpose" \
       --terminal branch-1/counter-1 --operator operator-7 --terminal-key kit/institution/terminal.key \
       --terminal-cert kit/institution/terminal.pem --terminal-cert kit/institution/terminal-ca.pem \
-      --card --registry-anchor kit/registry/root.pem --intermediate kit/registry/ca-rsa.pem \
-      --intermediate kit/registry/ca-ec.pem --crl kit/registry/ca-rsa.crl.pem --crl kit/registry/ca-ec.crl.pem \
-      --at "$AT" --face-match yes --out "$out" "$@" < "$stdin" > "$out.json" 2> "$W/card.err"; then
+      --card "${REG_ARGS[@]}" --at "$AT" --face-match yes --out "$out" "$@" < "$stdin" > "$out.json" 2> "$W/card.err"; then
       fail "$name make" "$(cat "$out.json") $(tail -1 "$W/card.err")"
       return 1
     fi
     check_level "$name" "$out" "$want"
   }
+  REG_ARGS=(--registry-anchor kit/registry/root.pem --intermediate kit/registry/ca-rsa.pem
+    --intermediate kit/registry/ca-ec.pem --crl kit/registry/ca-rsa.crl.pem --crl kit/registry/ca-ec.crl.pem)
   if sim piv 1; then
     card_record "pcscd PIV certificate" pcsc-piv-cert.sdjwt sim-registration certificate -
     card_record "pcscd PIV card-signature" pcsc-piv-sig.sdjwt account-opening card-signature 123456 --card-sign
   fi
-  if sim ir-nid 0; then
-    card_record "pcscd Iranian card certificate" pcsc-ir-cert.sdjwt account-opening certificate -
-    card_record "pcscd Iranian card card-pin" pcsc-ir-pin.sdjwt account-opening card-pin 1234
+  # The faithful virtual Iranian card (kit/iran: the Iranian-layout registry): names and CRN from
+  # the signing certificate, CRN, chip serial and dates from chip files, the national code only as
+  # the operator types it.
+  REG_ARGS=(--registry-anchor kit/iran/root.pem --intermediate kit/iran/ca.pem --crl kit/iran/ca.crl.pem)
+  IR_NC=$(node -e 'console.log(require("./kit/iran/manifest.json").holders[0].nationalCode)')
+  IR_CRN=$(node -e 'console.log(require("./kit/iran/manifest.json").holders[0].crn)')
+  if sim_pki=kit/iran sim ir-nid 0; then
+    card_record "pcscd Iranian card certificate" pcsc-ir-cert.sdjwt account-opening certificate - --national-code "$IR_NC"
+    card_record "pcscd Iranian card card-pin" pcsc-ir-pin.sdjwt account-opening card-pin 1234 --national-code "$IR_NC"
+    out=$(hv pcsc-ir-pin.sdjwt | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{const v=JSON.parse(s);console.log(v.evidence.card.chipType+" "+v.evidence.card.serial+" "+v.attributes.map(a=>a.name+"="+(a.name==="holder_certificate"?"…":a.value)+"@"+a.provenance).join(","))})')
+    want="ir-nid 51200010 given_name=مریم@chip-certificate,family_name=رضایی@chip-certificate,national_code=$IR_NC@operator,card_reference=$IR_CRN@chip-certificate,face_match=true@operator,card_expiry_date="
+    case "$out" in
+      "$want"*"@chip-file,holder_certificate=…@chip-certificate") ok "pcscd Iranian card record: names and CRN from the certificate, dates from the chip, national code from the operator" ;;
+      *) fail "pcscd Iranian card record attributes" "$out" ;;
+    esac
     echo 1234 > "$W/pin"
     out=$("$H" record make --institution kit/institution/institution.json --purpose account-opening \
       --terminal t --operator o --terminal-key kit/institution/terminal.key \
       --terminal-cert kit/institution/terminal.pem --terminal-cert kit/institution/terminal-ca.pem \
-      --card --pin-stdin --card-sign --registry-anchor kit/registry/root.pem \
-      --intermediate kit/registry/ca-rsa.pem --at "$AT" < "$W/pin" 2>/dev/null)
+      --card --pin-stdin --card-sign "${REG_ARGS[@]}" --at "$AT" < "$W/pin" 2>/dev/null)
     [ "$(echo "$out" | field error.code)" = CARD_NEEDS_REGISTRY_SERVICE ] \
       && ok "pcscd Iranian card does not sign without the registry (CARD_NEEDS_REGISTRY_SERVICE)" \
       || fail "pcscd Iranian card sign" "$out"

@@ -8,7 +8,7 @@ use hoviat::token::{Origin, Verifier};
 use hoviat_testkit::virtual_card::{self as vc, GarbageCard, UnknownCard, VirtualCard, VirtualTransport};
 
 mod common;
-use common::{ORIGIN, now, reg};
+use common::{ORIGIN, iran, now, reg};
 
 fn nonce() -> String {
     hoviat::token::nonce::nonce_from_bytes(&[42; 32])
@@ -28,8 +28,9 @@ fn piv(holder: usize) -> VirtualTransport<Box<dyn VirtualCard>> {
     VirtualTransport::new(vc::for_holder(reg(), holder, false).unwrap())
 }
 
+/// The faithful virtual Iranian card of the Iranian-layout registry's holder.
 fn ir_nid(holder: usize) -> VirtualTransport<Box<dyn VirtualCard>> {
-    VirtualTransport::new(vc::for_holder(reg(), holder, true).unwrap())
+    VirtualTransport::new(vc::for_iran_holder(iran(), holder).unwrap())
 }
 
 fn auth<T: Transport>(t: &mut T, pin: Option<&str>) -> Result<card::Authentication, CardError> {
@@ -148,11 +149,47 @@ fn ir_nid_info_reads_certificates_pins_and_serial_without_a_pin() {
     assert_eq!(info.profile, card::Profile::IrNid);
     assert_eq!(info.assurance, "certificate-only");
     assert_eq!(info.certificates.len(), 2);
-    let holder = &reg().holders[0];
-    assert!(info.certificates[0].subject.contains(&holder.national_code));
+    let holder = &iran().holders[0];
+    // The real layout: the authentication certificate names nobody, the signing certificate
+    // holds SN, G and the CRN; neither holds the national code.
+    assert_eq!(info.certificates[0].slot, "ir-nid-auth");
+    assert_eq!(
+        info.certificates[0].subject,
+        format!("CN={} - AUTH, OU=IRAN Citizen, C=IR", holder.crn)
+    );
+    assert_eq!(info.certificates[1].slot, "ir-nid-sign");
+    assert_eq!(
+        info.certificates[1].subject,
+        format!("CN={} - SIG, SN=رضایی, G=مریم, OU=IRAN Citizen, C=IR", holder.crn)
+    );
+    assert!(
+        info.certificates
+            .iter()
+            .all(|c| !c.subject.contains(&holder.national_code))
+    );
+    assert!(
+        info.certificates
+            .iter()
+            .all(|c| c.issuer.contains("hoviat Test IRAN Digital Citizen CA"))
+    );
     assert_eq!(
         info.card_serial.as_deref(),
-        Some(hoviat::pki::cert::hex_upper(&holder.serial[..4]).as_str())
+        Some(hoviat::pki::cert::hex_upper(&holder.chip_serial).as_str())
+    );
+    let chip = info.chip.as_ref().unwrap();
+    assert_eq!(chip.card_reference.as_deref(), Some(holder.crn.as_str()));
+    let (y, m, d) = holder.issue_date;
+    let issue = chip.issue_date.as_ref().unwrap();
+    assert_eq!(
+        issue.solar_hijri.as_deref(),
+        Some(format!("{y:04}/{m:02}/{d:02}").as_str())
+    );
+    assert_eq!(issue.gregorian.as_deref(), Some("2026-01-27"));
+    assert!(chip.expiry_date.as_ref().unwrap().gregorian.is_some());
+    let flags = chip.pin_flags.unwrap();
+    assert_eq!(
+        (flags.id, flags.sign),
+        (card::ir_nid::PinFlag::Active, card::ir_nid::PinFlag::Active)
     );
     assert_eq!(
         info.pins.iter().map(|p| (p.name, p.state)).collect::<Vec<_>>(),
@@ -414,7 +451,7 @@ fn maybe_record() {
     block_on(card::info(&mut c, &mut |_| {})).unwrap();
     write_trace(
         "ir-nid-info.apdu",
-        "hoviat virtual Iranian national card (Mav4 ATR; APDUs as cards.md describes real cards): card::info. Real-card traces are still wanted.",
+        "hoviat virtual Iranian national card (Mav4 ATR; APDUs as cards.md describes real cards), holder 0 of the Iranian-layout test registry (seed \"tests\", 2026-11-23T10:00:00Z; two RSA-2048 certificates): card::info reads both certificates, the PIN states, the CPLC, the CRN, EF 0303 dates and EF 0010 PIN flags. Real-card traces are still wanted.",
         &c.atr(),
         &c.log,
     );
@@ -439,6 +476,9 @@ fn recorded_traces_replay_strictly() {
     let info = block_on(card::info(&mut r, &mut |_| {})).unwrap();
     assert_eq!(r.at, r.steps.len());
     assert_eq!(info.certificates.len(), 2);
+    let chip = info.chip.unwrap();
+    assert_eq!(chip.card_reference.as_deref(), Some(iran().holders[0].crn.as_str()));
+    assert!(chip.issue_date.unwrap().gregorian.is_some());
     // A trace with one response byte changed must not give the same result.
     let mut r = Replay::load("piv-es256-authenticate.apdu");
     let last = r.steps.len() - 1;

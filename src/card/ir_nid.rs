@@ -10,6 +10,8 @@
 
 use std::future::Future;
 
+use serde::Serialize;
+
 use super::{
     AtrPattern, CardCertificate, CardError, CardInfo, Channel, NamedPin, Pin, PinState, Profile, Status, Transport,
     pin_state, verify_result,
@@ -215,9 +217,18 @@ pub async fn verify_pin<T: Transport>(ch: &mut Channel<'_, T>, which: PinKind, p
 
 /// The chip serial (IC serial number, 4 bytes at offset 12 of the CPLC data), hex.
 pub async fn card_serial<T: Transport>(ch: &mut Channel<'_, T>) -> Result<Option<String>, CardError> {
-    if ch.transmit(&Command::new(0, 0xA4, 0x04, 0x00).data(&CM_AID)).await?.sw != StatusWord::Ok {
+    if !select_card_manager(ch).await? {
         return Ok(None);
     }
+    cplc_serial(ch).await
+}
+
+async fn select_card_manager<T: Transport>(ch: &mut Channel<'_, T>) -> Result<bool, CardError> {
+    Ok(ch.transmit(&Command::new(0, 0xA4, 0x04, 0x00).data(&CM_AID)).await?.sw == StatusWord::Ok)
+}
+
+/// GET DATA CPLC (`80 CA 9F 7F 2D`), the card manager selected.
+async fn cplc_serial<T: Transport>(ch: &mut Channel<'_, T>) -> Result<Option<String>, CardError> {
     let r = ch.transmit(&Command::new(0x80, 0xCA, 0x9F, 0x7F).le(0x2D)).await?;
     if r.sw != StatusWord::Ok {
         return Ok(None);
@@ -226,6 +237,284 @@ pub async fn card_serial<T: Transport>(ch: &mut Channel<'_, T>) -> Result<Option
         [0x9F, 0x7F, 0x2A, cplc @ ..] if cplc.len() == 0x2A => Ok(Some(crate::pki::cert::hex_upper(&cplc[12..16]))),
         _ => Err(CardError::MalformedResponse("CPLC is not 9F7F 2A + 42 bytes".into())),
     }
+}
+
+/// The chip serial and the CRN in one card-manager session, as the vendor middleware reads
+/// them: SELECT the card manager, GET DATA CPLC, GET DATA 0101.
+pub async fn serial_and_reference<T: Transport>(
+    ch: &mut Channel<'_, T>,
+) -> Result<(Option<String>, Option<String>), CardError> {
+    if !select_card_manager(ch).await? {
+        return Ok((None, None));
+    }
+    let serial = cplc_serial(ch).await?;
+    Ok((serial, crn_data_object(ch).await?))
+}
+
+/// The card reference number (CRN) from the card manager's data object 0101
+/// (`80 CA 01 01 15`): 10 ASCII digits, the last ten bytes of the answer (the layout of the
+/// bytes before them is unconfirmed). `None` when the card does not answer it.
+pub async fn card_reference<T: Transport>(ch: &mut Channel<'_, T>) -> Result<Option<String>, CardError> {
+    if !select_card_manager(ch).await? {
+        return Ok(None);
+    }
+    crn_data_object(ch).await
+}
+
+/// GET DATA 0101 (`80 CA 01 01 15`), the card manager selected.
+async fn crn_data_object<T: Transport>(ch: &mut Channel<'_, T>) -> Result<Option<String>, CardError> {
+    let r = ch.transmit(&Command::new(0x80, 0xCA, 0x01, 0x01).le(0x15)).await?;
+    if r.sw != StatusWord::Ok {
+        return Ok(None);
+    }
+    let d = r.data.as_slice();
+    match d.get(d.len().saturating_sub(10)..) {
+        Some(crn) if crn.len() == 10 && crn.iter().all(u8::is_ascii_digit) => {
+            Ok(Some(String::from_utf8_lossy(crn).into_owned()))
+        }
+        _ => Err(CardError::MalformedResponse(
+            "card manager object 0101 does not end with 10 ASCII digits".into(),
+        )),
+    }
+}
+
+/// Largest ID-applet file read.
+pub const MAX_ID_FILE: usize = 1024;
+
+/// Reads a free ID-applet file: SELECT the ID applet, MF, `df` (if any, `P1 = 01`), the EF
+/// (`P1 = 02`), then READ BINARY until a short answer or `6B 00`. `None` when the file is
+/// missing or protected (`6A 82`, `69 82`).
+pub async fn read_id_file<T: Transport>(
+    ch: &mut Channel<'_, T>,
+    df: Option<[u8; 2]>,
+    ef: [u8; 2],
+) -> Result<Option<Vec<u8>>, CardError> {
+    ch.ok(&Command::new(0, 0xA4, 0x04, 0x0C).data(&ID_AID), "SELECT ID applet")
+        .await?;
+    select_fid(ch, 0x00, 0x00, &[0x3F, 0x00], "SELECT MF").await?;
+    let mut path = Vec::new();
+    if let Some(df) = df {
+        path.push((0x01, 0x00, df));
+    }
+    path.push((0x02, 0x0C, ef));
+    for (p1, p2, fid) in path {
+        match ch.transmit(&Command::new(0, 0xA4, p1, p2).data(&fid)).await?.sw {
+            StatusWord::Ok => {}
+            StatusWord::FileNotFound | StatusWord::SecurityNotSatisfied => return Ok(None),
+            sw => {
+                return Err(CardError::Status {
+                    during: "SELECT ID file",
+                    sw,
+                });
+            }
+        }
+    }
+    let mut out = Vec::new();
+    loop {
+        let off = u16::try_from(out.len()).map_err(|_| CardError::MalformedResponse("ID file too long".into()))?;
+        let [hi, lo] = off.to_be_bytes();
+        let r = ch.transmit(&Command::new(0, 0xB0, hi, lo).le(0xFF)).await?;
+        match r.sw {
+            StatusWord::Ok => {
+                let n = r.data.len();
+                out.extend_from_slice(&r.data);
+                if n < 0xFF {
+                    break;
+                }
+            }
+            StatusWord::WrongP1P2 => break,
+            StatusWord::SecurityNotSatisfied if out.is_empty() => return Ok(None),
+            sw => {
+                return Err(CardError::Status {
+                    during: "READ BINARY (ID applet)",
+                    sw,
+                });
+            }
+        }
+        if out.len() > MAX_ID_FILE {
+            return Err(CardError::MalformedResponse(format!(
+                "ID file over {MAX_ID_FILE} bytes"
+            )));
+        }
+    }
+    Ok(Some(out))
+}
+
+/// A date from EF 0303.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ChipDate {
+    /// As the chip has it (UTF-16 text; Solar Hijri `YYYY/MM/DD` on the virtual card).
+    pub text: String,
+    /// Solar Hijri `YYYY/MM/DD`, when the text is a Solar Hijri date.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub solar_hijri: Option<String>,
+    /// The same day, Gregorian `YYYY-MM-DD`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gregorian: Option<String>,
+}
+
+impl ChipDate {
+    fn parse(text: String) -> Self {
+        use crate::identity::solar_hijri;
+        let sh = solar_hijri::parse(&text);
+        Self {
+            solar_hijri: sh.map(|(y, m, d)| format!("{y:04}/{m:02}/{d:02}")),
+            gregorian: sh
+                .and_then(|(y, m, d)| solar_hijri::to_gregorian(y, m, d))
+                .map(|(y, m, d)| format!("{y:04}-{m:02}-{d:02}")),
+            text,
+        }
+    }
+}
+
+/// Parses EF 0303: tag `B2` issue date, `B3` expiry date, each UTF-16 text (big-endian, or
+/// little-endian when that decodes to digits and `/`; which one real cards use is unconfirmed).
+pub fn parse_dates(file: &[u8]) -> Result<(Option<ChipDate>, Option<ChipDate>), CardError> {
+    let bad = |m: &str| CardError::MalformedResponse(format!("EF 0303: {m}"));
+    let text = |v: &[u8]| -> Result<String, CardError> {
+        if !v.len().is_multiple_of(2) || v.len() > 64 {
+            return Err(bad("a date is not UTF-16 text of at most 32 characters"));
+        }
+        let units = |le: bool| {
+            v.chunks(2)
+                .map(|c| {
+                    if le {
+                        u16::from_le_bytes([c[0], c[1]])
+                    } else {
+                        u16::from_be_bytes([c[0], c[1]])
+                    }
+                })
+                .collect::<Vec<u16>>()
+        };
+        let be = String::from_utf16(&units(false)).ok();
+        let plausible = |s: &String| {
+            s.chars()
+                .all(|c| c.is_ascii_digit() || "/-. ".contains(c) || ('\u{06F0}'..='\u{06F9}').contains(&c))
+        };
+        match be {
+            Some(s) if plausible(&s) => Ok(s.trim_end_matches(['\0', ' ']).to_string()),
+            _ => String::from_utf16(&units(true))
+                .ok()
+                .filter(plausible)
+                .map(|s| s.trim_end_matches(['\0', ' ']).to_string())
+                .ok_or_else(|| bad("a date is not UTF-16 digits")),
+        }
+    };
+    let (mut issue, mut expiry) = (None, None);
+    let mut rest = file;
+    while let Some((&tag, after)) = rest.split_first() {
+        if tag == 0x00 || tag == 0xFF {
+            break; // padding
+        }
+        let (&len, after) = after.split_first().ok_or_else(|| bad("truncated"))?;
+        let len = usize::from(len);
+        if len > 0x7F || after.len() < len {
+            return Err(bad("truncated"));
+        }
+        let (value, next) = after.split_at(len);
+        match tag {
+            0xB2 => issue = Some(ChipDate::parse(text(value)?)),
+            0xB3 => expiry = Some(ChipDate::parse(text(value)?)),
+            _ => {}
+        }
+        rest = next;
+    }
+    Ok((issue, expiry))
+}
+
+/// The state one EF 0010 flag gives.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum PinFlag {
+    /// `11`
+    Active,
+    /// `F1`
+    NotActive,
+    /// `F2`
+    Blocked,
+    /// Any other value.
+    Unknown,
+}
+
+impl PinFlag {
+    fn from_byte(b: u8) -> Self {
+        match b {
+            0x11 => Self::Active,
+            0xF1 => Self::NotActive,
+            0xF2 => Self::Blocked,
+            _ => Self::Unknown,
+        }
+    }
+}
+
+/// EF 0010's PIN flags (offsets 4, 5 and 7). Which PIN each offset is has not been confirmed
+/// on real cards: hoviat reads 4 as the ID PIN, 5 as the SIGN PIN, 7 as match-on-card.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PinFlags {
+    /// Offset 4.
+    pub id: PinFlag,
+    /// Offset 5.
+    pub sign: PinFlag,
+    /// Offset 7.
+    pub match_on_card: PinFlag,
+}
+
+/// Parses EF 0010.
+pub fn parse_pin_flags(file: &[u8]) -> Result<PinFlags, CardError> {
+    match file {
+        [_, _, _, _, id, sign, _, moc, ..] => Ok(PinFlags {
+            id: PinFlag::from_byte(*id),
+            sign: PinFlag::from_byte(*sign),
+            match_on_card: PinFlag::from_byte(*moc),
+        }),
+        _ => Err(CardError::MalformedResponse(format!(
+            "EF 0010 has {} bytes, not at least 8",
+            file.len()
+        ))),
+    }
+}
+
+/// What the card says about itself in free-to-read data: CRN, dates and PIN flags.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ChipData {
+    /// The card reference number (card manager object 0101).
+    pub card_reference: Option<String>,
+    /// Issue date (EF 0303, B2).
+    pub issue_date: Option<ChipDate>,
+    /// Expiry date (EF 0303, B3).
+    pub expiry_date: Option<ChipDate>,
+    /// PIN flags (EF 0010).
+    pub pin_flags: Option<PinFlags>,
+}
+
+/// Reads CRN, dates and PIN flags (no PIN needed, no try spent).
+pub async fn chip_data<T: Transport>(ch: &mut Channel<'_, T>) -> Result<ChipData, CardError> {
+    let card_reference = card_reference(ch).await?;
+    id_files(ch, card_reference).await
+}
+
+/// Dates and PIN flags from the ID applet.
+async fn id_files<T: Transport>(
+    ch: &mut Channel<'_, T>,
+    card_reference: Option<String>,
+) -> Result<ChipData, CardError> {
+    let (issue_date, expiry_date) = match read_id_file(ch, Some([0x03, 0x00]), [0x03, 0x03]).await? {
+        Some(f) => parse_dates(&f)?,
+        None => (None, None),
+    };
+    let pin_flags = match read_id_file(ch, None, [0x00, 0x10]).await? {
+        Some(f) => Some(parse_pin_flags(&f)?),
+        None => None,
+    };
+    Ok(ChipData {
+        card_reference,
+        issue_date,
+        expiry_date,
+        pin_flags,
+    })
 }
 
 pub(super) async fn info<T: Transport>(
@@ -257,8 +546,10 @@ pub(super) async fn info<T: Transport>(
             note: None,
         },
     ];
-    let card_serial = card_serial(ch).await?;
+    let (card_serial, card_reference) = serial_and_reference(ch).await?;
+    let chip = id_files(ch, card_reference).await?;
     Ok(CardInfo {
+        chip: Some(chip),
         profile: Profile::IrNid,
         atr: crate::pki::cert::hex_upper(&ch.atr()),
         certificates,

@@ -302,6 +302,9 @@ pub struct CardInfo {
     pub pins: Vec<NamedPin>,
     /// The card's chip serial (from the CPLC), hex, when readable.
     pub card_serial: Option<String>,
+    /// The Iranian card's free chip data: CRN, issue and expiry dates, PIN flags.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub chip: Option<ir_nid::ChipData>,
     /// What a challenge-response with this card proves without further services:
     /// `holder-signature`, or `certificate-only` (the card cannot sign without the registry).
     pub assurance: &'static str,

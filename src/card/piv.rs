@@ -175,6 +175,7 @@ pub(super) async fn info<T: Transport>(
     on_status(Status::ReadingPinState);
     let state = pin_status(ch).await?;
     Ok(CardInfo {
+        chip: None,
         profile: Profile::Piv,
         atr: crate::pki::cert::hex_upper(&ch.atr()),
         certificates,

@@ -1,6 +1,7 @@
 //! Who the holder is: the national code, and the identity read from a certificate.
 
 pub mod national_code;
+pub mod solar_hijri;
 
 pub use national_code::{NationalCode, NationalCodeError};
 

@@ -395,6 +395,40 @@ fn gather(
     Ok(out)
 }
 
+/// The holder's identity as a terminal read it, each attribute with its provenance, by the
+/// same rules a record applies ([`draft`]): names and CRN from the signing certificate
+/// (`chip-certificate`), CRN, dates and chip serial from chip files (`chip-file`; a CRN in both
+/// must agree), the national code only as the operator typed it (`operator`, check digit
+/// validated; it must agree with a certificate that carries one), and "face matches" as the
+/// operator confirmed it. The holder's certificate itself is left out. `chip-certificate`
+/// means "from the certificate on the chip": whether its chain was validated is the caller's
+/// to state (a record always validates it).
+pub fn holder_identity(
+    cert_der: &[u8],
+    card: &CardFacts,
+    op: &OperatorInput,
+) -> Result<Vec<DisclosedAttribute>, RecordError> {
+    let cert = Cert::from_der(cert_der).map_err(RecordError::Holder)?;
+    let holder = Holder::from_cert(&cert);
+    let mut out: Vec<DisclosedAttribute> = gather(&holder, cert_der, card, op)?
+        .into_iter()
+        .filter(|c| c.name != "holder_certificate")
+        .map(|c| DisclosedAttribute {
+            name: c.name.into(),
+            value: c.value,
+            provenance: c.provenance,
+        })
+        .collect();
+    if let Some(s) = &card.card_serial {
+        out.push(DisclosedAttribute {
+            name: "chip_serial".into(),
+            value: s.clone().into(),
+            provenance: Provenance::ChipFile,
+        });
+    }
+    Ok(out)
+}
+
 /// Makes a draft: validates the holder's certificate against the registry at `req.at`, gathers
 /// the attributes with their provenance, keeps those the purpose requests, salts each from `rng`
 /// and computes the level from the evidence. Seal it with [`RecordDraft::seal`].

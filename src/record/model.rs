@@ -367,6 +367,42 @@ pub struct CardFacts {
     pub pin: PinOutcome,
 }
 
+impl CardFacts {
+    /// The facts in a card's [`crate::card::CardInfo`]: the certificate that names the holder
+    /// (the Iranian card's signing certificate, else the first one read), the chip serial, and
+    /// for the Iranian card the CRN and the Gregorian issue and expiry dates of EF 0303.
+    pub fn from_card_info(info: &crate::card::CardInfo, pin: PinOutcome) -> Result<Self, RecordError> {
+        use base64::Engine;
+        let chosen = info
+            .certificates
+            .iter()
+            .find(|c| c.slot == "ir-nid-sign")
+            .or_else(|| info.certificates.first())
+            .ok_or_else(|| RecordError::Malformed("the card holds no certificate".into()))?;
+        let der = base64::engine::general_purpose::STANDARD
+            .decode(&chosen.der)
+            .map_err(|e| RecordError::Malformed(format!("card certificate: {e}")))?;
+        let chip = info.chip.clone().unwrap_or_default();
+        let greg = |d: Option<crate::card::ir_nid::ChipDate>| d.and_then(|d| d.gregorian);
+        Ok(CardFacts {
+            holder_certificate: der,
+            intermediates: Vec::new(),
+            chip_type: match info.profile {
+                crate::card::Profile::Piv => "piv".into(),
+                crate::card::Profile::IrNid => "ir-nid".into(),
+            },
+            card_serial: info
+                .card_serial
+                .clone()
+                .filter(|s| !s.is_empty() && s.len() <= 64 && s.bytes().all(|b| b.is_ascii_alphanumeric())),
+            card_reference: chip.card_reference,
+            issue_date: greg(chip.issue_date),
+            expiry_date: greg(chip.expiry_date),
+            pin,
+        })
+    }
+}
+
 /// What the operator typed or confirmed.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]

@@ -19,3 +19,9 @@ pub fn reg() -> &'static Registry {
     static R: OnceLock<Registry> = OnceLock::new();
     R.get_or_init(|| Registry::generate("tests", now()))
 }
+
+/// The Iranian-layout test registry (seed "tests"), made once per test binary.
+pub fn iran() -> &'static hoviat_testkit::iran::IranRegistry {
+    static R: OnceLock<hoviat_testkit::iran::IranRegistry> = OnceLock::new();
+    R.get_or_init(|| hoviat_testkit::iran::IranRegistry::generate("tests", now()))
+}

@@ -9,6 +9,7 @@ pub mod cases;
 pub mod cms;
 pub mod der;
 pub mod institution;
+pub mod iran;
 pub mod ocsp;
 pub mod readers;
 pub mod virtual_card;

@@ -280,12 +280,52 @@ enum Applet {
     CardManager,
 }
 
-/// A virtual Iranian national card (Mav4-like): certificates readable, two PINs, CPLC;
-/// personal data protected (`69 82`); private-key operations refused without secure
+/// What a virtual Iranian card holds besides its keys' certificates (cards.md §1).
+#[derive(Clone, Debug)]
+pub struct IrCardData {
+    /// The authentication certificate (DF 5000 / EF 5040).
+    pub auth_cert: Vec<u8>,
+    /// The signing certificate (DF 5100 / EF 5040).
+    pub sign_cert: Vec<u8>,
+    /// The chip's IC serial number (CPLC bytes 12..16).
+    pub chip_serial: [u8; 4],
+    /// The card reference number (10 ASCII digits; card manager data object 0101).
+    pub crn: String,
+    /// Issue date as EF 0303 holds it (Solar Hijri `YYYY/MM/DD`, tag B2).
+    pub issue_date: String,
+    /// Expiry date (tag B3).
+    pub expiry_date: String,
+}
+
+impl IrCardData {
+    /// The card of holder `index` of the Iranian-layout test registry.
+    pub fn from_iran(reg: &crate::iran::IranRegistry, index: usize) -> Option<Self> {
+        let h = reg.holders.get(index)?;
+        let fmt = |(y, m, d): (i64, i64, i64)| format!("{y:04}/{m:02}/{d:02}");
+        Some(Self {
+            auth_cert: h.auth_cert.clone(),
+            sign_cert: h.sign_cert.clone(),
+            chip_serial: h.chip_serial,
+            crn: h.crn.clone(),
+            issue_date: fmt(h.issue_date),
+            expiry_date: fmt(h.expiry_date),
+        })
+    }
+}
+
+/// A virtual Iranian national card (Mav4-like), answering as cards.md describes real cards:
+/// certificates readable without a PIN; the card manager's CPLC (`80 CA 9F 7F`) and CRN
+/// (`80 CA 01 01`); the ID applet's free files (EF 0010 PIN flags, DF 0300 EF 0303 dates,
+/// EF 0302 fingerprint flag, DF 0600 EF 0601 versions); two PINs; personal data and the
+/// security object protected (`69 82`); private-key operations refused without secure
 /// messaging (`69 82`).
+///
+/// Layouts cards.md does not give byte for byte are hoviat's reading of the open SDK and are
+/// marked "unconfirmed" in [`ir_nid`]: the CRN answer (`01 01 12`, 8 bytes, then the 10 ASCII
+/// digits: 21 bytes, as `Le = 15` asks), EF 0303 (`B2 len <UTF-16BE date>` `B3 len <...>`,
+/// dates `YYYY/MM/DD` Solar Hijri), and which PIN each EF 0010 flag (offsets 4, 5, 7) is.
 pub struct VirtualIrNid {
-    auth_cert: Vec<u8>,
-    sign_cert: Vec<u8>,
+    data: IrCardData,
     id_pin: PinSlot,
     sign_pin: PinSlot,
     applet: Applet,
@@ -301,14 +341,26 @@ pub const IR_NID_ATR: [u8; 25] = [
 ];
 
 impl VirtualIrNid {
-    /// A card with an authentication and a signing certificate; `serial` is the chip serial.
+    /// A card with an authentication and a signing certificate; `serial` is the chip serial
+    /// (CRN and dates: fixed test values).
     pub fn new(auth_cert: Vec<u8>, sign_cert: Vec<u8>, serial: [u8; 4]) -> Self {
-        let mut cplc = [0u8; 42];
-        cplc[..12].copy_from_slice(&[0x40, 0x90, 0x12, 0x34, 0x00, 0x04, 0x21, 0x01, 0x00, 0x04, 0x21, 0x05]);
-        cplc[12..16].copy_from_slice(&serial);
-        Self {
+        Self::with_data(IrCardData {
             auth_cert,
             sign_cert,
+            chip_serial: serial,
+            crn: "5112000000".into(),
+            issue_date: "1404/09/01".into(),
+            expiry_date: "1411/09/01".into(),
+        })
+    }
+
+    /// A card holding `data`.
+    pub fn with_data(data: IrCardData) -> Self {
+        let mut cplc = [0u8; 42];
+        cplc[..12].copy_from_slice(&[0x40, 0x90, 0x12, 0x34, 0x00, 0x04, 0x21, 0x01, 0x00, 0x04, 0x21, 0x05]);
+        cplc[12..16].copy_from_slice(&data.chip_serial);
+        Self {
+            data,
             id_pin: PinSlot::new(IR_ID_PIN, 8, 0x00),
             sign_pin: PinSlot::new(IR_SIGN_PIN, 16, 0x00),
             applet: Applet::None,
@@ -318,15 +370,50 @@ impl VirtualIrNid {
         }
     }
 
+    /// EF 0010: PIN state flags at offsets 4 (ID PIN), 5 (SIGN PIN) and 7 (match-on-card):
+    /// `11` active, `F1` not active, `F2` blocked.
+    fn pin_flags(&self) -> Vec<u8> {
+        let flag = |p: &PinSlot| if p.tries == 0 { 0xF2 } else { 0x11 };
+        vec![
+            0x00,
+            0x10,
+            0x00,
+            0x08,
+            flag(&self.id_pin),
+            flag(&self.sign_pin),
+            0x00,
+            0xF1,
+        ]
+    }
+
+    /// EF 0303: `B2 len <issue date>` `B3 len <expiry date>`, UTF-16BE text.
+    fn dates(&self) -> Vec<u8> {
+        let utf16 = |s: &str| s.encode_utf16().flat_map(u16::to_be_bytes).collect::<Vec<u8>>();
+        [
+            tlv::encode(0xB2, &utf16(&self.data.issue_date)),
+            tlv::encode(0xB3, &utf16(&self.data.expiry_date)),
+        ]
+        .concat()
+    }
+
+    /// The answer to `80 CA 01 01 15`: 21 bytes, the CRN's ASCII digits last.
+    fn crn_object(&self) -> Vec<u8> {
+        let mut v = vec![0x01, 0x01, 0x12, 0, 0, 0, 0, 0, 0, 0, 0];
+        v.extend_from_slice(self.data.crn.as_bytes());
+        v
+    }
+
     /// The content of the selected EF, or the status word that refuses it.
     fn file(&self) -> Result<Vec<u8>, Sw> {
-        let utf16 = |s: &str| s.encode_utf16().flat_map(u16::to_be_bytes).collect::<Vec<u8>>();
         match (self.applet, self.df, self.ef) {
-            (Applet::Pki, Some([0x50, 0x00]), Some([0x50, 0x40])) => Ok(self.auth_cert.clone()),
-            (Applet::Pki, Some([0x51, 0x00]), Some([0x50, 0x40])) => Ok(self.sign_cert.clone()),
-            (Applet::Id, Some([0x03, 0x00]), Some([0x03, 0x03])) => Ok(utf16("14030101-14100101")),
-            (Applet::Id, Some([0x06, 0x00]), Some([0x06, 0x01])) => Ok(vec![0x01, 0x04, 0x01, 0x01]),
-            (Applet::Id, None, Some([0x00, 0x10])) => Ok(vec![0x01, 0x01, 0x00]),
+            (Applet::Pki, Some([0x50, 0x00]), Some([0x50, 0x40])) => Ok(self.data.auth_cert.clone()),
+            (Applet::Pki, Some([0x51, 0x00]), Some([0x50, 0x40])) => Ok(self.data.sign_cert.clone()),
+            (Applet::Id, Some([0x03, 0x00]), Some([0x03, 0x03])) => Ok(self.dates()),
+            (Applet::Id, Some([0x03, 0x00]), Some([0x03, 0x02])) => Ok(vec![0x00]),
+            (Applet::Id, Some([0x06, 0x00]), Some([0x06, 0x01])) => {
+                Ok(vec![0x20, 0xE0, 0x1A, 0xF9, 0x03, 0x5F, 0x03, 0x0A])
+            }
+            (Applet::Id, None, Some([0x00, 0x10])) => Ok(self.pin_flags()),
             (Applet::Id, Some([0x02, 0x00]), Some([0x02, 0x01] | [0x02, 0x05])) => Err(Sw::SecurityNotSatisfied),
             _ => Err(Sw::CommandNotAllowed),
         }
@@ -360,7 +447,13 @@ impl VirtualIrNid {
                     (Applet::Id, [0x00, 0x10]) if self.df.is_none() => false,
                     (
                         Applet::Id,
-                        [0x03, 0x03] | [0x06, 0x01] | [0x02, 0x01] | [0x02, 0x05] | [0x2F, 0x01] | [0x5F, 0x04],
+                        [0x03, 0x02]
+                        | [0x03, 0x03]
+                        | [0x06, 0x01]
+                        | [0x02, 0x01]
+                        | [0x02, 0x05]
+                        | [0x2F, 0x01]
+                        | [0x5F, 0x04],
                     ) if self.df.is_some() => false,
                     _ => return sw(Sw::FileNotFound),
                 };
@@ -443,6 +536,13 @@ impl VirtualCard for VirtualIrNid {
                 let mut v = vec![0x9F, 0x7F, 0x2A];
                 v.extend_from_slice(&self.cplc);
                 Response::new(&v, Sw::Ok).to_bytes()
+            }
+            (0x80, 0xCA) if self.applet == Applet::CardManager && c.p1 == 0x01 && c.p2 == 0x01 => {
+                let v = self.crn_object();
+                match c.le {
+                    Some(le) if le != v.len() => sw(Sw::WrongLe(u8::try_from(v.len()).unwrap_or(0))),
+                    _ => Response::new(&v, Sw::Ok).to_bytes(),
+                }
             }
             (0x80, 0x84) => {
                 let mut ch = [0u8; 8];
@@ -548,13 +648,28 @@ impl<C: VirtualCard> Transport for VirtualTransport<C> {
     }
 }
 
-/// A virtual card for registry holder `index`: PIV for EC and RSA-2048 keys, or (with
-/// `ir_nid`) an Iranian card whose authentication and signing certificates are the holder's.
+/// The faithful virtual Iranian card of holder `index` of the Iranian-layout test registry
+/// (two RSA-2048 certificates, CRN, chip serial, dates).
+pub fn for_iran_holder(reg: &crate::iran::IranRegistry, index: usize) -> Option<Box<dyn VirtualCard>> {
+    Some(Box::new(VirtualIrNid::with_data(IrCardData::from_iran(reg, index)?)))
+}
+
+/// A virtual card for holder `index` of the Estonian-style registry: PIV for EC and RSA-2048
+/// keys, or (with `ir_nid`) an Iranian card carrying that holder's one certificate as both
+/// authentication and signing certificate (the older layout, kept for the browser demo's light
+/// registry and the reader emulators; [`for_iran_holder`] is the faithful card).
 pub fn for_holder(reg: &crate::Registry, index: usize, ir_nid: bool) -> Option<Box<dyn VirtualCard>> {
     let h = reg.holders.get(index)?;
     if ir_nid {
         let serial: [u8; 4] = h.serial.get(..4)?.try_into().ok()?;
-        Some(Box::new(VirtualIrNid::new(h.cert.clone(), h.cert.clone(), serial)))
+        Some(Box::new(VirtualIrNid::with_data(IrCardData {
+            auth_cert: h.cert.clone(),
+            sign_cert: h.cert.clone(),
+            chip_serial: serial,
+            crn: crate::institution::card_reference(index),
+            issue_date: "1404/09/01".into(),
+            expiry_date: "1411/09/01".into(),
+        })))
     } else {
         Some(Box::new(VirtualPiv::new(h.cert.clone(), h.key.clone())))
     }

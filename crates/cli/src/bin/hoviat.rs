@@ -47,11 +47,11 @@ USAGE:
   hoviat ocsp fetch   --cert FILE --issuer FILE [--url URL] [--sha256] [--nonce HEX|--no-nonce]
                       [--timeout SECS] [--out FILE] [--at RFC3339] [--ocsp-skew SECS] [--allow-sha1]
   hoviat national-code CODE
-  hoviat testpki --out DIR [--seed SEED] [--at RFC3339]      (test equipment)
+  hoviat testpki --out DIR [--seed SEED] [--at RFC3339] [--layout estonian|iran]   (test equipment)
   hoviat testpki-keys --pki DIR                               (test equipment: holder keys as PEM)
   hoviat make-token --pki DIR --holder N --origin ORIGIN --nonce NONCE [--alg ALG]   (test equipment)
   hoviat card list
-  hoviat card info [--reader NAME]
+  hoviat card info [--reader NAME] [--national-code N] [--face-match yes|no] [--registry-anchor CERT --intermediate CERT --crl CRL --at RFC3339]
   hoviat card auth --origin ORIGIN --nonce NONCE [--reader NAME] [--pin-stdin]
   hoviat card verify-pin --pin-kind piv|id|sign [--reader NAME] --pin-stdin
   hoviat sim card --profile piv|ir-nid|garbage|unknown [--pki DIR] [--holder N] [--port 35963]
@@ -481,7 +481,7 @@ fn cmd_national_code(raw: &[String]) -> Result<serde_json::Value, Failure> {
 }
 
 fn cmd_testpki(raw: &[String]) -> Result<serde_json::Value, Failure> {
-    let a = Args::parse(raw, &["out", "seed", "at"], &[]).map_err(Failure::Usage)?;
+    let a = Args::parse(raw, &["out", "seed", "at", "layout"], &[]).map_err(Failure::Usage)?;
     let out = a.one("out").map_err(Failure::Usage)?;
     let seed = a.opt("seed").map_err(Failure::Usage)?.unwrap_or("hoviat");
     let at = if a.opt("at").map_err(Failure::Usage)?.is_some() {
@@ -489,6 +489,22 @@ fn cmd_testpki(raw: &[String]) -> Result<serde_json::Value, Failure> {
     } else {
         today()
     };
+    match a.opt("layout").map_err(Failure::Usage)? {
+        None | Some("estonian") => {}
+        Some("iran") => {
+            let reg = hoviat_testkit::iran::IranRegistry::generate(seed, at);
+            reg.write_to(std::path::Path::new(out)).map_err(|e| {
+                Failure::Usage(UsageError {
+                    code: "IO_ERROR",
+                    message: format!("{out}: {e}"),
+                })
+            })?;
+            return Ok(serde_json::json!({
+                "written": out, "layout": "iran", "seed": seed, "now": at.to_string(), "holders": reg.holders.len()
+            }));
+        }
+        Some(o) => return Err(Failure::Usage(usage(format!("--layout {o:?}: estonian or iran")))),
+    }
     let reg = hoviat_testkit::Registry::generate(seed, at);
     reg.write_to(std::path::Path::new(out)).map_err(|e| {
         Failure::Usage(UsageError {
@@ -497,6 +513,26 @@ fn cmd_testpki(raw: &[String]) -> Result<serde_json::Value, Failure> {
         })
     })?;
     Ok(serde_json::json!({ "written": out, "seed": seed, "now": at.to_string(), "holders": reg.holders.len() }))
+}
+
+/// The Iranian-layout registry in `dir`, when its manifest says `"layout": "iran"`.
+fn load_iran_registry(dir: &str) -> Result<Option<hoviat_testkit::iran::IranRegistry>, Failure> {
+    let reg = hoviat_testkit::iran::IranRegistry::load(std::path::Path::new(dir)).map_err(|e| {
+        Failure::Usage(UsageError {
+            code: "IO_ERROR",
+            message: format!("{dir}: {e}"),
+        })
+    })?;
+    let Some(reg) = reg else {
+        return Ok(None);
+    };
+    let root = read_file(&format!("{dir}/root.pem")).map_err(Failure::Usage)?;
+    if root != hoviat_testkit::Registry::pem("CERTIFICATE", &reg.root.cert).as_bytes() {
+        return Err(Failure::Usage(usage(format!(
+            "{dir} was not made by this version's testpki"
+        ))));
+    }
+    Ok(Some(reg))
 }
 
 fn load_registry(dir: &str) -> Result<hoviat_testkit::Registry, Failure> {
@@ -605,11 +641,26 @@ fn cmd_card(raw: &[String]) -> Result<serde_json::Value, Failure> {
             Ok(serde_json::json!({ "readers": hoviat_pcsc::list_readers()? }))
         }
         "info" => {
-            let a = Args::parse(rest, &["reader"], &[]).map_err(Failure::Usage)?;
+            let a = Args::parse(
+                rest,
+                &[
+                    "reader",
+                    "national-code",
+                    "face-match",
+                    "registry-anchor",
+                    "intermediate",
+                    "crl",
+                    "at",
+                ],
+                &[],
+            )
+            .map_err(Failure::Usage)?;
             let mut t = connect(&a)?;
             let info = card::block_on(card::info(&mut t, &mut status_to_stderr))?;
+            let identity = card_identity(&a, &info)?;
             let mut v = serde_json::to_value(&info).unwrap_or_default();
             v["reader"] = t.reader.clone().into();
+            v["identity"] = identity;
             Ok(v)
         }
         "auth" => {
@@ -672,6 +723,61 @@ fn cmd_card(raw: &[String]) -> Result<serde_json::Value, Failure> {
     }
 }
 
+/// The holder's identity from a card's free data, each attribute with its provenance
+/// (`hoviat::record::holder_identity`); the operator's national code (check digit validated)
+/// and face confirmation when given; the certificate chain validated against
+/// `--registry-anchor` (with `--intermediate`, and `--crl` for revocation) when given, else
+/// reported `not-checked`.
+fn card_identity(a: &Args, info: &hoviat::card::CardInfo) -> Result<serde_json::Value, Failure> {
+    use hoviat::record::{self, CardFacts, OperatorInput, PinOutcome};
+    if info.certificates.is_empty() {
+        return Err(hoviat::card::CardError::CertificateMissing.into());
+    }
+    let facts = CardFacts::from_card_info(info, PinOutcome::NotTried)?;
+    let op = OperatorInput {
+        national_code: a.opt("national-code").map_err(Failure::Usage)?.map(str::to_string),
+        face_match: match a.opt("face-match").map_err(Failure::Usage)? {
+            None => None,
+            Some("yes") => Some(true),
+            Some("no") => Some(false),
+            Some(o) => return Err(Failure::Usage(usage(format!("--face-match {o:?}: yes or no")))),
+        },
+    };
+    let attributes = record::holder_identity(&facts.holder_certificate, &facts, &op)?;
+    let chain = if a.all("registry-anchor").is_empty() {
+        "not-checked"
+    } else {
+        let mut trust = TrustStore::new();
+        for f in a.all("registry-anchor") {
+            trust.add_anchors(&read_file(f).map_err(Failure::Usage)?)?;
+        }
+        for f in a.all("intermediate") {
+            trust.add_intermediates(&read_file(f).map_err(Failure::Usage)?)?;
+        }
+        for f in a.all("crl") {
+            trust.add_crls(&read_file(f).map_err(Failure::Usage)?)?;
+        }
+        let at = if a.opt("at").map_err(Failure::Usage)?.is_some() {
+            at_time(a).map_err(Failure::Usage)?
+        } else {
+            UnixTime::now()
+        };
+        let leaf = std::sync::Arc::new(hoviat::pki::Cert::from_der(&facts.holder_certificate)?);
+        trust.validate_with(
+            &leaf,
+            &[],
+            &record::holder_path_options(at),
+            hoviat_testkit::backend_from_env(),
+        )?;
+        "valid"
+    };
+    Ok(serde_json::json!({
+        "certificate": info.certificates.iter().find(|c| c.slot == "ir-nid-sign").or(info.certificates.first()).map(|c| c.slot),
+        "chain": chain,
+        "attributes": attributes,
+    }))
+}
+
 fn cmd_sim(raw: &[String]) -> Result<serde_json::Value, Failure> {
     use hoviat_testkit::virtual_card::{self as vc, VirtualCard};
     let (sub, rest) = raw.split_first().ok_or_else(|| Failure::Usage(usage("sim card ...")))?;
@@ -702,7 +808,18 @@ fn cmd_sim(raw: &[String]) -> Result<serde_json::Value, Failure> {
             None => Ok(hoviat_testkit::Registry::generate("hoviat", today())),
         }
     };
+    // The Iranian card: the faithful one (Iranian-layout registry) unless --pki names an
+    // Estonian-style registry, whose one certificate it then carries twice (older layout).
+    let iran = match (profile, a.opt("pki").map_err(Failure::Usage)?) {
+        ("ir-nid", Some(dir)) => load_iran_registry(dir)?,
+        ("ir-nid", None) => Some(hoviat_testkit::iran::IranRegistry::generate("hoviat", today())),
+        _ => None,
+    };
     let mut card: Box<dyn VirtualCard> = match profile {
+        "ir-nid" if iran.is_some() => iran
+            .as_ref()
+            .and_then(|r| vc::for_iran_holder(r, holder))
+            .ok_or_else(|| Failure::Usage(usage(format!("no holder {holder}"))))?,
         "piv" | "ir-nid" => vc::for_holder(&registry()?, holder, profile == "ir-nid")
             .ok_or_else(|| Failure::Usage(usage(format!("no holder {holder}"))))?,
         "garbage" => Box::new(vc::GarbageCard::default()),

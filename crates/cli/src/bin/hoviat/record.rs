@@ -201,19 +201,12 @@ fn cmd_make(raw: &[String]) -> Result<serde_json::Value, Failure> {
 /// Reads the card through PC/SC: the certificate that names the holder (the Iranian card's
 /// signing certificate, PIV slot 9A), the chip serial, and the ID PIN (PIV PIN) when asked.
 fn read_card(t: &mut hoviat_pcsc::PcscTransport, with_pin: bool) -> Result<CardFacts, Failure> {
-    use base64::Engine;
     use hoviat::card::{self, Profile};
     let pin = if with_pin { Some(read_pin_stdin()?) } else { None };
     let info = card::block_on(card::info(t, &mut status_to_stderr))?;
-    let chosen = info
-        .certificates
-        .iter()
-        .find(|c| c.slot == "ir-nid-sign")
-        .or_else(|| info.certificates.first())
-        .ok_or(hoviat::card::CardError::CertificateMissing)?;
-    let der = base64::engine::general_purpose::STANDARD
-        .decode(&chosen.der)
-        .map_err(|e| Failure::Usage(usage(format!("card certificate: {e}"))))?;
+    if info.certificates.is_empty() {
+        return Err(hoviat::card::CardError::CertificateMissing.into());
+    }
     let mut outcome = PinOutcome::NotTried;
     if let Some(pin) = &pin {
         let mut ch = card::Channel::new(t);
@@ -229,18 +222,7 @@ fn read_card(t: &mut hoviat_pcsc::PcscTransport, with_pin: bool) -> Result<CardF
         })?;
         outcome = PinOutcome::Accepted;
     }
-    Ok(CardFacts {
-        holder_certificate: der,
-        chip_type: match info.profile {
-            Profile::Piv => "piv".into(),
-            Profile::IrNid => "ir-nid".into(),
-        },
-        card_serial: info
-            .card_serial
-            .filter(|s| !s.is_empty() && s.len() <= 64 && s.bytes().all(|b| b.is_ascii_alphanumeric())),
-        pin: outcome,
-        ..CardFacts::default()
-    })
+    Ok(CardFacts::from_card_info(&info, outcome)?)
 }
 
 /// A PIV card signs the record (GENERAL AUTHENTICATE with key 9A over the digest of the
@@ -324,8 +306,9 @@ fn cmd_disclose(raw: &[String]) -> Result<serde_json::Value, Failure> {
     Ok(serde_json::json!({ "presentation": p, "attributes": names }))
 }
 
-/// Test equipment: a test registry, a test institution (and a rogue one), card facts for an
-/// Iranian-layout holder (0, RSA) and a PIV-like holder (1, P-256), and their software-card keys.
+/// Test equipment: a test registry, the Iranian-layout registry (`iran/`), a test institution
+/// (and a rogue one), card facts for an Iranian-layout holder (0, RSA) and a PIV-like holder
+/// (1, P-256), and their software-card keys.
 fn cmd_testkit(raw: &[String]) -> Result<serde_json::Value, Failure> {
     use hoviat_testkit::institution::{self as ti, TestInstitution};
     let a = Args::parse(raw, &["out", "seed", "at"], &[]).map_err(Failure::Usage)?;
@@ -339,6 +322,11 @@ fn cmd_testkit(raw: &[String]) -> Result<serde_json::Value, Failure> {
     let d = dir.display().to_string();
     let reg = hoviat_testkit::Registry::generate(seed, at);
     reg.write_to(&dir.join("registry")).map_err(io(&d))?;
+    // The Iranian-layout registry: `hoviat sim card --profile ir-nid --pki DIR/iran` is the
+    // faithful virtual Iranian card.
+    hoviat_testkit::iran::IranRegistry::generate(seed, at)
+        .write_to(&dir.join("iran"))
+        .map_err(io(&d))?;
     TestInstitution::generate(seed, "hoviat test bank", at)
         .write_to(&dir.join("institution"))
         .map_err(io(&d))?;
