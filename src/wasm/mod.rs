@@ -17,6 +17,8 @@ use crate::pki::{AlgorithmPolicy, PathOptions, SignatureBackend, TrustStore};
 use crate::time::UnixTime;
 use crate::token::{NonceStore as _, Origin, Verifier};
 
+mod cms;
+
 thread_local! {
     static LAST_PANIC: RefCell<Option<String>> = const { RefCell::new(None) };
 }
@@ -412,7 +414,11 @@ fn add_known(rec: &crate::pki::alg::Recorded, known: &JsValue) -> Result<(), JsV
 /// HoviatError thrown) when every signature the verdict rests on was known, else
 /// `{done: false, pending: [...]}`.
 fn step(p: &Prepared, rec: &crate::pki::alg::Recorded) -> Result<JsValue, JsValue> {
-    let verdict = run(p, rec);
+    step_from(run(p, rec), rec)
+}
+
+/// The step object for a pass's verdict and the checks it left pending (tokens and CMS alike).
+fn step_from(verdict: Result<JsValue, JsValue>, rec: &crate::pki::alg::Recorded) -> Result<JsValue, JsValue> {
     let pending = rec.take_pending();
     if pending.is_empty() {
         let out = Object::new();
