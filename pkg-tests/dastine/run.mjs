@@ -38,6 +38,7 @@ await new Promise((resolve, reject) => {
   fake.on('exit', (c) => reject(new Error('fake-dastine exited ' + c)));
   setTimeout(() => reject(new Error('fake-dastine did not start')), 20_000);
 });
+process.on('exit', () => { try { fake.kill('SIGTERM'); } catch { /* gone */ } });
 const control = (p, body) => new Promise((resolve, reject) => {
   const req = http.request({ host: '127.0.0.1', port: 51356, path: p, method: body ? 'POST' : 'GET', headers: { 'content-type': 'application/json' } }, (res) => {
     let s = ''; res.on('data', (c) => { s += c; }); res.on('end', () => resolve(s ? JSON.parse(s) : {}));
@@ -55,9 +56,9 @@ const serve = async (req, res) => {
   else if (url.pathname === '/www/messages.js') file = path.join(repo, 'www', 'messages.js');
   else file = path.normalize(path.join(root, url.pathname));
   if (!file.startsWith(root) && !file.startsWith(path.join(repo, 'www'))) { res.writeHead(403).end(); return; }
-  try {
-    res.writeHead(200, { 'content-type': types[path.extname(file)] || 'application/octet-stream' }).end(await readFile(file));
-  } catch { res.writeHead(404).end(); }
+  let body;
+  try { body = await readFile(file); } catch { res.writeHead(404).end(); return; }
+  res.writeHead(200, { 'content-type': types[path.extname(file)] || 'application/octet-stream' }).end(body);
 };
 execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', path.join(reg.dir, 'page.key'),
   '-out', path.join(reg.dir, 'page.crt'), '-days', '2', '-subj', '/CN=hoviat.test', '-addext', 'subjectAltName=DNS:hoviat.test'], { stdio: 'ignore' });
@@ -75,7 +76,9 @@ const browser = await chromium.launch({
     // Test only: the fake service's and the test page's self-signed certificates.
     '--ignore-certificate-errors'],
 });
-const trust = { trustAnchors: reg.trust.trustAnchors, crls: reg.trust.crls, at: reg.at };
+// The relying party's trust: the root, the issuing CAs (the fake, like CmsSign, embeds only the
+// signer's certificate) and their CRLs.
+const trust = { trustAnchors: reg.trust.trustAnchors, intermediates: reg.intermediates, crls: reg.trust.crls, at: reg.at };
 const errors = [];
 try {
   const ctx = await browser.newContext({ ignoreHTTPSErrors: true });
