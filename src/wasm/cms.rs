@@ -30,11 +30,14 @@ struct CmsPrepared {
     at: UnixTime,
 }
 
-/// Bytes from a Uint8Array, an ArrayBuffer or a string (`text_as`: how a string is meant).
+/// Bytes from a Uint8Array, an ArrayBuffer or a string (its UTF-8 bytes).
 fn bytes(v: &JsValue, what: &str, max: usize) -> Result<Vec<u8>, JsValue> {
     if let Some(s) = v.as_string() {
         if s.len() > max {
-            return Err(coded(&crate::cms::CmsError::TooLarge { what: "input (bytes)", limit: max }));
+            return Err(coded(&crate::cms::CmsError::TooLarge {
+                what: "input (bytes)",
+                limit: max,
+            }));
         }
         return Ok(s.into_bytes());
     }
@@ -43,10 +46,15 @@ fn bytes(v: &JsValue, what: &str, max: usize) -> Result<Vec<u8>, JsValue> {
     } else if let Some(b) = v.dyn_ref::<ArrayBuffer>() {
         Uint8Array::new(b)
     } else {
-        return Err(invalid(&format!("{what} must be a Uint8Array, an ArrayBuffer or a string")));
+        return Err(invalid(&format!(
+            "{what} must be a Uint8Array, an ArrayBuffer or a string"
+        )));
     };
     if arr.length() as usize > max {
-        return Err(coded(&crate::cms::CmsError::TooLarge { what: "input (bytes)", limit: max }));
+        return Err(coded(&crate::cms::CmsError::TooLarge {
+            what: "input (bytes)",
+            limit: max,
+        }));
     }
     Ok(arr.to_vec())
 }
