@@ -227,9 +227,8 @@ class DastineSession {
     }
     const s = String(r);
     if (DASTINE_PAYLOAD.includes(command)) {
-      // A payload is never a short number; a short number is an error code.
-      if (/^\d{1,4}$/.test(s) && command !== 'GetVersion') throw dastineError(s, command);
-      if (command === 'GetVersion' && /^\d{1,4}$/.test(s) && !s.includes('.')) throw dastineError(s, command);
+      // A payload (base64, or a dotted version) is never a short number; that is an error code.
+      if (/^\d{1,4}$/.test(s)) throw dastineError(s, command);
       return s;
     }
     if (s === '0') return s;
