@@ -303,16 +303,16 @@ async function verifyToken(token, options) {
 
 // Runs a two-pass platform verification (`job.step`): the core says which signatures its
 // verdict needs, the platform verifies them, and the core decides with the real answers only.
-async function platformPasses(job, backend, parallel) {
+async function platformPasses(job, backend, parallel, slot) {
   try {
     let fresh = [];
     for (let round = 0; round < 8; round++) {
       let step;
-      try { step = job.step(fresh); } catch (e) { throw toError(e, main); }
+      try { step = job.step(fresh); } catch (e) { throw toError(e, slot); }
       if (step.done) return step.result;
       fresh = backend === 'node' ? await nodeVerify(step.pending, parallel) : await webcryptoVerify(step.pending);
       if (fresh.length === step.pending.length && fresh.every((r) => r[1] === true)) {
-        if ('ifAllValidError' in step) throw toError(step.ifAllValidError, main);
+        if ('ifAllValidError' in step) throw toError(step.ifAllValidError, slot);
         return step.ifAllValid;
       }
     }
@@ -335,31 +335,32 @@ async function verifySignature(cms, options) {
   if (!BACKENDS.includes(backend)) {
     throw new HoviatError('INVALID_ARGUMENT', 'backend must be one of ' + BACKENDS.join(', '));
   }
-  if (backend === 'wasm') {
-    if (fullSlot === null) fullSlot = PLATFORM.fullSource ? new Slot('core', await PLATFORM.fullSource()) : main;
-    const full = await fullSlot.ready();
-    const opts = withTrust(options, full, fullSlot);
-    try {
-      return full.verifySignature(cms, opts);
-    } catch (e) {
-      throw toError(e, fullSlot);
-    }
-  }
   if (backend === 'node' && !PLATFORM.nodeCrypto) {
     throw new HoviatError('INVALID_ARGUMENT', 'the node backend exists only in Node');
   }
   if (backend === 'webcrypto' && !(globalThis.crypto && globalThis.crypto.subtle)) {
     throw new HoviatError('INVALID_ARGUMENT', 'WebCrypto is not available here (a secure context is needed)');
   }
-  const core = await main.ready();
-  const opts = withTrust(options, core, main);
+  // CMS lives in the full module only (in Node the main one; in a browser web/core.wasm,
+  // fetched on the first verifySignature), so that pages verifying only tokens keep the lite
+  // module's size. Every backend runs there; 'webcrypto' and 'node' discharge its checks.
+  if (fullSlot === null) fullSlot = PLATFORM.fullSource ? new Slot('core', await PLATFORM.fullSource()) : main;
+  const full = await fullSlot.ready();
+  const opts = withTrust(options, full, fullSlot);
+  if (backend === 'wasm') {
+    try {
+      return full.verifySignature(cms, opts);
+    } catch (e) {
+      throw toError(e, fullSlot);
+    }
+  }
   let job;
   try {
-    job = new core.CmsJob(cms, opts);
+    job = new full.CmsJob(cms, opts);
   } catch (e) {
-    throw toError(e, main);
+    throw toError(e, fullSlot);
   }
-  return platformPasses(job, backend, options.parallel);
+  return platformPasses(job, backend, options.parallel, fullSlot);
 }
 
 /** A fresh challenge: 32 random bytes, base64 (in a browser, after init() or any async call). */

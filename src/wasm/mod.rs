@@ -17,6 +17,9 @@ use crate::pki::{AlgorithmPolicy, PathOptions, SignatureBackend, TrustStore};
 use crate::time::UnixTime;
 use crate::token::{NonceStore as _, Origin, Verifier};
 
+// CMS verification: in the full module only (the lite one stays token-sized; the npm package
+// loads the full module for verifySignature).
+#[cfg(feature = "rustcrypto")]
 mod cms;
 
 thread_local! {
