@@ -4,7 +4,7 @@ import { build } from 'esbuild';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 const here = path.dirname(fileURLToPath(import.meta.url));
-for (const peer of ['pkijs', 'x509']) {
+for (const peer of ['pkijs', 'x509', 'pkijs-cms']) {
   await build({
     entryPoints: [path.join(here, 'js', `peer-${peer}.js`)],
     outfile: path.join(here, 'dist', `${peer}.js`),

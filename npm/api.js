@@ -16,7 +16,7 @@ class HoviatError extends Error {
   }
 }
 
-const TRANSPORTS = ['auto', 'virtual', 'extension', 'webusb', 'webserial', 'smartcard'];
+const TRANSPORTS = ['auto', 'virtual', 'extension', 'dastine', 'webusb', 'webserial', 'smartcard'];
 
 function wasmUnavailable(what, e) {
   if (e instanceof HoviatError) return e;
@@ -282,18 +282,66 @@ async function verifyToken(token, options) {
   } catch (e) {
     throw toError(e, main);
   }
+  return platformPasses(job, backend, options.parallel, main);
+}
+
+// Drives the core's typed platform verification (`job.step`, hoviat::pki::platform): the core
+// hands out the signatures its verdict needs, the platform verifies them, and the core alone
+// decides whether a verdict may stand (usually after one round).
+async function platformPasses(job, backend, parallel, slot) {
   try {
     let fresh = [];
     for (let round = 0; round < 8; round++) {
       let step;
-      try { step = job.step(fresh); } catch (e) { throw toError(e, main); }
+      try { step = job.step(fresh); } catch (e) { throw toError(e, slot); }
       if (step.done) return step.result;
-      fresh = backend === 'node' ? await nodeVerify(step.pending, options.parallel) : await webcryptoVerify(step.pending);
+      fresh = backend === 'node' ? await nodeVerify(step.pending, parallel) : await webcryptoVerify(step.pending);
     }
     throw new HoviatError('INTERNAL_ERROR', 'signature verification did not settle');
   } finally {
     try { job.free(); } catch (_) { /* already gone after a trap */ }
   }
+}
+
+/**
+ * Verifies a CMS (PKCS#7) SignedData, attached or detached (what Dastine's CmsSign returns, and
+ * what portals collect): the same verdicts, codes and result object as
+ * `hoviat verify-signature`. `cms`: DER bytes, or base64 / PEM text. SHA-1 is refused with
+ * ALGORITHM_DISALLOWED unless `allowSha1: true` (legacy documents; the result then says
+ * `legacySha1: true`).
+ */
+async function verifySignature(cms, options) {
+  needObject(options, 'options');
+  const backend = options.backend === undefined ? DEFAULT_BACKEND : options.backend;
+  if (!BACKENDS.includes(backend)) {
+    throw new HoviatError('INVALID_ARGUMENT', 'backend must be one of ' + BACKENDS.join(', '));
+  }
+  if (backend === 'node' && !PLATFORM.nodeCrypto) {
+    throw new HoviatError('INVALID_ARGUMENT', 'the node backend exists only in Node');
+  }
+  if (backend === 'webcrypto' && !(globalThis.crypto && globalThis.crypto.subtle)) {
+    throw new HoviatError('INVALID_ARGUMENT', 'WebCrypto is not available here (a secure context is needed)');
+  }
+  // CMS lives in the full module only (in Node the main one; in a browser web/core.wasm,
+  // fetched on the first verifySignature), so that pages verifying only tokens keep the lite
+  // module's size. Every backend runs there; 'webcrypto' and 'node' discharge its checks.
+  if (fullSlot === null) fullSlot = PLATFORM.fullSource ? new Slot('core', await PLATFORM.fullSource()) : main;
+  const full = await fullSlot.ready();
+  const opts = withTrust(options, full, fullSlot);
+  if (backend === 'wasm') {
+    try {
+      return full.verifySignature(cms, opts);
+    } catch (e) {
+      throw toError(e, fullSlot);
+    }
+  }
+  let job;
+  try {
+    job = new full.CmsJob(cms, opts);
+  } catch (e) {
+    throw toError(e, fullSlot);
+  }
+  return platformPasses(job, backend, options.parallel, fullSlot);
 }
 
 /** A fresh challenge: 32 random bytes, base64 (in a browser, after init() or any async call). */
@@ -424,6 +472,13 @@ async function connectWith(options, virtual) {
   }
   if (transport === 'extension') {
     return new Card('extension', await extensionImpl(opts.timeoutMs || 1500), opts.onStatus);
+  }
+  if (transport === 'dastine') {
+    // The vendor middleware (npm/dastine.js): signatures through the registry-keyed session.
+    const impl = await dastineImpl(opts.dastine, opts.onStatus);
+    const card = new Card('dastine', impl, opts.onStatus);
+    for (const m of ['authenticateByPin', 'selectCertificate', 'selectedCertificate', 'cmsSign', 'nidSign', 'close']) card[m] = impl[m];
+    return card;
   }
   if (transport !== 'auto') throw notYet(transport);
   // auto: the extension is the transport every desktop browser has; say why others are not used.

@@ -158,6 +158,30 @@ export type HoviatErrorCode =
   | 'CMS_SIGNING_CERTIFICATE_MISMATCH'
   | 'CMS_SIGNATURE_INVALID'
   | 'CMS_SIGNING_TIME_MISSING'
+  | 'DASTINE_NOT_INSTALLED'
+  | 'DASTINE_CLOSED'
+  | 'DASTINE_VERSION_OUTDATED'
+  | 'DASTINE_BAD_REPLY'
+  | 'DASTINE_RESPONSE_TIMEOUT'
+  | 'DASTINE_UNKNOWN_ERROR'
+  | 'DASTINE_CERT_NOT_SELECTED'
+  | 'DASTINE_HASH_UNSUPPORTED'
+  | 'DASTINE_PIN_TIMEOUT'
+  | 'DASTINE_PIN_WRONG'
+  | 'DASTINE_CANCELLED'
+  | 'DASTINE_PIN_BLOCKED'
+  | 'DASTINE_NO_PRIVATE_KEY'
+  | 'DASTINE_INPUT_NOT_BASE64'
+  | 'DASTINE_CMS_SIGN_FAILED'
+  | 'DASTINE_CMS_ATTRIBUTE_INVALID'
+  | 'DASTINE_CONFIG_INVALID'
+  | 'DASTINE_CONFIG_SIGNATURE_INVALID'
+  | 'DASTINE_TOKEN_NOT_AVAILABLE'
+  | 'DASTINE_PUK_BLOCKED'
+  | 'DASTINE_NOT_AUTHENTICATED'
+  | 'DASTINE_NID_SM_SERVER_UNREACHABLE'
+  | 'DASTINE_NID_SIGNING_SERVER_UNAVAILABLE'
+  | 'DASTINE_NID_CARD_ERROR'
   | 'PDF_MALFORMED'
   | 'PDF_NO_SIGNATURE'
   | 'PDF_MODIFIED_AFTER_SIGNING'
@@ -281,6 +305,65 @@ export function verifyToken(token: string | WebEidToken, options: VerifyOptions)
 /** A fresh challenge: 32 random bytes, base64. */
 export function createNonce(): string;
 
+/** Options of verifySignature: the trust and policy options of verifyToken, without origin and nonce. */
+export interface SignatureVerifyOptions extends Omit<VerifyOptions, 'origin' | 'nonce'> {
+  /** The signed bytes, for a detached signature (a string is its UTF-8 bytes). For an attached
+   * one it may be given too, and must then equal the attached content (CMS_CONTENT_CONFLICT). */
+  content?: Uint8Array | ArrayBuffer | string;
+  /** Certificates to find signers and intermediates in, besides those in the message. */
+  certificates?: PkiInput[] | PkiInput;
+  /** Accept SHA-1 (signature digest and certificates) for legacy documents: Dastine's CmsSign
+   * defaults to SHA-1. Default false: ALGORITHM_DISALLOWED. The result then says legacySha1. */
+  allowSha1?: boolean;
+  /** Validate each signer's path as of its claimed signingTime (the signer's unauthenticated
+   * claim; the verdict at `at` is reported beside it). No signingTime: CMS_SIGNING_TIME_MISSING. */
+  atSigningTime?: boolean;
+  /** Extended key usage the signer certificates must have: a purpose name or a dotted OID. */
+  eku?: string;
+}
+
+/** One verified signer of a CMS message. */
+export interface VerifiedSigner {
+  index: number;
+  signerId: string;
+  certificate: CertificateSummary;
+  holder: Holder;
+  /** Subjects of the validated path, signer first, anchor last. */
+  chain: string[];
+  revocation: VerifiedIdentity['revocation'];
+  digestAlgorithm: string;
+  signatureAlgorithm: string;
+  signedAttributes: boolean;
+  /** signingTime: the signer's claim, never authenticated. */
+  signingTime: { time: string; authenticated: false; withinCertificateValidity: boolean } | null;
+  signingCertificate: { version: 1 | 2; hash: string; matches: boolean } | null;
+  validationTime: string;
+  validationTimeSource: 'given' | 'claimed-signing-time';
+  atGivenTime?: { at: string; valid: boolean; code?: HoviatErrorCode; message?: string };
+  legacySha1: boolean;
+}
+
+/** A verified CMS SignedData: the object `hoviat verify-signature` prints. */
+export interface VerifiedSignature {
+  verified: true;
+  contentType: string;
+  contentAttached: boolean;
+  contentLength: number;
+  signers: VerifiedSigner[];
+  /** Some signer relied on SHA-1, accepted only because allowSha1 was given. */
+  legacySha1: boolean;
+  sha1Allowed: boolean;
+  validationTime: string;
+  statement: string;
+}
+
+/**
+ * Verifies a CMS (PKCS#7) SignedData, attached or detached — what Dastine's CmsSign returns
+ * and portals collect — with the same verdicts and codes as `hoviat verify-signature`.
+ * `cms`: DER bytes, or base64 / PEM text. Throws HoviatError (CMS_*, CERT_*, ALGORITHM_*, ...).
+ */
+export function verifySignature(cms: Uint8Array | ArrayBuffer | string, options: SignatureVerifyOptions): Promise<VerifiedSignature>;
+
 /** Single-use, expiring challenges for one server process. */
 export class NonceStore {
   constructor(options?: { ttlSeconds?: number; capacity?: number });
@@ -337,7 +420,9 @@ export interface SharedCardInfo extends CardInfo {
 
 export interface ConnectOptions {
   /** auto (default) picks the best available transport and says why others are unavailable. */
-  transport?: 'auto' | 'virtual' | 'extension' | 'webusb' | 'webserial' | 'smartcard';
+  transport?: 'auto' | 'virtual' | 'extension' | 'dastine' | 'webusb' | 'webserial' | 'smartcard';
+  /** Options of the Dastine transport (transport 'dastine'). */
+  dastine?: DastineOptions;
   /** Progress while the card works. */
   onStatus?: (status: CardStatus) => void;
   /** Options of the virtual card (test equipment). */
@@ -356,7 +441,7 @@ export interface TestRegistry {
 }
 
 export interface Card {
-  readonly transport: 'virtual' | 'extension';
+  readonly transport: 'virtual' | 'extension' | 'dastine';
   /** Why other transports were not chosen (auto). */
   readonly unavailable: Record<string, string>;
   /** The virtual card's test registry, to verify its tokens (transport 'virtual' only). */
@@ -382,10 +467,55 @@ export interface Card {
 }
 
 /**
+ * The vendor middleware Dastine, on the loopback (ws://127.0.0.1:51356/dastine from http pages,
+ * wss://localhost.dastine.pki.co.ir:51357/dastine from https pages). Commands go one at a time.
+ */
+export interface DastineOptions {
+  /** The site's own licensed <Configuration> XML, signed by the vendor, sent by SetConfig as
+   * given (hoviat never makes one). A refused one is DASTINE_CONFIG_SIGNATURE_INVALID or DASTINE_CONFIG_INVALID. */
+  config?: string;
+  /** Replaces the service's URL (test equipment, or a site-specific install). */
+  url?: string;
+  /** The service's port for http pages (default 51356), as DastineSetPort. */
+  port?: number;
+  /** The service's port for https pages (default 51357). */
+  sslPort?: number;
+  /** Connection tries before DASTINE_NOT_INSTALLED (default 5), retryDelayMs apart (default 10000). */
+  retries?: number;
+  retryDelayMs?: number;
+  /** How long to wait for one command's answer before DASTINE_RESPONSE_TIMEOUT (default 120000 ms). */
+  timeoutMs?: number;
+  /** DastineIsAlive every so many ms (default 60000; 0: never). */
+  keepAliveMs?: number;
+  /** The oldest Dastine version the site accepts: an older one is DASTINE_VERSION_OUTDATED. */
+  minVersion?: string;
+  /** A WebSocket constructor where there is no global one (Node before 22). */
+  WebSocket?: unknown;
+}
+
+/** A Dastine session (transport 'dastine'): the card signs through the middleware. */
+export interface DastineCard extends Card {
+  readonly transport: 'dastine';
+  /** NIDAuthenticateByPIN: Dastine's window asks for the card's PIN. */
+  authenticateByPin(options?: { cardReader?: string; timeoutMs?: number }): Promise<void>;
+  /** Selects the signing certificate (by thumbprint, by subject, or in Dastine's window) and returns it (base64 DER). */
+  selectCertificate(options?: { from?: 'token' | 'windows'; issuer?: string; keyUsages?: string; subjectDn?: string; thumbprint?: string; hashAlg?: string; timeoutMs?: number }): Promise<string>;
+  /** The selected certificate, base64 DER. */
+  selectedCertificate(): Promise<string>;
+  /** CmsSign: a CMS SignedData (base64) over `data` (a string is its UTF-8 bytes); attach defaults to true, hash to SHA256. */
+  cmsSign(data: string | Uint8Array | ArrayBuffer, options?: { attach?: boolean; hash?: 'SHA1' | 'SHA256' | 'SHA384' | 'SHA512'; timeoutMs?: number }): Promise<string>;
+  /** NIDSign: the card signs through the registry's signing server; Dastine's Result (base64) as is. */
+  nidSign(data: string | Uint8Array | ArrayBuffer, options?: { cardReader?: string; timeoutMs?: number }): Promise<string>;
+  /** Closes the connection. */
+  close(): void;
+}
+
+/**
  * Connects to a card: the browser extension (transport 'auto' or 'extension'). The virtual card
  * (test equipment) is not in this entry: `import { connect } from 'hoviat/virtual'`; here
  * transport 'virtual' throws TRANSPORT_UNAVAILABLE.
  */
+export function connect(options: ConnectOptions & { transport: 'dastine' }): Promise<DastineCard>;
 export function connect(options?: ConnectOptions): Promise<Card>;
 
 /** What `init` accepts instead of the packaged wasm file. */

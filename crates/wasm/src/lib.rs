@@ -21,6 +21,11 @@ use hoviat::pki::{AlgorithmPolicy, PathOptions, SignatureBackend, TrustStore};
 use hoviat::time::UnixTime;
 use hoviat::token::{NonceStore as _, Origin, Verifier};
 
+// CMS verification: in the full module only (the lite one stays token-sized; the npm package
+// loads the full module for verifySignature).
+#[cfg(feature = "rustcrypto")]
+mod cms;
+
 thread_local! {
     static LAST_PANIC: RefCell<Option<String>> = const { RefCell::new(None) };
 }
@@ -417,12 +422,12 @@ fn answers(known: &JsValue) -> Result<Vec<(CheckId, bool)>, JsValue> {
     Ok(out)
 }
 
-type Job = PlatformVerification<Box<dyn FnMut(&dyn SignatureBackend) -> Result<JsValue, JsValue>>, JsValue, JsValue>;
+pub(crate) type Job = PlatformVerification<Box<dyn FnMut(&dyn SignatureBackend) -> Result<JsValue, JsValue>>, JsValue, JsValue>;
 
 /// One step of the core's typed platform verification, for JavaScript: `{done: true, result}`
 /// (or the verdict's HoviatError thrown) or `{done: false, pending: [...]}`. Whether a verdict
 /// may stand is decided in the core (`hoviat::pki::platform`), never here or in JavaScript.
-fn step(job: &mut Job, known: &JsValue) -> Result<JsValue, JsValue> {
+pub(crate) fn step(job: &mut Job, known: &JsValue) -> Result<JsValue, JsValue> {
     let pending = match job.step(answers(known)?) {
         Step::Done(verdict) => {
             let out = Object::new();

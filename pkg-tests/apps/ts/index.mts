@@ -16,3 +16,12 @@ try { await verifyToken('{}', { origin: 'x', nonce: 'y' }); } catch (e) { if (e 
 // @ts-expect-error: not a backend
 await verifyToken(token, { origin: 'x', nonce: 'y', backend: 'quantum' });
 console.log(who.holder.nationalCode, crls.length);
+// verifySignature and the Dastine transport (issue 19).
+import { verifySignature, connect as connectMain, type VerifiedSignature, type DastineCard } from 'hoviat';
+const signed: VerifiedSignature = await verifySignature('MIAGCSqGSIb3DQEHAqCAMIACAQEx', { trustAnchors: anchors, content: 'متن', allowSha1: false, backend });
+const legacy: boolean = signed.legacySha1 || signed.signers.some((s) => s.legacySha1);
+const dastine: DastineCard = await connectMain({ transport: 'dastine', dastine: { config: '<Configuration/>', retries: 1 } });
+const cms: string = await dastine.cmsSign(new Uint8Array([1, 2]), { attach: false, hash: 'SHA256' });
+// @ts-expect-error: Dastine has no MD5
+await dastine.cmsSign('x', { hash: 'MD5' });
+console.log(legacy, cms.length);

@@ -853,7 +853,7 @@ fn today() -> UnixTime {
 fn cmd_bench(raw: &[String]) -> Result<serde_json::Value, Failure> {
     let (sub, rest) = raw
         .split_first()
-        .ok_or_else(|| Failure::Usage(usage("bench workloads|verify")))?;
+        .ok_or_else(|| Failure::Usage(usage("bench workloads|verify|cms")))?;
     match sub.as_str() {
         "workloads" => {
             let a = Args::parse(rest, &["out"], &[]).map_err(Failure::Usage)?;
@@ -913,6 +913,7 @@ fn cmd_bench(raw: &[String]) -> Result<serde_json::Value, Failure> {
             out["workload"] = dir.rsplit('/').next().unwrap_or(dir).into();
             Ok(out)
         }
+        "cms" => cms::cmd_bench_cms(rest),
         other => Err(Failure::Usage(usage(format!("unknown bench command {other:?}")))),
     }
 }

@@ -1,0 +1,152 @@
+//! `verifySignature`: CMS (PKCS#7) SignedData verification for the npm package, the same core
+//! call (`hoviat::cms::verify`) and the same result object as `hoviat verify-signature`. Like
+//! tokens, it runs either with RustCrypto in the module (`verifySignature`, the full build) or
+//! in passes whose signature checks the platform discharges (`CmsJob`: WebCrypto,
+//! node:crypto).
+
+use std::rc::Rc;
+use std::sync::Arc;
+
+use js_sys::{ArrayBuffer, Uint8Array};
+use wasm_bindgen::JsCast;
+use wasm_bindgen::prelude::*;
+
+use super::{at_time, blobs, coded, get, invalid, ocsp_config, opt_bool, prepared_trust, to_js};
+use hoviat::cms::{CmsOptions, CmsRequest, MAX_CMS_LEN};
+use hoviat::pki::alg::SignatureBackend;
+use hoviat::pki::platform::PlatformVerification;
+use hoviat::pki::{AlgorithmPolicy, Cert, TrustStore};
+use hoviat::time::UnixTime;
+
+/// Largest detached content accepted from JS (the CMS message itself has its own limit).
+const MAX_CONTENT_LEN: usize = 64 * 1024 * 1024;
+
+/// A parsed verification request: everything owned, so that passes can re-run it.
+struct CmsPrepared {
+    signature: Vec<u8>,
+    content: Option<Vec<u8>>,
+    certificates: Vec<Arc<Cert>>,
+    trust: Rc<TrustStore>,
+    options: CmsOptions,
+    at: UnixTime,
+}
+
+/// Bytes from a Uint8Array, an ArrayBuffer or a string (its UTF-8 bytes).
+fn bytes(v: &JsValue, what: &str, max: usize) -> Result<Vec<u8>, JsValue> {
+    if let Some(s) = v.as_string() {
+        if s.len() > max {
+            return Err(coded(&hoviat::cms::CmsError::TooLarge {
+                what: "input (bytes)",
+                limit: max,
+            }));
+        }
+        return Ok(s.into_bytes());
+    }
+    let arr = if let Some(a) = v.dyn_ref::<Uint8Array>() {
+        a.clone()
+    } else if let Some(b) = v.dyn_ref::<ArrayBuffer>() {
+        Uint8Array::new(b)
+    } else {
+        return Err(invalid(&format!(
+            "{what} must be a Uint8Array, an ArrayBuffer or a string"
+        )));
+    };
+    if arr.length() as usize > max {
+        return Err(coded(&hoviat::cms::CmsError::TooLarge {
+            what: "input (bytes)",
+            limit: max,
+        }));
+    }
+    Ok(arr.to_vec())
+}
+
+fn prepare(cms: &JsValue, opts: &JsValue) -> Result<CmsPrepared, JsValue> {
+    if !opts.is_object() {
+        return Err(invalid("options must be an object"));
+    }
+    // DER bytes, PEM or base64 text (as Dastine returns it): the core tells them apart.
+    let signature = bytes(cms, "cms", MAX_CMS_LEN / 3 * 4 + 4096)?;
+    let c = get(opts, "content")?;
+    // A string content is its UTF-8 bytes (what was shown and signed as text).
+    let content = if c.is_undefined() || c.is_null() {
+        None
+    } else {
+        Some(bytes(&c, "content", MAX_CONTENT_LEN)?)
+    };
+    let mut certificates = Vec::new();
+    for b in blobs(opts, "certificates", false)? {
+        certificates.push(hoviat::pki::chain::parse_leaf(&b).map_err(|e| coded(&e))?);
+    }
+    let trust = prepared_trust(opts)?;
+    let at = at_time(opts)?;
+    let mut options = CmsOptions::new(at).with_policy(AlgorithmPolicy {
+        allow_sha1: opt_bool(opts, "allowSha1")?,
+        ..AlgorithmPolicy::default()
+    });
+    options.at_signing_time = opt_bool(opts, "atSigningTime")?;
+    options.path.require_revocation = opt_bool(opts, "requireRevocation")?;
+    options.path.ocsp = ocsp_config(opts)?;
+    let eku = get(opts, "eku")?;
+    if !eku.is_undefined() && !eku.is_null() {
+        let e = eku.as_string().filter(|s| s.len() <= 100).unwrap_or_default();
+        options.path.eku = hoviat::pki::chain::eku_requirement(&e)
+            .ok_or_else(|| invalid("eku must be a purpose name or a dotted OID"))?;
+    }
+    Ok(CmsPrepared {
+        signature,
+        content,
+        certificates,
+        trust,
+        options,
+        at,
+    })
+}
+
+/// The same object as `hoviat verify-signature` prints.
+fn run(p: &CmsPrepared, backend: &dyn SignatureBackend) -> Result<JsValue, JsValue> {
+    let req = CmsRequest {
+        signature: &p.signature,
+        content: p.content.as_deref(),
+        certificates: p.certificates.clone(),
+    };
+    let verified = hoviat::cms::verify(&req, &p.trust, &p.options, backend).map_err(|e| coded(&e))?;
+    let mut out = serde_json::to_value(&verified).map_err(|e| super::error("INTERNAL_ERROR", &e.to_string()))?;
+    out["verified"] = true.into();
+    out["validationTime"] = p.at.to_string().into();
+    out["sha1Allowed"] = p.options.path.policy.allow_sha1.into();
+    to_js(&out)
+}
+
+/// Verifies a CMS SignedData with the portable wasm cryptography (RustCrypto). `cms`: DER
+/// (Uint8Array) or base64/PEM text; `opts`: `{content?, certificates?, trustAnchors |
+/// trustStore, intermediates?, crls?, at?, atSigningTime?, allowSha1?, requireRevocation?,
+/// eku?, ocspResponses?}`. Throws a HoviatError with the CLI's stable code.
+#[cfg(feature = "rustcrypto")]
+#[wasm_bindgen(js_name = verifySignature)]
+pub fn verify_signature(cms: JsValue, opts: JsValue) -> Result<JsValue, JsValue> {
+    run(&prepare(&cms, &opts)?, &hoviat::pki::RustCrypto)
+}
+
+/// A platform-cryptography CMS verification in progress (see `VerifyJob`): parsed once, each
+/// `step` adds the platform's results and runs a pass.
+#[wasm_bindgen]
+pub struct CmsJob {
+    job: super::Job,
+}
+
+#[wasm_bindgen]
+impl CmsJob {
+    /// Parses the message and the options (those of `verifySignature`).
+    #[wasm_bindgen(constructor)]
+    pub fn new(cms: JsValue, opts: JsValue) -> Result<CmsJob, JsValue> {
+        let p = prepare(&cms, &opts)?;
+        Ok(CmsJob {
+            job: PlatformVerification::new(Box::new(move |b: &dyn SignatureBackend| run(&p, b))),
+        })
+    }
+
+    /// Adds `[checkId, valid]` results and returns the next step (the shape of `VerifyJob`'s).
+    pub fn step(&mut self, known: JsValue) -> Result<JsValue, JsValue> {
+        super::step(&mut self.job, &known)
+    }
+}
