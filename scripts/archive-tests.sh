@@ -252,14 +252,14 @@ print(unicodedata.normalize("NFKC", re.sub("[\u200e\u200f\u202a-\u202e\u2066-\u2
 txt=$(pdftotext -enc UTF-8 "$ART/record-fa.pdf" - | norm | python3 -c 'import sys,re; t=sys.stdin.read()
 print("name" if "\u0639\u0644\u06cc" in t and "\u0645\u062d\u0645\u062f\u06cc" in t else "noname", "arabic" if re.search("[\u064a\u0643]", t) else "persian")')
 [ "$txt" = "name persian" ] && ok "paper copy (fa): pdftotext shows the holder's Persian name (علی محمدی) in logical order with Persian ی/ک, no Arabic ي/ك" || fail "pdftotext fa" "$txt"
-pdftotext -enc UTF-8 "$ART/record-fa.pdf" - | norm | grep "آذر" | grep -q "۱۴۰۵" && ok "paper copy (fa): Solar Hijri date with Persian month and digits" || fail "hijri date" "missing"
-pdftotext -enc UTF-8 "$ART/record-fa.pdf" - | norm | grep -q "افتتاح حساب" && ok "paper copy (fa): the purpose in Persian words" || fail "purpose fa" "missing"
+pdftotext -enc UTF-8 "$ART/record-fa.pdf" - | norm | grep "آذر" | grep "۱۴۰۵" >/dev/null && ok "paper copy (fa): Solar Hijri date with Persian month and digits" || fail "hijri date" "missing"
+pdftotext -enc UTF-8 "$ART/record-fa.pdf" - | norm | grep >/dev/null "افتتاح حساب" && ok "paper copy (fa): the purpose in Persian words" || fail "purpose fa" "missing"
 t=$(pdftotext -enc UTF-8 "$ART/record-en.pdf" - | tr '\n' ' ')
 echo "$t" | grep -q "Identity record from the smart national card" && echo "$t" | grep -q "Azar 1405 SH" && echo "$t" | grep -q "Archive log index" \
   && ok "paper copy (en): English text, Solar Hijri and Gregorian dates" || fail "pdftotext en" "$(echo "$t" | head -c 300)"
 # A purged record still prints (no personal data, a notice instead).
 "$A" print --db sqlite:main.db --index 0 --lang fa --pdf "$ART/record-purged-fa.pdf" >/dev/null \
-  && pdftotext -enc UTF-8 "$ART/record-purged-fa.pdf" - | norm | grep -q "پاک شده" && ! pdftotext "$ART/record-purged-fa.pdf" - | grep -q "$NC_OLD" \
+  && pdftotext -enc UTF-8 "$ART/record-purged-fa.pdf" - | norm | grep >/dev/null "پاک شده" && ! pdftotext "$ART/record-purged-fa.pdf" - | grep "$NC_OLD" >/dev/null \
   && ok "paper copy: a purged record prints with the purge notice and no personal data" || fail "purged print" "failed"
 
 # ---- PostgreSQL -------------------------------------------------------------------------------------------

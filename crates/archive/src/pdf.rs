@@ -46,6 +46,10 @@ enum Op {
     Rect { x: f32, y: f32, w: f32, h: f32, gray: u8 },
 }
 
+fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+}
+
 /// Measures text with rustybuzz (the shaper krilla uses), in points.
 struct Measure {
     face: rustybuzz::Face<'static>,
@@ -85,7 +89,11 @@ impl Measure {
         let (levels, runs) = info.visual_runs(para, para.range.clone());
         runs.into_iter()
             .filter_map(|r| {
-                let text = line.get(r.clone())?.to_string();
+                // Bidi controls have done their work; they are not drawn.
+                let text: String = line.get(r.clone())?.chars().filter(|c| !is_bidi_control(*c)).collect();
+                if text.is_empty() {
+                    return None;
+                }
                 let rtl = levels.get(r.start).is_some_and(|l| l.is_rtl());
                 let w = self.run(&text, rtl, size);
                 Some((text, rtl, w))
@@ -419,6 +427,10 @@ mod tests {
         assert_eq!(runs[0].0, "operator-7");
         assert!(!runs[0].1 && runs[1].1);
         assert!(runs.iter().all(|r| r.2 > 0.0));
+        // An isolated Gregorian date after a Persian word stays in order, controls not drawn.
+        let runs = m.runs("آذر \u{2066}2026-11-25\u{2069}", true, 10.0);
+        assert!(runs.iter().any(|r| r.0 == "2026-11-25" && !r.1), "{runs:?}");
+        assert!(runs.iter().all(|r| !r.0.chars().any(is_bidi_control)));
     }
 
     #[test]

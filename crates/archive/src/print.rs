@@ -178,9 +178,28 @@ fn value_text(name: &str, v: &Value, lang: Lang) -> String {
         s
     };
     if lang == Lang::Fa && name != "holder_certificate" {
-        fa_digits(&s)
+        ltr_isolate(&fa_digits(&s))
+    } else if lang == Lang::Fa {
+        ltr_isolate(&s)
     } else {
         s
+    }
+}
+
+/// On a Persian page, a Latin value (an identifier, a date in ASCII digits, base64) is wrapped
+/// in a left-to-right isolate (U+2066 … U+2069) so that the bidi algorithm keeps it in one piece:
+/// without it, `2026-11-25` after a Persian word reads `25-11-2026` (UAX #9 rule W2 turns the
+/// numbers into Arabic numbers) and a trailing `…` jumps to the left. Text with Arabic-script
+/// letters is left alone.
+pub fn ltr_isolate(s: &str) -> String {
+    let latin = s.chars().any(|c| c.is_ascii_alphanumeric());
+    let arabic = s
+        .chars()
+        .any(|c| ('\u{0600}'..='\u{06FF}').contains(&c) && !('\u{06F0}'..='\u{06F9}').contains(&c));
+    if latin && !arabic {
+        format!("\u{2066}{s}\u{2069}")
+    } else {
+        s.to_string()
     }
 }
 
@@ -242,7 +261,7 @@ pub fn page_text(v: &PrintView, lang: Lang, inst: Option<&Institution>, verify_u
                 pm_name,
                 fa_digits(&py.to_string())
             ),
-            format!("{}-{:02}-{:02}", gy, gm, gd),
+            ltr_isolate(&format!("{}-{:02}-{:02}", gy, gm, gd)),
         )
     } else {
         (
@@ -316,7 +335,11 @@ pub fn page_text(v: &PrintView, lang: Lang, inst: Option<&Institution>, verify_u
             ),
             f(
                 t("متصدی", "Operator"),
-                format!("{} ({}: {})", v.operator, t("پایانه", "terminal"), v.terminal),
+                if fa {
+                    format!("{} (پایانه: {})", ltr_isolate(&v.operator), ltr_isolate(&v.terminal))
+                } else {
+                    format!("{} (terminal: {})", v.operator, v.terminal)
+                },
                 false,
             ),
             f(t("شناسهٔ سند", "Record id"), v.record_id.clone(), true),
@@ -423,5 +446,8 @@ mod tests {
         assert_eq!(dates(1_742_558_400).0, (1404, 1, 1));
         assert_eq!(dates(1_774_094_400).0, (1405, 1, 1));
         assert_eq!(fa_digits("2026-11"), "۲۰۲۶-۱۱");
+        assert_eq!(ltr_isolate("2026-11-25"), "\u{2066}2026-11-25\u{2069}");
+        assert_eq!(ltr_isolate("علی"), "علی");
+        assert_eq!(ltr_isolate("۱۴۰۵"), "۱۴۰۵");
     }
 }
