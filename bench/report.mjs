@@ -315,7 +315,9 @@ for (const list of groups.values()) {
   say(`- **${s.who}** (${s.where}) is slower than ${behind}: ${reason(s)}`);
 }
 say();
-writeFileSync(outFile, L.join('\n'));
+// The archive's section (scripts/bench-archive.sh, its own run) is kept as it is.
+const kept = existsSync(outFile) ? readFileSync(outFile, 'utf8').match(/<!-- archive-bench:start -->[\s\S]*<!-- archive-bench:end -->\n?/) : null;
+writeFileSync(outFile, L.join('\n') + (kept ? '\n' + kept[0] : ''));
 console.log('--- benchmark summary ---');
 for (const s of summary) console.log(s);
 for (const [t, ok] of checks) console.log(`${ok ? 'met' : 'NOT MET'}: ${t}`);

@@ -173,7 +173,7 @@ suite() { # label main-db copy-fn sql-fn
   out=$("$A" purge --db "$DB" --older-than 1d --at 2026-11-27T13:00:00Z)
   [ "$(echo "$out" | field purged)" = 8 ] && ok "$L: purge removed the personal data of 8 records" || fail "$L purge" "$out"
   if [ "$("$W/hoviat-archive-bin" verify --db "$DB" --log-pub log.pub "${CA[@]}")" = "$("$A" verify --db "$DB" --log-pub log.pub "${CA[@]}")" ]; then
-    ok "$L: hoviat archive verify and the standalone hoviat-archive agree"
+    ok "$L: after purge, hoviat archive verify and the standalone hoviat-archive agree"
   else fail "$L standalone" "hoviat-archive and hoviat archive differ"; fi
   if out=$("$A" verify --db "$DB" --log-pub log.pub "${CA[@]}"); then
     ok "$L: after purge the log, checkpoints and all $(echo "$out" | field sealsVerified) seals verify ($(echo "$out" | field personal) with personal data)"
@@ -228,37 +228,44 @@ c=$("$A" verify --db sqlite:t-fork.db --log-pub log.pub --previous wstate.txt --
 [ "$c" = ARCHIVE_CHECKPOINT_NOT_EXTENDING ] && ok "the forked log does not extend the witness's checkpoint ($c)" || fail "verify fork vs witness" "got '$c'"
 grep -qaF "$NC_OLD" main.db && fail "sqlite raw file" "national code in clear" || ok "sqlite: no national code in the clear in the raw file"
 
-# ---- the paper copy: HTML and PDF in Persian and English ------------------------------------------------
-# Vazirmatn (SIL OFL 1.1) from npm, pinned; Chromium shapes (HarfBuzz) and prints the PDF. Artefacts
-# (HTML, PDF, PNG of the PDF pages, Chromium screenshots) are kept in $TARGET/archive-artefacts.
+# ---- the paper copy: PDF (krilla) and HTML in Persian and English ---------------------------------------
+# The PDF is made in Rust (krilla: rustybuzz shaping, unicode-bidi runs, PDF/A-2u, Vazirmatn subset and
+# embedded from crates/archive/fonts, no network); the HTML page is screenshotted in Chromium. Artefacts
+# (PDF, PNG of every PDF page, HTML, screenshots) are kept in $TARGET/archive-artefacts.
 ART=$TARGET/archive-artefacts
-mkdir -p "$ART"
-if (npm pack vazirmatn@33.0.3 --silent >/dev/null 2>&1 && tar xzf vazirmatn-33.0.3.tgz) \
-    && cp package/fonts/ttf/Vazirmatn-Regular.ttf package/OFL.txt "$ART/"; then
-  IDX=$("$A" search --db sqlite:main.db --national-code "$NC_NEW" --purpose account-opening | field entries.0.index)
-  for l in fa en; do
-    qr=$("$A" print --db sqlite:main.db --index "$IDX" --lang $l --font-url Vazirmatn-Regular.ttf \
-      --institution kit/institution/institution.json --out "$ART/record-$l.html" | field qr)
-    timeout 90 chromium --headless --no-sandbox --disable-gpu --no-pdf-header-footer --disable-background-networking \
-      --print-to-pdf="$ART/record-$l.pdf" "file://$ART/record-$l.html" >/dev/null 2>&1
-    timeout 90 chromium --headless --no-sandbox --disable-gpu --disable-background-networking --window-size=900,1250 \
-      --screenshot="$ART/record-$l-screenshot.png" "file://$ART/record-$l.html" >/dev/null 2>&1
-    [ -s "$ART/record-$l.pdf" ] && [ -s "$ART/record-$l-screenshot.png" ] && ok "paper copy ($l): HTML, PDF and screenshot" || fail "paper copy $l" "no PDF or screenshot"
-    pdffonts "$ART/record-$l.pdf" | grep -q 'Vazirmatn-Regular.*CID TrueType.*yes yes' && ok "paper copy ($l): Vazirmatn embedded (pdffonts)" || fail "pdffonts $l" "$(pdffonts "$ART/record-$l.pdf")"
-    pdftoppm -r 150 -png "$ART/record-$l.pdf" "$ART/record-$l-page"
-    got=$(zbarimg --raw -q "$ART/record-$l-page-1.png" 2>/dev/null)
-    [ "$got" = "$qr" ] && case "$qr" in *"index=$IDX;"*) true;; *) false;; esac && ! echo "$got" | grep -q "$NC_NEW" \
-      && ok "paper copy ($l): the QR decodes (zbarimg) to the record id, index $IDX and digest, no personal data" || fail "QR $l" "'$got' vs '$qr'"
-  done
-  txt=$(pdftotext -enc UTF-8 "$ART/record-fa.pdf" - | python3 -c 'import sys,unicodedata,re
-t=unicodedata.normalize("NFKC", re.sub("[\u200e\u200f\u202a-\u202e\u2066-\u2069]", "", sys.stdin.read()))
+rm -rf "$ART"; mkdir -p "$ART"
+cp "$ROOT/crates/archive/fonts/Vazirmatn-Regular.ttf" "$ROOT/crates/archive/fonts/OFL.txt" "$ART/"
+IDX=$("$A" search --db sqlite:main.db --national-code "$NC_NEW" --purpose account-opening | field entries.0.index)
+for l in fa en; do
+  qr=$("$A" print --db sqlite:main.db --index "$IDX" --lang $l --pdf "$ART/record-$l.pdf" --out "$ART/record-$l.html" \
+    --font-url Vazirmatn-Regular.ttf --institution kit/institution/institution.json | field qr)
+  [ -s "$ART/record-$l.pdf" ] && head -c 5 "$ART/record-$l.pdf" | grep -q '%PDF-' && ok "paper copy ($l): PDF made by hoviat-archive print --pdf (krilla)" || fail "paper copy $l" "no PDF"
+  pdfinfo -meta "$ART/record-$l.pdf" | tr -d '\n ' | grep -Eq 'pdfaid:part(>|=")2' && pdfinfo -meta "$ART/record-$l.pdf" | tr -d '\n ' | grep -Eq 'pdfaid:conformance(>|=")U' \
+    && ok "paper copy ($l): PDF/A-2u identification in the XMP metadata" || fail "PDF/A $l" "no pdfaid part 2 / conformance U"
+  pdffonts "$ART/record-$l.pdf" | grep -Eq 'Vazirmatn.*CID TrueType.*yes +yes' && ! pdffonts "$ART/record-$l.pdf" | tail -n +3 | grep -Eqv 'yes +yes +yes' \
+    && ok "paper copy ($l): Vazirmatn embedded and subset, every font embedded (pdffonts)" || fail "pdffonts $l" "$(pdffonts "$ART/record-$l.pdf")"
+  pdftoppm -r 150 -png "$ART/record-$l.pdf" "$ART/record-$l-page"
+  got=$(zbarimg --raw -q "$ART/record-$l-page-1.png" 2>/dev/null)
+  [ "$got" = "$qr" ] && case "$qr" in *"index=$IDX;"*) true;; *) false;; esac && ! echo "$got" | grep -q "$NC_NEW" \
+    && ok "paper copy ($l): the QR on the PDF page (pdftoppm) decodes (zbarimg) to the record id, index $IDX and digest, no personal data" || fail "QR $l" "'$got' vs '$qr'"
+  timeout 90 chromium --headless --no-sandbox --disable-gpu --disable-background-networking --window-size=900,1250 \
+    --screenshot="$ART/record-$l-screenshot.png" "file://$ART/record-$l.html" >/dev/null 2>&1
+  [ -s "$ART/record-$l-screenshot.png" ] && ok "paper copy ($l): HTML page screenshotted in Chromium" || fail "screenshot $l" "none"
+done
+norm() { python3 -c 'import sys,unicodedata,re
+print(unicodedata.normalize("NFKC", re.sub("[\u200e\u200f\u202a-\u202e\u2066-\u2069]", "", sys.stdin.read())))'; }
+txt=$(pdftotext -enc UTF-8 "$ART/record-fa.pdf" - | norm | python3 -c 'import sys,re; t=sys.stdin.read()
 print("name" if "\u0639\u0644\u06cc" in t and "\u0645\u062d\u0645\u062f\u06cc" in t else "noname", "arabic" if re.search("[\u064a\u0643]", t) else "persian")')
-  [ "$txt" = "name persian" ] && ok "paper copy (fa): pdftotext shows the holder's Persian name in logical order with Persian ی/ک, no Arabic ي/ك" || fail "pdftotext fa" "$txt"
-  pdftotext -enc UTF-8 "$ART/record-en.pdf" - | tr '\n' ' ' | grep -q "Identity record from the smart *national card" && ok "paper copy (en): English text" || fail "pdftotext en" "missing"
-  pdftotext -enc UTF-8 "$ART/record-fa.pdf" - | grep "آذر" | grep -q "۱۴۰۵" && ok "paper copy (fa): Solar Hijri date with Persian month and digits" || fail "hijri date" "missing"
-else
-  fail "paper copy" "npm pack vazirmatn failed"
-fi
+[ "$txt" = "name persian" ] && ok "paper copy (fa): pdftotext shows the holder's Persian name (علی محمدی) in logical order with Persian ی/ک, no Arabic ي/ك" || fail "pdftotext fa" "$txt"
+pdftotext -enc UTF-8 "$ART/record-fa.pdf" - | norm | grep "آذر" | grep "۱۴۰۵" >/dev/null && ok "paper copy (fa): Solar Hijri date with Persian month and digits" || fail "hijri date" "missing"
+pdftotext -enc UTF-8 "$ART/record-fa.pdf" - | norm | grep >/dev/null "افتتاح حساب" && ok "paper copy (fa): the purpose in Persian words" || fail "purpose fa" "missing"
+t=$(pdftotext -enc UTF-8 "$ART/record-en.pdf" - | tr '\n' ' ')
+echo "$t" | grep -q "Identity record from the smart national card" && echo "$t" | grep -q "Azar 1405 SH" && echo "$t" | grep -q "Archive log index" \
+  && ok "paper copy (en): English text, Solar Hijri and Gregorian dates" || fail "pdftotext en" "$(echo "$t" | head -c 300)"
+# A purged record still prints (no personal data, a notice instead).
+"$A" print --db sqlite:main.db --index 0 --lang fa --pdf "$ART/record-purged-fa.pdf" >/dev/null \
+  && pdftotext -enc UTF-8 "$ART/record-purged-fa.pdf" - | norm | grep >/dev/null "پاک شده" && ! pdftotext "$ART/record-purged-fa.pdf" - | grep "$NC_OLD" >/dev/null \
+  && ok "paper copy: a purged record prints with the purge notice and no personal data" || fail "purged print" "failed"
 
 # ---- PostgreSQL -------------------------------------------------------------------------------------------
 PORT=$(python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])')

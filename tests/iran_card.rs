@@ -3,7 +3,6 @@
 //! the holder's identity with each attribute's provenance, and records at `certificate` and
 //! `card-pin` made from what the card said and verified.
 
-use hoviat_testkit::virtual_card::{self as vc, IrCardData, VirtualCard, VirtualTransport};
 use hoviat::card::{self, Pin, block_on};
 use hoviat::error::Coded;
 use hoviat::pki::TrustStore;
@@ -12,6 +11,7 @@ use hoviat::record::{
 };
 use hoviat_testkit::institution::{self, TestInstitution};
 use hoviat_testkit::rng_for;
+use hoviat_testkit::virtual_card::{self as vc, IrCardData, VirtualCard, VirtualTransport};
 
 mod common;
 use common::{iran, now};
@@ -166,12 +166,7 @@ fn make(f: &CardFacts, op: &OperatorInput, i: &TestInstitution) -> (String, Leve
         revocation_data: std::slice::from_ref(&iran().crl),
         decoys: 2,
     };
-    let d = record::draft(
-        &req,
-        hoviat_testkit::backend_from_env(),
-        &mut rng_for("iran", "salts"),
-    )
-    .unwrap();
+    let d = record::draft(&req, hoviat_testkit::backend_from_env(), &mut rng_for("iran", "salts")).unwrap();
     let level = d.level();
     let rec = d
         .seal(&i.chain(), &i.terminal_key, hoviat_testkit::backend_from_env())

@@ -27,8 +27,9 @@ const USAGE: &str = "usage:
   hoviat archive search --db DB [--national-code X] [--crn X] [--from RFC3339] [--to RFC3339]
                         [--operator ID] [--purpose ID]
   hoviat archive purge --db DB --older-than DAYSd [--at RFC3339]
-  hoviat archive print --db DB --index N --lang fa|en --font-url URL --out FILE.html
-                       [--institution FILE] [--verify-url URL]
+  hoviat archive print --db DB --index N --lang fa|en [--pdf FILE.pdf]
+                       [--out FILE.html --font-url URL] [--institution FILE] [--verify-url URL]
+      (--pdf: PDF/A-2u made with krilla, Vazirmatn embedded; --out: the HTML page)
   hoviat archive witness-keygen --name NAME --out PREFIX
   hoviat archive witness --db DB --log-pub FILE --witness-key FILE --state FILE [--at RFC3339]
       (cosigns the latest checkpoint if it extends the one in --state, and stores it there)
@@ -475,12 +476,21 @@ fn witness(raw: &[String]) -> Result<Value, Fail> {
     Ok(json!({ "cosigned": cosigned, "size": new.size, "consistentFrom": from }))
 }
 
-/// The paper copy (HTML; Chromium's print-to-PDF makes the PDF).
+/// The paper copy: the PDF (krilla, `--pdf`) and/or the HTML page (`--out`).
 fn print(raw: &[String]) -> Result<Value, Fail> {
     use crate::print::{Lang, PrintView, render_html};
     let a = Args::parse(
         raw,
-        &["db", "index", "lang", "font-url", "out", "institution", "verify-url"],
+        &[
+            "db",
+            "index",
+            "lang",
+            "font-url",
+            "out",
+            "pdf",
+            "institution",
+            "verify-url",
+        ],
     )?;
     let lang = match a.req("lang")? {
         "fa" => Lang::Fa,
@@ -522,7 +532,17 @@ fn print(raw: &[String]) -> Result<Value, Fail> {
         purged: personal.is_none(),
     };
     let verify_url = a.opt("verify-url").unwrap_or("https://bank.example.ir/archive/verify");
-    let html = render_html(&view, lang, inst.as_ref(), a.req("font-url")?, verify_url);
-    std::fs::write(a.req("out")?, html).map_err(|e| Fail::Usage(e.to_string()))?;
+    if a.opt("out").is_none() && a.opt("pdf").is_none() {
+        return Err(Fail::Usage("print needs --pdf FILE and/or --out FILE".into()));
+    }
+    if let Some(out) = a.opt("out") {
+        let html = render_html(&view, lang, inst.as_ref(), a.req("font-url")?, verify_url);
+        std::fs::write(out, html).map_err(|e| Fail::Usage(e.to_string()))?;
+    }
+    if let Some(out) = a.opt("pdf") {
+        let pdf = crate::pdf::render_pdf(&view, lang, inst.as_ref(), verify_url)
+            .map_err(|e| ArchiveError::Malformed(format!("PDF: {e}")))?;
+        std::fs::write(out, pdf).map_err(|e| Fail::Usage(e.to_string()))?;
+    }
     Ok(json!({ "index": e.idx, "recordId": view.record_id, "qr": crate::print::qr_payload(&view, verify_url) }))
 }

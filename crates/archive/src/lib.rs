@@ -8,6 +8,7 @@
 pub mod cli;
 pub mod error;
 pub mod log;
+pub mod pdf;
 pub mod print;
 pub mod store;
 pub mod witness;

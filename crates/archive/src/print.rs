@@ -3,8 +3,8 @@
 //! provenance, the Solar Hijri (icu_calendar's Persian calendar) and Gregorian date and time
 //! (Tehran, UTC+03:30), operator, record id, log index, and a QR code (SVG) carrying the record
 //! id, log index, leaf digest and where to verify — never personal data. The font is the caller's
-//! (Vazirmatn, OFL, by URL); shaping and bidi are the browser's (HarfBuzz in Chromium), and
-//! Chromium's print-to-PDF makes the PDF (scripts/archive-tests.sh). Not done: krilla / PDF/A.
+//! (Vazirmatn, OFL, by URL); shaping and bidi are the browser's. The words are [`page_text`],
+//! shared with the PDF ([`crate::pdf`], krilla, PDF/A-2u).
 
 use hoviat::record::{Institution, Level, Provenance, attribute};
 use icu_calendar::{Date, cal::Persian};
@@ -178,14 +178,75 @@ fn value_text(name: &str, v: &Value, lang: Lang) -> String {
         s
     };
     if lang == Lang::Fa && name != "holder_certificate" {
-        fa_digits(&s)
+        ltr_isolate(&fa_digits(&s))
+    } else if lang == Lang::Fa {
+        ltr_isolate(&s)
     } else {
         s
     }
 }
 
-/// The HTML page.
-pub fn render_html(v: &PrintView, lang: Lang, inst: Option<&Institution>, font_url: &str, verify_url: &str) -> String {
+/// On a Persian page, a Latin value (an identifier, a date in ASCII digits, base64) is wrapped
+/// in a left-to-right isolate (U+2066 … U+2069) so that the bidi algorithm keeps it in one piece:
+/// without it, `2026-11-25` after a Persian word reads `25-11-2026` (UAX #9 rule W2 turns the
+/// numbers into Arabic numbers) and a trailing `…` jumps to the left. Text with Arabic-script
+/// letters is left alone.
+pub fn ltr_isolate(s: &str) -> String {
+    let latin = s.chars().any(|c| c.is_ascii_alphanumeric());
+    let arabic = s
+        .chars()
+        .any(|c| ('\u{0600}'..='\u{06FF}').contains(&c) && !('\u{06F0}'..='\u{06F9}').contains(&c));
+    if latin && !arabic {
+        format!("\u{2066}{s}\u{2069}")
+    } else {
+        s.to_string()
+    }
+}
+
+/// One labelled line of the page.
+#[derive(Clone, Debug)]
+pub struct Field {
+    /// Label, in the page's language.
+    pub label: String,
+    /// Value, in the page's language (Persian digits on Persian pages).
+    pub value: String,
+    /// A left-to-right identifier (record id): shown in monospace / LTR even on Persian pages.
+    pub ltr: bool,
+}
+
+/// Everything a printed page says, in one language: shared by the HTML page and the PDF.
+#[derive(Clone, Debug)]
+pub struct PageText {
+    /// Persian (RTL) page.
+    pub fa: bool,
+    /// Page title.
+    pub title: String,
+    /// "Institution".
+    pub inst_label: String,
+    /// The institution's name.
+    pub inst: String,
+    /// Purpose, level, date and time, operator, record id, log index.
+    pub fields: Vec<Field>,
+    /// "Disclosed attributes".
+    pub attrs_label: String,
+    /// Column heads: attribute, value, source.
+    pub heads: [String; 3],
+    /// Disclosed attributes: (label, value, provenance in words).
+    pub rows: Vec<[String; 3]>,
+    /// The notice on a purged record.
+    pub purged: Option<String>,
+    /// "Scan to verify".
+    pub scan: String,
+    /// "Verify at".
+    pub verify_label: String,
+    /// The verify URL.
+    pub verify: String,
+    /// The QR payload ([`qr_payload`]).
+    pub qr: String,
+}
+
+/// The words of the page in one language.
+pub fn page_text(v: &PrintView, lang: Lang, inst: Option<&Institution>, verify_url: &str) -> PageText {
     let fa = lang == Lang::Fa;
     let t = |a: &str, b: &str| if fa { a.to_string() } else { b.to_string() };
     let num = |n: String| if fa { fa_digits(&n) } else { n };
@@ -200,7 +261,7 @@ pub fn render_html(v: &PrintView, lang: Lang, inst: Option<&Institution>, font_u
                 pm_name,
                 fa_digits(&py.to_string())
             ),
-            format!("{}-{:02}-{:02}", gy, gm, gd),
+            ltr_isolate(&format!("{}-{:02}-{:02}", gy, gm, gd)),
         )
     } else {
         (
@@ -244,25 +305,93 @@ pub fn render_html(v: &PrintView, lang: Lang, inst: Option<&Institution>, font_u
             }
         })
         .unwrap_or_else(|| v.level.clone());
+    let rows = v
+        .attributes
+        .iter()
+        .map(|(name, value, prov)| {
+            let label = attribute(name)
+                .map(|a| if fa { a.label_fa } else { a.label_en })
+                .unwrap_or(name);
+            [
+                label.to_string(),
+                value_text(name, value, lang),
+                provenance_label(prov, lang),
+            ]
+        })
+        .collect();
+    let f = |label: String, value: String, ltr: bool| Field { label, value, ltr };
+    PageText {
+        fa,
+        title: t("سند شناسایی با کارت هوشمند ملی", "Identity record from the smart national card"),
+        inst_label: t("مؤسسه", "Institution"),
+        inst: inst_name,
+        fields: vec![
+            f(t("هدف", "Purpose"), purpose, false),
+            f(t("سطح اطمینان", "Assurance level"), level, false),
+            f(
+                t("تاریخ و ساعت", "Date and time"),
+                format!("{hijri} — {greg} — {time} {}", t("(به وقت تهران)", "(Tehran time)")),
+                false,
+            ),
+            f(
+                t("متصدی", "Operator"),
+                if fa {
+                    format!("{} (پایانه: {})", ltr_isolate(&v.operator), ltr_isolate(&v.terminal))
+                } else {
+                    format!("{} (terminal: {})", v.operator, v.terminal)
+                },
+                false,
+            ),
+            f(t("شناسهٔ سند", "Record id"), v.record_id.clone(), true),
+            f(t("شمارهٔ ثبت در بایگانی", "Archive log index"), num(v.index.to_string()), false),
+        ],
+        attrs_label: t("ویژگی‌های افشاشده", "Disclosed attributes"),
+        heads: [t("ویژگی", "Attribute"), t("مقدار", "Value"), t("منبع", "Source")],
+        rows,
+        purged: v.purged.then(|| {
+            t(
+                "دادهٔ شخصی این سند طبق سیاست نگهداری پاک شده است؛ سند و مهر آن همچنان قابل بررسی است.",
+                "The personal data of this record was purged under the retention policy; the record and its seal still verify.",
+            )
+        }),
+        scan: t("برای بررسی، این کد را بخوانید", "Scan to verify"),
+        verify_label: t("نشانی بررسی", "Verify at"),
+        verify: verify_url.to_string(),
+        qr: qr_payload(v, verify_url),
+    }
+}
+
+/// The HTML page.
+pub fn render_html(v: &PrintView, lang: Lang, inst: Option<&Institution>, font_url: &str, verify_url: &str) -> String {
+    let p = page_text(v, lang, inst, verify_url);
+    let mut fields = String::new();
+    for f in &p.fields {
+        if f.ltr {
+            fields.push_str(&format!(
+                "<tr><th>{}</th><td class=\"mono\">{}</td></tr>\n",
+                esc(&f.label),
+                esc(&f.value)
+            ));
+        } else {
+            fields.push_str(&format!(
+                "<tr><th>{}</th><td>{}</td></tr>\n",
+                esc(&f.label),
+                esc(&f.value)
+            ));
+        }
+    }
     let mut rows = String::new();
-    for (name, value, prov) in &v.attributes {
-        let label = attribute(name)
-            .map(|a| if fa { a.label_fa } else { a.label_en })
-            .unwrap_or(name);
+    for [label, value, prov] in &p.rows {
         rows.push_str(&format!(
             "<tr><th>{}</th><td class=\"v\">{}</td><td class=\"p\">{}</td></tr>\n",
             esc(label),
-            esc(&value_text(name, value, lang)),
-            esc(&provenance_label(prov, lang))
+            esc(value),
+            esc(prov)
         ));
     }
-    if v.purged {
-        rows.push_str(&format!(
-            "<tr><td colspan=\"3\">{}</td></tr>",
-            t("دادهٔ شخصی این سند طبق سیاست نگهداری پاک شده است؛ سند و مهر آن همچنان قابل بررسی است.", "The personal data of this record was purged under the retention policy; the record and its seal still verify.")
-        ));
+    if let Some(n) = &p.purged {
+        rows.push_str(&format!("<tr><td colspan=\"3\">{}</td></tr>", esc(n)));
     }
-    let payload = qr_payload(v, verify_url);
     format!(
         r#"<!doctype html>
 <html lang="{lang_attr}" dir="{dir}">
@@ -282,13 +411,7 @@ th {{ background: #f1f1f1; width: 30%; }}
 <h1>{title}</h1>
 <p>{inst_label}: <b>{inst}</b></p>
 <table>
-<tr><th>{purpose_label}</th><td>{purpose}</td></tr>
-<tr><th>{level_label}</th><td>{level}</td></tr>
-<tr><th>{date_label}</th><td>{hijri} — {greg} — {time} {tz}</td></tr>
-<tr><th>{operator_label}</th><td><span class="mono">{operator}</span> ({terminal_label}: <span class="mono">{terminal}</span>)</td></tr>
-<tr><th>{id_label}</th><td class="mono">{rid}</td></tr>
-<tr><th>{index_label}</th><td>{index}</td></tr>
-</table>
+{fields}</table>
 <h2>{attrs_label}</h2>
 <table>
 <tr><th>{attr_h}</th><th>{value_h}</th><th>{prov_h}</th></tr>
@@ -296,37 +419,20 @@ th {{ background: #f1f1f1; width: 30%; }}
 <p>{verify_label}: <span class="mono">{verify}</span></p>
 </body></html>
 "#,
-        lang_attr = if fa { "fa" } else { "en" },
-        dir = if fa { "rtl" } else { "ltr" },
-        title = t(
-            "سند شناسایی با کارت هوشمند ملی",
-            "Identity record from the smart national card"
-        ),
+        lang_attr = if p.fa { "fa" } else { "en" },
+        dir = if p.fa { "rtl" } else { "ltr" },
+        title = esc(&p.title),
         font = esc(font_url),
-        qr = qr_svg(&payload),
-        scan = t("برای بررسی، این کد را بخوانید", "Scan to verify"),
-        inst_label = t("مؤسسه", "Institution"),
-        inst = esc(&inst_name),
-        purpose_label = t("هدف", "Purpose"),
-        purpose = esc(&purpose),
-        level_label = t("سطح اطمینان", "Assurance level"),
-        level = esc(&level),
-        date_label = t("تاریخ و ساعت", "Date and time"),
-        tz = t("(به وقت تهران)", "(Tehran time)"),
-        operator_label = t("متصدی", "Operator"),
-        operator = esc(&v.operator),
-        terminal_label = t("پایانه", "terminal"),
-        terminal = esc(&v.terminal),
-        id_label = t("شناسهٔ سند", "Record id"),
-        rid = esc(&v.record_id),
-        index_label = t("شمارهٔ ثبت در بایگانی", "Archive log index"),
-        index = num(v.index.to_string()),
-        attrs_label = t("ویژگی‌های افشاشده", "Disclosed attributes"),
-        attr_h = t("ویژگی", "Attribute"),
-        value_h = t("مقدار", "Value"),
-        prov_h = t("منبع", "Source"),
-        verify_label = t("نشانی بررسی", "Verify at"),
-        verify = esc(verify_url),
+        qr = qr_svg(&p.qr),
+        scan = esc(&p.scan),
+        inst_label = esc(&p.inst_label),
+        inst = esc(&p.inst),
+        attrs_label = esc(&p.attrs_label),
+        attr_h = esc(&p.heads[0]),
+        value_h = esc(&p.heads[1]),
+        prov_h = esc(&p.heads[2]),
+        verify_label = esc(&p.verify_label),
+        verify = esc(&p.verify),
     )
 }
 
@@ -340,5 +446,8 @@ mod tests {
         assert_eq!(dates(1_742_558_400).0, (1404, 1, 1));
         assert_eq!(dates(1_774_094_400).0, (1405, 1, 1));
         assert_eq!(fa_digits("2026-11"), "۲۰۲۶-۱۱");
+        assert_eq!(ltr_isolate("2026-11-25"), "\u{2066}2026-11-25\u{2069}");
+        assert_eq!(ltr_isolate("علی"), "علی");
+        assert_eq!(ltr_isolate("۱۴۰۵"), "۱۴۰۵");
     }
 }

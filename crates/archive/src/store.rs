@@ -379,65 +379,17 @@ impl Archive {
         personal: &Personal,
         skey: Option<(&str, &str)>,
     ) -> Result<(u64, Option<String>), ArchiveError> {
+        self.locked(|s| append_in(s, leaf, personal, skey))
+    }
+
+    /// Appends many records in one transaction (one lock, one commit): for imports and for
+    /// building large logs in benchmarks. No checkpoint is signed.
+    pub fn append_batch(&mut self, items: &[(Leaf, Personal)]) -> Result<Vec<u64>, ArchiveError> {
         self.locked(|s| {
-            if !s
-                .query(
-                    "SELECT idx FROM log_entries WHERE record_id = $1",
-                    &[Val::T(leaf.record_id.clone())],
-                )?
-                .is_empty()
-            {
-                return Err(ArchiveError::Duplicate(leaf.record_id.clone()));
-            }
-            let n = size_of(s)?;
-            let hashes = {
-                let r = TxHashes(RefCell::new(s));
-                log::new_hashes(n, leaf.jwt.as_bytes(), &r)?
-            };
-            s.exec(
-                "INSERT INTO log_entries (idx, record_id, leaf, iat, institution, terminal, operator, purpose, level) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-                &[
-                    Val::I(n as i64),
-                    Val::T(leaf.record_id.clone()),
-                    Val::T(leaf.jwt.clone()),
-                    Val::I(leaf.iat),
-                    Val::T(leaf.institution.clone()),
-                    Val::T(leaf.terminal.clone()),
-                    Val::T(leaf.operator.clone()),
-                    Val::T(leaf.purpose.clone()),
-                    Val::T(leaf.level.clone()),
-                ],
-            )?;
-            let start = log::stored_hash_count(n);
-            for (k, h) in hashes.iter().enumerate() {
-                s.exec(
-                    "INSERT INTO tree_hashes (id, hash) VALUES ($1, $2)",
-                    &[Val::I((start + k as u64) as i64), Val::T(log::hex(&h.0))],
-                )?;
-            }
-            if !personal.disclosures.is_empty() {
-                s.exec(
-                    "INSERT INTO personal (idx, disclosures) VALUES ($1, $2)",
-                    &[Val::I(n as i64), Val::T(personal.disclosures.clone())],
-                )?;
-                let key = Self::hmac_key(s)?.ok_or_else(|| ArchiveError::Db("the look-up key was purged".into()))?;
-                for (kind, value) in &personal.lookups {
-                    s.exec(
-                        "INSERT INTO personal_lookup (idx, kind, mac) VALUES ($1, $2, $3)",
-                        &[
-                            Val::I(n as i64),
-                            Val::T(kind.clone()),
-                            Val::T(log::lookup_mac(&key, kind, value)),
-                        ],
-                    )?;
-                }
-            }
-            let note = match skey {
-                Some((skey, origin)) => Some(checkpoint_in(s, skey, origin)?),
-                None => None,
-            };
-            Ok((n, note))
+            items
+                .iter()
+                .map(|(leaf, personal)| append_in(s, leaf, personal, None).map(|(n, _)| n))
+                .collect()
         })
     }
 
@@ -623,6 +575,72 @@ fn size_of(s: &mut dyn Sql) -> Result<u64, ArchiveError> {
         Some(Val::Null) | None => 0,
         Some(v) => v.i() as u64 + 1,
     })
+}
+
+fn append_in(
+    s: &mut dyn Sql,
+    leaf: &Leaf,
+    personal: &Personal,
+    skey: Option<(&str, &str)>,
+) -> Result<(u64, Option<String>), ArchiveError> {
+    if !s
+        .query(
+            "SELECT idx FROM log_entries WHERE record_id = $1",
+            &[Val::T(leaf.record_id.clone())],
+        )?
+        .is_empty()
+    {
+        return Err(ArchiveError::Duplicate(leaf.record_id.clone()));
+    }
+    let n = size_of(s)?;
+    let hashes = {
+        let r = TxHashes(RefCell::new(s));
+        log::new_hashes(n, leaf.jwt.as_bytes(), &r)?
+    };
+    s.exec(
+        "INSERT INTO log_entries (idx, record_id, leaf, iat, institution, terminal, operator, purpose, level) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        &[
+            Val::I(n as i64),
+            Val::T(leaf.record_id.clone()),
+            Val::T(leaf.jwt.clone()),
+            Val::I(leaf.iat),
+            Val::T(leaf.institution.clone()),
+            Val::T(leaf.terminal.clone()),
+            Val::T(leaf.operator.clone()),
+            Val::T(leaf.purpose.clone()),
+            Val::T(leaf.level.clone()),
+        ],
+    )?;
+    let start = log::stored_hash_count(n);
+    for (k, h) in hashes.iter().enumerate() {
+        s.exec(
+            "INSERT INTO tree_hashes (id, hash) VALUES ($1, $2)",
+            &[Val::I((start + k as u64) as i64), Val::T(log::hex(&h.0))],
+        )?;
+    }
+    if !personal.disclosures.is_empty() {
+        s.exec(
+            "INSERT INTO personal (idx, disclosures) VALUES ($1, $2)",
+            &[Val::I(n as i64), Val::T(personal.disclosures.clone())],
+        )?;
+        let key = Archive::hmac_key(s)?.ok_or_else(|| ArchiveError::Db("the look-up key was purged".into()))?;
+        for (kind, value) in &personal.lookups {
+            s.exec(
+                "INSERT INTO personal_lookup (idx, kind, mac) VALUES ($1, $2, $3)",
+                &[
+                    Val::I(n as i64),
+                    Val::T(kind.clone()),
+                    Val::T(log::lookup_mac(&key, kind, value)),
+                ],
+            )?;
+        }
+    }
+    let note = match skey {
+        Some((skey, origin)) => Some(checkpoint_in(s, skey, origin)?),
+        None => None,
+    };
+    Ok((n, note))
 }
 
 fn checkpoint_in(s: &mut dyn Sql, skey: &str, origin: &str) -> Result<String, ArchiveError> {

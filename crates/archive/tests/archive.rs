@@ -382,3 +382,26 @@ fn codes_are_in_the_core_table() {
         .collect();
     assert_eq!(table, hoviat_archive::error::CODES);
 }
+
+#[test]
+fn batch_append_matches_one_by_one() {
+    // One transaction for many records gives the same tree as one transaction each.
+    let one = filled("one-by-one", 13);
+    let path = tmpdb("batch");
+    let (skey, _) = keys();
+    let mut a = store::open(&format!("sqlite:{path}")).unwrap();
+    let items: Vec<_> = (0..13u32)
+        .map(|i| log::split_record(&record(i, if i < 6 { "0076229645" } else { "1234567891" })).unwrap())
+        .collect();
+    assert_eq!(a.append_batch(&items[..5]).unwrap(), vec![0, 1, 2, 3, 4]);
+    assert_eq!(a.append_batch(&items[5..]).unwrap(), (5..13).collect::<Vec<u64>>());
+    // A duplicate inside a batch rolls the whole batch back.
+    assert!(a.append_batch(&items[..1]).is_err());
+    assert_eq!(a.size().unwrap(), 13);
+    a.checkpoint(&skey, ORIGIN).unwrap();
+    let mut b = store::open(&format!("sqlite:{one}")).unwrap();
+    assert_eq!(a.root(13).unwrap(), b.root(13).unwrap());
+    assert_eq!(verify(&path).unwrap().entries, 13);
+    let _ = std::fs::remove_file(&path);
+    let _ = std::fs::remove_file(&one);
+}

@@ -422,7 +422,8 @@ fn answers(known: &JsValue) -> Result<Vec<(CheckId, bool)>, JsValue> {
     Ok(out)
 }
 
-pub(crate) type Job = PlatformVerification<Box<dyn FnMut(&dyn SignatureBackend) -> Result<JsValue, JsValue>>, JsValue, JsValue>;
+pub(crate) type Job =
+    PlatformVerification<Box<dyn FnMut(&dyn SignatureBackend) -> Result<JsValue, JsValue>>, JsValue, JsValue>;
 
 /// One step of the core's typed platform verification, for JavaScript: `{done: true, result}`
 /// (or the verdict's HoviatError thrown) or `{done: false, pending: [...]}`. Whether a verdict

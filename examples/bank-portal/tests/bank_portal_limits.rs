@@ -139,10 +139,10 @@ fn slow_clients_are_cut_and_capped() {
 mod redis_faults {
     use super::*;
     use hoviat::Coded;
-    use hoviat_rp::redis_store::RedisNonceStore;
     use hoviat::time::UnixTime;
     use hoviat::token::NonceStore;
     use hoviat::token::nonce::nonce_from_bytes;
+    use hoviat_rp::redis_store::RedisNonceStore;
 
     /// A redis-server on a unix socket in `dir`, with its dump.rdb there (restartable).
     struct Redis {
