@@ -162,6 +162,20 @@ impl Args {
     fn has(&self, k: &str) -> bool {
         self.switches.iter().any(|s| s == k)
     }
+    /// `--k N`, or `default` when absent.
+    fn usize_or(&self, k: &str, default: usize) -> Result<usize, UsageError> {
+        self.opt(k)?
+            .map_or(Ok(default), |v| v.parse().map_err(|_| usage(format!("--{k} {v:?}"))))
+    }
+    /// `--backend NAME` (a signature backend of this build), else the build's default.
+    fn backend(&self) -> Result<&'static dyn hoviat::pki::SignatureBackend, UsageError> {
+        match self.opt("backend")? {
+            None => Ok(hoviat::pki::alg::default_backend()),
+            Some(n) => {
+                hoviat::pki::alg::backend_by_name(n).ok_or_else(|| usage(format!("--backend {n}: not in this build")))
+            }
+        }
+    }
 }
 
 /// Largest input file read (CRLs of national size are large).
@@ -788,13 +802,8 @@ fn cmd_sim(raw: &[String]) -> Result<serde_json::Value, Failure> {
         return Err(Failure::Usage(usage("sim card ...")));
     }
     let a = Args::parse(rest, &["profile", "pki", "holder", "port", "remove-after"], &[]).map_err(Failure::Usage)?;
-    let num = |k: &str, d: usize| -> Result<usize, Failure> {
-        a.opt(k).map_err(Failure::Usage)?.map_or(Ok(d), |v| {
-            v.parse().map_err(|_| Failure::Usage(usage(format!("--{k} {v:?}"))))
-        })
-    };
-    let holder = num("holder", 1)?;
-    let port = num("port", 35963)?;
+    let holder = a.usize_or("holder", 1).map_err(Failure::Usage)?;
+    let port = a.usize_or("port", 35963).map_err(Failure::Usage)?;
     let remove_after = a
         .opt("remove-after")
         .map_err(Failure::Usage)?
@@ -869,17 +878,9 @@ fn cmd_bench(raw: &[String]) -> Result<serde_json::Value, Failure> {
         "verify" => {
             let a = Args::parse(rest, &["dir", "backend", "iterations", "warmup"], &[]).map_err(Failure::Usage)?;
             let dir = a.one("dir").map_err(Failure::Usage)?;
-            let backend = match a.opt("backend").map_err(Failure::Usage)? {
-                None => hoviat::pki::alg::default_backend(),
-                Some(n) => hoviat::pki::alg::backend_by_name(n)
-                    .ok_or_else(|| Failure::Usage(usage(format!("--backend {n}: not in this build"))))?,
-            };
-            let num = |k: &str, d: usize| -> Result<usize, Failure> {
-                a.opt(k).map_err(Failure::Usage)?.map_or(Ok(d), |v| {
-                    v.parse().map_err(|_| Failure::Usage(usage(format!("--{k}"))))
-                })
-            };
-            let (iterations, warmup) = (num("iterations", 200)?, num("warmup", 20)?);
+            let backend = a.backend().map_err(Failure::Usage)?;
+            let iterations = a.usize_or("iterations", 200).map_err(Failure::Usage)?;
+            let warmup = a.usize_or("warmup", 20).map_err(Failure::Usage)?;
             let read = |f: &str| read_file(&format!("{dir}/{f}")).map_err(Failure::Usage);
             let params: serde_json::Value =
                 serde_json::from_slice(&read("params.json")?).map_err(|e| Failure::Usage(usage(e.to_string())))?;

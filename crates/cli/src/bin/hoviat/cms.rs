@@ -99,17 +99,9 @@ pub(super) fn cmd_bench_cms(raw: &[String]) -> Result<serde_json::Value, Failure
         Some(f) => Some(read_file(f).map_err(Failure::Usage)?),
         None => None,
     };
-    let backend = match a.opt("backend").map_err(Failure::Usage)? {
-        None => hoviat::pki::alg::default_backend(),
-        Some(n) => hoviat::pki::alg::backend_by_name(n)
-            .ok_or_else(|| Failure::Usage(usage(format!("--backend {n}: not in this build"))))?,
-    };
-    let num = |k: &str, d: usize| -> Result<usize, Failure> {
-        a.opt(k).map_err(Failure::Usage)?.map_or(Ok(d), |v| {
-            v.parse().map_err(|_| Failure::Usage(usage(format!("--{k}"))))
-        })
-    };
-    let (iterations, warmup) = (num("iterations", 500)?, num("warmup", 20)?);
+    let backend = a.backend().map_err(Failure::Usage)?;
+    let iterations = a.usize_or("iterations", 500).map_err(Failure::Usage)?;
+    let warmup = a.usize_or("warmup", 20).map_err(Failure::Usage)?;
     let options = CmsOptions::new(at).with_policy(policy(&a));
     let req = CmsRequest {
         signature: &signature,
