@@ -734,7 +734,8 @@ impl Recorded {
     /// Most distinct checks one verification may ask for.
     pub const MAX_CHECKS: usize = 1024;
 
-    /// Adds a real result for the check at `index`; an index that names no check is ignored.
+    /// Adds a real result for the check at `index` (handed out by
+    /// [`Recorded::take_pending_indexed`]); an index that names no check is ignored.
     pub fn insert_index(&self, index: usize, ok: bool) {
         if let Ok(mut st) = self.state.lock()
             && let Some(slot) = st.seen.get_mut(index)
@@ -758,29 +759,6 @@ impl Recorded {
         pending
             .into_iter()
             .filter_map(|i| st.seen.get(i).map(|(c, _)| (i, c.clone())))
-            .collect()
-    }
-
-    /// Adds a real result for a check handed out by [`Recorded::take_pending`]; an id that
-    /// names no such check is ignored.
-    #[cfg(test)]
-    pub fn insert(&self, id: &str, ok: bool) {
-        if let Ok(mut st) = self.state.lock()
-            && let Some(slot) = id.parse::<usize>().ok().and_then(|i| st.seen.get_mut(i))
-        {
-            slot.1 = Some(ok);
-        }
-    }
-    /// Takes the checks the last pass needed and did not know, with their ids.
-    #[cfg(test)]
-    pub fn take_pending(&self) -> Vec<(String, SignatureCheck)> {
-        let Ok(mut st) = self.state.lock() else {
-            return Vec::new();
-        };
-        let pending = std::mem::take(&mut st.pending);
-        pending
-            .into_iter()
-            .filter_map(|i| st.seen.get(i).map(|(c, _)| (i.to_string(), c.clone())))
             .collect()
     }
 }
@@ -913,23 +891,23 @@ mod tests {
         assert!(rec.verify(&check(b"a", b"s1")));
         assert!(rec.verify(&check(b"b", b"s2")));
         assert!(rec.verify(&check(b"a", b"s1")));
-        let p = rec.take_pending();
-        assert_eq!(p.iter().map(|(i, _)| i.as_str()).collect::<Vec<_>>(), ["0", "1"]);
-        assert!(rec.take_pending().is_empty());
-        rec.insert("1", false);
-        rec.insert("7", true); // names nothing: ignored
-        rec.insert("x", true);
+        let p = rec.take_pending_indexed();
+        assert_eq!(p.iter().map(|(i, _)| *i).collect::<Vec<_>>(), [0, 1]);
+        assert!(rec.take_pending_indexed().is_empty());
+        rec.insert_index(1, false);
+        rec.insert_index(7, true); // names nothing: ignored
+        assert_eq!(rec.answer(7), None);
         // Second pass: real answers; the unanswered check is pending again.
         assert!(!rec.verify(&check(b"b", b"s2")));
         assert!(rec.verify(&check(b"a", b"s1")));
-        assert_eq!(rec.take_pending().len(), 1);
+        assert_eq!(rec.take_pending_indexed().len(), 1);
         // A check differing in one byte of the message or signature is another question.
-        rec.insert("0", true);
+        rec.insert_index(0, true);
         assert!(rec.verify(&check(b"b", b"s3")));
         assert!(rec.verify(&check(b"c", b"s1")));
         assert_eq!(
-            rec.take_pending().iter().map(|(i, _)| i.as_str()).collect::<Vec<_>>(),
-            ["2", "3"]
+            rec.take_pending_indexed().iter().map(|(i, _)| *i).collect::<Vec<_>>(),
+            [2, 3]
         );
         // Past the cap, fail closed.
         for i in 0..Recorded::MAX_CHECKS {

@@ -429,7 +429,13 @@ pub(crate) type Job =
 /// (or the verdict's HoviatError thrown) or `{done: false, pending: [...]}`. Whether a verdict
 /// may stand is decided in the core (`hoviat::pki::platform`), never here or in JavaScript.
 pub(crate) fn step(job: &mut Job, known: &JsValue) -> Result<JsValue, JsValue> {
-    let pending = match job.step(answers(known)?) {
+    step_object(job.step(answers(known)?))
+}
+
+/// A step as JavaScript sees it: `{done: true, result}` (or the verdict's error thrown) or
+/// `{done: false, pending: [...]}`.
+fn step_object(s: Step<JsValue, JsValue>) -> Result<JsValue, JsValue> {
+    let pending = match s {
         Step::Done(verdict) => {
             let out = Object::new();
             let _ = Reflect::set(&out, &"done".into(), &JsValue::TRUE);
@@ -489,13 +495,8 @@ pub fn verify_token_step(token: JsValue, opts: JsValue, known: JsValue) -> Resul
     let mut job = job_for(prepare(&token, &opts)?);
     // A fresh job has handed out nothing: run a first pass, then apply the answers.
     match job.step([]) {
-        Step::Done(v) => {
-            let out = Object::new();
-            let _ = Reflect::set(&out, &"done".into(), &JsValue::TRUE);
-            let _ = Reflect::set(&out, &"result".into(), &v?);
-            Ok(out.into())
-        }
         Step::NeedChecks(_) => step(&mut job, &known),
+        done => step_object(done),
     }
 }
 
