@@ -140,7 +140,7 @@ echo "note load outcomes: $(jget "$L" 'JSON.stringify(r.byKind)')"
 echo "note logins per second [ok,failed]: $(jget "$L" 'JSON.stringify(r.perSecond)')"
 check "faults: no replay accepted during the load" "$L" 'r.replayAccepted === 0'
 check "faults: every request answered within its 5 s deadline, no connection error" "$L" 'r.overDeadline === 0 && r.errors === 0'
-check "faults: only 200, 401 and 503 answers" "$L" 'Object.keys(r.byKind).every((k) => / (200|401|503)( |$)/.test(k))'
+check "faults: only 200, 401, 429 and 503 answers" "$L" 'Object.keys(r.byKind).every((k) => / (200|401|429|503)( |$)/.test(k))'
 check "faults: logins recover without restarting the servers (every second of the last 8 has logins, >= 90% ok)" "$L" \
   'r.perSecond.slice(-9, -1).every(([o]) => o > 0) && (() => { const t = r.perSecond.slice(-9, -1).reduce((a, [o, f]) => [a[0] + o, a[1] + f], [0, 0]); return t[0] >= 0.9 * (t[0] + t[1]); })()'
 node -e 'const fs=require("fs");const l=fs.readFileSync(process.argv[1],"utf8").trim().split("\n").filter(Boolean).map(JSON.parse);fs.writeFileSync(process.argv[2],JSON.stringify(l))' "$T/saved.jsonl" "$T/saved.json"
@@ -185,8 +185,8 @@ for tgt in "rust $U_a $U_b f:r:" "node $U_c $U_d f:n:"; do
   k1=$(rcli --scan --pattern "${prefix}n:*" | wc -l)
   L=$(cat "$T/flood-load.json")
   echo "note flood-$name: $(jget "$F" 'JSON.stringify(r)'); open challenges in Redis $k0 -> $k1; logins meanwhile $(jget "$L" '`${r.logins}, slowest ${r.maxMs} ms`')"
-  check "flood-$name: at most 50 challenges per address issued by the two instances together, the rest 503 at once" "$F" \
-    '(r.byStatus["200"] || 0) <= 5 * 50 && (r.byStatus["503 NONCE_STORE_UNAVAILABLE"] || 0) >= 5000 - 5 * 50 && r.maxMs < 5000'
+  check "flood-$name: at most 50 challenges per address issued by the two instances together, the rest 429 at once" "$F" \
+    '(r.byStatus["200"] || 0) <= 5 * 50 && (r.byStatus["429 RATE_LIMITED"] || 0) >= 5000 - 5 * 50 && r.maxMs < 5000'
   if [ $((k1 - k0)) -le $((5 * 50 + 100)) ]; then ok "flood-$name: the store grows by at most the per-client limits ($((k1 - k0)))"; else fail "flood-$name: store growth" "$k0 -> $k1"; fi
   check "flood-$name: logins keep working" "$L" 'r.logins >= 5 && r.overDeadline === 0'
 done

@@ -217,3 +217,86 @@ fn every_code_the_javascript_throws_is_in_the_table() {
         "thrown by JavaScript but not in src/codes/mod.rs: {missing:?}"
     );
 }
+
+/// `(code, HTTP status)` pairs the example servers answer with: `error(StatusCode::X, "CODE"`
+/// and `StatusCode::X => (status, "CODE"` in bank-portal, `fail(res, N, 'CODE'` in node-server.
+fn server_answers() -> Vec<(String, u16, &'static str)> {
+    let status_of = |name: &str| -> Option<u16> {
+        Some(match name {
+            "BAD_REQUEST" => 400,
+            "UNAUTHORIZED" => 401,
+            "FORBIDDEN" => 403,
+            "NOT_FOUND" => 404,
+            "METHOD_NOT_ALLOWED" => 405,
+            "REQUEST_TIMEOUT" => 408,
+            "PAYLOAD_TOO_LARGE" => 413,
+            "UNSUPPORTED_MEDIA_TYPE" => 415,
+            "TOO_MANY_REQUESTS" => 429,
+            "INTERNAL_SERVER_ERROR" => 500,
+            "SERVICE_UNAVAILABLE" => 503,
+            _ => return None,
+        })
+    };
+    let mut out = Vec::new();
+    for file in ["examples/bank-portal/app.rs", "examples/bank-portal/serve.rs"] {
+        let s = read(file);
+        for (i, _) in s.match_indices("StatusCode::") {
+            let rest = &s[i + 12..];
+            let name: String = rest
+                .chars()
+                .take_while(|c| c.is_ascii_uppercase() || *c == '_')
+                .collect();
+            let Some(status) = status_of(&name) else { continue };
+            let after = rest[name.len()..].trim_start();
+            let after = after
+                .strip_prefix("=> (status,")
+                .or_else(|| after.strip_prefix(','))
+                .map(str::trim_start);
+            if let Some(lit) = after.and_then(|a| a.strip_prefix('"')) {
+                let code = &lit[..lit.find('"').unwrap_or(0)];
+                if is_code(code) {
+                    out.push((code.to_string(), status, "bank-portal"));
+                }
+            }
+        }
+    }
+    let node = read("examples/node-server/server.mjs");
+    for (i, _) in node.match_indices("fail(res, ") {
+        let rest = &node[i + 10..];
+        let Some((num, tail)) = rest.split_once(", '") else {
+            continue;
+        };
+        let (Ok(status), Some(code)) = (num.parse::<u16>(), tail.split('\'').next()) else {
+            continue;
+        };
+        if is_code(code) {
+            out.push((code.to_string(), status, "node-server"));
+        }
+    }
+    out
+}
+
+#[test]
+fn every_server_code_is_in_the_table_with_one_status() {
+    let answers = server_answers();
+    let codes: BTreeSet<&str> = answers.iter().map(|(c, _, _)| c.as_str()).collect();
+    for c in [
+        "NOT_FOUND",
+        "METHOD_NOT_ALLOWED",
+        "RATE_LIMITED",
+        "REQUEST_TOO_LARGE",
+        "UNSUPPORTED_MEDIA_TYPE",
+    ] {
+        assert!(codes.contains(c), "the scan missed {c}: {answers:?}");
+    }
+    assert!(answers.iter().any(|(_, _, s)| *s == "node-server"));
+    let missing: Vec<_> = codes.iter().filter(|c| !hoviat::codes::is_known(c)).collect();
+    assert!(
+        missing.is_empty(),
+        "answered by a server but not in src/codes/mod.rs: {missing:?}"
+    );
+    for c in &codes {
+        let statuses: BTreeSet<u16> = answers.iter().filter(|(x, _, _)| x == c).map(|(_, s, _)| *s).collect();
+        assert_eq!(statuses.len(), 1, "{c} is answered with several statuses: {answers:?}");
+    }
+}

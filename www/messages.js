@@ -178,6 +178,13 @@ export const MESSAGES = {
   TRUST_FETCH_FAILED: ['دریافت گواهی‌ها یا فهرست ابطال ناموفق بود.', 'Fetching certificates or revocation lists failed.'],
   TRUST_ANCHOR_NOT_FILE: ['گواهی ریشه باید از پرونده خوانده شود.', 'Trust anchors must come from files.'],
   CONFIG_UNSAFE: ['پیکربندی سرور ناامن است و سرور اجرا نمی‌شود.', 'The server configuration is unsafe; the server does not start.'],
+  NOT_FOUND: ['نشانی درخواست‌شده در سرور نیست.', 'No such address on the server.'],
+  METHOD_NOT_ALLOWED: ['این نشانی چنین درخواستی را نمی‌پذیرد.', 'This address does not take that kind of request.'],
+  REQUEST_TIMEOUT: ['درخواست بیش از اندازه طول کشید.', 'The request took too long.'],
+  REQUEST_TOO_LARGE: ['درخواست بیش از اندازه بزرگ است.', 'The request is too large.'],
+  UNSUPPORTED_MEDIA_TYPE: ['قالب درخواست پذیرفته نیست (باید JSON باشد).', 'The request is not in an accepted format (JSON expected).'],
+  RATE_LIMITED: ['درخواست‌های این دستگاه بیش از اندازه است؛ چند لحظه بعد دوباره تلاش کنید.', 'Too many requests from this device; try again in a moment.'],
+  SERVER_BUSY: ['سرور در این لحظه بیش از توانش درخواست دارد؛ کمی بعد دوباره تلاش کنید.', 'The server is busy; try again shortly.'],
   TRUST_ANCHOR_MISSING: ['هیچ گواهی ریشه‌ای پیکربندی نشده است.', 'No trust anchor is configured.'],
   // Dastine (the vendor middleware) through the npm package's dastine transport
   DASTINE_NOT_INSTALLED: ['نرم‌افزار دستینه روی این رایانه نصب یا در حال اجرا نیست. آن را از سایت سامانه نصب و اجرا کنید و دوباره تلاش کنید.', 'Dastine is not installed or not running on this computer. Install and start it (from this site\'s help page), then try again.'],

@@ -343,14 +343,21 @@ async fn envelope(r: Response) -> Response {
     if !(status.is_client_error() || status.is_server_error()) || is_json {
         return r;
     }
-    let (code, message) = match status {
-        // The only large thing a client sends is a token.
-        StatusCode::PAYLOAD_TOO_LARGE => ("TOKEN_TOO_LARGE", "the request body is over 64 KiB"),
-        StatusCode::NOT_FOUND => ("NOT_FOUND", "no such endpoint"),
-        StatusCode::METHOD_NOT_ALLOWED => ("BAD_REQUEST", "method not allowed"),
-        StatusCode::REQUEST_TIMEOUT => ("BAD_REQUEST", "the request took too long"),
-        s if s.is_server_error() => ("INTERNAL_ERROR", "internal error"),
-        _ => ("BAD_REQUEST", "bad request"),
+    // One status per code (tests/codes.rs checks it across both example servers); a client
+    // error without a code of its own is a plain 400.
+    let (status, code, message) = match status {
+        StatusCode::PAYLOAD_TOO_LARGE => (status, "REQUEST_TOO_LARGE", "the request body is over 64 KiB"),
+        StatusCode::NOT_FOUND => (status, "NOT_FOUND", "no such endpoint"),
+        StatusCode::METHOD_NOT_ALLOWED => (status, "METHOD_NOT_ALLOWED", "method not allowed"),
+        StatusCode::REQUEST_TIMEOUT => (status, "REQUEST_TIMEOUT", "the request took too long"),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => (
+            status,
+            "UNSUPPORTED_MEDIA_TYPE",
+            "POST with Content-Type: application/json",
+        ),
+        StatusCode::SERVICE_UNAVAILABLE => (status, "SERVER_BUSY", "the server is busy; try again shortly"),
+        s if s.is_server_error() => (StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL_ERROR", "internal error"),
+        _ => (StatusCode::BAD_REQUEST, "BAD_REQUEST", "bad request"),
     };
     let mut out = error(status, code, message);
     if let Some(v) = r.headers().get(header::ALLOW) {
@@ -368,7 +375,11 @@ async fn deadline(
     match tokio::time::timeout(limit, next.run(req)).await {
         Ok(r) => r,
         Err(_) => {
-            let mut r = error(StatusCode::REQUEST_TIMEOUT, "BAD_REQUEST", "the request took too long");
+            let mut r = error(
+                StatusCode::REQUEST_TIMEOUT,
+                "REQUEST_TIMEOUT",
+                "the request took too long",
+            );
             r.headers_mut()
                 .insert(header::CONNECTION, HeaderValue::from_static("close"));
             r
@@ -415,7 +426,7 @@ async fn challenge(
     if !is_json(&h) {
         return error(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "BAD_REQUEST",
+            "UNSUPPORTED_MEDIA_TYPE",
             "POST with Content-Type: application/json",
         );
     }
@@ -431,14 +442,11 @@ async fn challenge(
     if let Some(wait) = wait {
         s.svc.logger().event(
             "challenge_refused",
-            &[
-                ("code", "NONCE_STORE_UNAVAILABLE".into()),
-                ("message", "per-client limit".into()),
-            ],
+            &[("code", "RATE_LIMITED".into()), ("message", "per-client limit".into())],
         );
         let mut r = error(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "NONCE_STORE_UNAVAILABLE",
+            StatusCode::TOO_MANY_REQUESTS,
+            "RATE_LIMITED",
             &format!("too many challenges from this client; try again in {wait} s"),
         );
         if let Ok(v) = HeaderValue::from_str(&wait.max(1).to_string()) {
@@ -449,9 +457,9 @@ async fn challenge(
     // The pre-login session this challenge is bound to: the browser's, or a new one.
     let client = cookie_value(&h, prelogin_cookie(s.secure_cookie))
         .filter(|c| c.len() == 44 && hoviat::token::nonce::check_nonce_shape(c).is_ok())
-        .or_else(|| hoviat::token::create_nonce().ok());
+        .or_else(|| hoviat_rp::create_nonce().ok());
     let Some(client) = client else {
-        return error(StatusCode::SERVICE_UNAVAILABLE, "INTERNAL_ERROR", "no randomness");
+        return error(StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL_ERROR", "no randomness");
     };
     let s2 = Arc::clone(&s);
     let c2 = client.clone();
@@ -499,7 +507,7 @@ async fn verify(s: &Arc<AppState>, h: &HeaderMap, body: &[u8]) -> Result<Verifie
     if !is_json(h) {
         return Err(error(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "BAD_REQUEST",
+            "UNSUPPORTED_MEDIA_TYPE",
             "POST with Content-Type: application/json",
         ));
     }
@@ -522,7 +530,7 @@ async fn verify(s: &Arc<AppState>, h: &HeaderMap, body: &[u8]) -> Result<Verifie
     }
 }
 
-/// Session ids are 44 base64 characters (create_nonce); anything else is not looked up.
+/// Session ids are 44 base64 characters (hoviat_rp::create_nonce); anything else is not looked up.
 fn session_key(id: &str) -> Option<String> {
     (id.len() == 44 && hoviat::token::nonce::check_nonce_shape(id).is_ok()).then(|| format!("s:{id}"))
 }
@@ -644,9 +652,18 @@ async fn login(State(s): State<Arc<AppState>>, h: HeaderMap, body: Bytes) -> Res
         Ok(v) => v,
         Err(r) => return r,
     };
-    let Ok(id) = hoviat::token::create_nonce() else {
-        return error(StatusCode::SERVICE_UNAVAILABLE, "INTERNAL_ERROR", "no randomness");
+    let Ok(id) = hoviat_rp::create_nonce() else {
+        return error(StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL_ERROR", "no randomness");
     };
+    // A login replaces the session this browser had: the earlier id is revoked, not kept
+    // beside the new one.
+    if let Some(earlier) = session_id(&h, s.secure_cookie)
+        && s.session_del(&earlier).await
+    {
+        s.svc
+            .logger()
+            .event("session_ended", &[("sessionId", log::fingerprint(&earlier).into())]);
+    }
     let identity = identity_json(&v);
     if let Err(r) = s.session_put(&id, &identity).await {
         return r;
@@ -721,7 +738,7 @@ async fn logout(State(s): State<Arc<AppState>>, h: HeaderMap) -> Response {
     if !is_json(&h) {
         return error(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "BAD_REQUEST",
+            "UNSUPPORTED_MEDIA_TYPE",
             "POST with Content-Type: application/json",
         );
     }

@@ -117,7 +117,7 @@ impl ConnStats {
     }
 }
 
-const BUSY: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\ncache-control: no-store\r\nretry-after: 1\r\nconnection: close\r\ncontent-length: 97\r\n\r\n{\"error\":{\"code\":\"NONCE_STORE_UNAVAILABLE\",\"message\":\"too many connections; try again shortly\"}}";
+const BUSY: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\ncache-control: no-store\r\nretry-after: 1\r\nconnection: close\r\ncontent-length: 84\r\n\r\n{\"error\":{\"code\":\"SERVER_BUSY\",\"message\":\"too many connections; try again shortly\"}}";
 
 /// Accepts connections until the listener fails for good; each served by hyper with the limits.
 pub async fn serve(listener: tokio::net::TcpListener, app: Router, mut limits: Limits, stats: Arc<ConnStats>) {

@@ -31,6 +31,8 @@ const MAX_SESSIONS = 100_000;
 const LIMITS = { maxChallenges: 200_000, maxChallengesPerClient: 100, maxConnections: 512, maxConnectionsPerClient: 64, headersTimeoutMs: 10_000, requestTimeoutMs: 30_000, keepAliveTimeoutMs: 5_000, redisTimeoutMs: 2000 };
 // One status per code.
 const STATUS = { NONCE_STORE_UNAVAILABLE: 503, TOKEN_TOO_LARGE: 413, INTERNAL_ERROR: 500 };
+// The API's paths and their one method (a request with another gets 405 and Allow).
+const API_METHODS = { '/api/config': 'GET', '/api/challenge': 'POST', '/api/login': 'POST', '/api/counter/check': 'POST', '/api/session': 'GET', '/api/logout': 'POST' };
 const TYPES = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.css': 'text/css; charset=utf-8', '.json': 'application/json', '.wasm': 'application/wasm' };
 
 /** JSON-lines log; never tokens, PINs or certificates. */
@@ -205,7 +207,7 @@ export async function createServer(opts = {}) {
   const isJson = (req) => (req.headers['content-type'] || '').split(';')[0].trim().toLowerCase() === 'application/json';
   // The body, capped before it is read: a declared length over the limit is refused at once,
   // and a body that grows past it stops being read (the answer says so and closes).
-  const tooLarge = () => Object.assign(new Error('the request body is over 64 KiB'), { status: 413, code: 'TOKEN_TOO_LARGE' });
+  const tooLarge = () => Object.assign(new Error('the request body is over 64 KiB'), { status: 413, code: 'REQUEST_TOO_LARGE' });
   const body = (req) => new Promise((resolve, reject) => {
     if (Number(req.headers['content-length'] || 0) > MAX_BODY) return reject(tooLarge());
     let n = 0; const chunks = [];
@@ -229,7 +231,7 @@ export async function createServer(opts = {}) {
   const cookieSession = (req) => cookie(req, cookieName());
 
   async function verify(req, res) {
-    if (!isJson(req)) { fail(res, 415, 'BAD_REQUEST', 'POST with Content-Type: application/json'); return null; }
+    if (!isJson(req)) { fail(res, 415, 'UNSUPPORTED_MEDIA_TYPE', 'POST with Content-Type: application/json'); return null; }
     let j;
     try { j = JSON.parse(await body(req)); } catch (e) {
       if (e.status === 413) { res.setHeader('connection', 'close'); fail(res, 413, e.code, e.message); return null; }
@@ -261,16 +263,16 @@ export async function createServer(opts = {}) {
       const p = url.pathname;
       if (p === '/api/config' && req.method === 'GET') return send(res, 200, { origin, demo, instance: 'node', ttlSeconds: ttl });
       if (p === '/api/challenge' && req.method === 'POST') {
-        if (!isJson(req)) return fail(res, 415, 'BAD_REQUEST', 'POST with Content-Type: application/json');
+        if (!isJson(req)) return fail(res, 415, 'UNSUPPORTED_MEDIA_TYPE', 'POST with Content-Type: application/json');
         let wait;
         try { wait = await limited(req.socket.remoteAddress); } catch (e) {
           log('challenge_refused', { code: 'NONCE_STORE_UNAVAILABLE' });
           return fail(res, 503, 'NONCE_STORE_UNAVAILABLE', 'challenges are unavailable; try again');
         }
         if (wait) {
-          log('challenge_refused', { code: 'NONCE_STORE_UNAVAILABLE', message: 'per-client limit' });
+          log('challenge_refused', { code: 'RATE_LIMITED', message: 'per-client limit' });
           res.setHeader('retry-after', String(wait));
-          return fail(res, 503, 'NONCE_STORE_UNAVAILABLE', `too many challenges from this client; try again in ${wait} s`);
+          return fail(res, 429, 'RATE_LIMITED', `too many challenges from this client; try again in ${wait} s`);
         }
         const old = cookie(req, prelogin());
         const client = old && /^[A-Za-z0-9+/]{43}=$/.test(old) ? old : randomBytes(32).toString('base64');
@@ -288,6 +290,10 @@ export async function createServer(opts = {}) {
         const who = await verify(req, res);
         if (!who) return;
         if (p === '/api/counter/check') return send(res, 200, { ok: true, identity: who });
+        // A login replaces the session this browser had: the earlier id is revoked, not kept
+        // beside the new one.
+        const earlier = cookieSession(req);
+        if (earlier && await Promise.resolve().then(() => sessions.delete(earlier)).catch(() => false)) log('session_ended', { sessionId: fp(earlier) });
         const id = randomBytes(32).toString('base64url');
         await sessions.put(id, who);
         log('session_started', { sessionId: fp(id) });
@@ -299,11 +305,13 @@ export async function createServer(opts = {}) {
         return send(res, 200, { identity });
       }
       if (p === '/api/logout' && req.method === 'POST') {
-        if (!isJson(req)) return fail(res, 415, 'BAD_REQUEST', 'POST with Content-Type: application/json');
+        if (!isJson(req)) return fail(res, 415, 'UNSUPPORTED_MEDIA_TYPE', 'POST with Content-Type: application/json');
         const id = cookieSession(req);
         if (id && await Promise.resolve().then(() => sessions.delete(id)).catch(() => false)) log('session_ended', { sessionId: fp(id) });
         return send(res, 200, { ok: true }, { 'set-cookie': `${cookieName()}=; ${cookieAttrs()}; Max-Age=0` });
       }
+      const allow = API_METHODS[p];
+      if (allow) { res.setHeader('allow', allow); return fail(res, 405, 'METHOD_NOT_ALLOWED', 'method not allowed'); }
       if (req.method !== 'GET') return fail(res, 404, 'NOT_FOUND', 'no such endpoint');
       // Static files: plain segments only.
       const [base, rel] = p.startsWith('/pkg/') ? [pkg, p.slice(5)] : [www, p];

@@ -209,6 +209,13 @@ pub const CODES: &[(&str, Layer)] = &[
     ("TRUST_ANCHOR_NOT_FILE", Layer::Rp),
     ("TRUST_ANCHOR_MISSING", Layer::Rp),
     ("CONFIG_UNSAFE", Layer::Server),
+    ("NOT_FOUND", Layer::Server),
+    ("METHOD_NOT_ALLOWED", Layer::Server),
+    ("REQUEST_TIMEOUT", Layer::Server),
+    ("REQUEST_TOO_LARGE", Layer::Server),
+    ("UNSUPPORTED_MEDIA_TYPE", Layer::Server),
+    ("RATE_LIMITED", Layer::Server),
+    ("SERVER_BUSY", Layer::Server),
     // The npm package's Dastine transport (npm/dastine.js): the middleware's numeric codes and client states.
     ("DASTINE_NOT_INSTALLED", Layer::Npm),
     ("DASTINE_CLOSED", Layer::Npm),

@@ -12,7 +12,7 @@ use base64::Engine;
 use serde::Serialize;
 
 pub use error::TokenError;
-pub use nonce::{MemoryNonceStore, NonceStore, create_nonce};
+pub use nonce::{MemoryNonceStore, NonceStore, nonce_from_bytes};
 
 use crate::identity::{CertificateSummary, Holder};
 use crate::pki::alg::{Curve, HashAlg, PublicKey, SigAlg, SignatureCheck};

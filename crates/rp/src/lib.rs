@@ -26,7 +26,15 @@ use hoviat::pki::{PathOptions, TrustStore};
 use hoviat::time::UnixTime;
 use hoviat::token::nonce::DEFAULT_TTL_SECS;
 use hoviat::token::nonce::check_nonce_shape;
-use hoviat::token::{NonceStore, Origin, TokenError, UnverifiedToken, VerifiedToken, Verifier, create_nonce};
+use hoviat::token::{NonceStore, Origin, TokenError, UnverifiedToken, VerifiedToken, Verifier, nonce_from_bytes};
+
+/// A fresh nonce (challenge, session id) from the operating system's random source: 32 bytes,
+/// 44 base64 characters. The core takes randomness from its caller; this kit is that caller.
+pub fn create_nonce() -> Result<String, TokenError> {
+    let mut b = [0u8; 32];
+    getrandom::fill(&mut b).map_err(|e| TokenError::NonceStoreUnavailable(format!("no randomness: {e}")))?;
+    Ok(nonce_from_bytes(&b))
+}
 
 /// An issued challenge: what the page needs to ask the card for a token.
 #[derive(Clone, Debug, Serialize, PartialEq, Eq)]
@@ -219,7 +227,7 @@ impl ChallengeService {
         getrandom::fill(&mut b[..16]).map_err(|e| TokenError::NonceStoreUnavailable(format!("no randomness: {e}")))?;
         let tag = binding_tag(&self.binding_key, &b[..16], client);
         b[16..].copy_from_slice(&tag);
-        self.issue_nonce(hoviat::token::nonce::nonce_from_bytes(&b))
+        self.issue_nonce(nonce_from_bytes(&b))
     }
 
     fn issue_nonce(&self, nonce: String) -> Result<Challenge, TokenError> {

@@ -528,7 +528,7 @@ impl VerifyJob {
 /// A fresh challenge nonce: 32 random bytes, base64 (44 characters).
 #[wasm_bindgen(js_name = createNonce)]
 pub fn create_nonce() -> Result<String, JsValue> {
-    hoviat::token::create_nonce().map_err(|e| coded(&e))
+    os_nonce().map_err(|e| coded(&e))
 }
 
 /// Validates a national code: `{valid: true, nationalCode}` or `{valid: false, code, message}`.
@@ -578,7 +578,7 @@ impl NonceStore {
 
     /// Issues a nonce valid for the store's TTL.
     pub fn issue(&self) -> Result<String, JsValue> {
-        let n = hoviat::token::create_nonce().map_err(|e| coded(&e))?;
+        let n = os_nonce().map_err(|e| coded(&e))?;
         let t = now();
         self.inner
             .issue(&n, UnixTime(t.0 + self.ttl), t)
@@ -786,4 +786,13 @@ impl WasmVirtualCard {
             serde_json::from_str(&a.token).map_err(|e| error("INTERNAL_ERROR", &e.to_string()))?;
         to_js(&token)
     }
+}
+
+/// A fresh nonce from crypto.getRandomValues (getrandom's wasm_js backend): the core takes its
+/// randomness from the caller.
+fn os_nonce() -> Result<String, hoviat::token::TokenError> {
+    let mut b = [0u8; 32];
+    getrandom::fill(&mut b)
+        .map_err(|e| hoviat::token::TokenError::NonceStoreUnavailable(format!("no randomness: {e}")))?;
+    Ok(hoviat::token::nonce_from_bytes(&b))
 }

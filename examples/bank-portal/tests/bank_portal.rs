@@ -167,6 +167,24 @@ fn login_session_logout_and_refusals() {
     let r = post(a, "/api/login", &body, None);
     assert_eq!((r.status, r.code().as_str()), (401, "NONCE_REPLAYED"));
 
+    // Issue 15: a new login from the browser revokes the session it had.
+    let n2 = challenge(a);
+    let r = post(
+        a,
+        "/api/login",
+        &json!({"nonce": n2, "token": token(&reg, 1, &origin, &n2)}),
+        Some(&cookie),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    let second = r.cookie().unwrap();
+    assert_ne!(second, cookie);
+    assert_eq!(
+        http(a, "GET", "/api/session", &[("Cookie", &cookie)], b"").code(),
+        "NOT_LOGGED_IN"
+    );
+    assert_eq!(http(a, "GET", "/api/session", &[("Cookie", &second)], b"").status, 200);
+    let cookie = second;
+
     // Logout ends the session.
     let r = post(a, "/api/logout", &json!({}), Some(&cookie));
     assert_eq!(r.status, 200);

@@ -61,14 +61,14 @@ fn every_error_status_is_the_json_envelope() {
         head.to_ascii_lowercase().contains("content-type: application/json"),
         "{head}"
     );
-    assert_eq!(code(&b), "TOKEN_TOO_LARGE");
+    assert_eq!(code(&b), "REQUEST_TOO_LARGE");
     // A wrong method: 405 in the envelope, Allow kept.
     let (status, head, b) = raw(
         r.addr,
         b"GET /api/login HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
     );
     assert_eq!(status, 405);
-    assert_eq!(code(&b), "BAD_REQUEST");
+    assert_eq!(code(&b), "METHOD_NOT_ALLOWED");
     assert!(head.to_ascii_lowercase().contains("allow:"), "{head}");
 }
 
@@ -78,9 +78,9 @@ fn challenges_are_limited_per_client() {
     let r = start(&rt, |c| c.max_challenges_per_client = 3);
     let req = b"POST /api/challenge HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}";
     let got: Vec<u16> = (0..5).map(|_| raw(r.addr, req).0).collect();
-    assert_eq!(got, [200, 200, 200, 503, 503]);
+    assert_eq!(got, [200, 200, 200, 429, 429]);
     let (_, head, b) = raw(r.addr, req);
-    assert_eq!(code(&b), "NONCE_STORE_UNAVAILABLE");
+    assert_eq!(code(&b), "RATE_LIMITED");
     assert!(head.to_ascii_lowercase().contains("retry-after:"), "{head}");
 }
 
@@ -125,7 +125,7 @@ fn slow_clients_are_cut_and_capped() {
     std::thread::sleep(Duration::from_millis(100));
     let (status, _, b) = raw(r.addr, b"GET /api/config HTTP/1.1\r\nHost: x\r\n\r\n");
     assert_eq!(status, 503);
-    assert_eq!(code(&b), "NONCE_STORE_UNAVAILABLE");
+    assert_eq!(code(&b), "SERVER_BUSY");
     drop((_a, _b));
     std::thread::sleep(Duration::from_millis(200));
     let (status, _, _) = raw(

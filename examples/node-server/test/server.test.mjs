@@ -51,6 +51,21 @@ test('login, session cookie, replay refused, logout', async () => {
   assert.equal((await fetch(base + '/api/session', { headers: { cookie: sid } })).status, 401);
 });
 
+test('issue 15: a login revokes the session the browser had', async () => {
+  const login = async (extra) => {
+    const nonce = await challenge();
+    const r = await post('/api/login', { nonce, token: await tokenFor(1, nonce) }, extra ? { cookie: extra } : {});
+    assert.equal(r.status, 200);
+    return r.headers.get('set-cookie').split(';')[0];
+  };
+  const first = await login();
+  assert.equal((await fetch(base + '/api/session', { headers: { cookie: first } })).status, 200);
+  const second = await login(first);
+  assert.notEqual(second, first);
+  assert.equal((await fetch(base + '/api/session', { headers: { cookie: first } })).status, 401);
+  assert.equal((await fetch(base + '/api/session', { headers: { cookie: second } })).status, 200);
+});
+
 test('sessions: the expired and, past maxSessions, the oldest are dropped', async () => {
   const small = await createServer({ log: new Writable({ write(c, _e, cb) { cb(); } }), maxSessions: 2, sessionSeconds: 1 });
   await new Promise((r) => small.listen(0, '127.0.0.1', r));
@@ -121,12 +136,12 @@ test('issue 15: bodies capped before they are read, one status per code, challen
     req.write(Buffer.alloc(64 * 1024, 0x20));
   });
   assert.equal(big.status, 413);
-  assert.equal(JSON.parse(big.body).error.code, 'TOKEN_TOO_LARGE');
+  assert.equal(JSON.parse(big.body).error.code, 'REQUEST_TOO_LARGE');
   assert.ok(Date.now() - t0 < 2000, `413 after ${Date.now() - t0} ms`);
   // Chunked, no length: cut when it passes the limit.
   const chunked = await post('/api/login', '{"nonce":"' + 'A'.repeat(70_000) + '"}');
   assert.equal(chunked.status, 413);
-  assert.equal((await chunked.json()).error.code, 'TOKEN_TOO_LARGE');
+  assert.equal((await chunked.json()).error.code, 'REQUEST_TOO_LARGE');
   // Per client: past maxChallengesPerClient, 503 with Retry-After.
   const s = await createServer({ log: new Writable({ write(c, _e, cb) { cb(); } }), limits: { maxChallengesPerClient: 3 } });
   await new Promise((r) => s.listen(0, '127.0.0.1', r));
@@ -134,7 +149,18 @@ test('issue 15: bodies capped before they are read, one status per code, challen
     const at = `http://127.0.0.1:${s.address().port}`;
     const codes = [];
     for (let i = 0; i < 5; i++) codes.push((await fetch(at + '/api/challenge', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' })).status);
-    assert.deepEqual(codes, [200, 200, 200, 503, 503]);
+    assert.deepEqual(codes, [200, 200, 200, 429, 429]);
+    const r = await fetch(at + '/api/challenge', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+    assert.equal((await r.json()).error.code, 'RATE_LIMITED');
+    assert.ok(Number(r.headers.get('retry-after')) >= 1);
+    // A known path with another method: 405 with Allow; an unknown one: 404.
+    const m = await fetch(at + '/api/login');
+    assert.equal(m.status, 405);
+    assert.equal(m.headers.get('allow'), 'POST');
+    assert.equal((await m.json()).error.code, 'METHOD_NOT_ALLOWED');
+    const t = await fetch(at + '/api/login', { method: 'POST', headers: { 'content-type': 'text/plain' }, body: '{}' });
+    assert.equal(t.status, 415);
+    assert.equal((await t.json()).error.code, 'UNSUPPORTED_MEDIA_TYPE');
   } finally { s.close(); }
 });
 

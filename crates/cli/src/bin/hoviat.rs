@@ -966,7 +966,7 @@ fn cmd_demo() -> Result<serde_json::Value, Failure> {
     let mut results = Vec::new();
     for idx in [0usize, 1, 3] {
         let h = &reg.holders[idx];
-        let nonce = hoviat::token::create_nonce()?;
+        let nonce = hoviat_rp::create_nonce()?;
         hoviat::token::NonceStore::issue(&store, &nonce, UnixTime(now.0 + 300), now)?;
         eprintln!(
             "  challenge issued to holder {idx} ({} {}): {nonce}",
