@@ -1,7 +1,7 @@
 // Drives the apps built from the packed hoviat tarball (installed here by scripts/pkg-tests.sh):
 // Vite and webpack production builds served on 127.0.0.1 under a strict CSP and run in
 // headless Chromium (verdicts, virtual card, recovery after INTERNAL_PANIC), a stricter CSP
-// (no 'wasm-unsafe-eval'), what a minimal page's build carries, Vite SSR with noExternal,
+// (no 'wasm-unsafe-eval'), the same page under vite dev, what a minimal page's build carries, Vite SSR with noExternal,
 // Node ESM + CJS sharing one instance, TypeScript strict (nodenext, node16), attw, Jest jsdom.
 // Prints "ok NAME" / "FAIL NAME: why" and "apps: N failed".
 import http from 'node:http';
@@ -150,6 +150,37 @@ try {
       "vite under CSP script-src 'self' (no 'wasm-unsafe-eval'): WASM_UNAVAILABLE naming the directive", JSON.stringify(r.checks));
     check(!errors.some((e) => !/Content Security Policy|WebAssembly/i.test(e)) && !r.fatal, 'stricter CSP: no uncaught error', errors.join(' | ') + (r.fatal || ''));
     check(!requests.some((p) => /testkit|core/.test(p)), 'stricter CSP page fetched no other wasm', requests.join(' '));
+  }
+  // vite dev (Vite 8, no configuration: no optimizeDeps.exclude): the dependency optimizer
+  // rewrites the new URL('./lite.wasm', import.meta.url) to the package's file.
+  let dev = null;
+  const devCache = path.join(here, 'node_modules', '.vite-dev-test');
+  try {
+    const { rmSync } = await import('node:fs');
+    rmSync(devCache, { recursive: true, force: true }); // a fresh optimizer cache for this tarball
+    const { createServer } = await import('vite');
+    dev = await createServer({
+      configFile: false, root: path.join(here, 'page'), logLevel: 'warn', cacheDir: devCache,
+      server: { host: '127.0.0.1', port: 0 },
+      plugins: [{ name: 'cases', configureServer(s) {
+        s.middlewares.use('/cases.json', (_req, res) => { res.setHeader('content-type', 'application/json'); res.end(readFileSync(path.join(here, '..', 'cases.json'))); });
+        s.middlewares.use('/favicon.ico', (_req, res) => { res.statusCode = 204; res.end(); });
+      } }],
+    });
+    await dev.listen();
+    const { r, errors, requests } = await drive(dev.resolvedUrls.local[0]);
+    if (r.fatal) throw new Error(r.fatal);
+    const bad = sameVerdicts(r.cases);
+    const k = r.checks;
+    check(r.cases.length >= 30 && bad.length === 0 && k.virtual === 'ok' && k.wasmBackend === 'ok',
+      `vite dev (no optimizeDeps config): ${r.cases.length - bad.length}/${r.cases.length} verdicts equal to native, virtual card on both backends`, JSON.stringify({ bad: bad.slice(0, 3), k }));
+    check(k.panic2 === 'INTERNAL_PANIC' && k.nonceAfterPanic2 === 44 && k.verifyAfterPanic2 === 'ok', 'vite dev: recovers after INTERNAL_PANIC', JSON.stringify(k));
+    check(errors.length === 0, 'vite dev: no uncaught page errors', errors.join(' | '));
+    console.log(`note vite dev: wasm fetched from ${requests.filter((p) => p.endsWith('.wasm')).join(' ')}`);
+  } catch (e) {
+    fail('vite dev', (e && e.stack) || e);
+  } finally {
+    if (dev) await dev.close();
   }
 } finally {
   await browser.close();
