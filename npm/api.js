@@ -117,6 +117,18 @@ function call(slot, fn) {
   }
 }
 
+// A wasm object whose methods throw HoviatError, like the rest of the API (the raw VirtualCard
+// of hoviat/virtual). Getters and fields read through.
+function guarded(slot, obj) {
+  return new Proxy(obj, {
+    get(t, k) {
+      const v = Reflect.get(t, k, t);
+      if (typeof v !== 'function') return v;
+      return (...args) => { try { return v.apply(t, args); } catch (e) { throw toError(e, slot); } };
+    },
+  });
+}
+
 /**
  * Loads the WebAssembly module now (otherwise the first call does). `options.wasm` replaces the
  * packaged file: a WebAssembly.Module, the bytes, a Response (or a promise of one) or a URL.
