@@ -2,7 +2,7 @@
 // Vite and webpack production builds served on 127.0.0.1 under a strict CSP and run in
 // headless Chromium (verdicts, virtual card, recovery after INTERNAL_PANIC), a stricter CSP
 // (no 'wasm-unsafe-eval'), the same page under vite dev, what a minimal page's build carries, Vite SSR with noExternal,
-// Node ESM + CJS sharing one instance, TypeScript strict (nodenext, node16), attw, Jest jsdom.
+// Node ESM + CJS sharing one instance, TypeScript strict (nodenext, node16), attw, Jest and Vitest jsdom.
 // Prints "ok NAME" / "FAIL NAME: why" and "apps: N failed".
 import http from 'node:http';
 import { execFileSync } from 'node:child_process';
@@ -248,6 +248,13 @@ try {
   ok('jest (jsdom environment): require(\'hoviat\') verifies and recovers');
 } catch (e) {
   fail('jest jsdom', (e.stderr || '') + (e.stdout || ''));
+}
+
+try {
+  run(process.execPath, [path.join(here, 'node_modules', 'vitest', 'vitest.mjs'), 'run', '--config', path.join(here, 'vitest', 'vitest.config.js')]);
+  ok('vitest (jsdom environment): the case table gives the native verdicts, virtual card, recovery after INTERNAL_PANIC');
+} catch (e) {
+  fail('vitest jsdom', (e.stderr || '') + (e.stdout || ''));
 }
 
 console.log(`apps: ${failed} failed`);
