@@ -228,10 +228,11 @@ try {
 }
 
 // ---- TypeScript, attw, Jest ------------------------------------------------------------------
-for (const m of ['nodenext', 'node16']) {
+for (const m of ['nodenext', 'node16', 'bundler']) {
   try {
     run(bin('tsc'), ['-p', path.join(here, 'ts', `tsconfig.${m}.json`)]);
-    ok(`typescript strict, module ${m}: ESM (.mts) and CJS (.cts) importers type-check`);
+    ok(m === 'bundler' ? 'typescript strict, moduleResolution bundler (a Vite app\'s tsconfig): the ESM importer type-checks'
+      : `typescript strict, module ${m}: ESM (.mts) and CJS (.cts) importers type-check`);
   } catch (e) {
     fail(`typescript ${m}`, e.stdout + e.stderr);
   }
