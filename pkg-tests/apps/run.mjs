@@ -88,6 +88,9 @@ if (built['vite-shake']) {
 const CSP = {
   strict: "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; object-src 'none'; base-uri 'none'",
   stricter: "default-src 'self'; script-src 'self'; object-src 'none'; base-uri 'none'",
+  // Trusted Types enforced: hoviat creates no script URLs or HTML; the only policy allowed is
+  // webpack's own for its chunk loader (output.trustedTypes), Vite needs none.
+  tt: "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; object-src 'none'; base-uri 'none'; require-trusted-types-for 'script'; trusted-types webpack",
 };
 const types = { '.html': 'text/html', '.js': 'text/javascript', '.json': 'application/json', '.wasm': 'application/wasm' };
 const server = http.createServer(async (req, res) => {
@@ -127,13 +130,19 @@ async function drive(url) {
 try {
   for (const app of ['vite', 'webpack']) {
     if (!built[app]) continue;
-    for (const mode of ['strict', 'octet']) {
-      const label = mode === 'strict' ? `${app} under CSP script-src 'self' 'wasm-unsafe-eval'` : `${app}, wasm served as application/octet-stream`;
+    for (const mode of ['strict', 'octet', 'tt']) {
+      const label = mode === 'strict' ? `${app} under CSP script-src 'self' 'wasm-unsafe-eval'`
+        : mode === 'tt' ? `${app} under CSP with Trusted Types required` : `${app}, wasm served as application/octet-stream`;
       const { r, errors } = await drive(`${base}/${mode}/${app}/`);
       if (r.fatal) { fail(label, r.fatal); continue; }
       const bad = sameVerdicts(r.cases);
       check(r.cases.length >= 30 && bad.length === 0, `${label}: ${r.cases.length - bad.length}/${r.cases.length} verdicts equal to native`, JSON.stringify(bad.slice(0, 3)));
-      if (mode === 'octet') continue;
+      if (mode === 'tt') {
+        check(r.checks.virtual === 'ok' && r.checks.wasmBackend === 'ok' && r.checks.verifyAfterPanic2 === 'ok',
+          `${app} with Trusted Types required: virtual card (its chunk and wasm), backend 'wasm', recovery`, JSON.stringify(r.checks));
+        check(errors.length === 0, `${app} with Trusted Types required: no uncaught page errors or CSP violations`, errors.join(' | '));
+      }
+      if (mode !== 'strict') continue;
       const k = r.checks;
       check(k.beforeInit === 'NOT_READY', `${app}: nothing loads at import; createNonce before init is NOT_READY`, k.beforeInit);
       check(k.mainVirtual === 'TRANSPORT_UNAVAILABLE', `${app}: the main entry has no virtual card`, k.mainVirtual);
