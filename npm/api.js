@@ -6,6 +6,12 @@
 // Nothing runs at import time: the WebAssembly module is fetched and compiled on first use
 // (or by `init()`), then instantiated synchronously from the compiled module. After a trap
 // (INTERNAL_PANIC) the next call re-creates the instance from that same compiled module.
+//
+// Sibling modules (npm/NAME.js, npm/transports/NAME.js) are concatenated after this file into the
+// same scope; each lists the names the package exports in `// public:` lines like this one
+// (scripts/build-pkg reads them), and may use HoviatError, toError, call, main and the helpers here.
+// public: verifyToken, verifySignature, TrustStore, createNonce, NonceStore, nationalCode, connect, init
+// public: HoviatError, version, defaultBackend, __panicForTest
 
 class HoviatError extends Error {
   constructor(code, message, extra) {
@@ -109,6 +115,18 @@ function call(slot, fn) {
   } catch (e) {
     throw toError(e, slot);
   }
+}
+
+// A wasm object whose methods throw HoviatError, like the rest of the API (the raw VirtualCard
+// of hoviat/virtual). Getters and fields read through.
+function guarded(slot, obj) {
+  return new Proxy(obj, {
+    get(t, k) {
+      const v = Reflect.get(t, k, t);
+      if (typeof v !== 'function') return v;
+      return (...args) => { try { return v.apply(t, args); } catch (e) { throw toError(e, slot); } };
+    },
+  });
 }
 
 /**

@@ -19,6 +19,10 @@ function webSource(makeGlue, url) {
       if (!res || typeof res.arrayBuffer !== 'function') throw new TypeError('wasm must be a WebAssembly.Module, bytes, a Response or a URL');
       if (!res.ok) throw new Error('HTTP ' + res.status + ' for ' + res.url);
       const type = (res.headers.get('content-type') || '').split(';')[0].trim().toLowerCase();
+      // A dev server's fallback page where the wasm should be: say where to look.
+      if (type === 'text/html') {
+        throw new Error(res.url + ' is an HTML page, not the wasm file: the bundle looks for it where the server has none (Vite 7 or older in dev: optimizeDeps: { exclude: [\'hoviat\'] }; a custom setup: serve the package\'s web/*.wasm there, or pass init({ wasm }))');
+      }
       // compileStreaming needs application/wasm; a server that sends another type still works.
       if (type === 'application/wasm' && typeof WebAssembly.compileStreaming === 'function') return WebAssembly.compileStreaming(res);
       return WebAssembly.compile(await res.arrayBuffer());

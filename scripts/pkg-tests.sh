@@ -4,7 +4,8 @@
 # Chromium test; then installs the same tarball into pkg-tests/apps (pinned Vite, webpack,
 # TypeScript, attw, Jest) and runs pkg-tests/apps/run.mjs: Vite and webpack apps served on
 # 127.0.0.1 under a strict CSP in headless Chromium, a stricter CSP, Vite SSR (noExternal),
-# Node ESM + CJS as one copy, TypeScript strict (nodenext, node16), attw, Jest jsdom.
+# Node ESM + CJS as one copy, TypeScript strict (nodenext, node16), attw, Jest and Vitest jsdom,
+# vite dev.
 # The shared case table comes from the native binary (hoviat test-cases).
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -17,7 +18,7 @@ cargo build -q --bin hoviat && "$TARGET/debug/hoviat" test-cases --out pkg-tests
 mkdir -p target
 TARBALL=$(cd pkg && npm pack --silent --pack-destination ../target 2>/dev/null | tail -1)
 (cd pkg-tests && npm install --no-save --no-package-lock --no-audit --no-fund "../target/$TARBALL" >/dev/null 2>&1) || { echo "FAIL npm install $TARBALL"; exit 1; }
-if [ ! -x pkg-tests/apps/node_modules/.bin/vite ]; then
+if [ ! -x pkg-tests/apps/node_modules/.bin/vite ] || [ ! -x pkg-tests/apps/node_modules/.bin/vitest ]; then
   (cd pkg-tests/apps && npm ci --no-audit --no-fund >/dev/null 2>&1) || { echo "FAIL npm ci in pkg-tests/apps"; exit 1; }
 fi
 (cd pkg-tests/apps && npm install --no-save --no-package-lock --no-audit --no-fund "../../target/$TARBALL" >/dev/null 2>&1) || { echo "FAIL npm install $TARBALL (apps)"; exit 1; }

@@ -1,8 +1,8 @@
 // Drives the apps built from the packed hoviat tarball (installed here by scripts/pkg-tests.sh):
 // Vite and webpack production builds served on 127.0.0.1 under a strict CSP and run in
 // headless Chromium (verdicts, virtual card, recovery after INTERNAL_PANIC), a stricter CSP
-// (no 'wasm-unsafe-eval'), what a minimal page's build carries, Vite SSR with noExternal,
-// Node ESM + CJS sharing one instance, TypeScript strict (nodenext, node16), attw, Jest jsdom.
+// (no 'wasm-unsafe-eval'), the same page under vite dev, what a minimal page's build carries, Vite SSR with noExternal,
+// Node ESM + CJS sharing one instance, TypeScript strict (nodenext, node16), attw, Jest and Vitest jsdom.
 // Prints "ok NAME" / "FAIL NAME: why" and "apps: N failed".
 import http from 'node:http';
 import { execFileSync } from 'node:child_process';
@@ -88,6 +88,9 @@ if (built['vite-shake']) {
 const CSP = {
   strict: "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; object-src 'none'; base-uri 'none'",
   stricter: "default-src 'self'; script-src 'self'; object-src 'none'; base-uri 'none'",
+  // Trusted Types enforced: hoviat creates no script URLs or HTML; the only policy allowed is
+  // webpack's own for its chunk loader (output.trustedTypes), Vite needs none.
+  tt: "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; object-src 'none'; base-uri 'none'; require-trusted-types-for 'script'; trusted-types webpack",
 };
 const types = { '.html': 'text/html', '.js': 'text/javascript', '.json': 'application/json', '.wasm': 'application/wasm' };
 const server = http.createServer(async (req, res) => {
@@ -127,13 +130,19 @@ async function drive(url) {
 try {
   for (const app of ['vite', 'webpack']) {
     if (!built[app]) continue;
-    for (const mode of ['strict', 'octet']) {
-      const label = mode === 'strict' ? `${app} under CSP script-src 'self' 'wasm-unsafe-eval'` : `${app}, wasm served as application/octet-stream`;
+    for (const mode of ['strict', 'octet', 'tt']) {
+      const label = mode === 'strict' ? `${app} under CSP script-src 'self' 'wasm-unsafe-eval'`
+        : mode === 'tt' ? `${app} under CSP with Trusted Types required` : `${app}, wasm served as application/octet-stream`;
       const { r, errors } = await drive(`${base}/${mode}/${app}/`);
       if (r.fatal) { fail(label, r.fatal); continue; }
       const bad = sameVerdicts(r.cases);
       check(r.cases.length >= 30 && bad.length === 0, `${label}: ${r.cases.length - bad.length}/${r.cases.length} verdicts equal to native`, JSON.stringify(bad.slice(0, 3)));
-      if (mode === 'octet') continue;
+      if (mode === 'tt') {
+        check(r.checks.virtual === 'ok' && r.checks.wasmBackend === 'ok' && r.checks.verifyAfterPanic2 === 'ok',
+          `${app} with Trusted Types required: virtual card (its chunk and wasm), backend 'wasm', recovery`, JSON.stringify(r.checks));
+        check(errors.length === 0, `${app} with Trusted Types required: no uncaught page errors or CSP violations`, errors.join(' | '));
+      }
+      if (mode !== 'strict') continue;
       const k = r.checks;
       check(k.beforeInit === 'NOT_READY', `${app}: nothing loads at import; createNonce before init is NOT_READY`, k.beforeInit);
       check(k.mainVirtual === 'TRANSPORT_UNAVAILABLE', `${app}: the main entry has no virtual card`, k.mainVirtual);
@@ -150,6 +159,37 @@ try {
       "vite under CSP script-src 'self' (no 'wasm-unsafe-eval'): WASM_UNAVAILABLE naming the directive", JSON.stringify(r.checks));
     check(!errors.some((e) => !/Content Security Policy|WebAssembly/i.test(e)) && !r.fatal, 'stricter CSP: no uncaught error', errors.join(' | ') + (r.fatal || ''));
     check(!requests.some((p) => /testkit|core/.test(p)), 'stricter CSP page fetched no other wasm', requests.join(' '));
+  }
+  // vite dev (Vite 8, no configuration: no optimizeDeps.exclude): the dependency optimizer
+  // rewrites the new URL('./lite.wasm', import.meta.url) to the package's file.
+  let dev = null;
+  const devCache = path.join(here, 'node_modules', '.vite-dev-test');
+  try {
+    const { rmSync } = await import('node:fs');
+    rmSync(devCache, { recursive: true, force: true }); // a fresh optimizer cache for this tarball
+    const { createServer } = await import('vite');
+    dev = await createServer({
+      configFile: false, root: path.join(here, 'page'), logLevel: 'warn', cacheDir: devCache,
+      server: { host: '127.0.0.1', port: 0 },
+      plugins: [{ name: 'cases', configureServer(s) {
+        s.middlewares.use('/cases.json', (_req, res) => { res.setHeader('content-type', 'application/json'); res.end(readFileSync(path.join(here, '..', 'cases.json'))); });
+        s.middlewares.use('/favicon.ico', (_req, res) => { res.statusCode = 204; res.end(); });
+      } }],
+    });
+    await dev.listen();
+    const { r, errors, requests } = await drive(dev.resolvedUrls.local[0]);
+    if (r.fatal) throw new Error(r.fatal);
+    const bad = sameVerdicts(r.cases);
+    const k = r.checks;
+    check(r.cases.length >= 30 && bad.length === 0 && k.virtual === 'ok' && k.wasmBackend === 'ok',
+      `vite dev (no optimizeDeps config): ${r.cases.length - bad.length}/${r.cases.length} verdicts equal to native, virtual card on both backends`, JSON.stringify({ bad: bad.slice(0, 3), k }));
+    check(k.panic2 === 'INTERNAL_PANIC' && k.nonceAfterPanic2 === 44 && k.verifyAfterPanic2 === 'ok', 'vite dev: recovers after INTERNAL_PANIC', JSON.stringify(k));
+    check(errors.length === 0, 'vite dev: no uncaught page errors', errors.join(' | '));
+    console.log(`note vite dev: wasm fetched from ${requests.filter((p) => p.endsWith('.wasm')).join(' ')}`);
+  } catch (e) {
+    fail('vite dev', (e && e.stack) || e);
+  } finally {
+    if (dev) await dev.close();
   }
 } finally {
   await browser.close();
@@ -197,10 +237,11 @@ try {
 }
 
 // ---- TypeScript, attw, Jest ------------------------------------------------------------------
-for (const m of ['nodenext', 'node16']) {
+for (const m of ['nodenext', 'node16', 'bundler']) {
   try {
     run(bin('tsc'), ['-p', path.join(here, 'ts', `tsconfig.${m}.json`)]);
-    ok(`typescript strict, module ${m}: ESM (.mts) and CJS (.cts) importers type-check`);
+    ok(m === 'bundler' ? 'typescript strict, moduleResolution bundler (a Vite app\'s tsconfig): the ESM importer type-checks'
+      : `typescript strict, module ${m}: ESM (.mts) and CJS (.cts) importers type-check`);
   } catch (e) {
     fail(`typescript ${m}`, e.stdout + e.stderr);
   }
@@ -217,6 +258,13 @@ try {
   ok('jest (jsdom environment): require(\'hoviat\') verifies and recovers');
 } catch (e) {
   fail('jest jsdom', (e.stderr || '') + (e.stdout || ''));
+}
+
+try {
+  run(process.execPath, [path.join(here, 'node_modules', 'vitest', 'vitest.mjs'), 'run', '--config', path.join(here, 'vitest', 'vitest.config.js')]);
+  ok('vitest (jsdom environment): the case table gives the native verdicts, virtual card, recovery after INTERNAL_PANIC');
+} catch (e) {
+  fail('vitest jsdom', (e.stderr || '') + (e.stdout || ''));
 }
 
 console.log(`apps: ${failed} failed`);

@@ -155,6 +155,15 @@ test('the virtual card: info, challenge-response, PINs, statuses, removal', asyn
 
   const removed = await connect({ transport: 'virtual', virtual: { removeAfter: 2 } });
   await assert.rejects(removed.authenticate({ nonce, origin: ORIGIN, pin: '123456' }), { code: 'CARD_REMOVED' });
+
+  // The raw VirtualCard's methods throw HoviatError too.
+  const raw = new virtual.VirtualCard({});
+  assert.equal(raw.profile, 'piv');
+  assert.ok(raw.trustAnchors().length > 0);
+  const coded = (code) => (e) => e instanceof HoviatError && e.code === code;
+  assert.throws(() => raw.authenticate(ORIGIN, 'not-a-nonce', '123456'), coded('NONCE_INVALID'));
+  assert.throws(() => raw.ocspResponse('weird'), coded('INVALID_ARGUMENT'));
+  raw.free();
 });
 
 test('OCSP responses in verifyToken: good, revoked, unknown, nonce, base64, hostile (every backend)', async () => {
