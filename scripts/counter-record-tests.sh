@@ -34,7 +34,12 @@ cp "$TARGET/debug/bank-portal" "$W/bank-portal"
 cp "$TARGET/debug/hoviat" "$W/hoviat"
 H=$W/hoviat
 
-node pkg-tests/demo/record-e2e.mjs "$W/bank-portal" "$H" "$W/out" | tee "$W/e2e.txt" | grep -v '^record-e2e:'
+# The archive with its log key: the server signs a checkpoint after each record.
+mkdir -p "$W/out"
+"$H" archive keygen --origin hoviat.test/counter-archive --out "$W/log" >/dev/null \
+  && "$H" archive init --db "sqlite:$W/out/archive.sqlite" --log-pub "$W/log.pub" >/dev/null \
+  || { fail archive-init "keygen/init"; finish; }
+node pkg-tests/demo/record-e2e.mjs "$W/bank-portal" "$H" "$W/out" --archive-log-key "$W/log.key" | tee "$W/e2e.txt" | grep -v '^record-e2e:'
 FAILED=$((FAILED + $(grep -c '^FAIL' "$W/e2e.txt")))
 
 n=0
@@ -62,8 +67,8 @@ for f in "$W"/out/rec-*.sdjwt; do
 done
 [ "$n" -ge 3 ] && ok "records sealed by the server: $n" || fail records "only $n records were written"
 
-if out=$("$H" archive verify --db "sqlite:$W/out/archive.sqlite" 2>&1); then
-  ok "the server's archive verifies ($(printf '%s' "$out" | grep -o '"entries":[0-9]*' | head -1))"
+if out=$("$H" archive verify --db "sqlite:$W/out/archive.sqlite" --log-pub "$W/log.pub" --institution-ca "$W/out/institution-ca.pem" 2>&1); then
+  ok "the server's archive verifies ($(printf '%s' "$out" | grep -o '"entries": *[0-9]*' | head -1))"
 else fail "archive verify" "$out"; fi
 if [ -f "$W/out/paper-fa.pdf" ] && command -v pdftotext >/dev/null; then
   txt=$(pdftotext -enc UTF-8 "$W/out/paper-fa.pdf" - 2>/dev/null)

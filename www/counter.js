@@ -136,6 +136,7 @@ function applyLang() {
   checkNc();
   if (last) showRecord(last);
   if (lastError) showError(lastError);
+  else if (last) showOk(t('ok'));
 }
 
 function renderOptions() {

@@ -1,6 +1,6 @@
 // The counter's sealed identity records end to end (issues 17 and 21): headless Chromium on the
 // Rust demo server (examples/bank-portal) with the npm package's virtual Iranian and PIV cards.
-//   node pkg-tests/demo/record-e2e.mjs BANK_PORTAL_BIN HOVIAT_BIN WORKDIR
+//   node pkg-tests/demo/record-e2e.mjs BANK_PORTAL_BIN HOVIAT_BIN WORKDIR [SERVER ARGS...]
 // Prints "ok NAME" / "FAIL NAME: why"; writes each sealed record and its paper copy to WORKDIR
 // (the suite verifies them with `hoviat record verify`, @sd-jwt and `hoviat archive verify`);
 // screenshots in Persian and English go to target/screenshots/record-*.png.
@@ -13,7 +13,7 @@ import { chromium } from 'playwright-core';
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const shots = path.join(root, 'target', 'screenshots');
 const { MESSAGES } = await import(path.join(root, 'www', 'messages.js'));
-const [bin, hoviat, work] = process.argv.slice(2);
+const [bin, hoviat, work, ...serverArgs] = process.argv.slice(2);
 mkdirSync(shots, { recursive: true });
 mkdirSync(work, { recursive: true });
 let failed = 0;
@@ -35,7 +35,7 @@ function startServer(args) {
 }
 
 const db = path.join(work, 'archive.sqlite');
-const srv = await startServer(['--archive', `sqlite:${db}`]);
+const srv = await startServer(['--archive', `sqlite:${db}`, ...serverArgs]);
 const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', headless: true,
   args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'] });
 const FA_DIGIT = /[۰-۹]/;
