@@ -5,8 +5,9 @@
 # levels computed by the server, purposes, refusals, hostile requests, paper copy, screenshots
 # in Persian and English in target/screenshots/record-*.png). Each record the server sealed is
 # then verified by `hoviat record verify` and by an independent verifier (@sd-jwt/sd-jwt-vc,
-# pkg-tests/record/verify.mjs), a tampered copy is refused by both, and the server's archive
-# passes `hoviat archive verify`. Prints `ok NAME` / `FAIL NAME: why` and `counter-record: N failed`.
+# pkg-tests/record/verify.mjs) and by the npm package's verifyRecord, a tampered copy is refused,
+# and the server's archive passes `hoviat archive verify`. The npm package's makeRecord /
+# verifyRecord / disclose run in Node (pkg-tests/demo/record-npm.mjs). Prints `ok NAME` / `FAIL NAME: why` and `counter-record: N failed`.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -21,7 +22,7 @@ finish() { echo "counter-record: $FAILED failed"; [ "$FAILED" = 0 ]; exit $?; }
 
 cargo build -q -p bank-portal --bin bank-portal && cargo build -q -p hoviat-cli --bin hoviat \
   || { fail build "cargo build"; finish; }
-if [ ! -f pkg/web/index.js ] || [ ! -f pkg/node/virtual.mjs ]; then
+if [ ! -f pkg/web/index.js ] || [ ! -f pkg/node/virtual.mjs ] || [ -n "$(find src crates/wasm npm Cargo.toml -newer pkg/package.json 2>/dev/null | head -1)" ]; then
   mkdir -p target
   bash scripts/build-pkg > target/build-pkg.log 2>&1 || { fail build-pkg "$(tail -5 target/build-pkg.log)"; finish; }
 fi
@@ -70,6 +71,14 @@ done
 if out=$("$H" archive verify --db "sqlite:$W/out/archive.sqlite" --log-pub "$W/log.pub" --institution-ca "$W/out/institution-ca.pem" 2>&1); then
   ok "the server's archive verifies ($(printf '%s' "$out" | grep -o '"entries": *[0-9]*' | head -1))"
 else fail "archive verify" "$out"; fi
+# The npm package: verifyRecord of CLI-made and server-made records, disclose, tampering, and
+# makeRecord sealing with a non-extractable WebCrypto key and with a node:crypto KeyObject.
+AT=2026-11-23T10:00:00Z
+if "$H" record testkit --out "$W/kit" --seed counter-record-tests --at "$AT" >/dev/null; then
+  node pkg-tests/demo/record-npm.mjs "$H" "$W/kit" "$W/out" "$AT" | tee "$W/npm.txt" | grep -v '^record-npm:'
+  FAILED=$((FAILED + $(grep -c '^FAIL' "$W/npm.txt")))
+else fail testkit "hoviat record testkit"; fi
+
 if [ -f "$W/out/paper-fa.pdf" ] && command -v pdftotext >/dev/null; then
   txt=$(pdftotext -enc UTF-8 "$W/out/paper-fa.pdf" - 2>/dev/null)
   case "$txt" in *۰*|*۱*|*۲*|*۳*|*۴*|*۵*|*۶*|*۷*|*۸*|*۹*) ok "paper copy PDF from the server has Persian text and digits";; *) fail "paper pdf" "${txt:0:200}";; esac

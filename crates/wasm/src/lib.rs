@@ -25,6 +25,9 @@ use hoviat::token::{NonceStore as _, Origin, Verifier};
 // loads the full module for verifySignature).
 #[cfg(feature = "rustcrypto")]
 mod cms;
+// Identity records (makeRecord / verifyRecord / disclose): full module only.
+#[cfg(feature = "rustcrypto")]
+mod record;
 
 thread_local! {
     static LAST_PANIC: RefCell<Option<String>> = const { RefCell::new(None) };
