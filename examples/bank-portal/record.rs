@@ -78,6 +78,9 @@ impl RecordConfig {
     }
 }
 
+/// A trust store and the UTC day it was made for.
+type DayTrust = (i64, Arc<TrustStore>);
+
 /// What the record endpoint holds.
 pub struct Records {
     institution: Institution,
@@ -92,7 +95,7 @@ pub struct Records {
     log_key: Option<(String, String)>,
     verify_url: String,
     /// Demo: the registry the virtual cards are issued by, per UTC day.
-    demo_registry: Option<(String, Mutex<(i64, Arc<TrustStore>)>)>,
+    demo_registry: Option<(String, Mutex<DayTrust>)>,
     registry: Option<Arc<TrustStore>>,
 }
 
@@ -168,7 +171,10 @@ impl Records {
         }
         let log_key = match &cfg.log_key {
             Some(p) => {
-                let k = String::from_utf8(read(p)?).map_err(|_| "log key: not UTF-8")?.trim().to_string();
+                let k = String::from_utf8(read(p)?)
+                    .map_err(|_| "log key: not UTF-8")?
+                    .trim()
+                    .to_string();
                 let origin = k
                     .strip_prefix("PRIVATE+KEY+")
                     .unwrap_or(&k)
@@ -324,7 +330,13 @@ pub(super) async fn make(State(s): State<Arc<AppState>>, h: HeaderMap, body: axu
             {
                 Ok(Ok(_)) => {}
                 Ok(Err(e)) => return token_error(&e),
-                Err(_) => return error(StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL_ERROR", "verification failed"),
+                Err(_) => {
+                    return error(
+                        StatusCode::INTERNAL_SERVER_ERROR,
+                        "INTERNAL_ERROR",
+                        "verification failed",
+                    );
+                }
             }
             let Ok(u) = hoviat::token::UnverifiedToken::parse(&token) else {
                 return bad("TOKEN_MALFORMED", "token");
@@ -426,7 +438,13 @@ pub(super) async fn make(State(s): State<Arc<AppState>>, h: HeaderMap, body: axu
     let mut v = match made {
         Ok(Ok(v)) => v,
         Ok(Err(r)) => return r,
-        Err(_) => return error(StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL_ERROR", "record task failed"),
+        Err(_) => {
+            return error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "INTERNAL_ERROR",
+                "record task failed",
+            );
+        }
     };
     v["authenticated"] = authenticated.into();
     s.svc.logger().event(
@@ -475,7 +493,9 @@ pub(super) async fn paper(State(s): State<Arc<AppState>>, UrlPath((id, file)): U
         drop(ar);
         let mut attributes = Vec::new();
         for d in personal.as_deref().unwrap_or("").split('~').filter(|d| !d.is_empty()) {
-            let Ok(d) = record::sdjwt::Disclosure::parse(d) else { continue };
+            let Ok(d) = record::sdjwt::Disclosure::parse(d) else {
+                continue;
+            };
             let value = d.value.get("value").cloned().unwrap_or(d.value.clone());
             let prov = d
                 .value

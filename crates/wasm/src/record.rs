@@ -45,7 +45,10 @@ fn certs(opts: &JsValue, key: &str, required: bool) -> Result<Vec<Vec<u8>>, JsVa
     let mut out = Vec::new();
     for b in blobs(opts, key, required)? {
         if b.starts_with(b"-----") {
-            out.extend(hoviat::pki::cert::pem_or_der(&b, &["CERTIFICATE"], 8, 64 * 1024).map_err(|e| super::error("CERT_MALFORMED", &e))?);
+            out.extend(
+                hoviat::pki::cert::pem_or_der(&b, &["CERTIFICATE"], 8, 64 * 1024)
+                    .map_err(|e| super::error("CERT_MALFORMED", &e))?,
+            );
         } else {
             out.push(der_or_base64(b, key)?);
         }
@@ -155,7 +158,9 @@ impl RecordDraft {
     }
 
     fn get_draft(&self) -> Result<&record::RecordDraft, JsValue> {
-        self.draft.as_ref().ok_or_else(|| invalid("the draft is already sealed"))
+        self.draft
+            .as_ref()
+            .ok_or_else(|| invalid("the draft is already sealed"))
     }
 
     /// The level the evidence supports.
@@ -188,7 +193,10 @@ impl RecordDraft {
         if signature.len() != 64 {
             return Err(invalid("the signature must be 64 bytes (ES256 r || s)"));
         }
-        let d = self.draft.take().ok_or_else(|| invalid("the draft is already sealed"))?;
+        let d = self
+            .draft
+            .take()
+            .ok_or_else(|| invalid("the draft is already sealed"))?;
         d.seal_with_signature(&self.chain, &signature, hoviat::pki::alg::default_backend())
             .map_err(|e| coded(&e))
     }
