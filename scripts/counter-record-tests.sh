@@ -40,7 +40,9 @@ mkdir -p "$W/out"
 "$H" archive keygen --origin hoviat.test/counter-archive --out "$W/log" >/dev/null \
   && "$H" archive init --db "sqlite:$W/out/archive.sqlite" --log-pub "$W/log.pub" >/dev/null \
   || { fail archive-init "keygen/init"; finish; }
-node pkg-tests/demo/record-e2e.mjs "$W/bank-portal" "$H" "$W/out" --archive-log-key "$W/log.key" | tee "$W/e2e.txt" | grep -v '^record-e2e:'
+AT=2026-11-23T10:00:00Z
+"$H" record testkit --out "$W/kit" --seed counter-record-tests --at "$AT" >/dev/null || { fail testkit "hoviat record testkit"; finish; }
+RECORD_KIT="$W/kit" RECORD_AT="$AT" node pkg-tests/demo/record-e2e.mjs "$W/bank-portal" "$H" "$W/out" --archive-log-key "$W/log.key" | tee "$W/e2e.txt" | grep -v '^record-e2e:'
 FAILED=$((FAILED + $(grep -c '^FAIL' "$W/e2e.txt")))
 
 n=0
@@ -73,11 +75,15 @@ if out=$("$H" archive verify --db "sqlite:$W/out/archive.sqlite" --log-pub "$W/l
 else fail "archive verify" "$out"; fi
 # The npm package: verifyRecord of CLI-made and server-made records, disclose, tampering, and
 # makeRecord sealing with a non-extractable WebCrypto key and with a node:crypto KeyObject.
-AT=2026-11-23T10:00:00Z
-if "$H" record testkit --out "$W/kit" --seed counter-record-tests --at "$AT" >/dev/null; then
-  node pkg-tests/demo/record-npm.mjs "$H" "$W/kit" "$W/out" "$AT" | tee "$W/npm.txt" | grep -v '^record-npm:'
-  FAILED=$((FAILED + $(grep -c '^FAIL' "$W/npm.txt")))
-else fail testkit "hoviat record testkit"; fi
+node pkg-tests/demo/record-npm.mjs "$H" "$W/kit" "$W/out" "$AT" | tee "$W/npm.txt" | grep -v '^record-npm:'
+FAILED=$((FAILED + $(grep -c '^FAIL' "$W/npm.txt")))
+# The record the page sealed with its non-extractable WebCrypto key, checked by the CLI and @sd-jwt.
+if [ -s "$W/out/browser-webcrypto.sdjwt" ]; then
+  out=$("$H" record verify "$W/out/browser-webcrypto.sdjwt" --institution-ca "$W/kit/institution/root.pem" 2>&1) \
+    && ok "the browser's WebCrypto-sealed record: hoviat record verify accepts it" || fail "browser record hoviat verify" "$out"
+  out=$(node pkg-tests/record/verify.mjs --ca "$W/kit/institution/root.pem" "$W/out/browser-webcrypto.sdjwt" 2>&1) \
+    && ok "the browser's WebCrypto-sealed record: @sd-jwt/sd-jwt-vc verifies it" || fail "browser record @sd-jwt" "$out"
+else fail "browser record" "not written"; fi
 
 if [ -f "$W/out/paper-fa.pdf" ] && command -v pdftotext >/dev/null; then
   txt=$(pdftotext -enc UTF-8 "$W/out/paper-fa.pdf" - 2>/dev/null)

@@ -5,7 +5,7 @@
 // (the suite verifies them with `hoviat record verify`, @sd-jwt and `hoviat archive verify`);
 // screenshots in Persian and English go to target/screenshots/record-*.png.
 import { spawn, execFileSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
@@ -130,6 +130,37 @@ try {
       await page.click('#lang-toggle');
     }
     n++;
+  }
+
+  // The npm package in the page: makeRecord seals with a non-extractable WebCrypto ES256 key
+  // (imported from the test institution's PKCS#8 with extractable: false), verifyRecord checks it.
+  const kitDir = process.env.RECORD_KIT;
+  if (kitDir) {
+    const rk = (p) => readFileSync(path.join(kitDir, p), 'utf8');
+    const kit = {
+      key: rk('institution/terminal.key'), root: rk('institution/root.pem'),
+      opts: {
+        institution: rk('institution/institution.json'), purpose: 'account-opening', terminal: 'branch-1/counter-web', operator: 'clerk-7',
+        card: JSON.parse(rk('cards/piv-1.json')), operatorInput: { faceMatch: true },
+        registry: { trustAnchors: [rk('registry/root.pem')], intermediates: [rk('registry/ca-ec.pem'), rk('registry/ca-rsa.pem')] },
+        terminalChain: [rk('institution/terminal.pem'), rk('institution/terminal-ca.pem')], at: process.env.RECORD_AT,
+      },
+    };
+    const w = await page.evaluate(async (k) => {
+      try {
+        const { makeRecord, verifyRecord } = await import('/pkg/index.js');
+        const der = Uint8Array.from(atob(k.key.replace(/-----[^-]+-----/g, '').replace(/\s+/g, '')), (c) => c.charCodeAt(0));
+        const key = await crypto.subtle.importKey('pkcs8', der, { name: 'ECDSA', namedCurve: 'P-256' }, false, ['sign']);
+        let exported = 'refused';
+        try { await crypto.subtle.exportKey('pkcs8', key); exported = 'exported'; } catch { /* non-extractable */ }
+        const m = await makeRecord({ ...k.opts, terminalKey: key });
+        const v = await verifyRecord(m.record, { institutionCa: [k.root], institution: k.opts.institution });
+        return { extractable: key.extractable, exported, level: m.level, verified: v.level, attrs: v.attributes.map((a) => a.name), record: m.record };
+      } catch (e) { return { error: `${e.code}: ${e.message}` }; }
+    }, kit);
+    writeFileSync(path.join(work, 'browser-webcrypto.sdjwt'), w.record || '');
+    check(`browser makeRecord with a non-extractable WebCrypto key (export ${w.exported}): ${w.level}, verifyRecord in the page: ${w.verified}`,
+      !w.error && w.extractable === false && w.exported === 'refused' && w.level === 'card-pin' && w.verified === 'card-pin', JSON.stringify(w).slice(0, 300));
   }
 
   // Refusals, each with its code and message.

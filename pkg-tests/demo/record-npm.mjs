@@ -39,7 +39,7 @@ try {
 
 // 2. Server-made records.
 const want = { certificate: 'certificate', 'card-pin': 'card-pin' };
-for (const f of readdirSync(srvOut).filter((x) => x.endsWith('.sdjwt')).sort()) {
+for (const f of readdirSync(srvOut).filter((x) => x.startsWith('rec-') && x.endsWith('.sdjwt')).sort()) {
   const rec = readFileSync(path.join(srvOut, f), 'utf8');
   const lvl = f.replace(/^rec-\d+-/, '').replace('.sdjwt', '');
   try {
