@@ -578,6 +578,13 @@ export interface CardFacts {
   pin: 'not-tried' | 'accepted' | 'rejected' | 'blocked';
 }
 
+/**
+ * A WebCrypto ECDSA P-256 private CryptoKey (non-extractable is fine), a function signing the
+ * bytes it is given (raw r||s, 64 bytes), or in Node a KeyObject or PKCS#8 PEM. Typed loosely so
+ * that the declarations need neither the DOM nor Node's types.
+ */
+export type TerminalKey = object | string | ((data: Uint8Array) => Promise<Uint8Array | ArrayBuffer> | Uint8Array | ArrayBuffer);
+
 export interface MakeRecordOptions {
   institution: InstitutionConfig | string;
   purpose: string;
@@ -594,7 +601,7 @@ export interface MakeRecordOptions {
    * fine), a function signing the bytes it is given (raw r||s, 64 bytes), or in Node a
    * KeyObject or PKCS#8 PEM.
    */
-  terminalKey: CryptoKey | ((data: Uint8Array) => Promise<Uint8Array | ArrayBuffer> | Uint8Array | ArrayBuffer) | unknown;
+  terminalKey: TerminalKey;
   /** The record's time (default now). */
   at?: string | Date | number;
   /** Decoy digests (0-16, default 2). */
