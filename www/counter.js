@@ -72,8 +72,8 @@ const STEP_TEXT = {
   sealing: ['ساختن، مهر و بایگانی سابقه در پایانه', 'The terminal makes, seals and archives the record'],
 };
 const HOLDERS = {
-  'ir-nid': [[0, 'علی (RSA)', 'Ali (RSA)'], [1, 'مریم', 'Maryam'], [3, 'زهرا — گواهی باطل‌شده', 'Zahra — revoked certificate']],
-  piv: [[1, 'مریم (P-256)', 'Maryam (P-256)'], [2, 'رضا (P-384)', 'Reza (P-384)'], [4, 'حسین — گواهی منقضی', 'Hossein — expired certificate']],
+  'ir-nid': [[0, 'علی (RSA)', 'Ali (RSA)'], [1, 'مریم', 'Maryam']],
+  piv: [[1, 'مریم (P-256)', 'Maryam (P-256)'], [2, 'رضا (P-384)', 'Reza (P-384)'], [3, 'زهرا — گواهی باطل‌شده', 'Zahra — revoked certificate'], [4, 'حسین — گواهی منقضی', 'Hossein — expired certificate']],
 };
 
 const params = new URLSearchParams(location.search);
@@ -233,7 +233,10 @@ async function makeRecord() {
     step('connecting');
     const card = kind === 'auto'
       ? await connectCard({ transport: 'auto' })
-      : await (await import('/pkg/virtual.js')).connect({ transport: 'virtual', virtual: { profile: kind, holder: Number($('holder').value) } });
+      : await (await import('/pkg/virtual.js')).connect({ transport: 'virtual', virtual: kind === 'ir-nid'
+        // The Iranian card's real layout: the signing certificate names the holder (SN, G, CRN), no national code.
+        ? { profile: kind, holder: Number($('holder').value), layout: 'iran' }
+        : { profile: kind, holder: Number($('holder').value) } });
     step('reading-certificate');
     const info = await card.info(card.transport === 'extension' ? { share: true } : undefined);
     const facts = factsOf(info, kind);

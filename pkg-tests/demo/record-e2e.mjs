@@ -102,7 +102,16 @@ try {
     }
     if (c.nc) {
       const f = r.attrs.find((a) => a.name === 'national_code');
-      check(`${c.name}: national code disclosed with provenance`, f && /operator|chip-certificate/.test(f.prov), JSON.stringify(f));
+      // The Iranian card's certificate holds no national code: the clerk's typed one (operator);
+      // the PIV test certificate carries one (chip-certificate), which the typed one must match.
+      const want = c.kind === 'ir-nid' ? 'operator' : 'chip-certificate';
+      check(`${c.name}: national code disclosed with provenance ${want}`, f && f.prov.includes(want) && f.text.includes(nationalCode.replace(/[0-9]/g, (d) => '۰۱۲۳۴۵۶۷۸۹'[d])), JSON.stringify(f));
+    }
+    if (c.kind === 'ir-nid') {
+      const g = r.attrs.find((a) => a.name === 'given_name');
+      const crn = r.attrs.find((a) => a.name === 'card_reference');
+      if (g) check(`${c.name}: given name from the signing certificate's G, as a name`, g.prov.includes('chip-certificate') && /[\u0600-\u06FF]/.test(g.text) && !/=/.test(g.text), JSON.stringify(g));
+      if (crn) check(`${c.name}: CRN from the chip, in Persian digits`, /[۰-۹]{10}/.test(crn.text), JSON.stringify(crn));
     }
     const file = path.join(work, `rec-${n}-${c.level}.sdjwt`);
     writeFileSync(file, r.record);
@@ -170,10 +179,10 @@ try {
     check(`${name}: refused with ${code}`, r.status === 'error' && r.code === code && want && r.message.includes(want), JSON.stringify({ code: r.code, message: r.message }));
   };
   await refused('wrong PIN on the Iranian card', { kind: 'ir-nid', holder: 0, pin: '999999' }, 'PIN_WRONG');
-  await refused('revoked Iranian card', { kind: 'ir-nid', holder: 3 }, 'CERT_REVOKED');
+  await refused('revoked PIV card', { kind: 'piv', holder: 3, pin: '123456' }, 'CERT_REVOKED');
   await page.screenshot({ path: path.join(shots, 'record-error-fa.png'), fullPage: true });
   await refused('expired PIV card', { kind: 'piv', holder: 4, pin: '123456' }, 'CERT_EXPIRED');
-  await refused('national code that is not the card\'s', { kind: 'ir-nid', holder: 0, nationalCode: '0499370899' }, 'RECORD_EVIDENCE_CONFLICT');
+  await refused('national code that is not the one in the PIV certificate', { kind: 'piv', holder: 1, pin: '123456', purpose: 'sim-registration', nationalCode: '0499370899' }, 'RECORD_EVIDENCE_CONFLICT');
 
   // Hostile requests straight at the endpoint: stable codes in the error envelope.
   const post = (body, ct = 'application/json') => page.evaluate(async ([b, t]) => {
