@@ -85,6 +85,31 @@ if [ -s "$W/out/browser-webcrypto.sdjwt" ]; then
     && ok "the browser's WebCrypto-sealed record: @sd-jwt/sd-jwt-vc verifies it" || fail "browser record @sd-jwt" "$out"
 else fail "browser record" "not written"; fi
 
+# Outside demo mode: the institution's own PKCS#8 terminal key, certificate chain, CA and
+# purposes by option, the registry by --trust-anchor; a record from chip facts (no token).
+# The server seals at the real time: this kit is made for today (validity and CRLs around it).
+K=$W/kit-today
+"$H" record testkit --out "$K" --seed counter-record-tests >/dev/null || fail testkit-today "hoviat record testkit"
+out=""
+"$W/bank-portal" --no-demo --listen 127.0.0.1:0 --log "$W/nodemo.log" --trust-anchor "$K/registry/root.pem" \
+  --intermediate "$K/registry/ca-rsa.pem" --intermediate "$K/registry/ca-ec.pem" --crl "$K/registry/ca-rsa.crl.pem" \
+  --terminal-key "$K/institution/terminal.key" --terminal-cert "$K/institution/terminal.pem" \
+  --terminal-cert "$K/institution/terminal-ca.pem" --institution-ca "$K/institution/root.pem" \
+  --institution "$K/institution/institution.json" --terminal-id branch-9/counter-2 \
+  --archive "sqlite:$W/nodemo.sqlite" > "$W/nodemo.out" 2>&1 &
+ND=$!
+for _ in $(seq 200); do grep -q 'listening on' "$W/nodemo.out" && break; sleep 0.05; done
+URL=$(sed -n 's/.*listening on \(http[^ ]*\).*/\1/p' "$W/nodemo.out")
+body=$(node -e 'const f=JSON.parse(require("fs").readFileSync(process.argv[1],"utf8")); delete f.intermediates; f.pin="not-tried";
+  console.log(JSON.stringify({purpose:"account-opening",operator:{id:"clerk-2",faceMatch:true},card:f}))' "$K/cards/ir-nid-0.json")
+resp=$(curl -s -H 'content-type: application/json' --data "$body" "$URL/api/counter/record")
+kill "$ND" 2>/dev/null; wait "$ND" 2>/dev/null
+printf '%s' "$resp" | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{const r=JSON.parse(s);require("fs").writeFileSync(process.argv[1],r.record||"");console.log(r.level||JSON.stringify(r.error))})' "$W/nodemo.sdjwt" > "$W/nodemo.level"
+if [ "$(cat "$W/nodemo.level")" = certificate ] && out=$("$H" record verify "$W/nodemo.sdjwt" --institution-ca "$K/institution/root.pem" --institution "$K/institution/institution.json" 2>&1) \
+  && printf '%s' "$out" | grep -q 'branch-9/counter-2'; then
+  ok "no demo: the PKCS#8 terminal key, chain and purposes by option seal a record (certificate) that hoviat record verify accepts"
+else fail "no-demo record" "$(cat "$W/nodemo.level") ${out:-}"; fi
+
 if [ -f "$W/out/paper-fa.pdf" ] && command -v pdftotext >/dev/null; then
   txt=$(pdftotext -enc UTF-8 "$W/out/paper-fa.pdf" - 2>/dev/null)
   case "$txt" in *۰*|*۱*|*۲*|*۳*|*۴*|*۵*|*۶*|*۷*|*۸*|*۹*) ok "paper copy PDF from the server has Persian text and digits";; *) fail "paper pdf" "${txt:0:200}";; esac

@@ -279,6 +279,16 @@ pub async fn start(cfg: Config) -> Result<Running, String> {
         .with_revocation(revocation)
         .with_logger(log.clone());
     let records = match &cfg.record {
+        // Outside demo mode records need the institution's own terminal key: without
+        // --terminal-key they stay off (the endpoints answer NOT_FOUND) rather than refusing
+        // to start a login-only deployment.
+        Some(rc) if cfg.demo_seed.is_none() && rc.terminal_key.is_none() => {
+            cfg.log.event(
+                "records_off",
+                &[("reason", "no --terminal-key outside demo mode".into())],
+            );
+            None
+        }
         Some(rc) => {
             let reg = match &cfg.demo_seed {
                 Some(_) => None,

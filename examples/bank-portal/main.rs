@@ -15,7 +15,8 @@
 //! ```
 //! Records at the counter (`record.rs`): on by default; the archive defaults to
 //! `sqlite:$TMPDIR/hoviat-counter-archive.sqlite`; in demo mode without `--terminal-key` the
-//! terminal key is the test institution's (crates/testkit/src/institution.rs).
+//! terminal key is the test institution's (crates/testkit/src/institution.rs); with `--no-demo`
+//! records are off unless `--terminal-key` (with `--terminal-cert` and `--institution-ca`) is given.
 //! Limits (issue 15; defaults): a request head within 10 s, which is also how long a kept-alive
 //! connection may stay idle (2 s while half the connection cap is in use); a whole request
 //! within 30 s; 4,096 connections open (at most the file-descriptor limit less 128), 64 per
