@@ -550,3 +550,104 @@ export const defaultBackend: 'node' | 'webcrypto';
 
 /** For the package's own tests: panics inside the module (INTERNAL_PANIC); the next call recovers. */
 export function __panicForTest(): never;
+
+// ---- Identity records (SD-JWT VC; issue 17): makeRecord, verifyRecord, disclose ----
+
+/** Certificates: PEM text (one or more blocks), base64 DER text, or DER bytes. */
+export type CertificateInput = string | Uint8Array;
+
+/** An institution's configuration: its purposes, each with the attributes it may disclose. */
+export interface InstitutionConfig {
+  id: string;
+  name: { fa: string; en: string };
+  purposes: Array<{ id: string; label: { fa: string; en: string }; attributes: RecordAttributeName[] }>;
+}
+
+export type RecordAttributeName =
+  | 'given_name' | 'family_name' | 'national_code' | 'card_reference' | 'face_match'
+  | 'card_issue_date' | 'card_expiry_date' | 'holder_certificate';
+export type RecordLevel = 'certificate' | 'card-pin' | 'card-signature' | 'registry-assisted';
+export type Provenance = 'chip-certificate' | 'chip-file' | 'operator' | 'registry';
+
+/** What the terminal read from the card (as `hoviat record make --facts`). */
+export interface CardFacts {
+  /** The holder's certificate, base64 DER. */
+  holderCertificate: string;
+  /** Intermediate certificates, base64 DER. */
+  intermediates?: string[];
+  chipType: string;
+  cardSerial?: string;
+  cardReference?: string;
+  /** `YYYY-MM-DD` (Gregorian). */
+  issueDate?: string;
+  expiryDate?: string;
+  /** What the chip answered to the holder's ID PIN at this terminal. */
+  pin: 'not-tried' | 'accepted' | 'rejected' | 'blocked';
+}
+
+/**
+ * A WebCrypto ECDSA P-256 private CryptoKey (non-extractable is fine), a function signing the
+ * bytes it is given (raw r||s, 64 bytes), or in Node a KeyObject or PKCS#8 PEM. Typed loosely so
+ * that the declarations need neither the DOM nor Node's types.
+ */
+export type TerminalKey = object | string | ((data: Uint8Array) => Promise<Uint8Array | ArrayBuffer> | Uint8Array | ArrayBuffer);
+
+export interface MakeRecordOptions {
+  institution: InstitutionConfig | string;
+  purpose: string;
+  terminal: string;
+  operator: string;
+  card: CardFacts;
+  operatorInput?: { nationalCode?: string; faceMatch?: boolean };
+  /** The registry the holder's certificate must chain to. */
+  registry: { trustAnchors: CertificateInput[]; intermediates?: CertificateInput[]; crls?: CertificateInput[] };
+  /** The terminal's certificate chain (terminal first): its `x5c`. */
+  terminalChain: CertificateInput[];
+  /**
+   * The terminal's ES256 key: a WebCrypto ECDSA P-256 private CryptoKey (non-extractable is
+   * fine), a function signing the bytes it is given (raw r||s, 64 bytes), or in Node a
+   * KeyObject or PKCS#8 PEM.
+   */
+  terminalKey: TerminalKey;
+  /** The record's time (default now). */
+  at?: string | Date | number;
+  /** Decoy digests (0-16, default 2). */
+  decoys?: number;
+}
+
+export interface MadeRecord {
+  /** `<JWT>~<D1>~...~<Dn>~` */
+  record: string;
+  /** Computed from the evidence. */
+  level: RecordLevel;
+  /** Requested attributes nobody provided. */
+  missing: RecordAttributeName[];
+  issuedAt: string;
+}
+
+export interface VerifiedRecord {
+  vct: string;
+  institution: string;
+  terminal: string;
+  terminalCertificate: string;
+  operator: string;
+  purpose: string;
+  requested: RecordAttributeName[];
+  issuedAt: string;
+  level: RecordLevel;
+  eidas: string;
+  evidence: Record<string, unknown>;
+  cardSignatureVerified: boolean;
+  attributes: Array<{ name: RecordAttributeName; value: unknown; provenance: Provenance }>;
+  undisclosed: number;
+}
+
+/** Makes and seals a record (as `hoviat record make`). Errors: RECORD_*, CERT_*, NATIONAL_CODE_INVALID. */
+export function makeRecord(options: MakeRecordOptions): Promise<MadeRecord>;
+/** Verifies a record or a presentation (as `hoviat record verify`). */
+export function verifyRecord(
+  record: string,
+  options: { institutionCa: CertificateInput[]; at?: string | Date | number; institution?: InstitutionConfig | string },
+): Promise<VerifiedRecord>;
+/** A presentation holding only the named attributes (as `hoviat record disclose`). */
+export function disclose(record: string, attributes: RecordAttributeName[]): Promise<string>;

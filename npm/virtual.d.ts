@@ -27,5 +27,5 @@ export interface VirtualCard {
   free(): void;
 }
 export const VirtualCard: {
-  new (options?: { profile?: 'piv' | 'ir-nid'; holder?: number; seed?: string; at?: string | Date | number; removeAfter?: number }): VirtualCard;
+  new (options?: { profile?: 'piv' | 'ir-nid'; holder?: number; seed?: string; at?: string | Date | number; removeAfter?: number; layout?: 'iran' }): VirtualCard;
 };

@@ -8,6 +8,7 @@ const T = {
   bankTitle: ['بانک نمونه', 'Sample Bank'],
   toCounter: ['پیشخوان دولت', 'Government counter'],
   toBank: ['بانک نمونه', 'Sample Bank'],
+  toRecord: ['سابقهٔ هویت مهرشده', 'Sealed identity record'],
   loginTitle: ['ورود با کارت ملی هوشمند', 'Log in with your smart national card'],
   loginIntro: ['کارت ملی را در کارت‌خوان قرار دهید و رمز آن را وارد کنید. رمز هرگز به بانک فرستاده نمی‌شود.', 'Insert your national card and enter its PIN. The PIN is never sent to the bank.'],
   loginButton: ['ورود با کارت ملی', 'Log in with national card'],

@@ -6,6 +6,8 @@
 //!   browser's pre-login cookie (a token is accepted only with the cookie its challenge was issued to)
 //! - `POST /api/login`          `{nonce, token}`: verifies, starts a session (cookie), returns the identity
 //! - `POST /api/counter/check`  `{nonce, token}`: verifies for the government counter, no session
+//! - `GET  /api/counter/config`, `POST /api/counter/record`, `GET /api/counter/record/{id}/{fa|en}.{html|pdf}`:
+//!   sealed identity records at the counter, stored in the archive (`record.rs`)
 //! - `GET  /api/session`        the logged-in identity, or 401 `NOT_LOGGED_IN`
 //! - `POST /api/logout`         ends the session
 //! - everything else: files from `www/`, and the npm package's browser build under `/pkg/`.
@@ -45,6 +47,9 @@ use serde_json::{Value, json};
 
 #[path = "serve.rs"]
 pub mod serve;
+
+#[path = "record.rs"]
+pub mod record;
 
 /// How the server is set up.
 pub struct Config {
@@ -87,6 +92,8 @@ pub struct Config {
     pub max_challenges_per_client: u32,
     /// Timeout of each Redis command.
     pub redis_timeout: std::time::Duration,
+    /// Sealed identity records at the counter (`/api/counter/record`); off when absent.
+    pub record: Option<record::RecordConfig>,
 }
 
 impl Config {
@@ -112,6 +119,7 @@ impl Config {
             max_challenges: 200_000,
             max_challenges_per_client: 100,
             redis_timeout: std::time::Duration::from_secs(2),
+            record: None,
         }
     }
 }
@@ -139,6 +147,7 @@ struct AppState {
     secure_cookie: bool,
     instance: String,
     ttl: i64,
+    records: Option<record::Records>,
 }
 
 /// A started server.
@@ -269,6 +278,26 @@ pub async fn start(cfg: Config) -> Result<Running, String> {
         .with_required_revocation(cfg.require_revocation)
         .with_revocation(revocation)
         .with_logger(log.clone());
+    let records = match &cfg.record {
+        // Outside demo mode records need the institution's own terminal key: without
+        // --terminal-key they stay off (the endpoints answer NOT_FOUND) rather than refusing
+        // to start a login-only deployment.
+        Some(rc) if cfg.demo_seed.is_none() && rc.terminal_key.is_none() => {
+            cfg.log.event(
+                "records_off",
+                &[("reason", "no --terminal-key outside demo mode".into())],
+            );
+            None
+        }
+        Some(rc) => {
+            let reg = match &cfg.demo_seed {
+                Some(_) => None,
+                None => Some(cfg.trust.load().map_err(|e| format!("{}: {e}", e.code()))?),
+            };
+            Some(record::Records::load(rc, cfg.demo_seed.as_deref(), reg)?)
+        }
+        None => None,
+    };
     let state = Arc::new(AppState {
         svc,
         sessions,
@@ -280,12 +309,17 @@ pub async fn start(cfg: Config) -> Result<Running, String> {
         secure_cookie: origin_s.starts_with("https://"),
         instance: cfg.instance.clone(),
         ttl: cfg.ttl,
+        records,
     });
     let app = Router::new()
         .route("/api/config", get(config))
         .route("/api/challenge", post(challenge))
         .route("/api/login", post(login))
         .route("/api/counter/check", post(counter_check))
+        .route("/api/counter/config", get(record::config))
+        .route("/api/counter/record", post(record::make))
+        .route("/api/counter/record/{id}/{file}", get(record::paper))
+        .route("/api/counter/font.ttf", get(record::font))
         .route("/api/session", get(session))
         .route("/api/logout", post(logout))
         .fallback(get(static_file))

@@ -9,7 +9,14 @@
 //!     [--header-timeout SECS] [--request-timeout SECS] [--max-connections N]
 //!     [--max-connections-per-client N] [--max-challenges N] [--max-challenges-per-client N]
 //!     [--redis-timeout-ms MS]
+//!     [--no-records] [--archive sqlite:PATH|postgres://...] [--institution FILE] [--terminal-id ID]
+//!     [--terminal-key PKCS8 --terminal-cert FILE... --institution-ca FILE...] [--archive-log-key FILE]
+//!     [--verify-url URL]
 //! ```
+//! Records at the counter (`record.rs`): on by default; the archive defaults to
+//! `sqlite:$TMPDIR/hoviat-counter-archive.sqlite`; in demo mode without `--terminal-key` the
+//! terminal key is the test institution's (crates/testkit/src/institution.rs); with `--no-demo`
+//! records are off unless `--terminal-key` (with `--terminal-cert` and `--institution-ca`) is given.
 //! Limits (issue 15; defaults): a request head within 10 s, which is also how long a kept-alive
 //! connection may stay idle (2 s while half the connection cap is in use); a whole request
 //! within 30 s; 4,096 connections open (at most the file-descriptor limit less 128), 64 per
@@ -51,6 +58,10 @@ fn secs(v: &str, what: &str) -> std::time::Duration {
     )
 }
 
+fn rec(cfg: &mut app::Config) -> &mut app::record::RecordConfig {
+    cfg.record.get_or_insert_with(app::record::RecordConfig::demo)
+}
+
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
     // The repository root (this package is examples/bank-portal): www/ and pkg/ are there.
@@ -58,6 +69,7 @@ async fn main() {
     let mut cfg = app::Config::demo(root.join("www"), root.join("pkg/web"));
     cfg.listen = ([127, 0, 0, 1], 8080).into();
     cfg.log = Logger::stderr();
+    cfg.record = Some(app::record::RecordConfig::demo());
     let (mut timeout, mut when) = (None, WhenUnreachable::Refuse);
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
@@ -137,6 +149,15 @@ async fn main() {
             "--redis-timeout-ms" => {
                 cfg.redis_timeout = std::time::Duration::from_millis(num(&val(), "--redis-timeout-ms MS"))
             }
+            "--no-records" => cfg.record = None,
+            "--archive" => rec(&mut cfg).archive = val(),
+            "--institution" => rec(&mut cfg).institution = Some(PathBuf::from(val())),
+            "--terminal-id" => rec(&mut cfg).terminal_id = val(),
+            "--terminal-key" => rec(&mut cfg).terminal_key = Some(PathBuf::from(val())),
+            "--terminal-cert" => rec(&mut cfg).terminal_cert.push(PathBuf::from(val())),
+            "--institution-ca" => rec(&mut cfg).institution_ca.push(PathBuf::from(val())),
+            "--archive-log-key" => rec(&mut cfg).log_key = Some(PathBuf::from(val())),
+            "--verify-url" => rec(&mut cfg).verify_url = val(),
             "-h" | "--help" => usage("see the comment at the top of examples/bank-portal/main.rs"),
             other => usage(&format!("unknown argument {other}")),
         }

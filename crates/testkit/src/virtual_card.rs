@@ -675,6 +675,26 @@ pub fn for_holder(reg: &crate::Registry, index: usize, ir_nid: bool) -> Option<B
     }
 }
 
+/// Holder `index` of the Estonian-style (light) registry on an Iranian card whose signing
+/// certificate follows the real layout ([`crate::institution::iranian_signing_cert`]: `SN`, `G`,
+/// `CN=<CRN> - SIG`, no national code; same key and CA as the registry's certificate), so that
+/// the browser demo's virtual Iranian card names the holder as a real card does while its
+/// chain stays in the light registry the demo server trusts. The authentication certificate is
+/// the registry's. The registry's CRL lists only the registry's certificates: a revoked holder's
+/// signing certificate made here is not on it.
+pub fn for_holder_iranian_layout(reg: &crate::Registry, index: usize) -> Option<Box<dyn VirtualCard>> {
+    let h = reg.holders.get(index)?;
+    let serial: [u8; 4] = h.serial.get(..4)?.try_into().ok()?;
+    Some(Box::new(VirtualIrNid::with_data(IrCardData {
+        auth_cert: h.cert.clone(),
+        sign_cert: crate::institution::iranian_signing_cert(reg, index)?,
+        chip_serial: serial,
+        crn: crate::institution::card_reference(index),
+        issue_date: "1404/09/01".into(),
+        expiry_date: "1411/09/01".into(),
+    })))
+}
+
 impl VirtualCard for Box<dyn VirtualCard> {
     fn atr(&self) -> Vec<u8> {
         (**self).atr()

@@ -25,6 +25,9 @@ use hoviat::token::{NonceStore as _, Origin, Verifier};
 // loads the full module for verifySignature).
 #[cfg(feature = "rustcrypto")]
 mod cms;
+// Identity records (makeRecord / verifyRecord / disclose): full module only.
+#[cfg(feature = "rustcrypto")]
+mod record;
 
 thread_local! {
     static LAST_PANIC: RefCell<Option<String>> = const { RefCell::new(None) };
@@ -633,7 +636,8 @@ pub struct WasmVirtualCard {
 #[wasm_bindgen(js_class = VirtualCard)]
 impl WasmVirtualCard {
     /// `opts`: `{profile?: "piv"|"ir-nid", holder?: number, seed?: string, at?: ...,
-    /// removeAfter?: number}`.
+    /// removeAfter?: number, layout?: "iran"}` (`layout: "iran"`: the signing certificate in the
+    /// Iranian card's real layout).
     #[wasm_bindgen(constructor)]
     pub fn new(opts: JsValue) -> Result<WasmVirtualCard, JsValue> {
         use hoviat_testkit::virtual_card as vc;
@@ -659,8 +663,13 @@ impl WasmVirtualCard {
         let at = at_time(&opts)?;
         let reg = hoviat_testkit::Registry::generate_light(&seed, UnixTime(at.0 - at.0.rem_euclid(86_400)));
         #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-        let card =
-            vc::for_holder(&reg, holder as usize, profile == "ir-nid").ok_or_else(|| invalid("no such holder"))?;
+        let card = match opt_string(&opts, "layout", 16)?.as_deref() {
+            None => vc::for_holder(&reg, holder as usize, profile == "ir-nid"),
+            // The Iranian card's real signing-certificate layout (names, CRN, no national code).
+            Some("iran") if profile == "ir-nid" => vc::for_holder_iranian_layout(&reg, holder as usize),
+            Some(_) => return Err(invalid("layout must be \"iran\" (with profile ir-nid)")),
+        }
+        .ok_or_else(|| invalid("no such holder"))?;
         let mut t = vc::VirtualTransport::new(card);
         let ra = get(&opts, "removeAfter")?;
         if !ra.is_undefined() {

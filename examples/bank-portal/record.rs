@@ -1,0 +1,563 @@
+//! The counter's sealed identity records (issues 17 and 21): `POST /api/counter/record` makes a
+//! record from a card reading at the counter, seals it with the terminal key, stores it in the
+//! archive and returns it with its log index and paper-copy links.
+//!
+//! - `GET  /api/counter/config`      the institution (purposes as data), its CA (PEM), the terminal id
+//! - `POST /api/counter/record`      `{purpose, operator: {id, nationalCode?, faceMatch?},
+//!   card: {chipType, holderCertificate?, intermediates?, cardSerial?, cardReference?,
+//!   issueDate?, expiryDate?, pin?}, nonce?, token?}` →
+//!   `{record, level, eidas, missing, index, recordId, issuedAt, verified, links: {html, pdf}}`
+//! - `GET  /api/counter/record/{recordId}/{fa|en}.html|.pdf`   the paper copy
+//! - `GET  /api/counter/font.ttf`    the paper copy's font (Vazirmatn, OFL)
+//!
+//! **The level is the evidence's**, computed by `hoviat::record::draft`; the body has no level
+//! field. With a web-eid `token` (PIV: the card signed this server's fresh challenge, which the
+//! card allows only after its PIN) the token is verified like a login (origin, challenge,
+//! chain, revocation) and its certificate is the holder's; the PIN outcome is then `accepted`,
+//! whatever the page says. Without a token (the Iranian card, which signs only in a registry
+//! session) the certificate the page read from the chip is validated against the registry here,
+//! and the page's `pin` is the terminal's report of what the chip answered to VERIFY: that is
+//! what level `card-pin` means (terminal-attested, records.md), and the record says so.
+//! `card-signature` (the card signing this very record) is not reachable from a browser page:
+//! the npm package's `Card` has no signing call; `hoviat record make --card --card-sign` does it.
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use axum::extract::{Path as UrlPath, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use hoviat::Coded;
+use hoviat::pki::TrustStore;
+use hoviat::record::{self, CardFacts, Institution, OperatorInput, PinOutcome, RecordRequest, VerifyOptions};
+use hoviat::time::UnixTime;
+use hoviat_archive::log as alog;
+use hoviat_archive::print::{Lang, PrintView};
+use hoviat_testkit::PrivateKey;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::{AppState, error, is_json, json_response, token_error};
+
+/// Most bytes of one request to the record endpoint (a token, a certificate and a few fields).
+pub const MAX_RECORD_REQUEST: usize = 48 * 1024;
+
+/// How records are made, sealed and kept.
+#[derive(Clone, Debug, Default)]
+pub struct RecordConfig {
+    /// The institution's configuration (JSON; purposes as data). Demo: the test institution's.
+    pub institution: Option<PathBuf>,
+    /// The terminal's ES256 key (PKCS#8, PEM or DER). Demo: the test institution's terminal.
+    pub terminal_key: Option<PathBuf>,
+    /// The terminal's certificate chain (PEM/DER files: terminal first, then its CAs).
+    pub terminal_cert: Vec<PathBuf>,
+    /// The institution's CA (PEM/DER), to check each seal before it is stored.
+    pub institution_ca: Vec<PathBuf>,
+    /// The terminal id written in each record.
+    pub terminal_id: String,
+    /// The archive: `sqlite:PATH` or `postgres://...`.
+    pub archive: String,
+    /// The archive's log key (a signed-note private key file): a checkpoint per record when given.
+    pub log_key: Option<PathBuf>,
+    /// Where the paper copy's QR code says to verify.
+    pub verify_url: String,
+}
+
+impl RecordConfig {
+    /// The demo's defaults: the archive in the system's temporary directory.
+    pub fn demo() -> Self {
+        Self {
+            terminal_id: "branch-1/counter-1".into(),
+            archive: format!(
+                "sqlite:{}",
+                std::env::temp_dir().join("hoviat-counter-archive.sqlite").display()
+            ),
+            verify_url: "https://bank.example.ir/archive/verify".into(),
+            ..Self::default()
+        }
+    }
+}
+
+/// A trust store and the UTC day it was made for.
+type DayTrust = (i64, Arc<TrustStore>);
+
+/// What the record endpoint holds.
+pub struct Records {
+    institution: Institution,
+    institution_ca_pem: Vec<String>,
+    institution_ca: TrustStore,
+    chain: Vec<Vec<u8>>,
+    key: PrivateKey,
+    terminal_id: String,
+    /// The archive's spec; a connection per request (the archive serialises appends itself,
+    /// and its connection is not `Send`).
+    archive: String,
+    log_key: Option<(String, String)>,
+    verify_url: String,
+    /// Demo: the registry the virtual cards are issued by, per UTC day.
+    demo_registry: Option<(String, Mutex<DayTrust>)>,
+    registry: Option<Arc<TrustStore>>,
+}
+
+fn pem_all(label: &str, b: &[u8]) -> Result<Vec<Vec<u8>>, String> {
+    hoviat::pki::cert::pem_or_der(b, &[label], 8, 64 * 1024).map_err(|e| e.to_string())
+}
+
+fn read(p: &std::path::Path) -> Result<Vec<u8>, String> {
+    std::fs::read(p).map_err(|e| format!("{}: {e}", p.display()))
+}
+
+fn load_key(p: &std::path::Path) -> Result<PrivateKey, String> {
+    use p256::pkcs8::DecodePrivateKey;
+    let b = read(p)?;
+    let der = if b.starts_with(b"-----") {
+        pem_all("PRIVATE KEY", &b)?
+            .into_iter()
+            .next()
+            .ok_or_else(|| format!("{}: no PRIVATE KEY block", p.display()))?
+    } else {
+        b
+    };
+    p256::ecdsa::SigningKey::from_pkcs8_der(&der)
+        .map(PrivateKey::P256)
+        .map_err(|e| format!("{}: not a PKCS#8 P-256 key: {e}", p.display()))
+}
+
+fn day(now: UnixTime) -> i64 {
+    now.0 - now.0.rem_euclid(86_400)
+}
+
+impl Records {
+    /// Loads keys and configuration, opens the archive. `demo_seed`: the virtual cards' registry
+    /// (and, without `--terminal-key`, the test institution); `trust`: the registry otherwise.
+    pub fn load(cfg: &RecordConfig, demo_seed: Option<&str>, trust: Option<TrustStore>) -> Result<Self, String> {
+        let now = UnixTime::now();
+        let institution = match &cfg.institution {
+            Some(p) => Institution::from_json(&String::from_utf8(read(p)?).map_err(|_| "institution: not UTF-8")?)
+                .map_err(|e| format!("{}: {e}", e.code()))?,
+            None => hoviat_testkit::institution::config(),
+        };
+        let (key, chain, ca_der) = match &cfg.terminal_key {
+            Some(k) => {
+                if cfg.terminal_cert.is_empty() || cfg.institution_ca.is_empty() {
+                    return Err("--terminal-key needs --terminal-cert and --institution-ca".into());
+                }
+                let mut chain = Vec::new();
+                for p in &cfg.terminal_cert {
+                    chain.extend(pem_all("CERTIFICATE", &read(p)?)?);
+                }
+                let mut ca = Vec::new();
+                for p in &cfg.institution_ca {
+                    ca.extend(pem_all("CERTIFICATE", &read(p)?)?);
+                }
+                (load_key(k)?, chain, ca)
+            }
+            None => {
+                if demo_seed.is_none() {
+                    return Err("--no-demo needs --terminal-key, --terminal-cert and --institution-ca".into());
+                }
+                // The test institution (crates/testkit/src/institution.rs), made for this day.
+                let ti = hoviat_testkit::institution::TestInstitution::generate(
+                    "hoviat-virtual",
+                    "hoviat test bank",
+                    UnixTime(day(now)),
+                );
+                (ti.terminal_key.clone(), ti.chain(), vec![ti.root.cert.clone()])
+            }
+        };
+        let mut institution_ca = TrustStore::new();
+        for c in &ca_der {
+            institution_ca.add_anchors(c).map_err(|e| e.to_string())?;
+        }
+        let log_key = match &cfg.log_key {
+            Some(p) => {
+                let k = String::from_utf8(read(p)?)
+                    .map_err(|_| "log key: not UTF-8")?
+                    .trim()
+                    .to_string();
+                let origin = k
+                    .strip_prefix("PRIVATE+KEY+")
+                    .unwrap_or(&k)
+                    .split('+')
+                    .next()
+                    .unwrap_or_default()
+                    .to_string();
+                Some((k, origin))
+            }
+            None => None,
+        };
+        // Opened once here so that a bad spec or schema fails at start.
+        hoviat_archive::store::open(&cfg.archive).map_err(|e| format!("{}: {e}", e.code()))?;
+        let demo_registry = demo_seed.map(|s| {
+            let t = demo_registry(s, now);
+            (s.to_string(), Mutex::new((day(now), Arc::new(t))))
+        });
+        Ok(Records {
+            institution,
+            institution_ca_pem: ca_der
+                .iter()
+                .map(|d| hoviat_testkit::Registry::pem("CERTIFICATE", d))
+                .collect(),
+            institution_ca,
+            chain,
+            key,
+            terminal_id: cfg.terminal_id.clone(),
+            archive: cfg.archive.clone(),
+            log_key,
+            verify_url: cfg.verify_url.clone(),
+            demo_registry,
+            registry: trust.map(Arc::new),
+        })
+    }
+
+    fn registry(&self) -> Option<Arc<TrustStore>> {
+        if let Some((seed, m)) = &self.demo_registry {
+            let now = UnixTime::now();
+            let mut g = m.lock().ok()?;
+            if g.0 != day(now) {
+                *g = (day(now), Arc::new(demo_registry(seed, now)));
+            }
+            return Some(Arc::clone(&g.1));
+        }
+        self.registry.clone()
+    }
+}
+
+/// The virtual cards' registry (the light one the npm package's virtual card uses) as a trust
+/// store: anchors, issuing CAs and CRLs.
+fn demo_registry(seed: &str, now: UnixTime) -> TrustStore {
+    hoviat_rp::trust::demo_trust(&hoviat_rp::trust::virtual_card_registry(seed, now)).unwrap_or_default()
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct OperatorBody {
+    id: String,
+    #[serde(default)]
+    national_code: Option<String>,
+    #[serde(default)]
+    face_match: Option<bool>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RecordBody {
+    purpose: String,
+    operator: OperatorBody,
+    card: CardFacts,
+    #[serde(default)]
+    nonce: Option<String>,
+    #[serde(default)]
+    token: Option<Value>,
+}
+
+fn bad(code: &str, m: &str) -> Response {
+    error(StatusCode::BAD_REQUEST, code, m)
+}
+
+fn record_error(e: &record::RecordError) -> Response {
+    let status = match e.code() {
+        "RECORD_SIGNER_FAILED" => StatusCode::INTERNAL_SERVER_ERROR,
+        _ => StatusCode::UNPROCESSABLE_ENTITY,
+    };
+    error(status, e.code(), &e.to_string())
+}
+
+/// `GET /api/counter/config`.
+pub(super) async fn config(State(s): State<Arc<AppState>>) -> Response {
+    let Some(r) = &s.records else {
+        return error(StatusCode::NOT_FOUND, "NOT_FOUND", "records are not configured");
+    };
+    let attrs: Vec<Value> = record::ATTRIBUTES
+        .iter()
+        .map(|a| json!({"name": a.name, "fa": a.label_fa, "en": a.label_en}))
+        .collect();
+    json_response(
+        StatusCode::OK,
+        json!({
+            "institution": r.institution,
+            "institutionCa": r.institution_ca_pem,
+            "terminal": r.terminal_id,
+            "attributes": attrs,
+            "maxRequestBytes": MAX_RECORD_REQUEST,
+        }),
+    )
+}
+
+/// `POST /api/counter/record`.
+pub(super) async fn make(State(s): State<Arc<AppState>>, h: HeaderMap, body: axum::body::Bytes) -> Response {
+    let Some(recs) = &s.records else {
+        return error(StatusCode::NOT_FOUND, "NOT_FOUND", "records are not configured");
+    };
+    if !is_json(&h) {
+        return error(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "BAD_REQUEST",
+            "POST with Content-Type: application/json",
+        );
+    }
+    if body.len() > MAX_RECORD_REQUEST {
+        return error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "RECORD_TOO_LARGE",
+            &format!("the request is over {MAX_RECORD_REQUEST} bytes"),
+        );
+    }
+    let b: RecordBody = match serde_json::from_slice(&body) {
+        Ok(b) => b,
+        Err(e) => {
+            let m: String = e.to_string().chars().take(200).collect();
+            return bad("BAD_REQUEST", &format!("the body: {m}"));
+        }
+    };
+    let mut card = b.card;
+    // An authenticated reading: the token is verified like a login, its certificate is the
+    // holder's, and a card that signed has accepted its PIN.
+    let authenticated = match (&b.nonce, &b.token) {
+        (Some(nonce), Some(token)) => {
+            let token = match token {
+                Value::String(t) => t.clone(),
+                t @ Value::Object(_) => t.to_string(),
+                _ => return bad("BAD_REQUEST", "token must be an object or a string"),
+            };
+            let client = super::cookie_value(&h, super::prelogin_cookie(s.secure_cookie)).unwrap_or_default();
+            let (s2, t2, n2) = (Arc::clone(&s), token.clone(), nonce.clone());
+            match tokio::task::spawn_blocking(move || {
+                s2.refresh_demo_trust();
+                s2.svc.verify_login_bound(&t2, &n2, &client)
+            })
+            .await
+            {
+                Ok(Ok(_)) => {}
+                Ok(Err(e)) => return token_error(&e),
+                Err(_) => {
+                    return error(
+                        StatusCode::INTERNAL_SERVER_ERROR,
+                        "INTERNAL_ERROR",
+                        "verification failed",
+                    );
+                }
+            }
+            let Ok(u) = hoviat::token::UnverifiedToken::parse(&token) else {
+                return bad("TOKEN_MALFORMED", "token");
+            };
+            card.holder_certificate = u.unverified_certificate;
+            card.intermediates = u.unverified_intermediates;
+            card.pin = PinOutcome::Accepted;
+            true
+        }
+        (None, None) => false,
+        _ => return bad("BAD_REQUEST", "nonce and token go together"),
+    };
+    if card.holder_certificate.is_empty() {
+        return bad("RECORD_MALFORMED", "card.holderCertificate is required without a token");
+    }
+    let Some(registry) = recs.registry() else {
+        return error(StatusCode::SERVICE_UNAVAILABLE, "INTERNAL_ERROR", "no registry trust");
+    };
+    let op = OperatorInput {
+        national_code: b.operator.national_code.filter(|c| !c.trim().is_empty()),
+        face_match: b.operator.face_match,
+    };
+    let s2 = Arc::clone(&s);
+    let (purpose, operator) = (b.purpose, b.operator.id);
+    let made = tokio::task::spawn_blocking(move || -> Result<Value, Response> {
+        let Some(recs) = &s2.records else {
+            return Err(error(StatusCode::NOT_FOUND, "NOT_FOUND", "records are not configured"));
+        };
+        let at = UnixTime::now();
+        let backend = hoviat::pki::alg::default_backend();
+        let req = RecordRequest {
+            institution: &recs.institution,
+            purpose: &purpose,
+            terminal: &recs.terminal_id,
+            operator: &operator,
+            at,
+            card: &card,
+            operator_input: &op,
+            registry: &registry,
+            holder_options: record::holder_path_options(at),
+            revocation_data: &[],
+            decoys: 2,
+        };
+        let mut rng = {
+            use rand_core::SeedableRng;
+            let mut seed = [0u8; 32];
+            getrandom::fill(&mut seed)
+                .map_err(|_| error(StatusCode::SERVICE_UNAVAILABLE, "INTERNAL_ERROR", "no randomness"))?;
+            rand_chacha::ChaCha20Rng::from_seed(seed)
+        };
+        let draft = record::draft(&req, backend, &mut rng).map_err(|e| record_error(&e))?;
+        let level = draft.level();
+        let missing = draft.missing().to_vec();
+        let rec = draft
+            .seal(&recs.chain, &recs.key as &dyn record::TerminalSigner, backend)
+            .map_err(|e| record_error(&e))?;
+        // The seal is checked as any verifier would before the record is kept.
+        let v = record::verify(
+            &rec,
+            &VerifyOptions {
+                institution_ca: &recs.institution_ca,
+                at: None,
+                institution: Some(&recs.institution),
+                backend,
+            },
+        )
+        .map_err(|e| record_error(&e))?;
+        let (leaf, personal) =
+            alog::split_record(&rec).map_err(|e| error(StatusCode::INTERNAL_SERVER_ERROR, e.code(), &e.to_string()))?;
+        let mut ar = hoviat_archive::store::open(&recs.archive)
+            .map_err(|e| error(StatusCode::INTERNAL_SERVER_ERROR, e.code(), &e.to_string()))?;
+        let (index, checkpoint) = ar
+            .append(
+                &leaf,
+                &personal,
+                recs.log_key.as_ref().map(|(k, o)| (k.as_str(), o.as_str())),
+            )
+            .map_err(|e| error(StatusCode::INTERNAL_SERVER_ERROR, e.code(), &e.to_string()))?;
+        let id = leaf.record_id.clone();
+        Ok(json!({
+            "record": rec,
+            "level": level,
+            "eidas": level.eidas(),
+            "levelText": {"fa": level.label_fa(), "en": level.label_en()},
+            "missing": missing,
+            "issuedAt": at.to_string(),
+            "iat": at.0,
+            "index": index,
+            "recordId": id,
+            "checkpoint": checkpoint,
+            "verified": v,
+            "links": {
+                "html": {"fa": format!("/api/counter/record/{id}/fa.html"), "en": format!("/api/counter/record/{id}/en.html")},
+                "pdf": {"fa": format!("/api/counter/record/{id}/fa.pdf"), "en": format!("/api/counter/record/{id}/en.pdf")},
+            },
+        }))
+    })
+    .await;
+    let mut v = match made {
+        Ok(Ok(v)) => v,
+        Ok(Err(r)) => return r,
+        Err(_) => {
+            return error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "INTERNAL_ERROR",
+                "record task failed",
+            );
+        }
+    };
+    v["authenticated"] = authenticated.into();
+    s.svc.logger().event(
+        "record_sealed",
+        &[
+            ("index", v["index"].clone()),
+            ("level", v["level"].clone()),
+            ("purpose", v["verified"]["purpose"].clone()),
+        ],
+    );
+    json_response(StatusCode::OK, v)
+}
+
+/// `GET /api/counter/record/{id}/{fa|en}.{html|pdf}`: the paper copy of a stored record.
+pub(super) async fn paper(State(s): State<Arc<AppState>>, UrlPath((id, file)): UrlPath<(String, String)>) -> Response {
+    if s.records.is_none() {
+        return error(StatusCode::NOT_FOUND, "NOT_FOUND", "records are not configured");
+    }
+    // Record ids are base64url SHA-256 (43 characters): the link is the capability.
+    if id.len() != 43 || !id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
+        return error(StatusCode::NOT_FOUND, "NOT_FOUND", "no such record");
+    }
+    let (lang, pdf) = match file.as_str() {
+        "fa.html" => (Lang::Fa, false),
+        "en.html" => (Lang::En, false),
+        "fa.pdf" => (Lang::Fa, true),
+        "en.pdf" => (Lang::En, true),
+        _ => return error(StatusCode::NOT_FOUND, "NOT_FOUND", "no such paper copy"),
+    };
+    let s2 = Arc::clone(&s);
+    let r = tokio::task::spawn_blocking(move || -> Result<(Vec<u8>, &'static str), Response> {
+        let Some(recs) = &s2.records else {
+            return Err(error(StatusCode::NOT_FOUND, "NOT_FOUND", "records are not configured"));
+        };
+        let ae = |e: hoviat_archive::ArchiveError| {
+            let st = if e.code() == "ARCHIVE_NOT_FOUND" {
+                StatusCode::NOT_FOUND
+            } else {
+                StatusCode::INTERNAL_SERVER_ERROR
+            };
+            error(st, e.code(), &e.to_string())
+        };
+        let mut ar = hoviat_archive::store::open(&recs.archive).map_err(ae)?;
+        let e = ar.entry(&id).map_err(ae)?;
+        let personal = ar.personal(e.idx).map_err(ae)?;
+        drop(ar);
+        let mut attributes = Vec::new();
+        for d in personal.as_deref().unwrap_or("").split('~').filter(|d| !d.is_empty()) {
+            let Ok(d) = record::sdjwt::Disclosure::parse(d) else {
+                continue;
+            };
+            let value = d.value.get("value").cloned().unwrap_or(d.value.clone());
+            let prov = d
+                .value
+                .get("provenance")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string();
+            attributes.push((d.name, value, prov));
+        }
+        let view = PrintView {
+            institution: e.leaf.institution.clone(),
+            purpose: e.leaf.purpose.clone(),
+            level: e.leaf.level.clone(),
+            iat: e.leaf.iat,
+            operator: e.leaf.operator.clone(),
+            terminal: e.leaf.terminal.clone(),
+            record_id: e.leaf.record_id.clone(),
+            index: e.idx,
+            leaf_hash: alog::hex(&alog::record_hash(e.leaf.jwt.as_bytes()).0),
+            attributes,
+            purged: personal.is_none(),
+        };
+        if pdf {
+            hoviat_archive::pdf::render_pdf(&view, lang, Some(&recs.institution), &recs.verify_url)
+                .map(|b| (b, "application/pdf"))
+                .map_err(|m| error(StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL_ERROR", &m))
+        } else {
+            let html = hoviat_archive::print::render_html(
+                &view,
+                lang,
+                Some(&recs.institution),
+                "/api/counter/font.ttf",
+                &recs.verify_url,
+            );
+            Ok((html.into_bytes(), "text/html; charset=utf-8"))
+        }
+    })
+    .await;
+    match r {
+        Ok(Ok((body, ct))) => {
+            let mut r = (StatusCode::OK, body).into_response();
+            let hs = r.headers_mut();
+            hs.insert(header::CONTENT_TYPE, HeaderValue::from_static(ct));
+            hs.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            hs.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
+            hs.insert(
+                "content-security-policy",
+                HeaderValue::from_static(
+                    "default-src 'none'; style-src 'unsafe-inline'; font-src 'self'; img-src data:; frame-ancestors 'none'",
+                ),
+            );
+            r
+        }
+        Ok(Err(r)) => r,
+        Err(_) => error(StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL_ERROR", "print task failed"),
+    }
+}
+
+/// `GET /api/counter/font.ttf`.
+pub async fn font() -> Response {
+    let mut r = (StatusCode::OK, hoviat_archive::pdf::FONT).into_response();
+    r.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static("font/ttf"));
+    r
+}

@@ -1,0 +1,225 @@
+// The counter's sealed identity records end to end (issues 17 and 21): headless Chromium on the
+// Rust demo server (examples/bank-portal) with the npm package's virtual Iranian and PIV cards.
+//   node pkg-tests/demo/record-e2e.mjs BANK_PORTAL_BIN HOVIAT_BIN WORKDIR [SERVER ARGS...]
+// Prints "ok NAME" / "FAIL NAME: why"; writes each sealed record and its paper copy to WORKDIR
+// (the suite verifies them with `hoviat record verify`, @sd-jwt and `hoviat archive verify`);
+// screenshots in Persian and English go to target/screenshots/record-*.png.
+import { spawn, execFileSync } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+const shots = path.join(root, 'target', 'screenshots');
+const { MESSAGES } = await import(path.join(root, 'www', 'messages.js'));
+const [bin, hoviat, work, ...serverArgs] = process.argv.slice(2);
+mkdirSync(shots, { recursive: true });
+mkdirSync(work, { recursive: true });
+let failed = 0;
+const ok = (n) => console.log(`ok ${n}`);
+const fail = (n, why) => { failed++; console.log(`FAIL ${n}: ${String(why).slice(0, 600)}`); };
+const check = (n, cond, why) => (cond ? ok(n) : fail(n, why));
+
+function startServer(args) {
+  return new Promise((resolve, reject) => {
+    const p = spawn(bin, ['--listen', '127.0.0.1:0', '--log', path.join(work, 'server.log'), ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    p.stdout.on('data', (d) => {
+      out += d;
+      const m = out.match(/listening on (http:\/\/127\.0\.0\.1:\d+)/);
+      if (m) resolve({ proc: p, base: m[1] });
+    });
+    p.on('exit', (c) => reject(new Error(`bank-portal exited ${c}: ${out}`)));
+  });
+}
+
+const db = path.join(work, 'archive.sqlite');
+const srv = await startServer(['--archive', `sqlite:${db}`, ...serverArgs]);
+const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', headless: true,
+  args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'] });
+const FA_DIGIT = /[۰-۹]/;
+
+async function makeOnce(page, o) {
+  await page.goto(`${srv.base}/counter-record.html?lang=${o.lang || 'fa'}`);
+  await page.waitForSelector('body[data-ready="1"]');
+  await page.selectOption('#purpose', o.purpose || 'account-opening');
+  await page.selectOption('#card-kind', o.kind);
+  await page.selectOption('#holder', String(o.holder));
+  await page.fill('#pin', o.pin || '');
+  await page.fill('#operator-id', o.operator || 'clerk-7');
+  await page.fill('#national-code', o.nationalCode || '');
+  if (o.face) await page.check('#face-match'); else await page.uncheck('#face-match');
+  await page.click('#make-record');
+  await page.waitForFunction(() => ['sealed', 'error'].includes(document.body.dataset.status), null, { timeout: 90_000 });
+  return page.evaluate(() => ({
+    status: document.body.dataset.status,
+    level: document.body.dataset.level || null,
+    code: document.getElementById('message').dataset.code || null,
+    message: document.getElementById('message').textContent,
+    levelText: document.getElementById('level-text').textContent,
+    attrs: [...document.querySelectorAll('#attrs tr[data-attr]')].map((tr) => ({ name: tr.dataset.attr, text: tr.textContent, prov: tr.querySelector('.prov').className })),
+    seal: document.getElementById('seal-facts').textContent,
+    record: document.getElementById('raw-record').textContent,
+    pdf: document.getElementById('dl-pdf').getAttribute('href'),
+    html: document.getElementById('dl-html').getAttribute('href'),
+    main: document.querySelector('main').innerText,
+  }));
+}
+
+try {
+  const cfg = await (await fetch(`${srv.base}/api/counter/config`)).json();
+  writeFileSync(path.join(work, 'institution-ca.pem'), cfg.institutionCa.join(''));
+  writeFileSync(path.join(work, 'institution.json'), JSON.stringify(cfg.institution));
+  const purposes = Object.fromEntries(cfg.institution.purposes.map((p) => [p.id, p.attributes]));
+  const { VirtualCard } = await import(path.join(root, 'pkg', 'node', 'virtual.mjs'));
+  const codeOf = (profile, holder) => (new VirtualCard({ profile, holder }).info().certificates[0].subject.match(/PNOIR-(\d{10})/) || [])[1];
+
+  const ctx = await browser.newContext({ viewport: { width: 1000, height: 1100 } });
+  const page = await ctx.newPage();
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(String(e)));
+
+  const cases = [
+    { name: 'ir-nid certificate', kind: 'ir-nid', holder: 0, level: 'certificate', purpose: 'account-opening', face: true },
+    { name: 'ir-nid card-pin', kind: 'ir-nid', holder: 0, pin: '1234', level: 'card-pin', purpose: 'account-opening', face: true, nc: true },
+    { name: 'piv card-pin (token)', kind: 'piv', holder: 1, pin: '123456', level: 'card-pin', purpose: 'sim-registration', nc: true },
+    { name: 'ir-nid government-service', kind: 'ir-nid', holder: 1, pin: '1234', level: 'card-pin', purpose: 'government-service' },
+  ];
+  let n = 0;
+  for (const c of cases) {
+    const nationalCode = c.nc ? codeOf(c.kind, c.holder) : '';
+    const r = await makeOnce(page, { ...c, nationalCode });
+    if (r.status !== 'sealed') { fail(c.name, JSON.stringify(r)); continue; }
+    check(`${c.name}: level ${c.level} computed by the server`, r.level === c.level, r.level);
+    const allowed = purposes[c.purpose];
+    const extra = r.attrs.filter((a) => !allowed.includes(a.name));
+    check(`${c.name}: discloses only what ${c.purpose} requests (${r.attrs.map((a) => a.name).join(',')})`, extra.length === 0 && r.attrs.length > 0, JSON.stringify(extra));
+    check(`${c.name}: Persian page, Persian digits, no raw DN in the main view`, FA_DIGIT.test(r.seal) && !/CN=|serialNumber=|PNOIR/.test(r.main.replace(r.record, '')), r.main.slice(0, 400));
+    if (c.face) {
+      const f = r.attrs.find((a) => a.name === 'face_match');
+      check(`${c.name}: "face matches" from the clerk (provenance operator)`, f && f.prov.includes('operator'), JSON.stringify(f));
+    }
+    if (c.nc) {
+      const f = r.attrs.find((a) => a.name === 'national_code');
+      // The Iranian card's certificate holds no national code: the clerk's typed one (operator);
+      // the PIV test certificate carries one (chip-certificate), which the typed one must match.
+      const want = c.kind === 'ir-nid' ? 'operator' : 'chip-certificate';
+      check(`${c.name}: national code disclosed with provenance ${want}`, f && f.prov.includes(want) && f.text.includes(nationalCode.replace(/[0-9]/g, (d) => '۰۱۲۳۴۵۶۷۸۹'[d])), JSON.stringify(f));
+    }
+    if (c.kind === 'ir-nid') {
+      const g = r.attrs.find((a) => a.name === 'given_name');
+      const crn = r.attrs.find((a) => a.name === 'card_reference');
+      if (g) check(`${c.name}: given name from the signing certificate's G, as a name`, g.prov.includes('chip-certificate') && /[\u0600-\u06FF]/.test(g.text) && !/=/.test(g.text), JSON.stringify(g));
+      if (crn) check(`${c.name}: CRN from the chip, in Persian digits`, /[۰-۹]{10}/.test(crn.text), JSON.stringify(crn));
+    }
+    const file = path.join(work, `rec-${n}-${c.level}.sdjwt`);
+    writeFileSync(file, r.record);
+    const pdf = await page.evaluate((u) => fetch(u).then(async (x) => [x.status, x.headers.get('content-type'), new Uint8Array(await x.arrayBuffer()).slice(0, 5)]), r.pdf);
+    check(`${c.name}: paper copy PDF`, pdf[0] === 200 && pdf[1] === 'application/pdf' && String.fromCharCode(...Object.values(pdf[2])) === '%PDF-', JSON.stringify(pdf));
+    if (n === 1) {
+      await page.screenshot({ path: path.join(shots, 'record-ir-nid-fa.png'), fullPage: true });
+      await page.click('#details-toggle');
+      await page.click('#lang-toggle');
+      const en = await page.evaluate(() => [document.documentElement.dir, document.getElementById('level-text').textContent, document.getElementById('seal-facts').textContent]);
+      check('English on the toggle (LTR, level in words, ASCII digits)', en[0] === 'ltr' && /PIN/.test(en[1]) && !FA_DIGIT.test(en[2]), JSON.stringify(en));
+      await page.screenshot({ path: path.join(shots, 'record-ir-nid-en.png'), fullPage: true });
+      await page.click('#lang-toggle');
+      const pdfBytes = await page.evaluate((u) => fetch(u).then(async (x) => Array.from(new Uint8Array(await x.arrayBuffer()))), r.pdf);
+      writeFileSync(path.join(work, 'paper-fa.pdf'), Buffer.from(pdfBytes));
+      const hp = await ctx.newPage();
+      await hp.goto(`${srv.base}${r.html}`);
+      await hp.screenshot({ path: path.join(shots, 'record-paper-fa.png'), fullPage: true });
+      await hp.close();
+    }
+    if (n === 2) {
+      await page.screenshot({ path: path.join(shots, 'record-piv-fa.png'), fullPage: true });
+      await page.click('#lang-toggle');
+      await page.screenshot({ path: path.join(shots, 'record-piv-en.png'), fullPage: true });
+      await page.click('#lang-toggle');
+    }
+    n++;
+  }
+
+  // The npm package in the page: makeRecord seals with a non-extractable WebCrypto ES256 key
+  // (imported from the test institution's PKCS#8 with extractable: false), verifyRecord checks it.
+  const kitDir = process.env.RECORD_KIT;
+  if (kitDir) {
+    const rk = (p) => readFileSync(path.join(kitDir, p), 'utf8');
+    const kit = {
+      key: rk('institution/terminal.key'), root: rk('institution/root.pem'),
+      opts: {
+        institution: rk('institution/institution.json'), purpose: 'account-opening', terminal: 'branch-1/counter-web', operator: 'clerk-7',
+        card: JSON.parse(rk('cards/piv-1.json')), operatorInput: { faceMatch: true },
+        registry: { trustAnchors: [rk('registry/root.pem')], intermediates: [rk('registry/ca-ec.pem'), rk('registry/ca-rsa.pem')] },
+        terminalChain: [rk('institution/terminal.pem'), rk('institution/terminal-ca.pem')], at: process.env.RECORD_AT,
+      },
+    };
+    const w = await page.evaluate(async (k) => {
+      try {
+        const { makeRecord, verifyRecord } = await import('/pkg/index.js');
+        const der = Uint8Array.from(atob(k.key.replace(/-----[^-]+-----/g, '').replace(/\s+/g, '')), (c) => c.charCodeAt(0));
+        const key = await crypto.subtle.importKey('pkcs8', der, { name: 'ECDSA', namedCurve: 'P-256' }, false, ['sign']);
+        let exported = 'refused';
+        try { await crypto.subtle.exportKey('pkcs8', key); exported = 'exported'; } catch { /* non-extractable */ }
+        const m = await makeRecord({ ...k.opts, terminalKey: key });
+        const v = await verifyRecord(m.record, { institutionCa: [k.root], institution: k.opts.institution });
+        return { extractable: key.extractable, exported, level: m.level, verified: v.level, attrs: v.attributes.map((a) => a.name), record: m.record };
+      } catch (e) { return { error: `${e.code}: ${e.message}` }; }
+    }, kit);
+    writeFileSync(path.join(work, 'browser-webcrypto.sdjwt'), w.record || '');
+    check(`browser makeRecord with a non-extractable WebCrypto key (export ${w.exported}): ${w.level}, verifyRecord in the page: ${w.verified}`,
+      !w.error && w.extractable === false && w.exported === 'refused' && w.level === 'card-pin' && w.verified === 'card-pin', JSON.stringify(w).slice(0, 300));
+  }
+
+  // Refusals, each with its code and message.
+  const refused = async (name, o, code) => {
+    const r = await makeOnce(page, o);
+    const want = MESSAGES[code] && MESSAGES[code][0];
+    check(`${name}: refused with ${code}`, r.status === 'error' && r.code === code && want && r.message.includes(want), JSON.stringify({ code: r.code, message: r.message }));
+  };
+  await refused('wrong PIN on the Iranian card', { kind: 'ir-nid', holder: 0, pin: '999999' }, 'PIN_WRONG');
+  await refused('revoked PIV card', { kind: 'piv', holder: 3, pin: '123456' }, 'CERT_REVOKED');
+  await page.screenshot({ path: path.join(shots, 'record-error-fa.png'), fullPage: true });
+  await refused('expired PIV card', { kind: 'piv', holder: 4, pin: '123456' }, 'CERT_EXPIRED');
+  await refused('national code that is not the one in the PIV certificate', { kind: 'piv', holder: 1, pin: '123456', purpose: 'sim-registration', nationalCode: '0499370899' }, 'RECORD_EVIDENCE_CONFLICT');
+
+  // Hostile requests straight at the endpoint: stable codes in the error envelope.
+  const post = (body, ct = 'application/json') => page.evaluate(async ([b, t]) => {
+    const x = await fetch('/api/counter/record', { method: 'POST', headers: { 'content-type': t }, body: b });
+    return [x.status, await x.json().catch(() => null)];
+  }, [typeof body === 'string' ? body : JSON.stringify(body), ct]);
+  const info = new VirtualCard({ profile: 'ir-nid', holder: 0 }).info();
+  const der = info.certificates.find((c) => c.slot === 'ir-nid-sign').der;
+  const good = { purpose: 'account-opening', operator: { id: 'clerk-7' }, card: { chipType: 'virtual-ir-nid', holderCertificate: der, pin: 'not-tried' } };
+  const hostile = [
+    ['a level from the caller', { ...good, level: 'card-signature' }, 400, 'BAD_REQUEST'],
+    ['an evidence field from the caller', { ...good, card: { ...good.card, cardSignature: 'x' } }, 400, 'BAD_REQUEST'],
+    ['an unknown purpose', { ...good, purpose: 'loan' }, 422, 'RECORD_PURPOSE_UNKNOWN'],
+    ['a national code with a wrong check digit', { ...good, operator: { id: 'c', nationalCode: '0012345678' } }, 422, 'NATIONAL_CODE_INVALID'],
+    ['a certificate that is not one', { ...good, card: { ...good.card, holderCertificate: 'AAAA' } }, 422, 'CERT_MALFORMED'],
+    ['a token without its nonce', { ...good, token: {} }, 400, 'BAD_REQUEST'],
+    ['a forged token', { ...good, nonce: 'x'.repeat(44), token: { format: 'web-eid:1.0' } }, 401, 'TOKEN_MALFORMED'],
+    ['an operator id with control characters', { ...good, operator: { id: 'a\u0007b' } }, 422, 'RECORD_MALFORMED'],
+    ['not JSON', '{"purpose":', 400, 'BAD_REQUEST'],
+    ['a body over the limit', JSON.stringify({ ...good, pad: 'x'.repeat(60_000) }), 413, null],
+  ];
+  for (const [name, body, status, code] of hostile) {
+    const [st, j] = await post(body);
+    const env = j && j.error && typeof j.error.code === 'string';
+    check(`hostile: ${name} → ${st} ${env ? j.error.code : '?'}`, st === status && env && (code === null || j.error.code === code), JSON.stringify([st, j]));
+  }
+  const [st, j] = await post(JSON.stringify(good), 'text/plain');
+  check('hostile: not application/json → 415 in the envelope', st === 415 && j && j.error, JSON.stringify([st, j]));
+  const bad = await page.evaluate(() => fetch('/api/counter/record/../../etc/en.pdf').then((x) => x.status));
+  const unknown = await page.evaluate(() => fetch(`/api/counter/record/${'A'.repeat(43)}/fa.pdf`).then(async (x) => [x.status, (await x.json()).error.code]));
+  check('paper copy of an unknown record: 404 with a code', bad === 404 && unknown[0] === 404, JSON.stringify([bad, unknown]));
+  check('no page errors', errors.length === 0, errors.join('; '));
+} catch (e) {
+  fail('record e2e', e.stack || e);
+} finally {
+  await browser.close();
+  srv.proc.kill();
+}
+console.log(`record-e2e: ${failed} failed`);
+process.exit(failed ? 1 : 0);
