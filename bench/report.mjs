@@ -315,9 +315,14 @@ for (const list of groups.values()) {
   say(`- **${s.who}** (${s.where}) is slower than ${behind}: ${reason(s)}`);
 }
 say();
-// The archive's section (scripts/bench-archive.sh, its own run) is kept as it is.
-const kept = existsSync(outFile) ? readFileSync(outFile, 'utf8').match(/<!-- archive-bench:start -->[\s\S]*<!-- archive-bench:end -->\n?/) : null;
-writeFileSync(outFile, L.join('\n') + (kept ? '\n' + kept[0] : ''));
+// Sections written by their own runs (scripts/bench-cms, scripts/bench-archive.sh, the records
+// bench, ...) are kept as they are: every `## ` section of the old file whose heading this
+// report does not write.
+const ours = new Set(L.filter((l) => l.startsWith('## ')).map((l) => l.trim()));
+const kept = existsSync(outFile)
+  ? readFileSync(outFile, 'utf8').split(/\n(?=## )/).slice(1).filter((sec) => !ours.has(sec.split('\n')[0].trim()))
+  : [];
+writeFileSync(outFile, L.join('\n') + (kept.length ? '\n' + kept.map((sec) => sec.replace(/\n*$/, '\n')).join('\n') : ''));
 console.log('--- benchmark summary ---');
 for (const s of summary) console.log(s);
 for (const [t, ok] of checks) console.log(`${ok ? 'met' : 'NOT MET'}: ${t}`);

@@ -231,6 +231,7 @@ fn server_answers() -> Vec<(String, u16, &'static str)> {
             "REQUEST_TIMEOUT" => 408,
             "PAYLOAD_TOO_LARGE" => 413,
             "UNSUPPORTED_MEDIA_TYPE" => 415,
+            "UNPROCESSABLE_ENTITY" => 422,
             "TOO_MANY_REQUESTS" => 429,
             "INTERNAL_SERVER_ERROR" => 500,
             "SERVICE_UNAVAILABLE" => 503,
@@ -238,7 +239,11 @@ fn server_answers() -> Vec<(String, u16, &'static str)> {
         })
     };
     let mut out = Vec::new();
-    for file in ["examples/bank-portal/app.rs", "examples/bank-portal/serve.rs"] {
+    for file in [
+        "examples/bank-portal/app.rs",
+        "examples/bank-portal/serve.rs",
+        "examples/bank-portal/record.rs",
+    ] {
         let s = read(file);
         for (i, _) in s.match_indices("StatusCode::") {
             let rest = &s[i + 12..];

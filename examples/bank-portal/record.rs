@@ -251,8 +251,8 @@ struct RecordBody {
     token: Option<Value>,
 }
 
-fn bad(code: &str, m: &str) -> Response {
-    error(StatusCode::BAD_REQUEST, code, m)
+fn bad(m: &str) -> Response {
+    error(StatusCode::BAD_REQUEST, "BAD_REQUEST", m)
 }
 
 fn record_error(e: &record::RecordError) -> Response {
@@ -292,14 +292,14 @@ pub(super) async fn make(State(s): State<Arc<AppState>>, h: HeaderMap, body: axu
     if !is_json(&h) {
         return error(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "BAD_REQUEST",
+            "UNSUPPORTED_MEDIA_TYPE",
             "POST with Content-Type: application/json",
         );
     }
     if body.len() > MAX_RECORD_REQUEST {
         return error(
             StatusCode::PAYLOAD_TOO_LARGE,
-            "RECORD_TOO_LARGE",
+            "REQUEST_TOO_LARGE",
             &format!("the request is over {MAX_RECORD_REQUEST} bytes"),
         );
     }
@@ -307,7 +307,7 @@ pub(super) async fn make(State(s): State<Arc<AppState>>, h: HeaderMap, body: axu
         Ok(b) => b,
         Err(e) => {
             let m: String = e.to_string().chars().take(200).collect();
-            return bad("BAD_REQUEST", &format!("the body: {m}"));
+            return bad(&format!("the body: {m}"));
         }
     };
     let mut card = b.card;
@@ -318,7 +318,7 @@ pub(super) async fn make(State(s): State<Arc<AppState>>, h: HeaderMap, body: axu
             let token = match token {
                 Value::String(t) => t.clone(),
                 t @ Value::Object(_) => t.to_string(),
-                _ => return bad("BAD_REQUEST", "token must be an object or a string"),
+                _ => return bad("token must be an object or a string"),
             };
             let client = super::cookie_value(&h, super::prelogin_cookie(s.secure_cookie)).unwrap_or_default();
             let (s2, t2, n2) = (Arc::clone(&s), token.clone(), nonce.clone());
@@ -339,7 +339,7 @@ pub(super) async fn make(State(s): State<Arc<AppState>>, h: HeaderMap, body: axu
                 }
             }
             let Ok(u) = hoviat::token::UnverifiedToken::parse(&token) else {
-                return bad("TOKEN_MALFORMED", "token");
+                return token_error(&hoviat::token::TokenError::Malformed("token".into()));
             };
             card.holder_certificate = u.unverified_certificate;
             card.intermediates = u.unverified_intermediates;
@@ -347,13 +347,17 @@ pub(super) async fn make(State(s): State<Arc<AppState>>, h: HeaderMap, body: axu
             true
         }
         (None, None) => false,
-        _ => return bad("BAD_REQUEST", "nonce and token go together"),
+        _ => return bad("nonce and token go together"),
     };
     if card.holder_certificate.is_empty() {
-        return bad("RECORD_MALFORMED", "card.holderCertificate is required without a token");
+        return error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "RECORD_MALFORMED",
+            "card.holderCertificate is required without a token",
+        );
     }
     let Some(registry) = recs.registry() else {
-        return error(StatusCode::SERVICE_UNAVAILABLE, "INTERNAL_ERROR", "no registry trust");
+        return error(StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL_ERROR", "no registry trust");
     };
     let op = OperatorInput {
         national_code: b.operator.national_code.filter(|c| !c.trim().is_empty()),
@@ -384,7 +388,7 @@ pub(super) async fn make(State(s): State<Arc<AppState>>, h: HeaderMap, body: axu
             use rand_core::SeedableRng;
             let mut seed = [0u8; 32];
             getrandom::fill(&mut seed)
-                .map_err(|_| error(StatusCode::SERVICE_UNAVAILABLE, "INTERNAL_ERROR", "no randomness"))?;
+                .map_err(|_| error(StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL_ERROR", "no randomness"))?;
             rand_chacha::ChaCha20Rng::from_seed(seed)
         };
         let draft = record::draft(&req, backend, &mut rng).map_err(|e| record_error(&e))?;
