@@ -2,7 +2,7 @@
 # CLI tests against the built binary: each prints "ok <name>" or "FAIL <name>: why".
 set -u
 cd "$(dirname "$0")/.."
-BIN=$PWD/target/debug/hoviat
+BIN=${CARGO_TARGET_DIR:-$PWD/target}/debug/hoviat
 SHARED=$PWD/../shared
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
@@ -45,6 +45,15 @@ run national-code-invalid 1 NATIONAL_CODE_INVALID -- "$BIN" national-code 111111
 run national-code-missing 2 USAGE -- "$BIN" national-code
 run unknown-command 2 USAGE -- "$BIN" frobnicate
 run help 0 '' -- "$BIN" --help
+# Every command answers --help (exit 0) with its own usage lines and nothing of the others.
+for c in verify-token verify-chain verify-signature ocsp national-code testpki testpki-keys make-token card sim demo record; do
+  h=$("$BIN" "$c" --help 2>&1); rc=$?
+  others=$(printf '%s\n' "$h" | grep '^  hoviat ' | grep -vc "^  hoviat $c\b")
+  if [ $rc = 0 ] && printf '%s\n' "$h" | grep -q "^  hoviat $c\b" && [ "$others" = 0 ]; then echo "ok help-$c"
+  else echo "FAIL help-$c: exit $rc, ${others} other commands' lines: ${h:0:200}"; FAILS=$((FAILS+1)); fi
+done
+h=$("$BIN" help record 2>&1) && printf '%s' "$h" | grep -q 'hoviat record verify' && echo "ok help-record-by-name" || { echo "FAIL help-record-by-name: $h"; FAILS=$((FAILS+1)); }
+run help-unknown 2 '' -- "$BIN" help frobnicate
 
 run testpki 0 'j["holders"]>=15' -- "$BIN" testpki --out "$T/pki" --seed cli --at $AT
 P=$T/pki

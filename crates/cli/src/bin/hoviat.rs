@@ -999,6 +999,29 @@ fn cmd_demo() -> Result<serde_json::Value, Failure> {
     )
 }
 
+/// The usage lines of one command (its `  hoviat CMD` lines and their continuations) and the
+/// closing notes; none for an unknown command.
+fn help_for(cmd: &str) -> Option<String> {
+    let head = format!("  hoviat {cmd} ");
+    let mut lines = Vec::new();
+    let mut inside = false;
+    for l in USAGE.lines() {
+        if l.starts_with("  hoviat ") {
+            inside = l.starts_with(&head) || l == head.trim_end();
+        } else if !l.starts_with("   ") {
+            inside = false;
+        }
+        if inside {
+            lines.push(l);
+        }
+    }
+    if lines.is_empty() {
+        return None;
+    }
+    let notes = USAGE.split("\n\n").last().unwrap_or("");
+    Some(format!("USAGE:\n{}\n\n{notes}", lines.join("\n")))
+}
+
 fn main() -> ExitCode {
     let argv: Vec<String> = std::env::args().skip(1).collect();
     let Some((cmd, rest)) = argv.split_first() else {
@@ -1008,6 +1031,25 @@ fn main() -> ExitCode {
     if cmd == "archive" {
         // The records' archive (crates/archive): its own commands, exit codes and output.
         return hoviat_archive::cli::run(rest);
+    }
+    // `hoviat CMD --help` (anywhere among its arguments) and `hoviat help CMD`: that command's
+    // lines of the usage text, exit 0.
+    let asked = match cmd.as_str() {
+        "help" | "--help" | "-h" => rest.first().map(String::as_str),
+        c if rest.iter().any(|a| a == "--help" || a == "-h") => Some(c),
+        _ => None,
+    };
+    if let Some(c) = asked {
+        return match help_for(c) {
+            Some(h) => {
+                out(&h);
+                ExitCode::SUCCESS
+            }
+            None => {
+                eprintln!("unknown command {c:?}\n\n{USAGE}");
+                ExitCode::from(2)
+            }
+        };
     }
     let result = match cmd.as_str() {
         "verify-token" => cmd_verify_token(rest),
