@@ -25,6 +25,10 @@ use hoviat::token::{NonceStore as _, Origin, Verifier};
 // loads the full module for verifySignature).
 #[cfg(feature = "rustcrypto")]
 mod cms;
+// Direct transports (Web Serial, WebUSB, Web Smart Card API): reader sessions and card jobs,
+// in the full module only (issue 18).
+#[cfg(feature = "rustcrypto")]
+mod reader;
 
 thread_local! {
     static LAST_PANIC: RefCell<Option<String>> = const { RefCell::new(None) };
