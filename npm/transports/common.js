@@ -131,14 +131,25 @@ async function sessionConn(session, link, reader, opts, slot, close) {
     await close();
     throw e;
   }
+  let broken = null;
   return {
     atr,
     link,
     reader: Object.assign({}, reader, session.target ? { target: session.target } : {}),
     async transmit(apdu, o) {
+      // Cancelled between APDUs: the reader session stays usable. An exchange that failed or
+      // was cancelled half-way leaves the reader mid-command: connect again.
+      checkAbort(o && o.signal);
+      if (broken) throw broken;
       let first;
       try { first = session.transmit(apdu); } catch (e) { throw directError(e, slot); }
-      return sessionExchange(session, link, first, o, slot);
+      try {
+        return await sessionExchange(session, link, first, o, slot);
+      } catch (e) {
+        broken = new HoviatError(e.code === 'CARD_REMOVED' ? 'CARD_REMOVED' : 'TRANSPORT_ERROR',
+          'an earlier exchange with the reader did not complete (' + e.code + '): connect again');
+        throw e;
+      }
     },
     close,
   };
