@@ -1128,5 +1128,8 @@ fn usb_ccid_session_reads_the_card_and_reports_removal() {
     assert_eq!(e.code(), "CARD_REMOVED");
     // APDU-level readers are not implemented on this path: said so.
     let short = ccid::find_interfaces(&config(false, 0x0002_0000, 0x0B)).unwrap();
-    assert_eq!(Session::usb(&short[0].descriptor).unwrap_err().code(), "READER_UNSUPPORTED");
+    assert_eq!(
+        Session::usb(&short[0].descriptor).unwrap_err().code(),
+        "READER_UNSUPPORTED"
+    );
 }

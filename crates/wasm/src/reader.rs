@@ -153,7 +153,9 @@ impl ReaderSession {
     /// The contactless target found (PN532): `{uid, atqa, sak, ats}` as hex; else `undefined`.
     #[wasm_bindgen(getter)]
     pub fn target(&self) -> JsValue {
-        let Inner::Pn532(b) = &self.inner else { return JsValue::UNDEFINED };
+        let Inner::Pn532(b) = &self.inner else {
+            return JsValue::UNDEFINED;
+        };
         let Some(t) = b.target() else { return JsValue::UNDEFINED };
         let h = hoviat::pki::cert::hex_upper;
         let o = Object::new();
@@ -235,10 +237,7 @@ impl CardJob {
         if atr.len() > 33 {
             return Err(invalid("atr is longer than 33 bytes"));
         }
-        let link = Rc::new(RefCell::new(Link {
-            atr,
-            ..Link::default()
-        }));
+        let link = Rc::new(RefCell::new(Link { atr, ..Link::default() }));
         let mut t = JsLink(link.clone());
         let mut cb = status_fn(on_status);
         let args = if args.is_undefined() || args.is_null() {
@@ -269,7 +268,9 @@ impl CardJob {
                         .map_err(|e| coded(&e))?;
                     let token: serde_json::Value =
                         serde_json::from_str(&a.token).map_err(|e| error("INTERNAL_ERROR", &e.to_string()))?;
-                    Ok(serde_json::json!({ "token": token, "origin": origin.as_str(), "traffic": to_json(&a.traffic)? }))
+                    Ok(
+                        serde_json::json!({ "token": token, "origin": origin.as_str(), "traffic": to_json(&a.traffic)? }),
+                    )
                 })
             }
             "verifyPin" => {
@@ -390,10 +391,8 @@ mod emulator {
                     .ok_or_else(|| invalid(&format!("{k} must be an integer from 0 to {max}")))
             };
             let at = super::super::at_time(&opts)?;
-            let reg = hoviat_testkit::Registry::generate_light(
-                &seed,
-                hoviat::time::UnixTime(at.0 - at.0.rem_euclid(86_400)),
-            );
+            let reg =
+                hoviat_testkit::Registry::generate_light(&seed, hoviat::time::UnixTime(at.0 - at.0.rem_euclid(86_400)));
             #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
             let holder = num("holder", 14.0, 1.0)? as usize;
             let card = vc::for_holder(&reg, holder, profile == "ir-nid").ok_or_else(|| invalid("no such holder"))?;

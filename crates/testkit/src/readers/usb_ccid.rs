@@ -31,7 +31,9 @@ impl UsbCcid {
         let mut i = 0;
         while i + 2 <= framed.len() {
             if framed[i] == twin::SYNC && framed[i + 1] == twin::ACK {
-                let Some(len) = ccid::message_len(&framed[i + 2..]) else { break };
+                let Some(len) = ccid::message_len(&framed[i + 2..]) else {
+                    break;
+                };
                 let end = (i + 2 + len).min(framed.len());
                 out.push(framed[i + 2..end].to_vec());
                 i = end + 1;
