@@ -465,8 +465,6 @@ async function extensionImpl(timeoutMs) {
   };
 }
 
-const notYet = (name) => new HoviatError('TRANSPORT_UNAVAILABLE', 'the ' + name + ' transport is not implemented in this version of hoviat');
-
 // `virtual`: the test-kit module's Slot when called from the hoviat/virtual entry, else null.
 async function connectWith(options, virtual) {
   const opts = options === undefined ? {} : options;
@@ -498,20 +496,10 @@ async function connectWith(options, virtual) {
     for (const m of ['authenticateByPin', 'selectCertificate', 'selectedCertificate', 'cmsSign', 'nidSign', 'close']) card[m] = impl[m];
     return card;
   }
-  if (transport !== 'auto') throw notYet(transport);
-  // auto: the extension is the transport every desktop browser has; say why others are not used.
-  const unavailable = {
-    webusb: notYet('WebUSB').message,
-    webserial: notYet('Web Serial').message,
-    smartcard: notYet('Web Smart Card API').message,
-  };
-  try {
-    return new Card('extension', await extensionImpl(opts.timeoutMs || 1500), opts.onStatus, unavailable);
-  } catch (e) {
-    unavailable.extension = (e.code || 'ERROR') + ': ' + e.message;
-    throw new HoviatError('NO_TRANSPORT', 'no card transport is available: ' +
-      Object.entries(unavailable).map(([k, v]) => k + ' — ' + v).join('; '), { reasons: unavailable });
-  }
+  if (transport !== 'auto') return connectDirect(transport, opts);
+  // auto: npm/transports/common.js (the Web Smart Card API, the extension, then a serial port
+  // or USB reader this site was already granted); says why the others are not used.
+  return connectAuto(opts, () => extensionImpl(opts.timeoutMs || 1500));
 }
 
 /** Connects to a card: the browser extension (auto). The virtual card is in 'hoviat/virtual'. */

@@ -105,6 +105,7 @@ export type HoviatErrorCode =
   | 'PROTOCOL_VERSION_MISMATCH'
   | 'NO_TRANSPORT'
   | 'TRANSPORT_UNAVAILABLE'
+  | 'WEBUSB_PROTECTED_CLASS'
   | 'INVALID_ARGUMENT'
   | 'INTERNAL_PANIC'
   | 'INTERNAL_ERROR'
@@ -434,8 +435,54 @@ export interface ConnectOptions {
   onStatus?: (status: CardStatus) => void;
   /** Options of the virtual card (test equipment). */
   virtual?: { profile?: 'piv' | 'ir-nid'; holder?: number; seed?: string; at?: string | Date | number; removeAfter?: number };
-  /** How long to wait for the browser extension (ms). */
+  /** How long to wait for the browser extension (ms); for the direct transports, for each read from the reader (default 5000: CARD_TIMEOUT). */
   timeoutMs?: number;
+  /** Direct transports: cancels connecting and card operations (USER_CANCELLED). An AbortSignal. */
+  signal?: { readonly aborted: boolean; addEventListener(type: 'abort', f: () => void): void; removeEventListener(type: 'abort', f: () => void): void };
+  /** Direct transports: called once the card is powered and after each APDU. */
+  onProgress?: (progress: DirectProgress) => void;
+  /** Transport 'webserial': the reader's framing ('auto' tries the GemPC Twin, then the PN532); `port` skips the chooser (a SerialPort from getPorts()). */
+  webSerial?: { reader?: 'auto' | 'gempc-twin' | 'pn532'; port?: unknown; filters?: object[]; baudRate?: number; probeTimeoutMs?: number };
+  /** Transport 'webusb': `device` skips the chooser (a USBDevice from getDevices()); chooser filters default to classes 0x0B and 0xFF. */
+  webUsb?: { device?: unknown; filters?: object[] };
+  /** Transport 'smartcard' (navigator.smartCard): the reader's name (default: the first holding a card). */
+  smartCard?: { reader?: string };
+}
+
+/** Progress of a direct transport (webserial, webusb, smartcard). */
+export interface DirectProgress {
+  transport: 'webserial' | 'webusb' | 'smartcard';
+  stage: 'card-ready' | 'apdu';
+  /** APDUs so far on this connection. */
+  apdus: number;
+  /** Bytes written to and read from the reader so far (the reader link: framing included). */
+  bytesOut: number;
+  bytesIn: number;
+}
+
+/** APDUs and bytes exchanged with the card by one operation. */
+export interface Traffic { apdus: number; bytesOut: number; bytesIn: number }
+
+/**
+ * A card reached directly from the page (transports 'webserial', 'webusb', 'smartcard'): the
+ * reader protocols and the card dialogue run in hoviat's WebAssembly module; the PIN is given
+ * by the page. USER_CANCELLED when a chooser is cancelled or `signal` aborts; CARD_REMOVED when
+ * the card leaves mid-operation (connect again then).
+ */
+export interface DirectCard extends Card {
+  readonly transport: 'webserial' | 'webusb' | 'smartcard';
+  /** The reader: `{ kind: 'gempc-twin' | 'pn532' | 'usb-ccid' | 'smartcard', ... }` (PN532: the target's UID, ATQA, SAK, ATS). */
+  readonly reader: { kind: string; [k: string]: unknown };
+  /** The card's ATR, hex (PN532: built from the ATS). */
+  readonly atr: string;
+  info(options?: { share?: boolean }): Promise<CardInfo>;
+  authenticate(args: { nonce: string; pin?: string; origin?: string; signal?: ConnectOptions['signal'] }): Promise<{ token: WebEidToken; origin: string; traffic: Traffic }>;
+  /** VERIFY a PIN: 'piv' on a PIV card, 'id' or 'sign' on the Iranian card (PIN_WRONG with the tries left, PIN_BLOCKED). */
+  verifyPin(args: { kind: 'piv' | 'id' | 'sign'; pin: string; signal?: ConnectOptions['signal'] }): Promise<{ pinVerified: true; pinKind: string; traffic: Traffic }>;
+  /** Reader-link totals of this connection. */
+  traffic(): Traffic;
+  /** Releases the port or device. */
+  close(): Promise<void>;
 }
 
 /** The virtual card's test registry: the anchors, intermediates and CRLs that verify its tokens. */
@@ -448,7 +495,7 @@ export interface TestRegistry {
 }
 
 export interface Card {
-  readonly transport: 'virtual' | 'extension' | 'dastine';
+  readonly transport: 'virtual' | 'extension' | 'dastine' | 'webusb' | 'webserial' | 'smartcard';
   /** Why other transports were not chosen (auto). */
   readonly unavailable: Record<string, string>;
   /** The virtual card's test registry, to verify its tokens (transport 'virtual' only). */
@@ -518,11 +565,15 @@ export interface DastineCard extends Card {
 }
 
 /**
- * Connects to a card: the browser extension (transport 'auto' or 'extension'). The virtual card
+ * Connects to a card: the browser extension ('extension'), the Dastine middleware ('dastine'), a
+ * reader reached directly ('webserial', 'webusb', 'smartcard': DirectCard), or 'auto' (the Web
+ * Smart Card API where it exists, else the extension, else a serial port or USB reader the site
+ * was already granted; NO_TRANSPORT with `reasons` otherwise). The virtual card
  * (test equipment) is not in this entry: `import { connect } from 'hoviat/virtual'`; here
  * transport 'virtual' throws TRANSPORT_UNAVAILABLE.
  */
 export function connect(options: ConnectOptions & { transport: 'dastine' }): Promise<DastineCard>;
+export function connect(options: ConnectOptions & { transport: 'webusb' | 'webserial' | 'smartcard' }): Promise<DirectCard>;
 export function connect(options?: ConnectOptions): Promise<Card>;
 
 /** What `init` accepts instead of the packaged wasm file. */

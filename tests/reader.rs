@@ -1057,3 +1057,79 @@ fn pn532_bridge_session() {
         ReaderError::NoCard
     );
 }
+
+/// The same session over USB bulk transfers (WebUSB's path): the descriptor found in the raw
+/// configuration, bulk-IN data split arbitrarily, time extensions, PIV authentication and a
+/// card removed mid-command.
+#[test]
+fn usb_ccid_session_reads_the_card_and_reports_removal() {
+    use hoviat::reader::serial_ccid::Session;
+    use hoviat_testkit::readers::usb_ccid::UsbCcid;
+    struct Usb {
+        reader: UsbCcid,
+        s: Session,
+    }
+    impl Usb {
+        fn run(&mut self, mut out: Vec<u8>) -> Result<Vec<u8>, ReaderError> {
+            loop {
+                let back = self.reader.transfer(&out).concat();
+                out = Vec::new();
+                // 64-byte bulk packets
+                for piece in back.chunks(64) {
+                    match self.s.feed(piece)? {
+                        Step::Send(b) => out = b,
+                        Step::Done(r) => return Ok(r),
+                        Step::Wait => {}
+                    }
+                }
+                if out.is_empty() {
+                    return Err(ReaderError::CardMute);
+                }
+            }
+        }
+    }
+    impl Transport for Usb {
+        async fn transmit(&mut self, apdu: &[u8]) -> Result<Vec<u8>, TransportError> {
+            let out = self.s.transmit(apdu)?;
+            Ok(self.run(out)?)
+        }
+        fn atr(&self) -> Vec<u8> {
+            self.s.atr().to_vec()
+        }
+        async fn reset(&mut self) -> Result<(), TransportError> {
+            Ok(())
+        }
+        async fn card_present(&mut self) -> Result<bool, TransportError> {
+            Ok(true)
+        }
+    }
+    let raw = UsbCcid::config_descriptor(0x0B);
+    let found = ccid::find_interfaces(&raw).unwrap();
+    let [i] = found.as_slice() else { panic!("{found:?}") };
+    assert_eq!((i.bulk_out, i.bulk_in), (Some(0x01), Some(0x82)));
+    let mut reader = UsbCcid::new(piv_card());
+    reader.core.time_extensions = 1;
+    let mut u = Usb {
+        reader,
+        s: Session::usb(&i.descriptor).unwrap(),
+    };
+    let first = u.s.power_on().unwrap();
+    u.run(first).unwrap();
+    verifier_check(&piv_auth(&mut u).token);
+    let mut reader = UsbCcid::new(ir_card());
+    reader.core.remove_after = Some(3);
+    let mut u = Usb {
+        reader,
+        s: Session::usb(&i.descriptor).unwrap(),
+    };
+    let first = u.s.power_on().unwrap();
+    assert_eq!(u.run(first).unwrap(), vc::IR_NID_ATR);
+    let e = block_on(card::info(&mut u, &mut |_| {})).unwrap_err();
+    assert_eq!(e.code(), "CARD_REMOVED");
+    // APDU-level readers are not implemented on this path: said so.
+    let short = ccid::find_interfaces(&config(false, 0x0002_0000, 0x0B)).unwrap();
+    assert_eq!(
+        Session::usb(&short[0].descriptor).unwrap_err().code(),
+        "READER_UNSUPPORTED"
+    );
+}

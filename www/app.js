@@ -30,6 +30,9 @@ const T = {
   transport: ['اتصال به کارت', 'Card connection'],
   tVirtual: ['کارت مجازی (نمایشی)', 'Virtual card (demo)'],
   tAuto: ['کارت‌خوان واقعی (افزونهٔ مرورگر)', 'Real reader (browser extension)'],
+  twebserial: ['کارت‌خوان سریال یا بی‌تماس، مستقیم از مرورگر (Web Serial)', 'Serial or contactless reader, straight from the browser (Web Serial)'],
+  twebusb: ['کارت‌خوان USB در برنامهٔ باجه (WebUSB)', 'USB reader in a kiosk app (WebUSB)'],
+  tsmartcard: ['کارت‌خوان‌های سیستم (Web Smart Card API)', 'The system\'s readers (Web Smart Card API)'],
   holder: ['کارت مجازی', 'Virtual card'],
   pin: ['رمز کارت (PIN)', 'Card PIN'],
   pinNote: ['رمز کارت مجازی: 123456', 'The virtual card\'s PIN: 123456'],
@@ -117,6 +120,10 @@ function renderOptions() {
   const sel = el('select', { id: 'transport' });
   if (config.demo) sel.append(el('option', { value: 'virtual' }, t('tVirtual')));
   sel.append(el('option', { value: 'auto' }, t('tAuto')));
+  // Direct transports (issue 18), offered where this browser has the API; the page asks the PIN.
+  for (const [v, api] of [['webserial', 'serial'], ['webusb', 'usb'], ['smartcard', 'smartCard']]) {
+    if (typeof navigator === 'object' && api in navigator) sel.append(el('option', { value: v }, t('t' + v)));
+  }
   sel.value = prev.transport || params.get('transport') || (config.demo ? 'virtual' : 'auto');
   box.append(sel);
   const virt = el('div', { id: 'virtual-options' });
@@ -131,7 +138,11 @@ function renderOptions() {
   virt.append(pin);
   virt.append(el('div', { class: 'note' }, t('pinNote')));
   box.append(virt);
-  const sync = () => virt.classList.toggle('hidden', sel.value !== 'virtual');
+  const sync = () => {
+    virt.classList.toggle('hidden', sel.value === 'auto');
+    // Holder and the demo PIN note belong to the virtual card only.
+    for (const n of [hs, hs.previousSibling, virt.lastChild]) n.classList.toggle('hidden', sel.value !== 'virtual');
+  };
   sel.addEventListener('change', sync);
   sync();
 }
@@ -201,7 +212,7 @@ async function openCard() {
   if (transport === 'virtual') opts.virtual = { holder: Number($('holder').value) };
   // The virtual card (test equipment) is its own entry, loaded only in demo mode.
   const connect = transport === 'virtual' ? (await import('/pkg/virtual.js')).connect : connectCard;
-  return { card: await connect(opts), pin: transport === 'virtual' ? $('pin').value : undefined };
+  return { card: await connect(opts), pin: transport === 'auto' ? undefined : $('pin').value };
 }
 
 function asError(e) {

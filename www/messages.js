@@ -164,7 +164,8 @@ export const MESSAGES = {
   PROTOCOL_VERSION_MISMATCH: ['نسخهٔ پروتکل برنامهٔ کارت‌خوان سازگار نیست.', 'The card-reader program speaks another protocol version.'],
   // npm package
   NO_TRANSPORT: ['راهی برای دسترسی به کارت پیدا نشد: افزونهٔ هویت را نصب کنید یا کارت مجازی را برگزینید.', 'No way to reach a card: install the hoviat extension, or choose the virtual card.'],
-  TRANSPORT_UNAVAILABLE: ['این روش اتصال به کارت در این نسخه نیست.', 'This card transport is not available in this version.'],
+  TRANSPORT_UNAVAILABLE: ['این روش اتصال به کارت در این مرورگر یا این نسخه در دسترس نیست.', 'This card transport is not available in this browser or this version.'],
+  WEBUSB_PROTECTED_CLASS: ['مرورگر به صفحه‌های وب اجازهٔ دسترسی مستقیم به کارت‌خوان‌های USB را نمی‌دهد: افزونهٔ هویت را نصب کنید، یا برنامهٔ باجه (Electron یا Isolated Web App) یا کارت‌خوانی با رابط اختصاصی سازنده (vendor class) به کار ببرید.', 'The browser does not let web pages use USB card readers directly: install the hoviat extension, or use a kiosk app (Electron or an Isolated Web App) or a reader with a vendor-specific interface.'],
   INVALID_ARGUMENT: ['درخواست نادرست.', 'Invalid request.'],
   INTERNAL_PANIC: ['خطای داخلی در ماژول هویت.', 'Internal error in the hoviat module.'],
   INTERNAL_ERROR: ['خطای داخلی.', 'Internal error.'],

@@ -196,6 +196,7 @@ pub const CODES: &[(&str, Layer)] = &[
     ("PROTOCOL_VERSION_MISMATCH", Layer::Host),
     ("NO_TRANSPORT", Layer::Npm),
     ("TRANSPORT_UNAVAILABLE", Layer::Npm),
+    ("WEBUSB_PROTECTED_CLASS", Layer::Npm),
     ("INVALID_ARGUMENT", Layer::Npm),
     ("INTERNAL_PANIC", Layer::Npm),
     ("INTERNAL_ERROR", Layer::Npm),

@@ -95,10 +95,12 @@ pub fn atr_t1(atr: &[u8]) -> Option<AtrT1> {
     t1.then_some(p)
 }
 
-/// A session with one card through one serial CCID reader.
+/// A session with one card through one CCID reader: GemPC Twin-framed on a serial port, or
+/// bare CCID messages on USB bulk endpoints ([`Session::usb`]).
 #[derive(Debug)]
 pub struct Session {
-    serial: twin::Host,
+    serial: Option<twin::Host>,
+    usb_in: Vec<u8>,
     ccid: ccid::Host,
     t1: t1::Host,
     phase: Phase,
@@ -110,12 +112,40 @@ impl Session {
     /// `echo`: the reader echoes host frames (GemPCTwin: true).
     pub fn new(echo: bool) -> Self {
         Self {
-            serial: twin::Host::new(echo),
+            serial: Some(twin::Host::new(echo)),
+            usb_in: Vec::new(),
             ccid: ccid::Host::new(0, 271),
             t1: t1::Host::new(32, Edc::Lrc),
             phase: Phase::Idle,
             atr: Vec::new(),
             queue: Vec::new(),
+        }
+    }
+
+    /// A session over USB bulk endpoints with a TPDU-level CCID reader whose class descriptor
+    /// is `d` (slot 0): every [`Step::Send`] is one bulk-OUT transfer; bulk-IN data may be fed
+    /// in any split. Readers at APDU level are refused (`READER_UNSUPPORTED`): not implemented.
+    pub fn usb(d: &ccid::Descriptor) -> Result<Self, ReaderError> {
+        if d.level != ccid::ExchangeLevel::Tpdu {
+            return Err(ReaderError::Unsupported(format!(
+                "a USB CCID reader at {:?} level (only TPDU-level readers are implemented)",
+                d.level
+            )));
+        }
+        let max = usize::try_from(d.max_message_length).unwrap_or(271);
+        let mut s = Self::new(false);
+        s.serial = None;
+        s.ccid = ccid::Host::new(0, max);
+        Ok(s)
+    }
+
+    fn out(&mut self, m: &[u8]) -> Vec<u8> {
+        match &mut self.serial {
+            Some(s) => s.send(m),
+            None => {
+                self.usb_in.clear();
+                m.to_vec()
+            }
         }
     }
 
@@ -128,7 +158,7 @@ impl Session {
     pub fn power_on(&mut self) -> Result<Vec<u8>, ReaderError> {
         self.phase = Phase::PowerOn;
         let m = self.ccid.power_on(Voltage::V5)?;
-        Ok(self.serial.send(&m))
+        Ok(self.out(&m))
     }
 
     /// Sends one APDU; the exchange ends with `Done(response)`.
@@ -143,17 +173,33 @@ impl Session {
 
     fn xfr(&mut self, block: &[u8]) -> Result<Vec<u8>, ReaderError> {
         let m = self.ccid.xfr_block(block, 0, 0)?;
-        Ok(self.serial.send(&m))
+        Ok(self.out(&m))
     }
 
     /// Takes bytes read from the port.
     pub fn feed(&mut self, bytes: &[u8]) -> Result<Step, ReaderError> {
         let mut write = Vec::new();
-        for e in self.serial.feed(bytes)? {
-            match e {
-                Event::Message(m) => self.queue.push(m),
-                Event::Send(b) => write.extend(b),
-                Event::CardMoved(_) => {}
+        if let Some(serial) = &mut self.serial {
+            for e in serial.feed(bytes)? {
+                match e {
+                    Event::Message(m) => self.queue.push(m),
+                    Event::Send(b) => write.extend(b),
+                    Event::CardMoved(_) => {}
+                }
+            }
+        } else {
+            if self.usb_in.len() + bytes.len() > ccid::MAX_MESSAGE {
+                return Err(ReaderError::TooLong(self.usb_in.len() + bytes.len()));
+            }
+            self.usb_in.extend_from_slice(bytes);
+            while let Some(n) = ccid::message_len(&self.usb_in) {
+                if n > self.ccid.max_message() {
+                    return Err(ReaderError::TooLong(n));
+                }
+                if self.usb_in.len() < n {
+                    break;
+                }
+                self.queue.push(self.usb_in.drain(..n).collect());
             }
         }
         if !write.is_empty() {
@@ -190,7 +236,7 @@ impl Session {
                 let params = ccid::t1_parameters(0x11, p.crc, p.guard, p.bwi_cwi, p.ifsc);
                 self.phase = Phase::SetParameters;
                 let m = self.ccid.set_parameters(1, &params)?;
-                Ok(Step::Send(self.serial.send(&m)))
+                Ok(Step::Send(self.out(&m)))
             }
             (Phase::SetParameters, Reply::Parameters { protocol: 1, .. }) => {
                 self.phase = Phase::Ifs;

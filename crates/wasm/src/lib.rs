@@ -28,6 +28,10 @@ mod cms;
 // Identity records (makeRecord / verifyRecord / disclose): full module only.
 #[cfg(feature = "rustcrypto")]
 mod record;
+// Direct transports (Web Serial, WebUSB, Web Smart Card API): reader sessions and card jobs,
+// in the full module only (issue 18).
+#[cfg(feature = "rustcrypto")]
+mod reader;
 
 thread_local! {
     static LAST_PANIC: RefCell<Option<String>> = const { RefCell::new(None) };

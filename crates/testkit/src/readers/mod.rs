@@ -6,6 +6,7 @@
 pub mod gempc_twin;
 pub mod pn532;
 pub mod t1_card;
+pub mod usb_ccid;
 
 #[cfg(unix)]
 use std::io::{Read, Write};
