@@ -87,10 +87,11 @@ fn opts() -> CmsOptions {
 }
 
 fn backends() -> Vec<&'static dyn SignatureBackend> {
-    let mut v: Vec<&'static dyn SignatureBackend> = vec![&hoviat::pki::RustCrypto];
-    #[cfg(feature = "aws-lc")]
-    v.push(&hoviat::pki::alg::AwsLc);
-    v
+    vec![
+        &hoviat::pki::RustCrypto,
+        #[cfg(feature = "aws-lc")]
+        &hoviat::pki::alg::AwsLc,
+    ]
 }
 
 #[test]
