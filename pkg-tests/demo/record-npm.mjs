@@ -37,6 +37,20 @@ try {
   check(`verifyRecord: a CLI-made record (${v.level}, ${v.attributes.length} attributes)`, v.level === 'card-pin' && v.attributes.every((a) => a.provenance), JSON.stringify(v));
 } catch (e) { fail('verifyRecord CLI record', `${e.code}: ${e.message}`); }
 
+// 1b. A CLI-made record at card-signature: the PIV card (a software card with the holder's key)
+// signed the record's digest; verifyRecord recomputes the level from that signature.
+const sigFile = path.join(kit, 'cli-sig.sdjwt');
+execFileSync(hoviat, ['record', 'make', '--institution', path.join(kit, 'institution/institution.json'), '--purpose', 'account-opening',
+  '--terminal', 'branch-1/counter-1', '--operator', 'operator-7', '--terminal-key', path.join(kit, 'institution/terminal.key'),
+  '--terminal-cert', path.join(kit, 'institution/terminal.pem'), '--terminal-cert', path.join(kit, 'institution/terminal-ca.pem'),
+  '--facts', path.join(kit, 'cards/piv-1.json'), '--card-key', path.join(kit, 'cards/holder-1.key'), '--registry-anchor', path.join(kit, 'registry/root.pem'),
+  '--intermediate', path.join(kit, 'registry/ca-rsa.pem'), '--intermediate', path.join(kit, 'registry/ca-ec.pem'),
+  '--at', AT, '--out', sigFile], { stdio: ['ignore', 'ignore', 'inherit'] });
+try {
+  const v = await verifyRecord(readFileSync(sigFile, 'utf8'), { institutionCa: instCa, institution });
+  check(`verifyRecord: a CLI-made record signed by the card (${v.level})`, v.level === 'card-signature', JSON.stringify(v));
+} catch (e) { fail('verifyRecord CLI card-signature record', `${e.code}: ${e.message}`); }
+
 // 2. Server-made records.
 const want = { certificate: 'certificate', 'card-pin': 'card-pin' };
 for (const f of readdirSync(srvOut).filter((x) => x.startsWith('rec-') && x.endsWith('.sdjwt')).sort()) {
