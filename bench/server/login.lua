@@ -15,7 +15,8 @@ local reqs, i = {}, 0
 local spare
 function init(args)
   local nthreads = tonumber(args[2] or "1")
-  local hdr = { ["Content-Type"] = "application/json" }
+  -- The pre-login cookie challenge.lua asked for the challenges with (they are bound to it).
+  local hdr = { ["Content-Type"] = "application/json", ["Cookie"] = "hoviat_prelogin=aG92aWF0LWJlbmNoLW9uZS1jbGllbnQtMzJieXRlcyE=" }
   local k = 0
   for line in io.lines(args[1]) do
     if #line > 0 then

@@ -28,6 +28,8 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '../..');
+// The pre-login cookie challenge.lua and login.lua send: challenges are bound to it (issue 15).
+const PRELOGIN = 'hoviat_prelogin=aG92aWF0LWJlbmNoLW9uZS1jbGllbnQtMzJieXRlcyE=';
 const args = {};
 for (let i = 2; i < process.argv.length; i += 2) args[process.argv[i].replace(/^--/, '')] = process.argv[i + 1];
 const RUNS = Number(args.runs || 3);
@@ -64,10 +66,12 @@ function startServer(kind, store, runNo) {
   const errLog = path.join(T, `${kind}-${store}-${runNo}.log`);
   let cmd;
   if (kind === 'rust') {
-    cmd = [args.rust, '--listen', '127.0.0.1:0', '--log', errLog];
+    // One load generator is one client address: the per-client challenge limit (a defence
+    // against one client's flood) is off, or it would be what is measured.
+    cmd = [args.rust, '--listen', '127.0.0.1:0', '--log', errLog, '--max-challenges-per-client', '0'];
     if (store === 'redis') cmd.push('--redis', args.redis, '--redis-prefix', `bench${process.pid}-${runNo}:`);
   } else {
-    cmd = [process.execPath, path.join(args['node-server'], 'server.mjs'), '--port', '0'];
+    cmd = [process.execPath, path.join(args['node-server'], 'server.mjs'), '--port', '0', '--max-challenges-per-client', '0'];
     if (store === 'redis') cmd.push('--redis', args.redis, '--redis-prefix', `bench${process.pid}-node-${runNo}:`);
   }
   const p = spawn('taskset', ['-c', SCPU, ...cmd], { stdio: ['ignore', 'pipe', kind === 'rust' ? 'inherit' : openSync(errLog, 'a')] });
@@ -182,12 +186,12 @@ async function oneRun(kind, store, runNo, est) {
     bad.token.signature = sig.toString('base64');
     // And one genuine login read in full: what it proved (revocation) goes into the text.
     const { bodies: one } = await take(1);
-    const g = await fetch(`${srv.url}/api/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: readFileSync(one, 'utf8').trim() });
+    const g = await fetch(`${srv.url}/api/login`, { method: 'POST', headers: { 'content-type': 'application/json', cookie: PRELOGIN }, body: readFileSync(one, 'utf8').trim() });
     const gj = await g.json().catch(() => ({}));
     if (g.status !== 200 || !gj.ok) die(`${kind}+${store}: a genuine login got ${g.status} ${JSON.stringify(gj).slice(0, 200)}`);
     revocation[kind] = gj.identity?.assurance?.revocation ?? '?';
     for (const [body, want] of [[used, 'NONCE_REPLAYED'], [JSON.stringify(bad), 'TOKEN_SIGNATURE_INVALID']]) {
-      const r = await fetch(`${srv.url}/api/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+      const r = await fetch(`${srv.url}/api/login`, { method: 'POST', headers: { 'content-type': 'application/json', cookie: PRELOGIN }, body });
       const code = (await r.json().catch(() => ({}))).error?.code;
       if (r.status !== 401 || code !== want) die(`${kind}+${store}: expected 401 ${want}, got ${r.status} ${code}`);
     }
@@ -271,8 +275,8 @@ L.push(`One core per server: the server${args.redis ? ' (and for the Redis store
 L.push('');
 L.push(`Workload: ${workload || 'ES256'}, the virtual card's default holder (holder 1 of the light test registry: P-256 holder key, P-384 citizen CA, P-384 root), in demo mode (both servers trust that registry); revocation as the servers report it at login: ${Object.entries(revocation).map(([k, r]) => `${k === 'rust' ? 'Rust' : 'Node'} \`${r}\``).join(', ')}. ` +
   `Verification backend: Rust server ${rustBackend}; Node server the package's default \`${nodeBackend}\`. ` +
-  `Rust: \`cargo build --release -p bank-portal\`, run as \`taskset -c ${SCPU} bank-portal --listen 127.0.0.1:0 --log FILE [--redis URL]\` (its tokio runtime has 2 workers plus the blocking pool, all on that core); ` +
-  `Node: \`taskset -c ${SCPU} node examples/node-server/server.mjs --port 0 [--redis URL]\` (logs to a file too; its Redis store is examples/node-server/redis-store.mjs, the Rust kit's keys and script).${args.redis ? ` Redis: \`redis-server\` on a unix socket, no persistence, pinned with the server (its CPU is counted with the server's).` : ''}`);
+  `Rust: \`cargo build --release -p bank-portal\`, run as \`taskset -c ${SCPU} bank-portal --listen 127.0.0.1:0 --log FILE --max-challenges-per-client 0 [--redis URL]\` (its tokio runtime has 2 workers plus the blocking pool, all on that core); ` +
+  `Node: \`taskset -c ${SCPU} node examples/node-server/server.mjs --port 0 --max-challenges-per-client 0 [--redis URL]\` (logs to a file too; its Redis store is examples/node-server/redis-store.mjs, the Rust kit's keys and script). The per-client challenge limit is off (one wrk is one client address; the limit is a flood defence, not the workload), and every request carries one pre-login cookie, to which the challenges are bound.${args.redis ? ` Redis: \`redis-server\` on a unix socket, no persistence, pinned with the server (its CPU is counted with the server's).` : ''}`);
 L.push('');
 L.push(`Medians of ${RUNS} runs, each on a fresh server process (in brackets: the lowest and highest run). **verified logins/s** = 1 / (1/challenges per s + 1/logins per s): one core doing both halves of each login. ` +
   '"server CPU per verified login" is the server\'s (and Redis\') own CPU time from /proc over the successes, summed over both phases; its inverse, verified logins per CPU-second, is the per-core figure that holds even when other work shares the core. ' +
