@@ -1126,10 +1126,47 @@ fn usb_ccid_session_reads_the_card_and_reports_removal() {
     assert_eq!(u.run(first).unwrap(), vc::IR_NID_ATR);
     let e = block_on(card::info(&mut u, &mut |_| {})).unwrap_err();
     assert_eq!(e.code(), "CARD_REMOVED");
-    // APDU-level readers are not implemented on this path: said so.
-    let short = ccid::find_interfaces(&config(false, 0x0002_0000, 0x0B)).unwrap();
+    // A short-APDU-level reader (most desktop USB readers): no SetParameters, no T=1; the
+    // PIV token verifies, the Iranian card's info reads, removal is CARD_REMOVED.
+    let raw = UsbCcid::config_descriptor_with(0x0B, 0x0002_04BA);
+    let short = ccid::find_interfaces(&raw).unwrap();
+    assert_eq!(short[0].descriptor.level, ExchangeLevel::ShortApdu);
+    let mut reader = UsbCcid::new_apdu_level(piv_card());
+    reader.core.time_extensions = 2;
+    let mut u = Usb {
+        reader,
+        s: Session::usb(&short[0].descriptor).unwrap(),
+    };
+    let first = u.s.power_on().unwrap();
+    u.run(first).unwrap();
+    verifier_check(&piv_auth(&mut u).token);
+    let mut u = Usb {
+        reader: UsbCcid::new_apdu_level(ir_card()),
+        s: Session::usb(&short[0].descriptor).unwrap(),
+    };
+    let first = u.s.power_on().unwrap();
+    assert_eq!(u.run(first).unwrap(), vc::IR_NID_ATR);
+    let info = block_on(card::info(&mut u, &mut |_| {})).unwrap();
+    assert!(!info.certificates.is_empty());
+    let mut reader = UsbCcid::new_apdu_level(ir_card());
+    reader.core.remove_after = Some(3);
+    let mut u = Usb {
+        reader,
+        s: Session::usb(&short[0].descriptor).unwrap(),
+    };
+    let first = u.s.power_on().unwrap();
+    u.run(first).unwrap();
+    let e = block_on(card::info(&mut u, &mut |_| {})).unwrap_err();
+    assert_eq!(e.code(), "CARD_REMOVED");
+    // A hostile descriptor (dwMaxCCIDMessageLength 0) is clamped, not a panic.
+    let mut d = short[0].descriptor.clone();
+    d.max_message_length = 0;
+    let mut s = Session::usb(&d).unwrap();
+    assert!(s.power_on().is_ok());
+    // Character level: refused with its code.
+    let chr = ccid::find_interfaces(&config(false, 0x0000_0000, 0x0B)).unwrap();
     assert_eq!(
-        Session::usb(&short[0].descriptor).unwrap_err().code(),
+        Session::usb(&chr[0].descriptor).unwrap_err().code(),
         "READER_UNSUPPORTED"
     );
 }

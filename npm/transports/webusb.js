@@ -1,5 +1,5 @@
 // WebUSB: a CCID reader on USB bulk endpoints (TPDU level: the host runs T=1 in the wasm
-// session). Ordinary pages cannot claim the smart-card interface class 0x0B: Chrome refuses it
+// session; short/extended APDU level: the APDU goes as it is). Ordinary pages cannot claim the smart-card interface class 0x0B: Chrome refuses it
 // with a SecurityError, which becomes WEBUSB_PROTECTED_CLASS naming what works instead.
 
 function usbMissing() {

@@ -55,6 +55,10 @@ try {
   emu = emulator('usb-ccid', { profile: 'piv', holder: 1, usbClass: 0xFF, timeExtensions: 1 });
   fake.usb.chooser = () => new fake.UsbDevice(emu);
   await pivAuth('usbVendorPiv', 'webusb', emu, {});
+  // A short-APDU-level reader (what most desktop USB readers declare): no T=1 on the host.
+  emu = emulator('usb-ccid-apdu', { profile: 'piv', holder: 1, usbClass: 0xFF, timeExtensions: 1 });
+  fake.usb.chooser = () => new fake.UsbDevice(emu);
+  await pivAuth('usbApduPiv', 'webusb', emu, {});
 
   // The Web Smart Card API: the platform moves APDUs (here a reader session in the test kit
   // in front of a GemPC Twin emulator plays the platform's PC/SC).

@@ -32,6 +32,7 @@ const BENCH_LABEL = {
   serialPn532Piv: 'webserial pn532',
   serialProbePiv: 'webserial auto-probe -> pn532 [includes the 1.5 s probe time-out]',
   usbVendorPiv: 'webusb ccid [1 time extension per XfrBlock]',
+  usbApduPiv: 'webusb ccid, short-APDU level [1 time extension per XfrBlock]',
   smartCardPiv: 'smartcard [fake PC/SC = reader session + gempc-twin emulator]',
   serialTwinIr: 'webserial gempc-twin [2 time extensions + S(WTX 3) per block]',
   serialPn532Ir: 'webserial pn532',
@@ -61,6 +62,7 @@ try {
   check(K.serialProbePiv && K.serialProbePiv.verified && K.serialProbePiv.reader.kind === 'pn532',
     'webserial reader probing: a PN532 found after the GemPC Twin guess failed', K.serialProbePiv);
   piv('usbVendorPiv', 'webusb (vendor-class CCID reader, 64-byte bulk packets)');
+  piv('usbApduPiv', 'webusb (short-APDU-level CCID reader: the APDU in XfrBlock as it is)');
   piv('smartCardPiv', 'smartcard (navigator.smartCard)');
   const ir = (k, label) => {
     const c = K[k];

@@ -7,6 +7,10 @@
 //! ATR; the card stays at the default Fi/Di, no PPS) → S(IFS request) with IFSD 254. Then each
 //! [`Session::transmit`] runs T=1 over XfrBlock. T=0-only cards are refused
 //! (`READER_UNSUPPORTED`).
+//!
+//! A USB reader that declares the short- or extended-APDU exchange level ([`Session::usb`]; most
+//! desktop USB readers do) negotiates the protocol itself: after IccPowerOn each APDU goes as
+//! it is in XfrBlock ([`ccid::ApduExchange`], chained when longer than the reader's messages).
 
 use super::ccid::{self, Reply, Voltage};
 use super::t1::{self, Edc};
@@ -106,6 +110,10 @@ pub struct Session {
     phase: Phase,
     atr: Vec<u8>,
     queue: Vec<Vec<u8>>,
+    /// The reader's exchange level (TPDU for serial readers).
+    level: ccid::ExchangeLevel,
+    /// The APDU in flight at APDU level.
+    exchange: Option<ccid::ApduExchange>,
 }
 
 impl Session {
@@ -119,24 +127,36 @@ impl Session {
             phase: Phase::Idle,
             atr: Vec::new(),
             queue: Vec::new(),
+            level: ccid::ExchangeLevel::Tpdu,
+            exchange: None,
         }
     }
 
-    /// A session over USB bulk endpoints with a TPDU-level CCID reader whose class descriptor
-    /// is `d` (slot 0): every [`Step::Send`] is one bulk-OUT transfer; bulk-IN data may be fed
-    /// in any split. Readers at APDU level are refused (`READER_UNSUPPORTED`): not implemented.
+    /// A session over USB bulk endpoints with a CCID reader whose class descriptor is `d`
+    /// (slot 0): every [`Step::Send`] is one bulk-OUT transfer; bulk-IN data may be fed in any
+    /// split. TPDU-level readers run T=1 here; short- and extended-APDU-level readers take the
+    /// APDU as it is. Character-level readers are refused (`READER_UNSUPPORTED`).
     pub fn usb(d: &ccid::Descriptor) -> Result<Self, ReaderError> {
-        if d.level != ccid::ExchangeLevel::Tpdu {
-            return Err(ReaderError::Unsupported(format!(
-                "a USB CCID reader at {:?} level (only TPDU-level readers are implemented)",
-                d.level
-            )));
+        if d.level == ccid::ExchangeLevel::Character {
+            return Err(ReaderError::Unsupported(
+                "a USB CCID reader at character level (the host would drive the card byte by byte)".into(),
+            ));
         }
-        let max = usize::try_from(d.max_message_length).unwrap_or(271);
+        let max = usize::try_from(d.max_message_length)
+            .unwrap_or(271)
+            .clamp(ccid::HEADER + 5, ccid::MAX_MESSAGE);
         let mut s = Self::new(false);
         s.serial = None;
         s.ccid = ccid::Host::new(0, max);
+        s.level = d.level;
         Ok(s)
+    }
+
+    fn apdu_level(&self) -> bool {
+        matches!(
+            self.level,
+            ccid::ExchangeLevel::ShortApdu | ccid::ExchangeLevel::ExtendedApdu
+        )
     }
 
     fn out(&mut self, m: &[u8]) -> Vec<u8> {
@@ -165,6 +185,12 @@ impl Session {
     pub fn transmit(&mut self, apdu: &[u8]) -> Result<Vec<u8>, ReaderError> {
         if self.phase != Phase::Ready {
             return Err(ReaderError::Protocol("transmit before the card is powered".into()));
+        }
+        if self.apdu_level() {
+            let (x, m) = ccid::ApduExchange::start(&mut self.ccid, self.level, apdu)?;
+            self.exchange = Some(x);
+            self.phase = Phase::Apdu;
+            return Ok(self.out(&m));
         }
         let b = self.t1.start(apdu)?;
         self.phase = Phase::Apdu;
@@ -207,6 +233,24 @@ impl Session {
         }
         while !self.queue.is_empty() {
             let m = self.queue.remove(0);
+            if let Some(x) = &mut self.exchange {
+                let step = x.on_reply(&mut self.ccid, &m).inspect_err(|_| {
+                    self.phase = Phase::Idle;
+                    self.exchange = None;
+                });
+                match step? {
+                    Step::Wait => continue,
+                    _ if !self.queue.is_empty() => {
+                        return Err(ReaderError::Protocol("more than one answer to a command".into()));
+                    }
+                    Step::Send(next) => return Ok(Step::Send(self.out(&next))),
+                    Step::Done(r) => {
+                        self.exchange = None;
+                        self.phase = Phase::Ready;
+                        return Ok(Step::Done(r));
+                    }
+                }
+            }
             let reply = match self.ccid.on_reply(&m) {
                 Ok(Reply::TimeExtension(_)) => continue,
                 Ok(r) => r,
@@ -225,6 +269,12 @@ impl Session {
 
     fn on_reply(&mut self, reply: Reply) -> Result<Step, ReaderError> {
         match (self.phase, reply) {
+            (Phase::PowerOn, Reply::Data { data, .. }) if self.apdu_level() => {
+                // The reader chose the protocol and its parameters itself.
+                self.atr = data;
+                self.phase = Phase::Ready;
+                Ok(Step::Done(self.atr.clone()))
+            }
             (Phase::PowerOn, Reply::Data { data, .. }) => {
                 let p = atr_t1(&data).ok_or_else(|| {
                     ReaderError::Unsupported(

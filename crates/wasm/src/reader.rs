@@ -3,7 +3,7 @@
 //! that the JS adapters only move bytes. In the full module (and the test-kit one).
 //!
 //! - [`ReaderSession`]: a GemPC Twin serial CCID reader, a PN532 contactless bridge, or a
-//!   TPDU-level CCID reader on USB bulk endpoints. `start()` / `transmit(apdu)` give bytes to
+//!   CCID reader (TPDU or short/extended APDU level) on USB bulk endpoints. `start()` / `transmit(apdu)` give bytes to
 //!   write; every read goes to `feed(bytes)`, which answers `{send}` (write these), `{done}`
 //!   (the ATR or the response APDU) or `{}` (keep reading).
 //! - [`CardJob`]: one card operation (`info`, `authenticate`, `verifyPin`) over any APDU link:
@@ -420,8 +420,12 @@ mod emulator {
                     r.wtx = wtx;
                     Kind::Twin(r)
                 }
-                "usb-ccid" => {
-                    let mut r = UsbCcid::new(card);
+                k @ ("usb-ccid" | "usb-ccid-apdu") => {
+                    let mut r = if k == "usb-ccid" {
+                        UsbCcid::new(card)
+                    } else {
+                        UsbCcid::new_apdu_level(card)
+                    };
                     r.core.remove_after = remove_after;
                     r.core.time_extensions = tx;
                     r.core.wtx = wtx;
@@ -432,7 +436,7 @@ mod emulator {
                     r.remove_after = remove_after;
                     Kind::Pn532(r)
                 }
-                _ => return Err(invalid("kind must be gempc-twin, pn532 or usb-ccid")),
+                _ => return Err(invalid("kind must be gempc-twin, pn532, usb-ccid or usb-ccid-apdu")),
             };
             Ok(Self {
                 kind,
@@ -459,7 +463,12 @@ mod emulator {
         /// USB: the raw configuration descriptor.
         #[wasm_bindgen(js_name = configDescriptor)]
         pub fn config_descriptor(&self) -> Uint8Array {
-            Uint8Array::from(UsbCcid::config_descriptor(self.usb_class).as_slice())
+            let d = match &self.kind {
+                // A short-APDU-level reader declares it in dwFeatures.
+                Kind::Usb(r) if r.core.apdu_level => UsbCcid::config_descriptor_with(self.usb_class, 0x0002_04BA),
+                _ => UsbCcid::config_descriptor(self.usb_class),
+            };
+            Uint8Array::from(d.as_slice())
         }
 
         /// `{apdus, hostBytes, readerBytes}`: APDUs the card answered, bytes each way on the link.

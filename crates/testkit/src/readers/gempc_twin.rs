@@ -35,6 +35,9 @@ pub struct GemPcTwin {
     pub notify: bool,
     /// Under T=1 the card asks for this waiting-time extension (S(WTX)) before each answer.
     pub wtx: Option<u8>,
+    /// A short-APDU-level reader (USB only): XfrBlock carries the APDU itself, SetParameters
+    /// is not needed.
+    pub apdu_level: bool,
 }
 
 impl GemPcTwin {
@@ -55,6 +58,7 @@ impl GemPcTwin {
             remove_after: None,
             notify: true,
             wtx: None,
+            apdu_level: false,
         }
     }
 
@@ -180,7 +184,14 @@ impl GemPcTwin {
                 if !self.present || !self.powered {
                     return self.fail(rdr_to_pc::DATA_BLOCK, m, ccid::berror::ICC_MUTE);
                 }
-                let answer = if data.first() == Some(&0xFF) {
+                let level = u16::from_le_bytes([m[8], m[9]]);
+                let answer = if self.apdu_level {
+                    // Short APDU level: one whole command, no chaining.
+                    if level != 0 || data.len() > 261 {
+                        return self.fail(rdr_to_pc::DATA_BLOCK, m, ccid::berror::CMD_NOT_SUPPORTED);
+                    }
+                    self.answer_apdu(data)
+                } else if data.first() == Some(&0xFF) {
                     // PPS: accept what the host proposes (echo).
                     data.to_vec()
                 } else if self.protocol == 1 {

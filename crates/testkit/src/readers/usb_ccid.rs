@@ -49,9 +49,22 @@ impl UsbCcid {
         self.core.apdus()
     }
 
-    /// A configuration descriptor with one CCID interface of `class` (0x0B smart card, or 0xFF
-    /// vendor), bulk OUT 0x01, bulk IN 0x82, interrupt IN 0x83.
+    /// A short-APDU-level reader (dwFeatures 0x000204BA, as many desktop USB readers declare)
+    /// with `card` inserted: the APDU travels in XfrBlock as it is.
+    pub fn new_apdu_level(card: Box<dyn VirtualCard>) -> Self {
+        let mut r = Self::new(card);
+        r.core.apdu_level = true;
+        r
+    }
+
+    /// The configuration descriptor of [`UsbCcid::new`] (TPDU level).
     pub fn config_descriptor(class: u8) -> Vec<u8> {
+        Self::config_descriptor_with(class, 0x0001_0230)
+    }
+
+    /// A configuration descriptor with one CCID interface of `class` (0x0B smart card, or 0xFF
+    /// vendor) declaring `features` (dwFeatures), bulk OUT 0x01, bulk IN 0x82, interrupt IN 0x83.
+    pub fn config_descriptor_with(class: u8, features: u32) -> Vec<u8> {
         let mut d = vec![54, 0x21, 0x10, 0x01, 0x00, 0x07, 0x02, 0, 0, 0];
         d.resize(54, 0);
         d[10..14].copy_from_slice(&4000u32.to_le_bytes()); // dwDefaultClock
@@ -59,7 +72,7 @@ impl UsbCcid {
         d[19..23].copy_from_slice(&10752u32.to_le_bytes()); // dwDataRate
         d[23..27].copy_from_slice(&10752u32.to_le_bytes()); // dwMaxDataRate
         d[28..32].copy_from_slice(&254u32.to_le_bytes()); // dwMaxIFSD
-        d[40..44].copy_from_slice(&0x0001_0230u32.to_le_bytes()); // dwFeatures: TPDU
+        d[40..44].copy_from_slice(&features.to_le_bytes()); // dwFeatures
         d[44..48].copy_from_slice(&271u32.to_le_bytes()); // dwMaxCCIDMessageLength
         d[48] = 0xFF; // bClassGetResponse
         d[49] = 0xFF; // bClassEnvelope
