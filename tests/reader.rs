@@ -914,73 +914,87 @@ fn atr_t1_parameters() {
     assert_eq!(atr_t1(&[0x3B, 0x80]), None); // truncated
 }
 
+/// A [`hoviat::reader::serial_ccid::Session`] over an emulated reader: `link` takes what the
+/// host writes and returns what the reader writes back, in the pieces the host reads them.
+struct SessionLink<L: FnMut(&[u8]) -> Vec<Vec<u8>>> {
+    s: hoviat::reader::serial_ccid::Session,
+    link: L,
+}
+
+impl<L: FnMut(&[u8]) -> Vec<Vec<u8>>> SessionLink<L> {
+    fn run(&mut self, mut out: Vec<u8>) -> Result<Vec<u8>, ReaderError> {
+        loop {
+            let pieces = (self.link)(&out);
+            out = Vec::new();
+            for piece in pieces {
+                match self.s.feed(&piece)? {
+                    Step::Send(b) => out.extend(b),
+                    Step::Done(r) => return Ok(r),
+                    Step::Wait => {}
+                }
+            }
+            if out.is_empty() {
+                return Err(ReaderError::CardMute);
+            }
+        }
+    }
+
+    /// Powers the card on through the reader: the ATR.
+    fn power_on(&mut self) -> Result<Vec<u8>, ReaderError> {
+        let first = self.s.power_on()?;
+        self.run(first)
+    }
+}
+
+impl<L: FnMut(&[u8]) -> Vec<Vec<u8>>> Transport for SessionLink<L> {
+    async fn transmit(&mut self, apdu: &[u8]) -> Result<Vec<u8>, TransportError> {
+        let out = self.s.transmit(apdu)?;
+        Ok(self.run(out)?)
+    }
+    fn atr(&self) -> Vec<u8> {
+        self.s.atr().to_vec()
+    }
+    async fn reset(&mut self) -> Result<(), TransportError> {
+        Ok(())
+    }
+    async fn card_present(&mut self) -> Result<bool, TransportError> {
+        Ok(true)
+    }
+}
+
 /// The composed serial session against the emulated reader, bytes split at random.
 #[test]
 fn serial_ccid_session_reads_the_card() {
     use hoviat::reader::serial_ccid::Session;
     use rand_core::Rng;
-    struct Port {
-        reader: GemPcTwin,
-        s: Session,
-        rng: rand_chacha::ChaCha20Rng,
-    }
-    impl Port {
-        fn run(&mut self, mut out: Vec<u8>) -> Result<Vec<u8>, ReaderError> {
-            loop {
-                let mut back = self.reader.feed(&out);
-                out = Vec::new();
+    /// The serial port: what the reader writes back arrives in pieces of random length.
+    fn port(mut reader: GemPcTwin, stream: &str) -> SessionLink<impl FnMut(&[u8]) -> Vec<Vec<u8>>> {
+        let mut rng: rand_chacha::ChaCha20Rng = hoviat_testkit::rng_for("reader", stream);
+        SessionLink {
+            s: Session::new(true),
+            link: move |out: &[u8]| {
+                let mut back = reader.feed(out);
+                let mut pieces = Vec::new();
                 while !back.is_empty() {
-                    let n = 1 + usize::try_from(self.rng.next_u32()).unwrap() % back.len();
-                    let piece: Vec<u8> = back.drain(..n).collect();
-                    match self.s.feed(&piece)? {
-                        Step::Send(b) => out.extend(b),
-                        Step::Done(r) => return Ok(r),
-                        Step::Wait => {}
-                    }
+                    let n = 1 + usize::try_from(rng.next_u32()).unwrap() % back.len();
+                    pieces.push(back.drain(..n).collect());
                 }
-                if out.is_empty() {
-                    return Err(ReaderError::CardMute);
-                }
-            }
-        }
-    }
-    impl Transport for Port {
-        async fn transmit(&mut self, apdu: &[u8]) -> Result<Vec<u8>, TransportError> {
-            let out = self.s.transmit(apdu)?;
-            Ok(self.run(out)?)
-        }
-        fn atr(&self) -> Vec<u8> {
-            self.s.atr().to_vec()
-        }
-        async fn reset(&mut self) -> Result<(), TransportError> {
-            Ok(())
-        }
-        async fn card_present(&mut self) -> Result<bool, TransportError> {
-            Ok(true)
+                pieces
+            },
         }
     }
     let mut reader = GemPcTwin::new(ir_card());
     reader.time_extensions = 1;
     reader.wtx = Some(2);
-    let mut p = Port {
-        reader,
-        s: Session::new(true),
-        rng: hoviat_testkit::rng_for("reader", "split"),
-    };
-    let first = p.s.power_on().unwrap();
-    assert_eq!(p.run(first).unwrap(), vc::IR_NID_ATR);
+    let mut p = port(reader, "split");
+    assert_eq!(p.power_on().unwrap(), vc::IR_NID_ATR);
     let info = block_on(card::info(&mut p, &mut |_| {})).unwrap();
     assert_eq!(info.profile, card::Profile::IrNid);
     let direct = block_on(card::info(&mut vc::VirtualTransport::new(ir_card()), &mut |_| {})).unwrap();
     assert_eq!(info.certificates[1].der, direct.certificates[1].der);
     // A PIV card (T=0 and T=1 offered) through the same session; T=0-only cards are refused.
-    let mut p = Port {
-        reader: GemPcTwin::new(piv_card()),
-        s: Session::new(true),
-        rng: hoviat_testkit::rng_for("reader", "split2"),
-    };
-    let first = p.s.power_on().unwrap();
-    p.run(first).unwrap();
+    let mut p = port(GemPcTwin::new(piv_card()), "split2");
+    p.power_on().unwrap();
     verifier_check(&piv_auth(&mut p).token);
     struct T0Only;
     impl VirtualCard for T0Only {
@@ -992,13 +1006,8 @@ fn serial_ccid_session_reads_the_card() {
             vec![0x90, 0x00]
         }
     }
-    let mut p = Port {
-        reader: GemPcTwin::new(Box::new(T0Only)),
-        s: Session::new(true),
-        rng: hoviat_testkit::rng_for("reader", "split3"),
-    };
-    let first = p.s.power_on().unwrap();
-    assert_eq!(p.run(first).unwrap_err().code(), "READER_UNSUPPORTED");
+    let mut p = port(GemPcTwin::new(Box::new(T0Only)), "split3");
+    assert_eq!(p.power_on().unwrap_err().code(), "READER_UNSUPPORTED");
 }
 
 /// The composed PN532 bridge against the emulated module, bytes split at random; a card that
@@ -1065,42 +1074,11 @@ fn pn532_bridge_session() {
 fn usb_ccid_session_reads_the_card_and_reports_removal() {
     use hoviat::reader::serial_ccid::Session;
     use hoviat_testkit::readers::usb_ccid::UsbCcid;
-    struct Usb {
-        reader: UsbCcid,
-        s: Session,
-    }
-    impl Usb {
-        fn run(&mut self, mut out: Vec<u8>) -> Result<Vec<u8>, ReaderError> {
-            loop {
-                let back = self.reader.transfer(&out).concat();
-                out = Vec::new();
-                // 64-byte bulk packets
-                for piece in back.chunks(64) {
-                    match self.s.feed(piece)? {
-                        Step::Send(b) => out = b,
-                        Step::Done(r) => return Ok(r),
-                        Step::Wait => {}
-                    }
-                }
-                if out.is_empty() {
-                    return Err(ReaderError::CardMute);
-                }
-            }
-        }
-    }
-    impl Transport for Usb {
-        async fn transmit(&mut self, apdu: &[u8]) -> Result<Vec<u8>, TransportError> {
-            let out = self.s.transmit(apdu)?;
-            Ok(self.run(out)?)
-        }
-        fn atr(&self) -> Vec<u8> {
-            self.s.atr().to_vec()
-        }
-        async fn reset(&mut self) -> Result<(), TransportError> {
-            Ok(())
-        }
-        async fn card_present(&mut self) -> Result<bool, TransportError> {
-            Ok(true)
+    /// USB: one bulk-OUT message per send; the bulk-IN answer read in 64-byte packets.
+    fn usb(mut reader: UsbCcid, d: &ccid::Descriptor) -> SessionLink<impl FnMut(&[u8]) -> Vec<Vec<u8>>> {
+        SessionLink {
+            s: Session::usb(d).unwrap(),
+            link: move |out: &[u8]| reader.transfer(out).concat().chunks(64).map(<[u8]>::to_vec).collect(),
         }
     }
     let raw = UsbCcid::config_descriptor(0x0B);
@@ -1109,21 +1087,13 @@ fn usb_ccid_session_reads_the_card_and_reports_removal() {
     assert_eq!((i.bulk_out, i.bulk_in), (Some(0x01), Some(0x82)));
     let mut reader = UsbCcid::new(piv_card());
     reader.core.time_extensions = 1;
-    let mut u = Usb {
-        reader,
-        s: Session::usb(&i.descriptor).unwrap(),
-    };
-    let first = u.s.power_on().unwrap();
-    u.run(first).unwrap();
+    let mut u = usb(reader, &i.descriptor);
+    u.power_on().unwrap();
     verifier_check(&piv_auth(&mut u).token);
     let mut reader = UsbCcid::new(ir_card());
     reader.core.remove_after = Some(3);
-    let mut u = Usb {
-        reader,
-        s: Session::usb(&i.descriptor).unwrap(),
-    };
-    let first = u.s.power_on().unwrap();
-    assert_eq!(u.run(first).unwrap(), vc::IR_NID_ATR);
+    let mut u = usb(reader, &i.descriptor);
+    assert_eq!(u.power_on().unwrap(), vc::IR_NID_ATR);
     let e = block_on(card::info(&mut u, &mut |_| {})).unwrap_err();
     assert_eq!(e.code(), "CARD_REMOVED");
     // A short-APDU-level reader (most desktop USB readers): no SetParameters, no T=1; the
@@ -1133,29 +1103,17 @@ fn usb_ccid_session_reads_the_card_and_reports_removal() {
     assert_eq!(short[0].descriptor.level, ExchangeLevel::ShortApdu);
     let mut reader = UsbCcid::new_apdu_level(piv_card());
     reader.core.time_extensions = 2;
-    let mut u = Usb {
-        reader,
-        s: Session::usb(&short[0].descriptor).unwrap(),
-    };
-    let first = u.s.power_on().unwrap();
-    u.run(first).unwrap();
+    let mut u = usb(reader, &short[0].descriptor);
+    u.power_on().unwrap();
     verifier_check(&piv_auth(&mut u).token);
-    let mut u = Usb {
-        reader: UsbCcid::new_apdu_level(ir_card()),
-        s: Session::usb(&short[0].descriptor).unwrap(),
-    };
-    let first = u.s.power_on().unwrap();
-    assert_eq!(u.run(first).unwrap(), vc::IR_NID_ATR);
+    let mut u = usb(UsbCcid::new_apdu_level(ir_card()), &short[0].descriptor);
+    assert_eq!(u.power_on().unwrap(), vc::IR_NID_ATR);
     let info = block_on(card::info(&mut u, &mut |_| {})).unwrap();
     assert!(!info.certificates.is_empty());
     let mut reader = UsbCcid::new_apdu_level(ir_card());
     reader.core.remove_after = Some(3);
-    let mut u = Usb {
-        reader,
-        s: Session::usb(&short[0].descriptor).unwrap(),
-    };
-    let first = u.s.power_on().unwrap();
-    u.run(first).unwrap();
+    let mut u = usb(reader, &short[0].descriptor);
+    u.power_on().unwrap();
     let e = block_on(card::info(&mut u, &mut |_| {})).unwrap_err();
     assert_eq!(e.code(), "CARD_REMOVED");
     // A hostile descriptor (dwMaxCCIDMessageLength 0) is clamped, not a panic.

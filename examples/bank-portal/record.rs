@@ -32,7 +32,7 @@ use hoviat::pki::TrustStore;
 use hoviat::record::{self, CardFacts, Institution, OperatorInput, PinOutcome, RecordRequest, VerifyOptions};
 use hoviat::time::UnixTime;
 use hoviat_archive::log as alog;
-use hoviat_archive::print::{Lang, PrintView};
+use hoviat_archive::print::{Lang, PrintView, attribute_row};
 use hoviat_testkit::PrivateKey;
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -495,33 +495,15 @@ pub(super) async fn paper(State(s): State<Arc<AppState>>, UrlPath((id, file)): U
         let e = ar.entry(&id).map_err(ae)?;
         let personal = ar.personal(e.idx).map_err(ae)?;
         drop(ar);
-        let mut attributes = Vec::new();
-        for d in personal.as_deref().unwrap_or("").split('~').filter(|d| !d.is_empty()) {
-            let Ok(d) = record::sdjwt::Disclosure::parse(d) else {
-                continue;
-            };
-            let value = d.value.get("value").cloned().unwrap_or(d.value.clone());
-            let prov = d
-                .value
-                .get("provenance")
-                .and_then(Value::as_str)
-                .unwrap_or_default()
-                .to_string();
-            attributes.push((d.name, value, prov));
-        }
-        let view = PrintView {
-            institution: e.leaf.institution.clone(),
-            purpose: e.leaf.purpose.clone(),
-            level: e.leaf.level.clone(),
-            iat: e.leaf.iat,
-            operator: e.leaf.operator.clone(),
-            terminal: e.leaf.terminal.clone(),
-            record_id: e.leaf.record_id.clone(),
-            index: e.idx,
-            leaf_hash: alog::hex(&alog::record_hash(e.leaf.jwt.as_bytes()).0),
-            attributes,
-            purged: personal.is_none(),
-        };
+        let attributes = personal
+            .as_deref()
+            .unwrap_or("")
+            .split('~')
+            .filter(|d| !d.is_empty())
+            .filter_map(|d| record::sdjwt::Disclosure::parse(d).ok())
+            .map(attribute_row)
+            .collect();
+        let view = PrintView::of(&e, attributes, personal.is_none());
         if pdf {
             hoviat_archive::pdf::render_pdf(&view, lang, Some(&recs.institution), &recs.verify_url)
                 .map(|b| (b, "application/pdf"))

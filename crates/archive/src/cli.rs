@@ -506,31 +506,18 @@ fn print(raw: &[String]) -> Result<Value, Fail> {
     let mut ar = store::open(a.req("db")?)?;
     let e = ar.entry(a.req("index")?)?;
     let personal = ar.personal(e.idx)?;
-    let mut attributes = Vec::new();
-    for d in personal.as_deref().unwrap_or("").split('~').filter(|d| !d.is_empty()) {
-        let d = hoviat::record::sdjwt::Disclosure::parse(d).map_err(|e| ArchiveError::Malformed(e.to_string()))?;
-        let value = d.value.get("value").cloned().unwrap_or(d.value.clone());
-        let prov = d
-            .value
-            .get("provenance")
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_string();
-        attributes.push((d.name, value, prov));
-    }
-    let view = PrintView {
-        institution: e.leaf.institution.clone(),
-        purpose: e.leaf.purpose.clone(),
-        level: e.leaf.level.clone(),
-        iat: e.leaf.iat,
-        operator: e.leaf.operator.clone(),
-        terminal: e.leaf.terminal.clone(),
-        record_id: e.leaf.record_id.clone(),
-        index: e.idx,
-        leaf_hash: log::hex(&log::record_hash(e.leaf.jwt.as_bytes()).0),
-        attributes,
-        purged: personal.is_none(),
-    };
+    let attributes = personal
+        .as_deref()
+        .unwrap_or("")
+        .split('~')
+        .filter(|d| !d.is_empty())
+        .map(|d| {
+            hoviat::record::sdjwt::Disclosure::parse(d)
+                .map(crate::print::attribute_row)
+                .map_err(|e| ArchiveError::Malformed(e.to_string()))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let view = PrintView::of(&e, attributes, personal.is_none());
     let verify_url = a.opt("verify-url").unwrap_or("https://bank.example.ir/archive/verify");
     if a.opt("out").is_none() && a.opt("pdf").is_none() {
         return Err(Fail::Usage("print needs --pdf FILE and/or --out FILE".into()));

@@ -47,6 +47,39 @@ pub struct PrintView {
     pub purged: bool,
 }
 
+impl PrintView {
+    /// The page of a stored entry, with its disclosed attributes (see [`attribute_row`]);
+    /// `purged` when the entry's personal data is gone.
+    pub fn of(e: &crate::log::StoredEntry, attributes: Vec<(String, Value, String)>, purged: bool) -> Self {
+        Self {
+            institution: e.leaf.institution.clone(),
+            purpose: e.leaf.purpose.clone(),
+            level: e.leaf.level.clone(),
+            iat: e.leaf.iat,
+            operator: e.leaf.operator.clone(),
+            terminal: e.leaf.terminal.clone(),
+            record_id: e.leaf.record_id.clone(),
+            index: e.idx,
+            leaf_hash: crate::log::hex(&crate::log::record_hash(e.leaf.jwt.as_bytes()).0),
+            attributes,
+            purged,
+        }
+    }
+}
+
+/// One disclosure as a printed row: (name, value, provenance). A record's disclosure value is
+/// `{value, provenance}`; anything else is shown as it is, without provenance.
+pub fn attribute_row(d: hoviat::record::sdjwt::Disclosure) -> (String, Value, String) {
+    let value = d.value.get("value").cloned().unwrap_or(d.value.clone());
+    let prov = d
+        .value
+        .get("provenance")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string();
+    (d.name, value, prov)
+}
+
 const MONTHS_FA: [&str; 12] = [
     "فروردین",
     "اردیبهشت",

@@ -624,6 +624,33 @@ fn now_or_never<F: std::future::Future>(f: F) -> Result<F::Output, JsValue> {
 /// A virtual card in the page or in Node (test equipment, the `testkit` build): PIV by
 /// default, or the Iranian card profile; backed by a light test registry generated in the
 /// module, or by a certificate and key the caller gives.
+/// A virtual card's or reader emulator's options: the object (`{}` when none), its `profile`
+/// (`"piv"` or `"ir-nid"`, default PIV) and registry `seed` (default `"hoviat-virtual"`).
+#[cfg(feature = "testkit")]
+pub(crate) fn virtual_opts(opts: JsValue) -> Result<(JsValue, String, String), JsValue> {
+    let opts = if opts.is_undefined() || opts.is_null() {
+        Object::new().into()
+    } else {
+        opts
+    };
+    let profile = opt_string(&opts, "profile", 16)?.unwrap_or_else(|| "piv".into());
+    if profile != "piv" && profile != "ir-nid" {
+        return Err(invalid("profile must be piv or ir-nid"));
+    }
+    let seed = opt_string(&opts, "seed", 64)?.unwrap_or_else(|| "hoviat-virtual".into());
+    Ok((opts, profile, seed))
+}
+
+/// The light test registry of `seed` made for the UTC day of the options' `at` (default now).
+#[cfg(feature = "testkit")]
+pub(crate) fn day_registry(seed: &str, opts: &JsValue) -> Result<hoviat_testkit::Registry, JsValue> {
+    let at = at_time(opts)?;
+    Ok(hoviat_testkit::Registry::generate_light(
+        seed,
+        UnixTime(at.0 - at.0.rem_euclid(86_400)),
+    ))
+}
+
 #[cfg(feature = "testkit")]
 #[wasm_bindgen(js_name = VirtualCard)]
 pub struct WasmVirtualCard {
@@ -645,16 +672,7 @@ impl WasmVirtualCard {
     #[wasm_bindgen(constructor)]
     pub fn new(opts: JsValue) -> Result<WasmVirtualCard, JsValue> {
         use hoviat_testkit::virtual_card as vc;
-        let opts = if opts.is_undefined() || opts.is_null() {
-            Object::new().into()
-        } else {
-            opts
-        };
-        let profile = opt_string(&opts, "profile", 16)?.unwrap_or_else(|| "piv".into());
-        if profile != "piv" && profile != "ir-nid" {
-            return Err(invalid("profile must be piv or ir-nid"));
-        }
-        let seed = opt_string(&opts, "seed", 64)?.unwrap_or_else(|| "hoviat-virtual".into());
+        let (opts, profile, seed) = virtual_opts(opts)?;
         let holder_v = get(&opts, "holder")?;
         let holder = if holder_v.is_undefined() {
             1.0
@@ -664,8 +682,7 @@ impl WasmVirtualCard {
         if !(0.0..15.0).contains(&holder) || holder.fract() != 0.0 {
             return Err(invalid("holder must be an integer from 0 to 14"));
         }
-        let at = at_time(&opts)?;
-        let reg = hoviat_testkit::Registry::generate_light(&seed, UnixTime(at.0 - at.0.rem_euclid(86_400)));
+        let reg = day_registry(&seed, &opts)?;
         #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
         let card = match opt_string(&opts, "layout", 16)?.as_deref() {
             None => vc::for_holder(&reg, holder as usize, profile == "ir-nid"),

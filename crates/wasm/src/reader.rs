@@ -356,7 +356,7 @@ mod emulator {
     }
 
     /// A reader emulator with a virtual card of the light test registry (test equipment):
-    /// `kind` `"gempc-twin"`, `"pn532"` or `"usb-ccid"`; `opts` as the VirtualCard's
+    /// `kind` `"gempc-twin"`, `"pn532"`, `"usb-ccid"` or `"usb-ccid-apdu"`; `opts` as the VirtualCard's
     /// (`profile`, `holder`, `seed`, `at`) plus `removeAfter` (APDUs before the card leaves),
     /// `timeExtensions` (CCID), `wtx` (T=1), `usbClass` (0x0B or 0xFF).
     #[wasm_bindgen]
@@ -371,16 +371,7 @@ mod emulator {
     impl ReaderEmulator {
         #[wasm_bindgen(constructor)]
         pub fn new(kind: JsValue, opts: JsValue) -> Result<ReaderEmulator, JsValue> {
-            let opts = if opts.is_undefined() || opts.is_null() {
-                Object::new().into()
-            } else {
-                opts
-            };
-            let profile = opt_string(&opts, "profile", 16)?.unwrap_or_else(|| "piv".into());
-            if profile != "piv" && profile != "ir-nid" {
-                return Err(invalid("profile must be piv or ir-nid"));
-            }
-            let seed = opt_string(&opts, "seed", 64)?.unwrap_or_else(|| "hoviat-virtual".into());
+            let (opts, profile, seed) = super::super::virtual_opts(opts)?;
             let num = |k: &str, max: f64, dflt: f64| -> Result<f64, JsValue> {
                 let v = get(&opts, k)?;
                 if v.is_undefined() {
@@ -390,9 +381,7 @@ mod emulator {
                     .filter(|x| (0.0..=max).contains(x) && x.fract() == 0.0)
                     .ok_or_else(|| invalid(&format!("{k} must be an integer from 0 to {max}")))
             };
-            let at = super::super::at_time(&opts)?;
-            let reg =
-                hoviat_testkit::Registry::generate_light(&seed, hoviat::time::UnixTime(at.0 - at.0.rem_euclid(86_400)));
+            let reg = super::super::day_registry(&seed, &opts)?;
             #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
             let holder = num("holder", 14.0, 1.0)? as usize;
             let card = vc::for_holder(&reg, holder, profile == "ir-nid").ok_or_else(|| invalid("no such holder"))?;
