@@ -3,6 +3,9 @@
 // mode, or real readers through the browser extension (transport 'auto').
 import { connect as connectCard } from '/pkg/index.js';
 import { messageFor } from '/messages.js';
+import { el, api, facts as factList } from '/page.js';
+// The page's fact lists, labels in its language.
+const facts = (dl, rows) => factList(dl, rows, t);
 
 const T = {
   bankTitle: ['بانک نمونه', 'Sample Bank'],
@@ -92,12 +95,6 @@ let lastIdentity = null;
 let lastCard = null;
 let currentError = null;
 
-function el(tag, attrs, text) {
-  const e = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs || {})) e.setAttribute(k, v);
-  if (text !== undefined) e.textContent = text;
-  return e;
-}
 
 function applyLang() {
   document.documentElement.lang = lang;
@@ -194,17 +191,6 @@ function clearMessage() {
   m.replaceChildren();
 }
 
-async function api(path, body) {
-  let r;
-  try {
-    r = await fetch(path, body === undefined ? {} : { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
-  } catch (e) {
-    throw { code: 'NETWORK', message: String(e) };
-  }
-  const j = await r.json().catch(() => ({}));
-  if (!r.ok) throw j.error || { code: 'BAD_REQUEST', message: `HTTP ${r.status}` };
-  return j;
-}
 
 async function openCard() {
   const transport = $('transport').value;
@@ -286,15 +272,6 @@ async function logout() {
 }
 
 // ---- counter ----
-function facts(dl, rows) {
-  dl.replaceChildren();
-  for (const [k, v, ltr] of rows) {
-    dl.append(el('dt', {}, t(k)));
-    const dd = el('dd');
-    if (ltr) dd.append(el('bdi', { class: 'ltr' }, v)); else dd.textContent = v;
-    dl.append(dd);
-  }
-}
 function pinText(p) {
   if (p.state === 'verified') return t('verified');
   if (p.state === 'blocked') return t('blocked');

@@ -4,6 +4,9 @@
 // seals the record with the terminal key and archives it. Persian by default, English on toggle.
 import { connect as connectCard } from '/pkg/index.js';
 import { messageFor } from '/messages.js';
+import { el, api, facts as factList } from '/page.js';
+// The page's fact lists, labels in its language.
+const facts = (dl, rows) => factList(dl, rows, t);
 
 const T = {
   title: ['پیشخوان — سابقهٔ هویت مهرشده', 'Counter — sealed identity record'],
@@ -87,12 +90,6 @@ const FA_DIGITS = '۰۱۲۳۴۵۶۷۸۹';
 const digits = (s) => (lang === 'en' ? String(s) : String(s).replace(/[0-9]/g, (d) => FA_DIGITS[d]));
 const toAscii = (s) => String(s).replace(/[۰-۹]/g, (d) => String(FA_DIGITS.indexOf(d))).replace(/[٠-٩]/g, (d) => String(d.charCodeAt(0) - 0x660));
 
-function el(tag, attrs = {}, text) {
-  const e = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, v);
-  if (text !== undefined) e.textContent = text;
-  return e;
-}
 
 // The national code's check digit (the same rule the core applies).
 function nationalCodeOk(s) {
@@ -190,17 +187,6 @@ function checkNc() {
   $('nc-check').textContent = v === '' ? '' : nationalCodeOk(v) ? `✓ ${t('ncOk')}` : `✗ ${t('ncBad')}`;
 }
 
-async function api(path, body) {
-  let r;
-  try {
-    r = await fetch(path, body === undefined ? {} : { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
-  } catch (e) {
-    throw { code: 'NETWORK', message: String(e) };
-  }
-  const j = await r.json().catch(() => ({}));
-  if (!r.ok) throw j.error || { code: 'BAD_REQUEST', message: `HTTP ${r.status}` };
-  return j;
-}
 
 // What the terminal read from the chip, as the server's card facts.
 function factsOf(info, kind) {
@@ -287,15 +273,6 @@ async function makeRecord() {
   }
 }
 
-function facts(dl, rows) {
-  dl.replaceChildren();
-  for (const [k, v, ltr] of rows) {
-    dl.append(el('dt', {}, t(k)));
-    const dd = el('dd');
-    if (ltr) dd.append(el('bdi', { class: 'ltr' }, v)); else dd.textContent = v;
-    dl.append(dd);
-  }
-}
 
 function showRecord(r) {
   const v = r.verified;
