@@ -709,3 +709,163 @@ fn every_single_character_change_is_refused() {
     }
     assert_eq!(refused, chars.len());
 }
+
+// ---- The card's CMS signature (the registry-assisted route: Dastine's NIDSign) ----------------
+
+/// A draft for holder `h` in the Iranian layout, PIN accepted, purpose `purpose`.
+fn iranian_draft(h: usize, purpose: &str) -> (record::RecordDraft, Vec<u8>) {
+    let r = reg();
+    let cert = institution::iranian_signing_cert(r, h).unwrap();
+    let facts = institution::card_facts(r, h, cert.clone(), "virtual-ir-nid", PinOutcome::Accepted);
+    let store = registry_store();
+    let config = institution::config();
+    let req = RecordRequest {
+        institution: &config,
+        purpose,
+        terminal: "branch-1/counter-1",
+        operator: "operator-17",
+        at: now(),
+        card: &facts,
+        operator_input: &operator(),
+        registry: &store,
+        holder_options: record::holder_path_options(now()),
+        revocation_data: &r.crls,
+        decoys: 2,
+    };
+    let mut rng = rng_for("cms", "record-salts");
+    (record::draft(&req, backend(), &mut rng).unwrap(), cert)
+}
+
+/// A CMS over `content` by holder `h`'s key with `cert` named as signer (and embedded).
+fn card_cms(h: usize, cert: &[u8], content: &[u8], attached: bool, hash: hoviat::pki::alg::HashAlg) -> Vec<u8> {
+    use hoviat_testkit::cms::{AttrSpec, Sid, SignedDataBuilder, SignerSpec};
+    let holder = &reg().holders[h];
+    let alg = match holder.token_alg().sig_alg() {
+        SigAlg::Ecdsa(_) => SigAlg::Ecdsa(hash),
+        _ => SigAlg::RsaPkcs1(hash),
+    };
+    SignedDataBuilder {
+        content: content.to_vec(),
+        attached,
+        certificates: vec![cert.to_vec()],
+        signers: vec![SignerSpec {
+            cert,
+            key: &holder.key,
+            alg,
+            rsa_encryption_oid: true,
+            sid: Sid::IssuerSerial,
+            signed_attrs: Some(AttrSpec {
+                signing_time: Some(now()),
+                ess_v2_cert: Some(cert.to_vec()),
+                ..AttrSpec::default()
+            }),
+        }],
+        ..SignedDataBuilder::default()
+    }
+    .build()
+}
+
+fn seal(d: record::RecordDraft) -> String {
+    let i = inst();
+    d.seal(&i.chain(), &i.terminal_key, backend()).unwrap()
+}
+
+#[test]
+fn card_cms_signature_reaches_card_signature_with_the_registry_route() {
+    use hoviat::pki::alg::HashAlg;
+    for (h, attached) in [(0, true), (1, false)] {
+        let (mut d, cert) = iranian_draft(h, "account-opening");
+        assert_eq!(d.level(), Level::CardPin);
+        let cms = card_cms(h, &cert, &d.card_challenge(), attached, HashAlg::Sha256);
+        let opts = record::holder_path_options(now());
+        assert_eq!(
+            d.attach_card_cms(&cms, &registry_store(), &opts, backend()).unwrap(),
+            Level::CardSignature
+        );
+        let rec = seal(d);
+        // The holder certificate (names) is not in the clear: the CMS is kept without it.
+        let (_, p, _, _) = split(&rec);
+        let cs = &p["evidence"]["cardSignature"];
+        assert_eq!(cs["format"], "cms");
+        assert_eq!(cs["route"], "registry-assisted");
+        let kept = B64.decode(cs["cms"].as_str().unwrap()).unwrap();
+        assert!(
+            kept.windows(cert.len()).all(|w| w != cert.as_slice()),
+            "certificate left in the CMS"
+        );
+        assert!(kept.len() < cms.len());
+        // account-opening discloses the holder certificate: the CMS is checked against it.
+        let v = verify(&rec).unwrap();
+        assert_eq!(v.level, Level::CardSignature);
+        assert!(v.card_signature_verified);
+        assert_eq!(v.card_signature_route.as_deref(), Some("registry-assisted"));
+        assert!(v.attributes.iter().any(|a| a.name == "holder_certificate"));
+        // A presentation without the certificate still verifies with the kept key.
+        let shown = record::disclose(&rec, &["given_name"]).unwrap();
+        let v = verify(&shown).unwrap();
+        assert_eq!(
+            (v.level, v.card_signature_route.as_deref()),
+            (Level::CardSignature, Some("registry-assisted"))
+        );
+    }
+}
+
+#[test]
+fn card_cms_signature_refusals() {
+    use hoviat::pki::alg::HashAlg;
+    let opts = record::holder_path_options(now());
+    let attach = |cms: &[u8]| {
+        let (mut d, _) = iranian_draft(0, "account-opening");
+        d.attach_card_cms(cms, &registry_store(), &opts, backend())
+            .map(|_| ())
+            .map_err(|e| (e.code().to_string(), e.to_string()))
+    };
+    let (d, cert) = iranian_draft(0, "account-opening");
+    let challenge = d.card_challenge();
+    // Another content than this record's digest.
+    let e = attach(&card_cms(0, &cert, b"another record", true, HashAlg::Sha256)).unwrap_err();
+    assert_eq!(e.0, "RECORD_CARD_SIGNATURE_INVALID", "{e:?}");
+    assert!(e.1.contains("CMS_DIGEST_MISMATCH"), "{e:?}");
+    // Signed by another holder of the same registry (a valid chain, not this card).
+    let other = institution::iranian_signing_cert(reg(), 2).unwrap();
+    let e = attach(&card_cms(2, &other, &challenge, true, HashAlg::Sha256)).unwrap_err();
+    assert_eq!(e.0, "RECORD_CARD_SIGNATURE_INVALID", "{e:?}");
+    // SHA-1 (Dastine's default hash) is refused by the default policy, with the PKI code.
+    let e = attach(&card_cms(0, &cert, &challenge, true, HashAlg::Sha1)).unwrap_err();
+    assert_eq!(e.0, "ALGORITHM_DISALLOWED", "{e:?}");
+    // A signature byte changed.
+    let mut bad = card_cms(0, &cert, &challenge, true, HashAlg::Sha256);
+    let n = bad.len();
+    bad[n - 5] ^= 1;
+    assert_eq!(attach(&bad).unwrap_err().0, "RECORD_CARD_SIGNATURE_INVALID");
+    // Not CMS, and oversized.
+    assert_eq!(attach(b"not a cms").unwrap_err().0, "RECORD_CARD_SIGNATURE_INVALID");
+    assert_eq!(attach(&vec![0x30; 70_000]).unwrap_err().0, "RECORD_TOO_LARGE");
+
+    // A sealed record whose kept CMS was altered (resealed by the genuine terminal) is refused.
+    let (mut d, cert) = iranian_draft(0, "account-opening");
+    let cms = card_cms(0, &cert, &d.card_challenge(), false, HashAlg::Sha256);
+    d.attach_card_cms(&cms, &registry_store(), &opts, backend()).unwrap();
+    let rec = seal(d);
+    let flip = |p: &mut Map<String, Value>| {
+        let cs = p["evidence"]["cardSignature"].as_object_mut().unwrap();
+        let mut b = B64.decode(cs["cms"].as_str().unwrap()).unwrap();
+        let n = b.len();
+        b[n - 3] ^= 1;
+        cs.insert("cms".into(), B64.encode(b).into());
+    };
+    assert_eq!(code(&resealed(&rec, None, flip)), "RECORD_LEVEL_UNSUPPORTED");
+    let route = |p: &mut Map<String, Value>| {
+        p["evidence"]["cardSignature"]["route"] = "chip".into();
+    };
+    assert_eq!(code(&resealed(&rec, None, route)), "RECORD_LEVEL_UNSUPPORTED");
+    // The key swapped for another holder's: the disclosed certificate no longer matches.
+    let key = |p: &mut Map<String, Value>| {
+        let k = hoviat::pki::Cert::from_der(&reg().holders[2].cert)
+            .unwrap()
+            .key
+            .unwrap();
+        p["evidence"]["cardSignature"]["key"] = B64.encode(&k.spki).into();
+    };
+    assert_eq!(code(&resealed(&rec, None, key)), "RECORD_LEVEL_UNSUPPORTED");
+}

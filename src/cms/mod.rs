@@ -362,19 +362,117 @@ pub fn verify(
     })
 }
 
-#[allow(clippy::too_many_arguments)]
-fn verify_signer(
-    i: usize,
-    si: &SignerInfo,
-    sd: &SignedData,
+/// What [`verify_with_key`] found about the one signer of a message checked with a known key.
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct KeySignature {
+    /// The signer identifier, readable.
+    pub signer_id: String,
+    /// Digest algorithm name.
+    pub digest_algorithm: &'static str,
+    /// Signature algorithm, readable.
+    pub signature_algorithm: String,
+    /// Whether the signature covers signed attributes.
+    pub signed_attributes: bool,
+    /// The signer's claimed signingTime (unauthenticated), RFC 3339.
+    pub signing_time: Option<String>,
+}
+
+/// Verifies a SignedData with exactly one signer against a known public key instead of a
+/// certificate path: the digest and signed attributes as [`verify`] checks them, then the
+/// signature with `key`. When `cert` is given it must be the signer (its key is `key`, the
+/// signer identifier names it, ESS signing-certificate attributes name it). For a signature
+/// whose certificate was validated earlier and is not at hand (a record keeps the card's CMS
+/// without the certificate, whose names are selectively disclosed).
+pub fn verify_with_key(
+    cms_der: &[u8],
     content: &[u8],
-    pool: &[Arc<Cert>],
-    trust: &TrustStore,
-    opts: &CmsOptions,
+    key: &Arc<crate::pki::alg::KeyInfo>,
+    cert: Option<&Cert>,
+    policy: &AlgorithmPolicy,
     backend: &dyn SignatureBackend,
-) -> Result<VerifiedSigner, CmsError> {
+) -> Result<KeySignature, CmsError> {
+    let sd = SignedData::from_der(cms_der)?;
+    let [si] = sd.signers.as_slice() else {
+        return Err(if sd.signers.is_empty() {
+            CmsError::NoSigners
+        } else {
+            CmsError::Malformed(format!("one signer expected, {} found", sd.signers.len()))
+        });
+    };
+    if let Some(a) = &sd.content
+        && a.as_slice() != content
+    {
+        return Err(CmsError::ContentConflict);
+    }
+    let SignedMessage {
+        hash,
+        alg,
+        attrs,
+        message,
+    } = signed_message(0, si, &sd, content, policy)?;
+    if let Some(c) = cert {
+        if c.key.as_ref().ok().map(|k| &k.spki) != Some(&key.spki) || !si.sid.matches(c) {
+            return Err(CmsError::SignerNotFound {
+                signer: 0,
+                sid: si.sid.describe(),
+            });
+        }
+        check_ess(0, attrs, c)?;
+    }
+    let pki = |error: PkiError| CmsError::Pki { signer: Some(0), error };
+    let check =
+        match crate::pki::path::signature_check_with_key(&Ok(alg), message, &si.signature, key.clone(), policy, || {
+            "the signer".into()
+        }) {
+            Ok(c) => c,
+            Err(PkiError::SignatureInvalid { .. }) => return Err(CmsError::SignatureInvalid { signer: 0 }),
+            Err(e) => return Err(pki(e)),
+        };
+    if !backend.verify(&check) {
+        return Err(CmsError::SignatureInvalid { signer: 0 });
+    }
+    Ok(KeySignature {
+        signer_id: si.sid.describe(),
+        digest_algorithm: hash.name(),
+        signature_algorithm: alg.describe(),
+        signed_attributes: attrs.is_some(),
+        signing_time: attrs.and_then(|a| a.signing_time).map(|t| t.to_string()),
+    })
+}
+
+/// The same SignedData without its certificates and CRLs and with the content detached: what
+/// is signed (the SignerInfos) byte for byte as received, the rest re-wrapped. Input: DER, PEM
+/// or base64 text, or BER that has a DER form.
+pub fn without_certificates(input: &[u8]) -> Result<Vec<u8>, CmsError> {
+    let bytes = decode_input(input)?;
+    match parse::bare(&bytes) {
+        Err(e @ CmsError::Malformed(_)) => match ber::to_der(&bytes) {
+            Ok(d) if d != bytes => parse::bare(&d).map_err(|_| e),
+            _ => Err(e),
+        },
+        r => r,
+    }
+}
+
+/// What one signer's signature covers, after the checks that need no certificate: the digest
+/// algorithm under the policy (SHA-1 only when allowed), the signature algorithm, and with
+/// signed attributes their contentType and messageDigest against the content.
+struct SignedMessage<'a> {
+    hash: HashAlg,
+    alg: SigAlg,
+    attrs: Option<&'a SignedAttributes>,
+    message: &'a [u8],
+}
+
+fn signed_message<'a>(
+    i: usize,
+    si: &'a SignerInfo,
+    sd: &SignedData,
+    content: &'a [u8],
+    policy: &AlgorithmPolicy,
+) -> Result<SignedMessage<'a>, CmsError> {
     let pki = |error: PkiError| CmsError::Pki { signer: Some(i), error };
-    let policy = &opts.path.policy;
     let hash = hash_of(&si.digest_alg).ok_or_else(|| {
         pki(PkiError::AlgorithmUnsupported(format!(
             "digest algorithm {}",
@@ -397,7 +495,6 @@ fn verify_signer(
             });
         }
     };
-    let digest = hash.digest(content);
     let message: &[u8] = match attrs {
         Some(a) => {
             let ct = a.content_type.as_ref().ok_or_else(|| CmsError::ContentTypeMismatch {
@@ -414,7 +511,7 @@ fn verify_signer(
                 signer: i,
                 detail: "the messageDigest attribute is missing".into(),
             })?;
-            if *md != digest {
+            if *md != hash.digest(content) {
                 return Err(CmsError::DigestMismatch { signer: i });
             }
             &a.signed_bytes
@@ -429,6 +526,53 @@ fn verify_signer(
             content
         }
     };
+    Ok(SignedMessage {
+        hash,
+        alg,
+        attrs,
+        message,
+    })
+}
+
+/// ESS signing-certificate(-v2), when present, must name `cert`.
+fn check_ess(i: usize, attrs: Option<&SignedAttributes>, cert: &Cert) -> Result<Option<EssReport>, CmsError> {
+    let mut ess = None;
+    if let Some(a) = attrs {
+        for (version, id) in [(2u8, &a.signing_certificate_v2), (1, &a.signing_certificate)] {
+            if let Some(id) = id {
+                if id.hash.digest(cert.der()) != id.cert_hash {
+                    return Err(CmsError::SigningCertificateMismatch { signer: i });
+                }
+                ess.get_or_insert(EssReport {
+                    version,
+                    hash: id.hash.name(),
+                    matches: true,
+                });
+            }
+        }
+    }
+    Ok(ess)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn verify_signer(
+    i: usize,
+    si: &SignerInfo,
+    sd: &SignedData,
+    content: &[u8],
+    pool: &[Arc<Cert>],
+    trust: &TrustStore,
+    opts: &CmsOptions,
+    backend: &dyn SignatureBackend,
+) -> Result<VerifiedSigner, CmsError> {
+    let pki = |error: PkiError| CmsError::Pki { signer: Some(i), error };
+    let policy = &opts.path.policy;
+    let SignedMessage {
+        hash,
+        alg,
+        attrs,
+        message,
+    } = signed_message(i, si, sd, content, policy)?;
     let candidates: Vec<&Arc<Cert>> = pool.iter().filter(|c| si.sid.matches(c)).take(8).collect();
     if candidates.is_empty() {
         return Err(CmsError::SignerNotFound {
@@ -457,21 +601,7 @@ fn verify_signer(
     {
         return Err(pki(PkiError::LeafKeyUsage));
     }
-    let mut ess = None;
-    if let Some(a) = attrs {
-        for (version, id) in [(2u8, &a.signing_certificate_v2), (1, &a.signing_certificate)] {
-            if let Some(id) = id {
-                if id.hash.digest(cert.der()) != id.cert_hash {
-                    return Err(CmsError::SigningCertificateMismatch { signer: i });
-                }
-                ess.get_or_insert(EssReport {
-                    version,
-                    hash: id.hash.name(),
-                    matches: true,
-                });
-            }
-        }
-    }
+    let ess = check_ess(i, attrs, &cert)?;
     let claim = attrs.and_then(|a| a.signing_time);
     if let Some(t) = claim
         && !opts.at_signing_time

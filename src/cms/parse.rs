@@ -286,6 +286,52 @@ impl SignedData {
     }
 }
 
+fn wrap(tag: Tag, parts: &[&[u8]]) -> Result<Vec<u8>, CmsError> {
+    use der::Encode;
+    let content: Vec<u8> = parts.concat();
+    AnyRef::new(tag, &content)
+        .and_then(|a| a.to_der())
+        .map_err(|e| CmsError::Malformed(format!("re-encoding: {e}")))
+}
+
+/// The SignedData in `bytes` (DER) without certificates and CRLs and with the content
+/// detached; version, digestAlgorithms, eContentType and signerInfos are kept as received.
+pub(super) fn bare(bytes: &[u8]) -> Result<Vec<u8>, CmsError> {
+    // Everything is checked by the full reader first: only a message it accepts is reduced.
+    SignedData::from_der(bytes)?;
+    let ci = AnyRef::from_der(bytes).map_err(malformed("ContentInfo"))?;
+    let parts = elements(ci.value(), 2, "ContentInfo")?;
+    let [(_, ct_raw), (content, _)] = parts.as_slice() else {
+        return Err(CmsError::Malformed(
+            "ContentInfo must have contentType and content".into(),
+        ));
+    };
+    let sd = AnyRef::from_der(content.value()).map_err(malformed("SignedData"))?;
+    let fields = elements(sd.value(), 6, "SignedData")?;
+    let (Some((_, version)), Some((_, digests)), Some((encap, _)), Some((last, signers))) =
+        (fields.first(), fields.get(1), fields.get(2), fields.last())
+    else {
+        return Err(CmsError::Malformed("SignedData: fields missing".into()));
+    };
+    if last.tag() != Tag::Set {
+        return Err(CmsError::Malformed("SignedData: signerInfos is not last".into()));
+    }
+    let encap_parts = elements(encap.value(), 2, "encapContentInfo")?;
+    let (_, e_ct) = encap_parts
+        .first()
+        .ok_or_else(|| CmsError::Malformed("encapContentInfo without eContentType".into()))?;
+    let encap = wrap(Tag::Sequence, &[e_ct])?;
+    let signed = wrap(Tag::Sequence, &[version, digests, &encap, signers])?;
+    let explicit = wrap(
+        Tag::ContextSpecific {
+            constructed: true,
+            number: der::TagNumber(0),
+        },
+        &[&signed],
+    )?;
+    wrap(Tag::Sequence, &[ct_raw, &explicit])
+}
+
 fn encap_content(encap: &AnyRef<'_>) -> Result<(Oid, Option<Vec<u8>>), CmsError> {
     expect(encap, Tag::Sequence, "encapContentInfo")?;
     let parts = elements(encap.value(), 2, "encapContentInfo")?;

@@ -709,8 +709,20 @@ pub fn signature_check(
     policy: &AlgorithmPolicy,
     subject: impl Fn() -> String,
 ) -> Result<SignatureCheck, PkiError> {
+    signature_check_with_key(child_alg, tbs, sig, issuer.key.clone()?, policy, subject)
+}
+
+/// Builds the signature check of `sig` over `tbs` with `key` (a key without its certificate,
+/// e.g. the one a record keeps beside a card's CMS signature).
+pub fn signature_check_with_key(
+    child_alg: &Result<SigAlg, PkiError>,
+    tbs: &[u8],
+    sig: &[u8],
+    key: Arc<super::alg::KeyInfo>,
+    policy: &AlgorithmPolicy,
+    subject: impl Fn() -> String,
+) -> Result<SignatureCheck, PkiError> {
     let alg = child_alg.clone()?;
-    let key = issuer.key.clone()?;
     // A signature algorithm that cannot belong to the issuer's key type is not that issuer's
     // signature (the algorithms themselves are supported).
     let fits = matches!(

@@ -24,6 +24,18 @@
 //! and checks the signature with the key in `evidence.cardSignature.key`. When the record also
 //! discloses `holder_certificate`, that key must be the certificate's.
 //!
+//! The Iranian card signs only inside the registry's secure-messaging session, which the
+//! vendor middleware (Dastine, `NIDSign`) opens: what comes back is a CMS SignedData. Such a
+//! card signature ([`RecordDraft::attach_card_cms`]) covers the same SHA-256 as content; the
+//! terminal verifies it like any CMS (signer = the holder's certificate read from the card,
+//! path and revocation against the registry, no SHA-1) and keeps it as
+//! `{format: "cms", route: "registry-assisted", key, cms}`, the CMS without its certificates
+//! (the holder's names stay selectively disclosed) and with the content detached, the signed
+//! parts byte for byte. A verifier checks it with the key (and with the disclosed holder
+//! certificate when there is one): level `card-signature`, marked `registry-assisted`. The level
+//! `registry-assisted` itself stays reserved for registry confirmation of status, which hoviat
+//! cannot check.
+//!
 //! Why not `sd-jwt-payload` 0.5.1 (IOTA), evaluated for this module: its encoder draws every salt
 //! and decoy from `rand::thread_rng()` internally, so salts cannot come from the caller's RNG and
 //! the pure core would read the OS RNG; that pulls rand 0.8 / getrandom 0.2, which on
@@ -119,8 +131,17 @@ pub struct RecordDraft {
     payload: Map<String, Value>,
     disclosures: Vec<Disclosure>,
     holder_key: Arc<KeyInfo>,
+    holder_cert: Arc<Cert>,
+    holder_intermediates: Vec<Arc<Cert>>,
     missing: Vec<String>,
 }
+
+/// Most bytes of a card's CMS signature offered for a record (one signer, a certificate or two).
+pub const MAX_CARD_CMS: usize = 32 * 1024;
+
+/// The route a CMS card signature took (`evidence.cardSignature.route`): the Iranian card signs
+/// only inside the registry's secure-messaging session, which Dastine opens.
+pub const ROUTE_REGISTRY_ASSISTED: &str = "registry-assisted";
 
 /// An attribute a verified record discloses.
 #[derive(Clone, Debug, Serialize, PartialEq)]
@@ -162,6 +183,9 @@ pub struct VerifiedRecord {
     pub evidence: Value,
     /// Whether the card's signature over the record was checked (level `card-signature`).
     pub card_signature_verified: bool,
+    /// How the card's signature was made, when it is a CMS: `registry-assisted` (through the
+    /// registry's session, Dastine's NIDSign); `None` for a raw card signature or none.
+    pub card_signature_route: Option<String>,
     /// The disclosed attributes, in the order of the presentation.
     pub attributes: Vec<DisclosedAttribute>,
     /// How many digests in `_sd` stay undisclosed (withheld attributes and decoys).
@@ -265,12 +289,17 @@ fn card_sig_alg(alg: &str, key: &KeyInfo) -> Result<SigAlg, String> {
     }
 }
 
-/// Checks the card's signature object `{alg, key, signature}` over the payload.
+/// Checks the card's signature object over the payload: `{alg, key, signature}` (a raw
+/// signature over the SHA-256 of [`binding_message`]), or `{format: "cms", route, key, cms}` (a
+/// CMS SignedData over that SHA-256 as content, without certificates; `holder` is the holder's
+/// certificate when the record discloses it, which must then be the signer). Returns the key
+/// and the CMS route.
 fn check_card_signature(
     payload: &Map<String, Value>,
     cs: &Value,
+    holder: Option<&Cert>,
     backend: &dyn SignatureBackend,
-) -> Result<Arc<KeyInfo>, String> {
+) -> Result<(Arc<KeyInfo>, Option<String>), String> {
     let field = |k: &str| {
         cs.get(k)
             .and_then(Value::as_str)
@@ -278,6 +307,23 @@ fn check_card_signature(
     };
     let key = sdjwt::b64url_decode(field("key")?, "key").map_err(|e| e.to_string())?;
     let key = Arc::new(KeyInfo::from_spki_der(&key).map_err(|e| e.to_string())?);
+    if cs.get("format").is_some() {
+        if field("format")? != "cms" {
+            return Err("cardSignature.format must be cms".into());
+        }
+        let route = field("route")?;
+        if route != ROUTE_REGISTRY_ASSISTED {
+            return Err(format!("cardSignature.route {route:?} is not known"));
+        }
+        let cms = sdjwt::b64url_decode(field("cms")?, "cms").map_err(|e| e.to_string())?;
+        if cms.len() > MAX_CARD_CMS {
+            return Err(format!("cardSignature.cms is over {MAX_CARD_CMS} bytes"));
+        }
+        let challenge = HashAlg::Sha256.digest(&binding_message(payload));
+        crate::cms::verify_with_key(&cms, &challenge, &key, holder, &AlgorithmPolicy::default(), backend)
+            .map_err(|e| format!("{e} ({})", crate::error::Coded::code(&e)))?;
+        return Ok((key, Some(route.to_string())));
+    }
     let alg = card_sig_alg(field("alg")?, &key)?;
     let signature = sdjwt::b64url_decode(field("signature")?, "signature").map_err(|e| e.to_string())?;
     let check = SignatureCheck {
@@ -287,7 +333,7 @@ fn check_card_signature(
         signature,
     };
     if backend.verify(&check) {
-        Ok(key)
+        Ok((key, None))
     } else {
         Err("the signature does not verify with the card's key".into())
     }
@@ -560,6 +606,8 @@ pub fn draft<R: rand_core::CryptoRng + ?Sized>(
         payload,
         disclosures,
         holder_key,
+        holder_cert: leaf.clone(),
+        holder_intermediates: extra.clone(),
         missing,
     };
     d.set_level()?;
@@ -634,9 +682,83 @@ impl RecordDraft {
         cs.insert("key".into(), sdjwt::b64url(&self.holder_key.spki).into());
         cs.insert("signature".into(), sdjwt::b64url(signature).into());
         let cs = Value::Object(cs);
-        check_card_signature(&self.payload, &cs, backend).map_err(RecordError::CardSignatureInvalid)?;
+        check_card_signature(&self.payload, &cs, None, backend).map_err(RecordError::CardSignatureInvalid)?;
         if let Some(Value::Object(e)) = self.payload.get_mut("evidence") {
             e.insert("cardSignature".into(), cs);
+        }
+        self.set_level()?;
+        Ok(self.level())
+    }
+
+    /// Adds the card's CMS signature over [`Self::card_challenge`] as content (attached or
+    /// detached), as the registry-assisted route makes it (Dastine's `NIDSign` / `CmsSign`):
+    /// the message is verified with [`crate::cms::verify`] against `registry` at `at` (path,
+    /// revocation as configured, the default algorithm policy: no SHA-1), its one signer must
+    /// be the holder's certificate, and it is kept without its certificates (the holder's
+    /// names stay selectively disclosed) beside the holder's key, with route
+    /// `registry-assisted`. The level is recomputed.
+    pub fn attach_card_cms(
+        &mut self,
+        cms: &[u8],
+        registry: &TrustStore,
+        options: &PathOptions,
+        backend: &dyn SignatureBackend,
+    ) -> Result<Level, RecordError> {
+        use crate::cms::{CmsError, CmsOptions, CmsRequest};
+        if cms.len() > MAX_CARD_CMS * 2 {
+            return Err(RecordError::TooLarge {
+                what: "the card's CMS signature",
+                limit: MAX_CARD_CMS,
+            });
+        }
+        let coded = |e: CmsError| match e {
+            CmsError::Pki { error, .. } => RecordError::Holder(error),
+            e => RecordError::CardSignatureInvalid(format!("{e} ({})", crate::error::Coded::code(&e))),
+        };
+        let challenge = self.card_challenge();
+        let bare = crate::cms::without_certificates(cms).map_err(coded)?;
+        if bare.len() > MAX_CARD_CMS {
+            return Err(RecordError::TooLarge {
+                what: "the card's CMS signature",
+                limit: MAX_CARD_CMS,
+            });
+        }
+        // First: its one signer is the holder's certificate read from the card (not merely
+        // some registry certificate), over this record's digest.
+        crate::cms::verify_with_key(
+            &bare,
+            &challenge,
+            &self.holder_key,
+            Some(&self.holder_cert),
+            &options.policy,
+            backend,
+        )
+        .map_err(|e| match e {
+            CmsError::SignerNotFound { .. } | CmsError::SignatureInvalid { .. } => RecordError::CardSignatureInvalid(
+                "the CMS was not signed with the holder's certificate read from the card".into(),
+            ),
+            e => coded(e),
+        })?;
+        // Then the whole message as a relying party checks any CMS: path, revocation, policy.
+        let opts = CmsOptions {
+            path: options.clone(),
+            at_signing_time: false,
+        };
+        let mut certificates = vec![self.holder_cert.clone()];
+        certificates.extend(self.holder_intermediates.iter().cloned());
+        let req = CmsRequest {
+            signature: cms,
+            content: Some(&challenge),
+            certificates,
+        };
+        crate::cms::verify(&req, registry, &opts, backend).map_err(coded)?;
+        let mut cs = Map::new();
+        cs.insert("format".into(), "cms".into());
+        cs.insert("route".into(), ROUTE_REGISTRY_ASSISTED.into());
+        cs.insert("key".into(), sdjwt::b64url(&self.holder_key.spki).into());
+        cs.insert("cms".into(), sdjwt::b64url(&bare).into());
+        if let Some(Value::Object(e)) = self.payload.get_mut("evidence") {
+            e.insert("cardSignature".into(), Value::Object(cs));
         }
         self.set_level()?;
         Ok(self.level())
@@ -957,19 +1079,24 @@ pub fn verify(record: &str, opts: &VerifyOptions<'_>) -> Result<VerifiedRecord, 
         });
     }
     let mut card_signature_verified = false;
+    let mut card_signature_route = None;
     if let Some(cs) = evidence.get("cardSignature") {
-        match check_card_signature(p, cs, opts.backend) {
-            Ok(k) => {
-                if let Some(der) = &holder_cert {
-                    let c = Cert::from_der(der).map_err(|e| malformed(e.to_string()))?;
-                    if c.key.as_ref().ok().map(|x| &x.spki) != Some(&k.spki) {
-                        return Err(RecordError::LevelUnsupported {
-                            claimed: claimed.name().into(),
-                            supported: "a card signature by a key other than the holder certificate's".into(),
-                        });
-                    }
+        let holder = match &holder_cert {
+            Some(der) => Some(Cert::from_der(der).map_err(|e| malformed(e.to_string()))?),
+            None => None,
+        };
+        match check_card_signature(p, cs, holder.as_ref(), opts.backend) {
+            Ok((k, route)) => {
+                if let Some(c) = &holder
+                    && c.key.as_ref().ok().map(|x| &x.spki) != Some(&k.spki)
+                {
+                    return Err(RecordError::LevelUnsupported {
+                        claimed: claimed.name().into(),
+                        supported: "a card signature by a key other than the holder certificate's".into(),
+                    });
                 }
                 card_signature_verified = true;
+                card_signature_route = route;
             }
             Err(why) => {
                 return Err(RecordError::LevelUnsupported {
@@ -1000,6 +1127,7 @@ pub fn verify(record: &str, opts: &VerifyOptions<'_>) -> Result<VerifiedRecord, 
         eidas: claimed.eidas(),
         evidence: Value::Object(evidence.clone()),
         card_signature_verified,
+        card_signature_route,
         undisclosed: sd.len().saturating_sub(parsed.disclosures.len()),
         attributes,
     })

@@ -66,7 +66,9 @@ pub enum Level {
     CardPin,
     /// And the card signed the digest of this very record.
     CardSignature,
-    /// Reserved: a registry-assisted session (Dastine/MDAS) or registry status confirmation.
+    /// Reserved: registry confirmation of status. A card signature made through the
+    /// registry's session (Dastine) is `CardSignature` with `evidence.cardSignature.route =
+    /// "registry-assisted"`: the signature proves the card's key, not the registry's view.
     RegistryAssisted,
 }
 
