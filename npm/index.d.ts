@@ -689,6 +689,12 @@ export interface VerifiedRecord {
   eidas: string;
   evidence: Record<string, unknown>;
   cardSignatureVerified: boolean;
+  /**
+   * How the card's signature was made when it is a CMS: `'registry-assisted'` (through the
+   * registry's secure session, Dastine's NIDSign; the CMS is kept without its certificates).
+   * `null` for a raw card signature (PIV) or none.
+   */
+  cardSignatureRoute: 'registry-assisted' | null;
   attributes: Array<{ name: RecordAttributeName; value: unknown; provenance: Provenance }>;
   undisclosed: number;
 }

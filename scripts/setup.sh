@@ -35,7 +35,7 @@ ensure_wasm_tools() {
 
 ensure_node_modules() {
   command -v npm >/dev/null || ensure_packages nodejs npm
-  if [ ! -x pkg-tests/node_modules/.bin/wasm-opt ] || [ ! -x pkg-tests/node_modules/.bin/esbuild ] || [ ! -d pkg-tests/node_modules/playwright-core ]; then
+  if [ ! -x pkg-tests/node_modules/.bin/wasm-opt ] || [ ! -x pkg-tests/node_modules/.bin/esbuild ] || [ ! -d pkg-tests/node_modules/playwright-core ] || [ ! -d pkg-tests/node_modules/ws ]; then
     (cd pkg-tests && npm ci --no-audit --no-fund >/dev/null 2>&1) || { echo "setup: npm ci in pkg-tests failed" >&2; return 1; }
   fi
 }

@@ -62,16 +62,21 @@ const T = {
   'lvl-card-pin': ['افزون بر آن، تراشه رمز دارنده را در این پایانه پذیرفت (به گواهی پایانه؛ برای شخص ثالث قابل اثبات نیست).', 'In addition, the chip accepted the holder\'s PIN at this terminal (the terminal attests it; a third party cannot check it).'],
   'lvl-card-signature': ['افزون بر آن، کارت خودِ این سابقه را امضا کرد.', 'In addition, the card signed this very record.'],
   'lvl-registry-assisted': ['با کمک سامانهٔ ثبت احوال.', 'With the registry\'s help.'],
+  cardSign: ['کارت خودِ این سابقه را امضا کند (دستینه، با نشست سامانهٔ ثبت احوال)', 'Have the card sign this very record (Dastine, through the registry\'s session)'],
+  cardSignNote: ['کارت ملی فقط در نشست امن ثبت احوال امضا می‌کند؛ دستینه آن نشست را باز می‌کند و رمز امضا را در پنجرهٔ خودش می‌پرسد.', 'The national card signs only inside the registry\'s secure session; Dastine opens it and asks for the signing PIN in its own window.'],
+  cardSignature: ['امضای کارت', 'Card signature'],
+  'route-registry-assisted': ['امضای کارت بر همین سابقه، از راه نشست ثبت احوال (دستینه)، با گواهی امضای کارت بررسی شد', 'The card\'s signature over this record, made through the registry\'s session (Dastine), checked with the card\'s signing certificate'],
   eidas: ['برابر در eIDAS', 'eIDAS reading'],
   'eidas-low': ['پایین', 'Low'],
   'eidas-substantial': ['قابل توجه', 'Substantial'],
   'eidas-high': ['بالا', 'High'],
 };
-const STEPS = ['connecting', 'reading-certificate', 'verifying-pin', 'sealing'];
+const STEPS = ['connecting', 'reading-certificate', 'verifying-pin', 'card-signing', 'sealing'];
 const STEP_TEXT = {
   connecting: ['اتصال به کارت', 'Connecting to the card'],
   'reading-certificate': ['خواندن گواهی و پرونده‌های تراشه', 'Reading the certificate and chip files'],
   'verifying-pin': ['بررسی رمز در کارت', 'Checking the PIN on the card'],
+  'card-signing': ['امضای سابقه با کارت از راه دستینه', 'The card signs the record through Dastine'],
   sealing: ['ساختن، مهر و بایگانی سابقه در پایانه', 'The terminal makes, seals and archives the record'],
 };
 const HOLDERS = {
@@ -151,6 +156,8 @@ function renderOptions() {
 function syncHolders(keep) {
   const k = $('card-kind').value;
   $('virtual-options').classList.toggle('hidden', k === 'auto');
+  // The card's own signature needs Dastine (the site's licensed configuration) and the Iranian card.
+  $('card-sign-options').classList.toggle('hidden', !(counter && counter.dastine) || k === 'piv');
   const hs = HOLDERS[k] || [];
   $('holder').replaceChildren(...hs.map(([i, fa, en]) => el('option', { value: String(i) }, lang === 'en' ? en : fa)));
   if (keep && hs.some(([i]) => String(i) === keep)) $('holder').value = keep;
@@ -158,7 +165,8 @@ function syncHolders(keep) {
 
 let stepState = {};
 function renderSteps(state) {
-  $('steps').replaceChildren(...STEPS.map((s) => el('li', { class: state[s] || '' }, STEP_TEXT[s][lang === 'en' ? 1 : 0])));
+  const shown = STEPS.filter((s) => s !== 'card-signing' || state[s] || cardSignWanted());
+  $('steps').replaceChildren(...shown.map((s) => el('li', { class: state[s] || '' }, STEP_TEXT[s][lang === 'en' ? 1 : 0])));
 }
 function step(s) {
   for (const k of Object.keys(stepState)) if (stepState[k] === 'active') stepState[k] = 'done';
@@ -187,6 +195,34 @@ function checkNc() {
   $('nc-check').textContent = v === '' ? '' : nationalCodeOk(v) ? `✓ ${t('ncOk')}` : `✗ ${t('ncBad')}`;
 }
 
+
+// Dastine is offered when the server passes the site's licensed configuration.
+const cardSignWanted = () => !!(counter && counter.dastine && $('card-sign').checked && !$('card-sign-options').classList.contains('hidden'));
+
+function bytesOfBase64(b64) {
+  const s = atob(b64);
+  return Uint8Array.from(s, (c) => c.charCodeAt(0));
+}
+
+// The card signs the drafted record's digest through Dastine (the registry's session); the
+// server checks the CMS against the holder certificate read from the card and seals.
+async function signThroughDastine(body) {
+  step('card-signing');
+  const d = await api('/api/counter/record/draft', body);
+  const o = { config: counter.dastine.config, retries: 2, retryDelayMs: 1000, keepAliveMs: 0 };
+  if (counter.dastine.url) o.url = counter.dastine.url;
+  const ds = await connectCard({ transport: 'dastine', dastine: o });
+  let cms;
+  try {
+    await ds.authenticateByPin({});
+    await ds.selectCertificate({ from: 'token' });
+    cms = await ds.nidSign(bytesOfBase64(d.challenge));
+  } finally {
+    ds.close();
+  }
+  step('sealing');
+  return api(`/api/counter/record/${encodeURIComponent(d.draftId)}/card-signature`, { cms });
+}
 
 // What the terminal read from the chip, as the server's card facts.
 function factsOf(info, kind) {
@@ -253,8 +289,13 @@ async function makeRecord() {
       }
       facts.pin = 'accepted';
     }
-    step('sealing');
-    const r = await api('/api/counter/record', body);
+    let r;
+    if (cardSignWanted()) {
+      r = await signThroughDastine(body);
+    } else {
+      step('sealing');
+      r = await api('/api/counter/record', body);
+    }
     for (const k of STEPS) if (stepState[k]) stepState[k] = 'done';
     renderSteps(stepState);
     last = r;
@@ -301,6 +342,7 @@ function showRecord(r) {
     ['logIndex', digits(r.index), false],
   ];
   if (r.missing.length) sealRows.push(['missing', r.missing.map(attrLabel).join('، '), false]);
+  if (v.cardSignatureRoute) sealRows.push(['cardSignature', `✓ ${t(`route-${v.cardSignatureRoute}`)}`, false]);
   facts($('seal-facts'), sealRows);
   const ev = v.evidence || {};
   facts($('detail-facts'), [
@@ -325,6 +367,7 @@ async function main() {
     applyLang();
   });
   $('card-kind').addEventListener('change', () => syncHolders());
+  $('card-sign').addEventListener('change', () => renderSteps(stepState));
   $('national-code').addEventListener('input', checkNc);
   $('details-toggle').addEventListener('click', () => $('details').classList.toggle('hidden'));
   $('make-record').addEventListener('click', makeRecord);

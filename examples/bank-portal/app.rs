@@ -318,6 +318,8 @@ pub async fn start(cfg: Config) -> Result<Running, String> {
         .route("/api/counter/check", post(counter_check))
         .route("/api/counter/config", get(record::config))
         .route("/api/counter/record", post(record::make))
+        .route("/api/counter/record/draft", post(record::draft))
+        .route("/api/counter/record/{id}/card-signature", post(record::card_signature))
         .route("/api/counter/record/{id}/{file}", get(record::paper))
         .route("/api/counter/font.ttf", get(record::font))
         .route("/api/session", get(session))
@@ -847,12 +849,14 @@ async fn static_file(State(s): State<Arc<AppState>>, uri: Uri) -> Response {
             hs.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
             hs.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
             hs.insert("referrer-policy", HeaderValue::from_static("no-referrer"));
-            hs.insert(
-                "content-security-policy",
-                HeaderValue::from_static(
-                    "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
-                ),
+            // With Dastine configured, the pages may also reach its loopback service.
+            let extra = s.records.as_ref().and_then(record::Records::dastine_sources).unwrap_or_default();
+            let csp = format!(
+                "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; img-src 'self' data:; connect-src 'self'{extra}; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
             );
+            if let Ok(v) = HeaderValue::from_str(&csp) {
+                hs.insert("content-security-policy", v);
+            }
             r
         }
         Err(_) => error(StatusCode::NOT_FOUND, "NOT_FOUND", "no such file"),

@@ -11,8 +11,12 @@
 //!     [--redis-timeout-ms MS]
 //!     [--no-records] [--archive sqlite:PATH|postgres://...] [--institution FILE] [--terminal-id ID]
 //!     [--terminal-key PKCS8 --terminal-cert FILE... --institution-ca FILE...] [--archive-log-key FILE]
-//!     [--verify-url URL]
+//!     [--verify-url URL] [--dastine-config FILE [--dastine-url URL]]
 //! ```
+//! `--dastine-config FILE`: the site's licensed Dastine `<Configuration>` (signed by the vendor;
+//! hoviat passes it through, never makes one): the counter page then offers to have the card
+//! sign the record through Dastine (`card-signature`, route `registry-assisted`);
+//! `--dastine-url` replaces the middleware's loopback address (tests).
 //! Records at the counter (`record.rs`): on by default; the archive defaults to
 //! `sqlite:$TMPDIR/hoviat-counter-archive.sqlite`; in demo mode without `--terminal-key` the
 //! terminal key is the test institution's (crates/testkit/src/institution.rs); with `--no-demo`
@@ -158,6 +162,8 @@ async fn main() {
             "--institution-ca" => rec(&mut cfg).institution_ca.push(PathBuf::from(val())),
             "--archive-log-key" => rec(&mut cfg).log_key = Some(PathBuf::from(val())),
             "--verify-url" => rec(&mut cfg).verify_url = val(),
+            "--dastine-config" => rec(&mut cfg).dastine_config = Some(PathBuf::from(val())),
+            "--dastine-url" => rec(&mut cfg).dastine_url = Some(val()),
             "-h" | "--help" => usage("see the comment at the top of examples/bank-portal/main.rs"),
             other => usage(&format!("unknown argument {other}")),
         }

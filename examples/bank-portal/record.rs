@@ -7,6 +7,8 @@
 //!   card: {chipType, holderCertificate?, intermediates?, cardSerial?, cardReference?,
 //!   issueDate?, expiryDate?, pin?}, nonce?, token?}` →
 //!   `{record, level, eidas, missing, index, recordId, issuedAt, verified, links: {html, pdf}}`
+//! - `POST /api/counter/record/draft`  the same body → `{draftId, challenge, level, expiresIn}`
+//! - `POST /api/counter/record/{draftId}/card-signature`  `{cms}` → as `/api/counter/record`
 //! - `GET  /api/counter/record/{recordId}/{fa|en}.html|.pdf`   the paper copy
 //! - `GET  /api/counter/font.ttf`    the paper copy's font (Vazirmatn, OFL)
 //!
@@ -18,11 +20,19 @@
 //! session) the certificate the page read from the chip is validated against the registry here,
 //! and the page's `pin` is the terminal's report of what the chip answered to VERIFY: that is
 //! what level `card-pin` means (terminal-attested, records.md), and the record says so.
-//! `card-signature` (the card signing this very record) is not reachable from a browser page:
-//! the npm package's `Card` has no signing call; `hoviat record make --card --card-sign` does it.
+//! `card-signature` (the card signing this very record) for the Iranian card goes through the
+//! registry's session, which the vendor middleware Dastine opens: with `--dastine-config`, the
+//! page drafts the record (`POST /api/counter/record/draft` → `{draftId, challenge}`), has
+//! the card sign the challenge through Dastine's `NIDSign`, and sends the CMS
+//! (`POST /api/counter/record/{draftId}/card-signature` `{cms}`): the signer must be the holder's
+//! certificate read from the card, its path and revocation are checked against the registry,
+//! and the record reaches `card-signature` marked `registry-assisted`. Drafts wait 5 minutes,
+//! 256 at most, each used once.
 
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use axum::extract::{Path as UrlPath, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -61,6 +71,10 @@ pub struct RecordConfig {
     pub log_key: Option<PathBuf>,
     /// Where the paper copy's QR code says to verify.
     pub verify_url: String,
+    /// The site's licensed Dastine configuration (XML the vendor signed), passed to the page.
+    pub dastine_config: Option<PathBuf>,
+    /// The Dastine service's address when not the vendor's loopback default (tests).
+    pub dastine_url: Option<String>,
 }
 
 impl RecordConfig {
@@ -97,6 +111,23 @@ pub struct Records {
     /// Demo: the registry the virtual cards are issued by, per UTC day.
     demo_registry: Option<(String, Mutex<DayTrust>)>,
     registry: Option<Arc<TrustStore>>,
+    /// The Dastine settings the page gets (`{config, url?}`), when configured.
+    dastine: Option<Value>,
+    /// Drafts waiting for the card's signature (`/api/counter/record/draft`), by id.
+    pending: Mutex<HashMap<String, (Instant, Prepared)>>,
+}
+
+/// How long a draft waits for the card's signature: the holder types the SIGN PIN in Dastine's
+/// window and the registry's signing server answers.
+pub const DRAFT_TTL: Duration = Duration::from_secs(300);
+/// Most drafts waiting at once.
+pub const MAX_PENDING_DRAFTS: usize = 256;
+
+/// A record drafted from a card reading, not yet sealed.
+struct Prepared {
+    draft: record::RecordDraft,
+    at: UnixTime,
+    authenticated: bool,
 }
 
 fn pem_all(label: &str, b: &[u8]) -> Result<Vec<Vec<u8>>, String> {
@@ -207,7 +238,33 @@ impl Records {
             verify_url: cfg.verify_url.clone(),
             demo_registry,
             registry: trust.map(Arc::new),
+            pending: Mutex::new(HashMap::new()),
+            dastine: match &cfg.dastine_config {
+                Some(p) => {
+                    let xml = String::from_utf8(read(p)?).map_err(|_| "dastine config: not UTF-8")?;
+                    let mut d = json!({ "config": xml });
+                    if let Some(u) = &cfg.dastine_url {
+                        d["url"] = u.clone().into();
+                    }
+                    Some(d)
+                }
+                None => None,
+            },
         })
+    }
+
+    /// The CSP `connect-src` sources the pages need for Dastine (its two loopback addresses,
+    /// and the configured one), with a leading space; `None` without Dastine.
+    pub fn dastine_sources(&self) -> Option<String> {
+        let d = self.dastine.as_ref()?;
+        let mut s = String::from(" ws://127.0.0.1:51356 wss://localhost.dastine.pki.co.ir:51357");
+        if let Some(u) = d.get("url").and_then(Value::as_str)
+            && u.bytes().all(|b| b.is_ascii_graphic() && b != b';' && b != b',')
+        {
+            s.push(' ');
+            s.push_str(u);
+        }
+        Some(s)
     }
 
     fn registry(&self) -> Option<Arc<TrustStore>> {
@@ -280,34 +337,35 @@ pub(super) async fn config(State(s): State<Arc<AppState>>) -> Response {
             "terminal": r.terminal_id,
             "attributes": attrs,
             "maxRequestBytes": MAX_RECORD_REQUEST,
+            "dastine": r.dastine,
         }),
     )
 }
 
-/// `POST /api/counter/record`.
-pub(super) async fn make(State(s): State<Arc<AppState>>, h: HeaderMap, body: axum::body::Bytes) -> Response {
-    let Some(recs) = &s.records else {
-        return error(StatusCode::NOT_FOUND, "NOT_FOUND", "records are not configured");
-    };
-    if !is_json(&h) {
-        return error(
+/// The request checks and the draft shared by `/api/counter/record` and its two-step form.
+async fn prepare(s: &Arc<AppState>, h: &HeaderMap, body: &[u8]) -> Result<Prepared, Response> {
+    if s.records.is_none() {
+        return Err(error(StatusCode::NOT_FOUND, "NOT_FOUND", "records are not configured"));
+    }
+    if !is_json(h) {
+        return Err(error(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "UNSUPPORTED_MEDIA_TYPE",
             "POST with Content-Type: application/json",
-        );
+        ));
     }
     if body.len() > MAX_RECORD_REQUEST {
-        return error(
+        return Err(error(
             StatusCode::PAYLOAD_TOO_LARGE,
             "REQUEST_TOO_LARGE",
             &format!("the request is over {MAX_RECORD_REQUEST} bytes"),
-        );
+        ));
     }
-    let b: RecordBody = match serde_json::from_slice(&body) {
+    let b: RecordBody = match serde_json::from_slice(body) {
         Ok(b) => b,
         Err(e) => {
             let m: String = e.to_string().chars().take(200).collect();
-            return bad(&format!("the body: {m}"));
+            return Err(bad(&format!("the body: {m}")));
         }
     };
     let mut card = b.card;
@@ -318,10 +376,10 @@ pub(super) async fn make(State(s): State<Arc<AppState>>, h: HeaderMap, body: axu
             let token = match token {
                 Value::String(t) => t.clone(),
                 t @ Value::Object(_) => t.to_string(),
-                _ => return bad("token must be an object or a string"),
+                _ => return Err(bad("token must be an object or a string")),
             };
-            let client = super::cookie_value(&h, super::prelogin_cookie(s.secure_cookie)).unwrap_or_default();
-            let (s2, t2, n2) = (Arc::clone(&s), token.clone(), nonce.clone());
+            let client = super::cookie_value(h, super::prelogin_cookie(s.secure_cookie)).unwrap_or_default();
+            let (s2, t2, n2) = (Arc::clone(s), token.clone(), nonce.clone());
             match tokio::task::spawn_blocking(move || {
                 s2.refresh_demo_trust();
                 s2.svc.verify_login_bound(&t2, &n2, &client)
@@ -329,17 +387,17 @@ pub(super) async fn make(State(s): State<Arc<AppState>>, h: HeaderMap, body: axu
             .await
             {
                 Ok(Ok(_)) => {}
-                Ok(Err(e)) => return token_error(&e),
+                Ok(Err(e)) => return Err(token_error(&e)),
                 Err(_) => {
-                    return error(
+                    return Err(error(
                         StatusCode::INTERNAL_SERVER_ERROR,
                         "INTERNAL_ERROR",
                         "verification failed",
-                    );
+                    ));
                 }
             }
             let Ok(u) = hoviat::token::UnverifiedToken::parse(&token) else {
-                return token_error(&hoviat::token::TokenError::Malformed("token".into()));
+                return Err(token_error(&hoviat::token::TokenError::Malformed("token".into())));
             };
             card.holder_certificate = u.unverified_certificate;
             card.intermediates = u.unverified_intermediates;
@@ -347,25 +405,23 @@ pub(super) async fn make(State(s): State<Arc<AppState>>, h: HeaderMap, body: axu
             true
         }
         (None, None) => false,
-        _ => return bad("nonce and token go together"),
+        _ => return Err(bad("nonce and token go together")),
     };
     if card.holder_certificate.is_empty() {
-        return error(
+        return Err(error(
             StatusCode::UNPROCESSABLE_ENTITY,
             "RECORD_MALFORMED",
             "card.holderCertificate is required without a token",
-        );
+        ));
     }
-    let Some(registry) = recs.registry() else {
-        return error(StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL_ERROR", "no registry trust");
-    };
+    let registry = registry_of(s)?;
     let op = OperatorInput {
         national_code: b.operator.national_code.filter(|c| !c.trim().is_empty()),
         face_match: b.operator.face_match,
     };
-    let s2 = Arc::clone(&s);
+    let s2 = Arc::clone(s);
     let (purpose, operator) = (b.purpose, b.operator.id);
-    let made = tokio::task::spawn_blocking(move || -> Result<Value, Response> {
+    let drafted = tokio::task::spawn_blocking(move || -> Result<Prepared, Response> {
         let Some(recs) = &s2.records else {
             return Err(error(StatusCode::NOT_FOUND, "NOT_FOUND", "records are not configured"));
         };
@@ -392,54 +448,90 @@ pub(super) async fn make(State(s): State<Arc<AppState>>, h: HeaderMap, body: axu
             rand_chacha::ChaCha20Rng::from_seed(seed)
         };
         let draft = record::draft(&req, backend, &mut rng).map_err(|e| record_error(&e))?;
-        let level = draft.level();
-        let missing = draft.missing().to_vec();
-        let rec = draft
-            .seal(&recs.chain, &recs.key as &dyn record::TerminalSigner, backend)
-            .map_err(|e| record_error(&e))?;
-        // The seal is checked as any verifier would before the record is kept.
-        let v = record::verify(
-            &rec,
-            &VerifyOptions {
-                institution_ca: &recs.institution_ca,
-                at: None,
-                institution: Some(&recs.institution),
-                backend,
-            },
-        )
-        .map_err(|e| record_error(&e))?;
-        let (leaf, personal) =
-            alog::split_record(&rec).map_err(|e| error(StatusCode::INTERNAL_SERVER_ERROR, e.code(), &e.to_string()))?;
-        let mut ar = hoviat_archive::store::open(&recs.archive)
-            .map_err(|e| error(StatusCode::INTERNAL_SERVER_ERROR, e.code(), &e.to_string()))?;
-        let (index, checkpoint) = ar
-            .append(
-                &leaf,
-                &personal,
-                recs.log_key.as_ref().map(|(k, o)| (k.as_str(), o.as_str())),
-            )
-            .map_err(|e| error(StatusCode::INTERNAL_SERVER_ERROR, e.code(), &e.to_string()))?;
-        let id = leaf.record_id.clone();
-        Ok(json!({
-            "record": rec,
-            "level": level,
-            "eidas": level.eidas(),
-            "levelText": {"fa": level.label_fa(), "en": level.label_en()},
-            "missing": missing,
-            "issuedAt": at.to_string(),
-            "iat": at.0,
-            "index": index,
-            "recordId": id,
-            "checkpoint": checkpoint,
-            "verified": v,
-            "links": {
-                "html": {"fa": format!("/api/counter/record/{id}/fa.html"), "en": format!("/api/counter/record/{id}/en.html")},
-                "pdf": {"fa": format!("/api/counter/record/{id}/fa.pdf"), "en": format!("/api/counter/record/{id}/en.pdf")},
-            },
-        }))
+        Ok(Prepared {
+            draft,
+            at,
+            authenticated,
+        })
     })
     .await;
-    let mut v = match made {
+    drafted.unwrap_or_else(|_| {
+        Err(error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "INTERNAL_ERROR",
+            "record task failed",
+        ))
+    })
+}
+
+fn registry_of(s: &AppState) -> Result<Arc<TrustStore>, Response> {
+    s.records
+        .as_ref()
+        .and_then(Records::registry)
+        .ok_or_else(|| error(StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL_ERROR", "no registry trust"))
+}
+
+/// Seals a draft, checks the seal as any verifier would, stores the record in the archive.
+fn seal_and_store(recs: &Records, p: Prepared) -> Result<Value, Response> {
+    let backend = hoviat::pki::alg::default_backend();
+    let at = p.at;
+    let draft = p.draft;
+    let level = draft.level();
+    let missing = draft.missing().to_vec();
+    let rec = draft
+        .seal(&recs.chain, &recs.key as &dyn record::TerminalSigner, backend)
+        .map_err(|e| record_error(&e))?;
+    let v = record::verify(
+        &rec,
+        &VerifyOptions {
+            institution_ca: &recs.institution_ca,
+            at: None,
+            institution: Some(&recs.institution),
+            backend,
+        },
+    )
+    .map_err(|e| record_error(&e))?;
+    let (leaf, personal) =
+        alog::split_record(&rec).map_err(|e| error(StatusCode::INTERNAL_SERVER_ERROR, e.code(), &e.to_string()))?;
+    let mut ar = hoviat_archive::store::open(&recs.archive)
+        .map_err(|e| error(StatusCode::INTERNAL_SERVER_ERROR, e.code(), &e.to_string()))?;
+    let (index, checkpoint) = ar
+        .append(
+            &leaf,
+            &personal,
+            recs.log_key.as_ref().map(|(k, o)| (k.as_str(), o.as_str())),
+        )
+        .map_err(|e| error(StatusCode::INTERNAL_SERVER_ERROR, e.code(), &e.to_string()))?;
+    let id = leaf.record_id.clone();
+    Ok(json!({
+        "record": rec,
+        "level": level,
+        "eidas": level.eidas(),
+        "levelText": {"fa": level.label_fa(), "en": level.label_en()},
+        "missing": missing,
+        "issuedAt": at.to_string(),
+        "iat": at.0,
+        "index": index,
+        "recordId": id,
+        "checkpoint": checkpoint,
+        "verified": v,
+        "authenticated": p.authenticated,
+        "links": {
+            "html": {"fa": format!("/api/counter/record/{id}/fa.html"), "en": format!("/api/counter/record/{id}/en.html")},
+            "pdf": {"fa": format!("/api/counter/record/{id}/fa.pdf"), "en": format!("/api/counter/record/{id}/en.pdf")},
+        },
+    }))
+}
+
+/// Runs [`seal_and_store`] off the async threads and logs the sealed record.
+async fn finish(s: &Arc<AppState>, p: Prepared) -> Response {
+    let s2 = Arc::clone(s);
+    let made = tokio::task::spawn_blocking(move || match &s2.records {
+        Some(recs) => seal_and_store(recs, p),
+        None => Err(error(StatusCode::NOT_FOUND, "NOT_FOUND", "records are not configured")),
+    })
+    .await;
+    let v = match made {
         Ok(Ok(v)) => v,
         Ok(Err(r)) => return r,
         Err(_) => {
@@ -450,7 +542,6 @@ pub(super) async fn make(State(s): State<Arc<AppState>>, h: HeaderMap, body: axu
             );
         }
     };
-    v["authenticated"] = authenticated.into();
     s.svc.logger().event(
         "record_sealed",
         &[
@@ -460,6 +551,135 @@ pub(super) async fn make(State(s): State<Arc<AppState>>, h: HeaderMap, body: axu
         ],
     );
     json_response(StatusCode::OK, v)
+}
+
+/// `POST /api/counter/record`: drafts, seals and stores in one step.
+pub(super) async fn make(State(s): State<Arc<AppState>>, h: HeaderMap, body: axum::body::Bytes) -> Response {
+    match prepare(&s, &h, &body).await {
+        Ok(p) => finish(&s, p).await,
+        Err(r) => r,
+    }
+}
+
+/// `POST /api/counter/record/draft`: the same body as `/api/counter/record`; the record is
+/// drafted but not sealed, and waits [`DRAFT_TTL`] for the card's signature over
+/// `challenge` (the SHA-256 of the record's binding message, base64). Answers
+/// `{draftId, challenge, level, expiresIn}`.
+pub(super) async fn draft(State(s): State<Arc<AppState>>, h: HeaderMap, body: axum::body::Bytes) -> Response {
+    let p = match prepare(&s, &h, &body).await {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    let Some(recs) = &s.records else {
+        return error(StatusCode::NOT_FOUND, "NOT_FOUND", "records are not configured");
+    };
+    let Ok(id) = hoviat_rp::create_nonce() else {
+        return error(StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL_ERROR", "no randomness");
+    };
+    let id: String = id.chars().filter(char::is_ascii_alphanumeric).collect();
+    let challenge = {
+        use base64::Engine;
+        base64::engine::general_purpose::STANDARD.encode(p.draft.card_challenge())
+    };
+    let level = p.draft.level();
+    {
+        let Ok(mut pending) = recs.pending.lock() else {
+            return error(StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL_ERROR", "draft store");
+        };
+        let now = Instant::now();
+        pending.retain(|_, (t, _)| now.duration_since(*t) < DRAFT_TTL);
+        if pending.len() >= MAX_PENDING_DRAFTS {
+            return error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "SERVER_BUSY",
+                "too many records are waiting for a card signature; try again in a few minutes",
+            );
+        }
+        pending.insert(id.clone(), (now, p));
+    }
+    json_response(
+        StatusCode::OK,
+        json!({
+            "draftId": id,
+            "challenge": challenge,
+            "level": level,
+            "expiresIn": DRAFT_TTL.as_secs(),
+        }),
+    )
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CardSignatureBody {
+    /// The CMS the card made over the challenge (base64, PEM or DER as base64).
+    cms: String,
+}
+
+/// `POST /api/counter/record/{draftId}/card-signature` `{cms}`: the card's CMS signature over
+/// the draft's challenge (Dastine's NIDSign); checked by `RecordDraft::attach_card_cms`
+/// (signer = the holder's certificate read from the card, path and revocation against the
+/// registry, no SHA-1), then sealed and stored as `/api/counter/record` does. A draft is used
+/// once: a refused signature ends it.
+pub(super) async fn card_signature(
+    State(s): State<Arc<AppState>>,
+    UrlPath(id): UrlPath<String>,
+    h: HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
+    let Some(recs) = &s.records else {
+        return error(StatusCode::NOT_FOUND, "NOT_FOUND", "records are not configured");
+    };
+    if !is_json(&h) {
+        return error(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "UNSUPPORTED_MEDIA_TYPE",
+            "POST with Content-Type: application/json",
+        );
+    }
+    if body.len() > MAX_RECORD_REQUEST {
+        return error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "REQUEST_TOO_LARGE",
+            &format!("the request is over {MAX_RECORD_REQUEST} bytes"),
+        );
+    }
+    let b: CardSignatureBody = match serde_json::from_slice(&body) {
+        Ok(b) => b,
+        Err(e) => {
+            let m: String = e.to_string().chars().take(200).collect();
+            return bad(&format!("the body: {m}"));
+        }
+    };
+    let taken = recs.pending.lock().ok().and_then(|mut p| p.remove(&id));
+    let Some((t, mut p)) = taken.filter(|(t, _)| t.elapsed() < DRAFT_TTL) else {
+        return error(
+            StatusCode::NOT_FOUND,
+            "NOT_FOUND",
+            "no record draft with this id is waiting (each is used once and expires after 5 minutes)",
+        );
+    };
+    let _ = t;
+    let registry = match registry_of(&s) {
+        Ok(r) => r,
+        Err(r) => return r,
+    };
+    let attached = tokio::task::spawn_blocking(move || {
+        let backend = hoviat::pki::alg::default_backend();
+        let at = UnixTime::now();
+        p.draft
+            .attach_card_cms(b.cms.as_bytes(), &registry, &record::holder_path_options(at), backend)
+            .map(|_| p)
+    })
+    .await;
+    match attached {
+        Ok(Ok(p)) => finish(&s, p).await,
+        Ok(Err(e)) => record_error(&e),
+        Err(_) => error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "INTERNAL_ERROR",
+            "record task failed",
+        ),
+    }
 }
 
 /// `GET /api/counter/record/{id}/{fa|en}.{html|pdf}`: the paper copy of a stored record.

@@ -11,8 +11,14 @@
 //        answers `result`, never answers, closes the socket, or sends `raw` as is
 //   GET  /__fake/state  {calls, overlaps, configured}  (overlaps: a command that arrived while
 //        another was being answered; the client must send one at a time)
+//   POST /__fake/card {profile, holder, layout?, seed?}  insert a virtual card (the npm
+//        package's VirtualCard, loaded from --virtual-module): from then on the token's
+//        certificate is the card's signing certificate, and CmsSign / NIDSign have the card
+//        sign (VirtualCard.registrySign: what the registry's secure session makes the card do)
+//        with its own key, as the counter's card-signature records need; {} removes it
 //
-// Usage: node fake-dastine.mjs --pki DIR --licensed-config FILE [--port N] [--ssl-port N]
+// Usage: node fake-dastine.mjs [--pki DIR] --licensed-config FILE [--port N] [--ssl-port N]
+//        [--virtual-module PATH]   (PATH: pkg/node/virtual.mjs, or the installed hoviat/virtual)
 // Prints "fake-dastine: listening ws:N wss:M" when ready.
 import http from 'node:http';
 import https from 'node:https';
@@ -26,6 +32,7 @@ import { WebSocketServer } from 'ws';
 const args = process.argv.slice(2);
 const arg = (k, d) => { const i = args.indexOf('--' + k); return i >= 0 ? args[i + 1] : d; };
 const PKI = arg('pki');
+const VIRTUAL_MODULE = arg('virtual-module');
 const LICENSED = readFileSync(arg('licensed-config'), 'utf8');
 const PORT = Number(arg('port', 51356));
 const SSL_PORT = Number(arg('ssl-port', 51357));
@@ -34,7 +41,7 @@ const tmp = mkdtempSync(path.join(os.tmpdir(), 'fake-dastine-'));
 process.on('exit', () => rmSync(tmp, { recursive: true, force: true }));
 
 // The test registry's holders with a key: 00-good (RSA), 01-good (EC P-256), ...
-const holders = readdirSync(path.join(PKI, 'holders'))
+const holders = (PKI ? readdirSync(path.join(PKI, 'holders')) : [])
   .filter((f) => f.endsWith('.key.pem'))
   .map((f) => {
     const base = path.join(PKI, 'holders', f.replace(/\.key\.pem$/, ''));
@@ -45,6 +52,20 @@ const holders = readdirSync(path.join(PKI, 'holders'))
   })
   .sort((a, b) => a.name.localeCompare(b.name));
 const good = holders.filter((h) => /-good$/.test(h.name));
+
+// The inserted virtual card, when the test put one in (POST /__fake/card).
+let card = null;
+async function insertCard(o) {
+  if (!o || o.profile === undefined) { card = null; return; }
+  const { VirtualCard } = await import(VIRTUAL_MODULE || 'hoviat/virtual');
+  const vc = new VirtualCard(o);
+  const certs = vc.info().certificates || [];
+  const c = certs.find((x) => x.slot === 'ir-nid-sign') || certs[0];
+  card = { vc, der: Buffer.from(c.der, 'base64'), subject: c.subject || '' };
+}
+function cardSign(dataB64, attach, hash) {
+  return Buffer.from(card.vc.registrySign(Buffer.from(dataB64, 'base64'), { hash, attach })).toString('base64');
+}
 
 const injected = new Map(); // command -> action
 const state = { calls: [], overlaps: 0, configured: false };
@@ -93,6 +114,9 @@ function session(ws) {
     if (!s.configured) return reply(cmd, 81); // no licensed configuration for this page yet
     switch (cmd) {
       case 'SelectCertificateFromTokenByUI':
+        if (card) { s.selected = { card: true, der: card.der }; return reply(cmd, 0); }
+        s.selected = good.find((h) => !m.issuer || h.subject.includes(m.issuer)) || null;
+        return reply(cmd, s.selected ? 0 : 89);
       case 'SelectCertificateFromWindowsByUI':
         s.selected = good.find((h) => !m.issuer || h.subject.includes(m.issuer)) || null;
         return reply(cmd, s.selected ? 0 : 89);
@@ -110,6 +134,10 @@ function session(ws) {
         if (!isB64(m.data)) return reply(cmd, 34);
         const md = { SHA1: 'sha1', SHA256: 'sha256', SHA384: 'sha384', SHA512: 'sha512' }[m.hash || 'SHA1'];
         if (!md) return reply(cmd, 12);
+        if (s.selected.card) {
+          if (!card) return reply(cmd, 89); // the card was taken out
+          try { return reply(cmd, cardSign(m.data, truthy(m.attach), m.hash || 'SHA1')); } catch { return reply(cmd, 56); }
+        }
         try { return reply(cmd, cmsSign(s.selected, m.data, truthy(m.attach), md)); } catch { return reply(cmd, 56); }
       }
       case 'NIDAuthenticateByPIN':
@@ -118,7 +146,11 @@ function session(ws) {
       case 'NIDSign': {
         if (!s.authenticated) return reply(cmd, 93);
         if (!isB64(m.data)) return reply(cmd, 34);
-        const h = s.selected || good[0];
+        if (card) {
+          try { return reply(cmd, cardSign(m.data, true, 'SHA256')); } catch { return reply(cmd, 56); }
+        }
+        const h = (s.selected && !s.selected.card && s.selected) || good[0];
+        if (!h) return reply(cmd, 89);
         try { return reply(cmd, cmsSign(h, m.data, true, 'sha256')); } catch { return reply(cmd, 56); }
       }
       default:
@@ -137,6 +169,19 @@ function control(req, res) {
       const a = JSON.parse(body);
       injected.set(a.command, a);
       res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+    });
+    return;
+  }
+  if (req.method === 'POST' && url.pathname === '/__fake/card') {
+    let body = '';
+    req.on('data', (c) => { body += c; });
+    req.on('end', async () => {
+      try {
+        await insertCard(JSON.parse(body || '{}'));
+        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ inserted: !!card, subject: card ? card.subject : null }));
+      } catch (e) {
+        res.writeHead(400, { 'content-type': 'application/json' }).end(JSON.stringify({ error: String(e && e.message || e) }));
+      }
     });
     return;
   }

@@ -34,8 +34,23 @@ function startServer(args) {
   });
 }
 
+// The FAKE Dastine service (test equipment, pkg-tests/dastine/fake-dastine.mjs) with a virtual
+// card inserted: the counter's card-signature records go through it (NIDSign -> the card's CMS).
+const LICENSED = '<Configuration><!-- TEST EQUIPMENT: accepted only by the fake Dastine service --><Site>counter</Site><Signature>fake-vendor-signature</Signature></Configuration>';
+writeFileSync(path.join(work, 'dastine-licensed.xml'), LICENSED);
+const fake = spawn(process.execPath, [path.join(root, 'pkg-tests', 'dastine', 'fake-dastine.mjs'), '--licensed-config', path.join(work, 'dastine-licensed.xml'),
+  '--port', '0', '--ssl-port', '0', '--virtual-module', path.join(root, 'pkg', 'node', 'virtual.mjs')], { stdio: ['ignore', 'pipe', 'inherit'] });
+const fakePort = await new Promise((resolve, reject) => {
+  let out = '';
+  fake.stdout.on('data', (d) => { out += d; const m = out.match(/listening ws:(\d+)/); if (m) resolve(Number(m[1])); });
+  fake.on('exit', (c) => reject(new Error('fake-dastine exited ' + c)));
+  setTimeout(() => reject(new Error('fake-dastine did not start')), 20_000);
+});
+const fakeCtl = (p, body) => fetch(`http://127.0.0.1:${fakePort}${p}`, body === undefined ? {} : { method: 'POST', body: JSON.stringify(body) }).then((x) => x.json());
+
 const db = path.join(work, 'archive.sqlite');
-const srv = await startServer(['--archive', `sqlite:${db}`, ...serverArgs]);
+const srv = await startServer(['--archive', `sqlite:${db}`, '--dastine-config', path.join(work, 'dastine-licensed.xml'),
+  '--dastine-url', `ws://127.0.0.1:${fakePort}/dastine`, ...serverArgs]);
 const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', headless: true,
   args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'] });
 const FA_DIGIT = /[۰-۹]/;
@@ -50,6 +65,7 @@ async function makeOnce(page, o) {
   await page.fill('#operator-id', o.operator || 'clerk-7');
   await page.fill('#national-code', o.nationalCode || '');
   if (o.face) await page.check('#face-match'); else await page.uncheck('#face-match');
+  if (o.cardSign) await page.check('#card-sign'); else if (await page.isVisible('#card-sign')) await page.uncheck('#card-sign');
   await page.click('#make-record');
   await page.waitForFunction(() => ['sealed', 'error'].includes(document.body.dataset.status), null, { timeout: 90_000 });
   return page.evaluate(() => ({
@@ -141,6 +157,56 @@ try {
     n++;
   }
 
+  // The card signs the record through Dastine (the registry's session): card-signature,
+  // marked registry-assisted. The fake service holds the same virtual card as the page.
+  {
+    await fakeCtl('/__fake/card', { profile: 'ir-nid', holder: 0, layout: 'iran' });
+    const c = { kind: 'ir-nid', holder: 0, pin: '1234', purpose: 'account-opening', face: true, cardSign: true };
+    const r = await makeOnce(page, c);
+    const st = await fakeCtl('/__fake/state');
+    if (r.status !== 'sealed') fail('ir-nid card-signature through Dastine', JSON.stringify(r).slice(0, 600));
+    else {
+      check('ir-nid card-signature through Dastine: level card-signature computed by the server', r.level === 'card-signature', r.level);
+      check('the seal facts say the card signed through the registry\'s session (Persian)', /دستینه/.test(r.seal) && FA_DIGIT.test(r.seal), r.seal);
+      check('Dastine was driven one command at a time: SetConfig, NIDAuthenticateByPIN, NIDSign',
+        ['SetConfig', 'NIDAuthenticateByPIN', 'SelectCertificateFromTokenByUI', 'NIDSign'].every((k) => st.calls.includes(k)) && st.overlaps === 0, JSON.stringify(st));
+      writeFileSync(path.join(work, `rec-${n}-card-signature.sdjwt`), r.record);
+      n++;
+      await page.screenshot({ path: path.join(shots, 'record-card-signature-fa.png'), fullPage: true });
+      await page.click('#lang-toggle');
+      const en = await page.evaluate(() => document.getElementById('seal-facts').textContent);
+      check('English: the card signature route in words', /registry's session \(Dastine\)/.test(en), en);
+      await page.screenshot({ path: path.join(shots, 'record-card-signature-en.png'), fullPage: true });
+      await page.click('#lang-toggle');
+    }
+    // Another card in Dastine than the one read at the counter: refused, not sealed.
+    await fakeCtl('/__fake/card', { profile: 'ir-nid', holder: 1, layout: 'iran' });
+    const other = await makeOnce(page, c);
+    check('a signature by another card than the one read: RECORD_CARD_SIGNATURE_INVALID',
+      other.status === 'error' && other.code === 'RECORD_CARD_SIGNATURE_INVALID' && other.message.includes(MESSAGES.RECORD_CARD_SIGNATURE_INVALID[0]), JSON.stringify(other).slice(0, 400));
+    await fakeCtl('/__fake/card', { profile: 'ir-nid', holder: 0, layout: 'iran' });
+    // Dastine's own errors reach the clerk as their codes and sentences.
+    for (const [command, result, code] of [['NIDSign', '211', 'DASTINE_NID_SIGNING_SERVER_UNAVAILABLE'], ['NIDAuthenticateByPIN', '14', 'DASTINE_PIN_WRONG'], ['NIDSign', '206', 'DASTINE_NID_SM_SERVER_UNREACHABLE']]) {
+      await fakeCtl('/__fake/inject', { command, result });
+      const e = await makeOnce(page, c);
+      check(`Dastine ${command} error ${result} at the counter → ${code} with its Persian sentence`,
+        e.status === 'error' && e.code === code && MESSAGES[code] && e.message.includes(MESSAGES[code][0]), JSON.stringify(e).slice(0, 300));
+    }
+    await fakeCtl('/__fake/reset');
+    // The two-step endpoints, straight: a draft is used once; an unknown one is 404.
+    const two = await page.evaluate(async (der) => {
+      const post = (u, b) => fetch(u, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(b) }).then(async (x) => [x.status, await x.json()]);
+      const d = await post('/api/counter/record/draft', { purpose: 'sim-registration', operator: { id: 'clerk-7' }, card: { chipType: 'virtual-ir-nid', holderCertificate: der, pin: 'accepted' } });
+      const junk = await post(`/api/counter/record/${d[1].draftId}/card-signature`, { cms: 'MIIB' });
+      const again = await post(`/api/counter/record/${d[1].draftId}/card-signature`, { cms: 'MIIB' });
+      const unknown = await post(`/api/counter/record/${'A'.repeat(40)}/card-signature`, { cms: 'MIIB' });
+      return { draft: [d[0], d[1].level, typeof d[1].challenge === 'string' && atob(d[1].challenge).length], junk: [junk[0], junk[1].error && junk[1].error.code], again: [again[0], again[1].error && again[1].error.code], unknown: [unknown[0], unknown[1].error && unknown[1].error.code] };
+    }, new VirtualCard({ profile: 'ir-nid', holder: 0, layout: 'iran' }).info().certificates.find((x) => x.slot === 'ir-nid-sign').der);
+    check(`draft: 200, level card-pin, a 32-byte challenge (${JSON.stringify(two.draft)}); a CMS that is not one: 422 RECORD_CARD_SIGNATURE_INVALID; the draft is then gone (404), an unknown one 404`,
+      two.draft[0] === 200 && two.draft[1] === 'card-pin' && two.draft[2] === 32 && two.junk[0] === 422 && two.junk[1] === 'RECORD_CARD_SIGNATURE_INVALID'
+      && two.again[0] === 404 && two.again[1] === 'NOT_FOUND' && two.unknown[0] === 404 && two.unknown[1] === 'NOT_FOUND', JSON.stringify(two));
+  }
+
   // The npm package in the page: makeRecord seals with a non-extractable WebCrypto ES256 key
   // (imported from the test institution's PKCS#8 with extractable: false), verifyRecord checks it.
   const kitDir = process.env.RECORD_KIT;
@@ -220,6 +286,7 @@ try {
 } finally {
   await browser.close();
   srv.proc.kill();
+  fake.kill();
 }
 console.log(`record-e2e: ${failed} failed`);
 process.exit(failed ? 1 : 0);

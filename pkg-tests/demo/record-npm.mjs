@@ -52,15 +52,52 @@ try {
 } catch (e) { fail('verifyRecord CLI card-signature record', `${e.code}: ${e.message}`); }
 
 // 2. Server-made records.
-const want = { certificate: 'certificate', 'card-pin': 'card-pin' };
+const want = { certificate: 'certificate', 'card-pin': 'card-pin', 'card-signature': 'card-signature' };
+let cmsRecords = 0;
 for (const f of readdirSync(srvOut).filter((x) => x.startsWith('rec-') && x.endsWith('.sdjwt')).sort()) {
   const rec = readFileSync(path.join(srvOut, f), 'utf8');
   const lvl = f.replace(/^rec-\d+-/, '').replace('.sdjwt', '');
   try {
     const v = await verifyRecord(rec, { institutionCa: [readFileSync(path.join(srvOut, 'institution-ca.pem'), 'utf8')], institution: readFileSync(path.join(srvOut, 'institution.json'), 'utf8') });
-    check(`verifyRecord: server-made ${f} (${v.level})`, v.level === want[lvl], v.level);
+    check(`verifyRecord: server-made ${f} (${v.level}${v.cardSignatureRoute ? ', ' + v.cardSignatureRoute : ''})`,
+      v.level === want[lvl] && (lvl !== 'card-signature' || v.cardSignatureRoute === 'registry-assisted'), JSON.stringify([v.level, v.cardSignatureRoute]));
   } catch (e) { fail(`verifyRecord ${f}`, `${e.code}: ${e.message}`); }
+  if (lvl === 'card-signature') {
+    cmsRecords++;
+    // Independently of hoviat: OpenSSL checks the card's CMS kept in the record against the
+    // disclosed holder certificate, over the SHA-256 of the record's binding message (the
+    // payload without level and evidence.cardSignature, keys sorted, no whitespace).
+    const parts = rec.split('~');
+    const payload = JSON.parse(Buffer.from(parts[0].split('.')[1], 'base64url'));
+    const cs = payload.evidence.cardSignature;
+    const canon = (x) => (Array.isArray(x) ? `[${x.map(canon).join(',')}]`
+      : x && typeof x === 'object' ? `{${Object.keys(x).sort().map((k) => `${JSON.stringify(k)}:${canon(x[k])}`).join(',')}}` : JSON.stringify(x));
+    const bound = { ...payload, evidence: { ...payload.evidence } };
+    delete bound.level;
+    delete bound.evidence.cardSignature;
+    const digest = crypto.createHash('sha256').update(canon(bound)).digest();
+    const cert = parts.slice(1).filter(Boolean).map((d) => JSON.parse(Buffer.from(d, 'base64url'))).find((d) => d[1] === 'holder_certificate');
+    const dir = srvOut;
+    writeFileSync(path.join(dir, 'card.cms'), Buffer.from(cs.cms, 'base64url'));
+    writeFileSync(path.join(dir, 'card.digest'), digest);
+    writeFileSync(path.join(dir, 'card-altered.digest'), Buffer.concat([digest.subarray(0, 31), Buffer.from([digest[31] ^ 1])]));
+    writeFileSync(path.join(dir, 'holder.pem'), `-----BEGIN CERTIFICATE-----\n${cert[2].value.match(/.{1,64}/g).join('\n')}\n-----END CERTIFICATE-----\n`);
+    const osslVerify = (content) => {
+      try {
+        execFileSync('openssl', ['cms', '-verify', '-binary', '-inform', 'DER', '-in', path.join(dir, 'card.cms'), '-content', path.join(dir, content),
+          '-certfile', path.join(dir, 'holder.pem'), '-nointern', '-noverify', '-out', '/dev/null'], { stdio: ['ignore', 'ignore', 'pipe'] });
+        return 'verified';
+      } catch (e) { return String(e.stderr || e.message).split('\n')[0]; }
+    };
+    const good = osslVerify('card.digest');
+    const altered = osslVerify('card-altered.digest');
+    check(`openssl cms -verify: the card's CMS in ${f} is the holder certificate's signature over the record's digest (${good}); another digest refused`,
+      cs.route === 'registry-assisted' && good === 'verified' && altered !== 'verified', JSON.stringify({ good, altered }));
+    const certDer = Buffer.from(cert[2].value, 'base64');
+    check(`${f}: the holder certificate is not inside the kept CMS (names stay selectively disclosed)`, !Buffer.from(cs.cms, 'base64url').includes(certDer), '');
+  }
 }
+check(`server-made card-signature records checked: ${cmsRecords}`, cmsRecords >= 1, 'none (the Dastine case did not seal)');
 
 // 3. disclose: a presentation with two attributes verifies and holds only those.
 const pres = await disclose(cliRec, ['given_name', 'family_name']);

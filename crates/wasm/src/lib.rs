@@ -641,6 +641,12 @@ pub(crate) fn virtual_opts(opts: JsValue) -> Result<(JsValue, String, String), J
     Ok((opts, profile, seed))
 }
 
+/// Whether the options ask for the Iranian card's real certificate layout.
+#[cfg(feature = "testkit")]
+fn opts_layout_iran(opts: &JsValue) -> Result<bool, JsValue> {
+    Ok(opt_string(opts, "layout", 16)?.as_deref() == Some("iran"))
+}
+
 /// The light test registry of `seed` made for the UTC day of the options' `at` (default now).
 #[cfg(feature = "testkit")]
 pub(crate) fn day_registry(seed: &str, opts: &JsValue) -> Result<hoviat_testkit::Registry, JsValue> {
@@ -661,6 +667,7 @@ pub struct WasmVirtualCard {
     profile: String,
     reg: hoviat_testkit::Registry,
     holder: usize,
+    iran_layout: bool,
 }
 
 #[cfg(feature = "testkit")]
@@ -714,8 +721,73 @@ impl WasmVirtualCard {
             profile,
             #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
             holder: holder as usize,
+            iran_layout: opts_layout_iran(&opts)?,
             reg,
         })
+    }
+
+    /// What the registry's secure-messaging session has this card sign (test equipment, for
+    /// the fake Dastine service's `NIDSign` / `CmsSign`): a CMS SignedData over `data` with
+    /// the card's signing key and certificate (the Iranian layout's when the card has it),
+    /// signed attributes contentType, messageDigest and signingTime (now). `opts`:
+    /// `{hash?: "SHA1"|"SHA256"|"SHA384"|"SHA512" (default SHA256), attach?: boolean (default
+    /// true)}`. Returns the DER.
+    #[wasm_bindgen(js_name = registrySign)]
+    pub fn registry_sign(&self, data: &[u8], opts: JsValue) -> Result<Uint8Array, JsValue> {
+        use hoviat::pki::alg::{HashAlg, SigAlg};
+        use hoviat_testkit::cms::{AttrSpec, Sid, SignedDataBuilder, SignerSpec};
+        if data.len() > 1024 * 1024 {
+            return Err(invalid("data must be at most 1 MiB"));
+        }
+        let opts = if opts.is_undefined() || opts.is_null() {
+            Object::new().into()
+        } else {
+            opts
+        };
+        let hash = match opt_string(&opts, "hash", 8)?.as_deref() {
+            None | Some("SHA256") => HashAlg::Sha256,
+            Some("SHA1") => HashAlg::Sha1,
+            Some("SHA384") => HashAlg::Sha384,
+            Some("SHA512") => HashAlg::Sha512,
+            Some(_) => return Err(invalid("hash must be SHA1, SHA256, SHA384 or SHA512")),
+        };
+        let attach = get(&opts, "attach")?.as_bool().unwrap_or(true);
+        let h = self
+            .reg
+            .holders
+            .get(self.holder)
+            .ok_or_else(|| invalid("no such holder"))?;
+        let cert = if self.iran_layout {
+            hoviat_testkit::institution::iranian_signing_cert(&self.reg, self.holder)
+                .ok_or_else(|| invalid("no such holder"))?
+        } else {
+            h.cert.clone()
+        };
+        let alg = match h.key {
+            hoviat_testkit::PrivateKey::Rsa(_) => SigAlg::RsaPkcs1(hash),
+            _ => SigAlg::Ecdsa(hash),
+        };
+        #[allow(clippy::cast_possible_truncation)]
+        let now = UnixTime((js_sys::Date::now() / 1000.0) as i64);
+        let der = SignedDataBuilder {
+            content: data.to_vec(),
+            attached: attach,
+            certificates: vec![cert.clone()],
+            signers: vec![SignerSpec {
+                cert: &cert,
+                key: &h.key,
+                alg,
+                rsa_encryption_oid: true,
+                sid: Sid::IssuerSerial,
+                signed_attrs: Some(AttrSpec {
+                    signing_time: Some(now),
+                    ..AttrSpec::default()
+                }),
+            }],
+            ..SignedDataBuilder::default()
+        }
+        .build();
+        Ok(Uint8Array::from(der.as_slice()))
     }
 
     /// An OCSP response about this card's certificate, signed by its issuing CA as a responder
