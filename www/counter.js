@@ -67,9 +67,11 @@ const T = {
   cardSignature: ['امضای کارت', 'Card signature'],
   'route-registry-assisted': ['امضای کارت بر همین سابقه، از راه نشست ثبت احوال (دستینه)، با گواهی امضای کارت بررسی شد', 'The card\'s signature over this record, made through the registry\'s session (Dastine), checked with the card\'s signing certificate'],
   eidas: ['برابر در eIDAS', 'eIDAS reading'],
-  'eidas-low': ['پایین', 'Low'],
-  'eidas-substantial': ['قابل توجه', 'Substantial'],
-  'eidas-high': ['بالا', 'High'],
+  // The honest eIDAS reading of each level (hoviat::record::Level::eidas), in words.
+  'eidas-certificate': ['حداکثر «پایین»، و فقط اگر کارمند خود کارت را بررسی کرده باشد', 'at most Low, and only if the clerk examined the card'],
+  'eidas-card-pin': ['پایین', 'Low'],
+  'eidas-card-signature': ['«قابل توجه» برای احراز هویت («بالا» هرگز ادعا نمی‌شود)', 'Substantial for authentication (High is never claimed)'],
+  'eidas-registry-assisted': ['مانند امضای کارت، به‌علاوهٔ یک منبع معتبر', 'as card signature, plus an authoritative source'],
 };
 const STEPS = ['connecting', 'reading-certificate', 'verifying-pin', 'card-signing', 'sealing'];
 const STEP_TEXT = {
@@ -319,7 +321,7 @@ function showRecord(r) {
   const v = r.verified;
   $('record-panel').classList.remove('hidden');
   $('level-text').textContent = lang === 'en' ? r.levelText.en : r.levelText.fa;
-  const eidas = `eidas-${String(r.eidas).toLowerCase()}`;
+  const eidas = `eidas-${r.level}`;
   $('level-explain').textContent = `${t(`lvl-${r.level}`)} ${t('eidas')}: ${T[eidas] ? t(eidas) : r.eidas}`;
   const rows = [el('tr', {}, '')];
   rows[0].append(el('th', {}, t('attr')), el('th', {}, t('value')), el('th', {}, t('source')));

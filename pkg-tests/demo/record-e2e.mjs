@@ -168,6 +168,8 @@ try {
     else {
       check('ir-nid card-signature through Dastine: level card-signature computed by the server', r.level === 'card-signature', r.level);
       check('the seal facts say the card signed through the registry\'s session (Persian)', /دستینه/.test(r.seal) && FA_DIGIT.test(r.seal), r.seal);
+      const explain = await page.evaluate(() => document.getElementById('level-explain').textContent);
+      check('the eIDAS reading in Persian words (no English left in the Persian page)', /قابل توجه/.test(explain) && !/[A-Za-z]{4,}/.test(explain.replace('eIDAS', '')), explain);
       check('Dastine was driven one command at a time: SetConfig, NIDAuthenticateByPIN, NIDSign',
         ['SetConfig', 'NIDAuthenticateByPIN', 'SelectCertificateFromTokenByUI', 'NIDSign'].every((k) => st.calls.includes(k)) && st.overlaps === 0, JSON.stringify(st));
       writeFileSync(path.join(work, `rec-${n}-card-signature.sdjwt`), r.record);
