@@ -18,6 +18,9 @@ const T = {
   kIrVirtual: ['کارت ملی ایران (مجازی، نمایشی)', 'Iranian national card (virtual, demo)'],
   kPivVirtual: ['کارت PIV (مجازی، نمایشی)', 'PIV card (virtual, demo)'],
   kAuto: ['کارت‌خوان واقعی (افزونهٔ مرورگر)', 'Real reader (browser extension)'],
+  kWebserial: ['کارت‌خوان سریال یا بی‌تماس (مستقیم از مرورگر)', 'Serial or contactless reader (directly from the browser)'],
+  kWebusb: ['کارت‌خوان USB (مستقیم از مرورگر)', 'USB reader (directly from the browser)'],
+  kSmartcard: ['کارت‌خوان‌های سیستم (رابط کارت هوشمند مرورگر)', 'The system\'s readers (the browser\'s Smart Card API)'],
   holder: ['دارندهٔ کارت مجازی', 'Virtual card holder'],
   pin: ['رمز کارت (اختیاری)', 'Card PIN (optional)'],
   pinNote: ['رمز کارت‌های مجازی: کارت ملی (رمز شناسایی) 1234، کارت PIV 123456', 'Virtual cards\' PINs: Iranian card (ID PIN) 1234, PIV card 123456'],
@@ -150,6 +153,10 @@ function renderOptions() {
   const kinds = [];
   if (config.demo) kinds.push(['ir-nid', t('kIrVirtual')], ['piv', t('kPivVirtual')]);
   kinds.push(['auto', t('kAuto')]);
+  // The direct transports, where this browser has them (the browser asks which device to use).
+  if ('serial' in navigator) kinds.push(['webserial', t('kWebserial')]);
+  if ('usb' in navigator) kinds.push(['webusb', t('kWebusb')]);
+  if ('smartCard' in navigator) kinds.push(['smartcard', t('kSmartcard')]);
   $('card-kind').replaceChildren(...kinds.map(([v, s]) => el('option', { value: v }, s)));
   $('card-kind').value = keep.k || params.get('card') || kinds[0][0];
   syncHolders(keep.h);
@@ -157,7 +164,7 @@ function renderOptions() {
 
 function syncHolders(keep) {
   const k = $('card-kind').value;
-  $('virtual-options').classList.toggle('hidden', k === 'auto');
+  $('virtual-options').classList.toggle('hidden', !VIRTUAL_KINDS.includes(k));
   // The card's own signature needs Dastine (the site's licensed configuration) and the Iranian card.
   $('card-sign-options').classList.toggle('hidden', !(counter && counter.dastine) || k === 'piv');
   const hs = HOLDERS[k] || [];
@@ -198,6 +205,8 @@ function checkNc() {
 }
 
 
+const VIRTUAL_KINDS = ['ir-nid', 'piv'];
+
 // Dastine is offered when the server passes the site's licensed configuration.
 const cardSignWanted = () => !!(counter && counter.dastine && $('card-sign').checked && !$('card-sign-options').classList.contains('hidden'));
 
@@ -231,7 +240,8 @@ function factsOf(info, kind) {
   const certs = info.certificates || [];
   const c = certs.find((x) => x.slot === 'ir-nid-sign') || certs[0];
   const chip = info.chip || {};
-  const f = { chipType: info.profile === 'ir-nid' ? (kind === 'auto' ? 'ir-nid' : 'virtual-ir-nid') : (kind === 'auto' ? 'piv' : 'virtual-piv'), pin: 'not-tried' };
+  const real = !VIRTUAL_KINDS.includes(kind);
+  const f = { chipType: info.profile === 'ir-nid' ? (real ? 'ir-nid' : 'virtual-ir-nid') : (real ? 'piv' : 'virtual-piv'), pin: 'not-tried' };
   if (c) f.holderCertificate = c.der;
   if (info.cardSerial && /^[0-9A-Za-z]{1,64}$/.test(info.cardSerial)) f.cardSerial = info.cardSerial;
   if (chip.cardReference) f.cardReference = chip.cardReference;
@@ -255,8 +265,8 @@ async function makeRecord() {
     const kind = $('card-kind').value;
     const pin = $('pin').value || undefined;
     step('connecting');
-    const card = kind === 'auto'
-      ? await connectCard({ transport: 'auto' })
+    const card = !VIRTUAL_KINDS.includes(kind)
+      ? await connectCard({ transport: kind })
       : await (await import('/pkg/virtual.js')).connect({ transport: 'virtual', virtual: kind === 'ir-nid'
         // The Iranian card's real layout: the signing certificate names the holder (SN, G, CRN), no national code.
         ? { profile: kind, holder: Number($('holder').value), layout: 'iran' }

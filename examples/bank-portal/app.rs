@@ -850,7 +850,11 @@ async fn static_file(State(s): State<Arc<AppState>>, uri: Uri) -> Response {
             hs.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
             hs.insert("referrer-policy", HeaderValue::from_static("no-referrer"));
             // With Dastine configured, the pages may also reach its loopback service.
-            let extra = s.records.as_ref().and_then(record::Records::dastine_sources).unwrap_or_default();
+            let extra = s
+                .records
+                .as_ref()
+                .and_then(record::Records::dastine_sources)
+                .unwrap_or_default();
             let csp = format!(
                 "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; img-src 'self' data:; connect-src 'self'{extra}; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
             );

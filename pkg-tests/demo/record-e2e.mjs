@@ -56,11 +56,13 @@ const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', hea
 const FA_DIGIT = /[۰-۹]/;
 
 async function makeOnce(page, o) {
-  await page.goto(`${srv.base}/counter-record.html?lang=${o.lang || 'fa'}`);
-  await page.waitForSelector('body[data-ready="1"]');
+  if (o.reload !== false) {
+    await page.goto(`${srv.base}/counter-record.html?lang=${o.lang || 'fa'}`);
+    await page.waitForSelector('body[data-ready="1"]');
+  }
   await page.selectOption('#purpose', o.purpose || 'account-opening');
   await page.selectOption('#card-kind', o.kind);
-  await page.selectOption('#holder', String(o.holder));
+  if (o.kind === 'ir-nid' || o.kind === 'piv') await page.selectOption('#holder', String(o.holder));
   await page.fill('#pin', o.pin || '');
   await page.fill('#operator-id', o.operator || 'clerk-7');
   await page.fill('#national-code', o.nationalCode || '');
@@ -207,6 +209,46 @@ try {
     check(`draft: 200, level card-pin, a 32-byte challenge (${JSON.stringify(two.draft)}); a CMS that is not one: 422 RECORD_CARD_SIGNATURE_INVALID; the draft is then gone (404), an unknown one 404`,
       two.draft[0] === 200 && two.draft[1] === 'card-pin' && two.draft[2] === 32 && two.junk[0] === 422 && two.junk[1] === 'RECORD_CARD_SIGNATURE_INVALID'
       && two.again[0] === 404 && two.again[1] === 'NOT_FOUND' && two.unknown[0] === 404 && two.unknown[1] === 'NOT_FOUND', JSON.stringify(two));
+  }
+
+  // A real reader straight from the page (issue 18): the counter offers Web Serial and WebUSB
+  // where the browser has them; here the fake navigator.serial / navigator.usb of the
+  // webtransport suite (pkg-tests/webtransport/fake-devices.js) carry the bytes to the Rust reader
+  // emulators (test-kit wasm) holding the virtual Iranian card. Then the card signs through Dastine.
+  {
+    const dctx = await browser.newContext({ viewport: { width: 1000, height: 1100 } });
+    await dctx.addInitScript({ path: path.join(root, 'pkg-tests', 'webtransport', 'fake-devices.js') });
+    const dp = await dctx.newPage();
+    dp.on('pageerror', (e) => errors.push(String(e)));
+    const arm = (kind) => dp.evaluate(async (k) => {
+      const makeTestkit = (await import('/pkg/glue-testkit.js')).default;
+      const tk = makeTestkit();
+      tk.initSync({ module: await WebAssembly.compileStreaming(fetch('/pkg/testkit.wasm')) });
+      const f = window.__fakeDevices;
+      if (k === 'webserial') {
+        const emu = new tk.ReaderEmulator('gempc-twin', { profile: 'ir-nid', holder: 0, layout: 'iran', timeExtensions: 1 });
+        f.serial.chooser = () => new f.SerialPort(emu);
+      } else {
+        const emu = new tk.ReaderEmulator('usb-ccid-apdu', { profile: 'ir-nid', holder: 0, layout: 'iran', usbClass: 0xFF });
+        f.usb.chooser = () => new f.UsbDevice(emu);
+      }
+    }, kind);
+    for (const [kind, cardSign, level] of [['webserial', false, 'card-pin'], ['webusb', true, 'card-signature']]) {
+      await dp.goto(`${srv.base}/counter-record.html?lang=fa`);
+      await dp.waitForSelector('body[data-ready="1"]');
+      const offered = await dp.evaluate(() => [...document.querySelectorAll('#card-kind option')].map((o) => o.value));
+      await arm(kind);
+      const r = await makeOnce(dp, { kind, pin: '1234', purpose: 'account-opening', face: true, cardSign, reload: false });
+      const name = `${kind === 'webserial' ? 'Web Serial GemPC Twin' : 'WebUSB CCID'} reader at the counter${cardSign ? ' + Dastine' : ''}`;
+      if (r.status !== 'sealed') { fail(name, JSON.stringify(r).slice(0, 500)); continue; }
+      check(`${name}: offered (${offered.join(',')}), the Iranian card read and its PIN checked over the reader → ${r.level}`, offered.includes(kind) && r.level === level, r.level);
+      const g = r.attrs.find((a) => a.name === 'given_name');
+      check(`${name}: names from the card's signing certificate`, g && /[\u0600-\u06FF]/.test(g.text), JSON.stringify(r.attrs));
+      writeFileSync(path.join(work, `rec-${n}-${level}.sdjwt`), r.record);
+      n++;
+      if (kind === 'webusb') await dp.screenshot({ path: path.join(shots, 'record-webusb-dastine-fa.png'), fullPage: true });
+    }
+    await dctx.close();
   }
 
   // The npm package in the page: makeRecord seals with a non-extractable WebCrypto ES256 key

@@ -384,7 +384,13 @@ mod emulator {
             let reg = super::super::day_registry(&seed, &opts)?;
             #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
             let holder = num("holder", 14.0, 1.0)? as usize;
-            let card = vc::for_holder(&reg, holder, profile == "ir-nid").ok_or_else(|| invalid("no such holder"))?;
+            // `layout: "iran"`: the Iranian card's real signing-certificate layout, as VirtualCard.
+            let card = if profile == "ir-nid" && super::super::opts_layout_iran(&opts)? {
+                vc::for_holder_iranian_layout(&reg, holder)
+            } else {
+                vc::for_holder(&reg, holder, profile == "ir-nid")
+            }
+            .ok_or_else(|| invalid("no such holder"))?;
             let ra = get(&opts, "removeAfter")?;
             #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
             let remove_after = if ra.is_undefined() {
