@@ -310,6 +310,9 @@ mod tests {
                 }
                 std::thread::sleep(std::time::Duration::from_millis(25));
             }
+            let mut child = child;
+            let _ = child.kill();
+            let _ = child.wait();
             panic!(
                 "responder did not start: {}",
                 std::fs::read_to_string(dir.join("responder.log")).unwrap_or_default()
