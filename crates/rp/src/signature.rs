@@ -393,6 +393,26 @@ mod tests {
         }
     }
 
+    /// A signer of the testkit's CMS builder (EC holders), claiming signingTime `t`.
+    fn signer_at(h: &TestHolder, t: UnixTime) -> hoviat_testkit::cms::SignerSpec<'_> {
+        use hoviat::pki::alg::{HashAlg, SigAlg};
+        let hash = match h.key {
+            hoviat_testkit::PrivateKey::P384(_) => HashAlg::Sha384,
+            _ => HashAlg::Sha256,
+        };
+        hoviat_testkit::cms::SignerSpec {
+            cert: &h.cert,
+            key: &h.key,
+            alg: SigAlg::Ecdsa(hash),
+            rsa_encryption_oid: false,
+            sid: hoviat_testkit::cms::Sid::IssuerSerial,
+            signed_attrs: Some(hoviat_testkit::cms::AttrSpec {
+                signing_time: Some(t),
+                ..Default::default()
+            }),
+        }
+    }
+
     /// The openssl responder and `openssl cms` use the wall clock, so the registry is made
     /// around it (every time relative to the run's own clock).
     #[test]
@@ -482,6 +502,31 @@ mod tests {
         );
         let v = svc.verify_signature(&good_det, Some(&content), &at_claim).unwrap();
         assert_eq!(v.signers[0].validation_time_source, "claimed-signing-time");
+        // A document signed a month ago (signingTime claimed so), validated as of the claim:
+        // the answer about now still refuses the revoked signer, and passes the good one.
+        let month_ago = UnixTime(UnixTime::now().0 - 30 * 86_400);
+        let old = |hs: &[&TestHolder]| {
+            hoviat_testkit::cms::SignedDataBuilder {
+                content: content.clone(),
+                attached: true,
+                certificates: hs.iter().map(|h| h.cert.clone()).collect(),
+                signers: hs.iter().map(|h| signer_at(h, month_ago)).collect(),
+                ..Default::default()
+            }
+            .build()
+        };
+        let v = svc.verify_signature(&old(&[&good]), None, &at_claim).unwrap();
+        assert_eq!(v.signers[0].validation_time, month_ago.to_string());
+        assert_eq!(v.signers[0].validation_time_source, "claimed-signing-time");
+        assert_eq!(
+            code(svc.verify_signature(&old(&[&revoked]), None, &at_claim)),
+            "CERT_REVOKED"
+        );
+        svc.verify_signature(&old(&[&good]), None, &opts).unwrap();
+        // Two signers: each gets its revocation; the revoked second one refuses the message.
+        let two = old(&[&good, &revoked]);
+        let e = svc.verify_signature(&two, None, &opts).unwrap_err();
+        assert_eq!((e.code(), e.signer()), ("CERT_REVOKED", Some(1)));
         // SHA-1: refused by default, accepted with the opt-in and reported.
         assert_eq!(
             code(svc.verify_signature(&good_sha1, None, &opts)),
