@@ -413,6 +413,34 @@ mod tests {
         }
     }
 
+    /// A minimal PDF with one signature dictionary signed by `s` over its ByteRange (what a PDF
+    /// signer does: placeholder, byte range, detached CMS, hex into /Contents).
+    fn signed_pdf(s: hoviat_testkit::cms::SignerSpec<'_>) -> Vec<u8> {
+        let head = "%PDF-1.7\n1 0 obj\n<< /Type /Catalog >>\nendobj\n3 0 obj\n<< /Type /Sig /Filter /Adobe.PPKLite /SubFilter /adbe.pkcs7.detached /ByteRange [0 0000000000 0000000000 0000000000] /Contents <";
+        let hex_len = 16384;
+        let tail = ">\n>>\nendobj\ntrailer\n<< /Root 1 0 R >>\n%%EOF\n";
+        let mut pdf = head.as_bytes().to_vec();
+        pdf.extend(std::iter::repeat_n(b'0', hex_len));
+        pdf.extend_from_slice(tail.as_bytes());
+        let gap_start = head.len() - 1;
+        let c = head.len() + hex_len + 1;
+        let range = format!("[0 {gap_start:010} {c:010} {:010}]", pdf.len() - c);
+        let at = pdf.windows(4).position(|w| w == b"[0 0").unwrap();
+        pdf[at..at + range.len()].copy_from_slice(range.as_bytes());
+        let content = [&pdf[..gap_start], &pdf[c..]].concat();
+        let cms = hoviat_testkit::cms::SignedDataBuilder {
+            content,
+            attached: false,
+            certificates: vec![s.cert.to_vec()],
+            signers: vec![s],
+            ..Default::default()
+        }
+        .build();
+        let hex: String = cms.iter().map(|b| format!("{b:02X}")).collect();
+        pdf[gap_start + 1..gap_start + 1 + hex.len()].copy_from_slice(hex.as_bytes());
+        pdf
+    }
+
     /// The openssl responder and `openssl cms` use the wall clock, so the registry is made
     /// around it (every time relative to the run's own clock).
     #[test]
@@ -527,6 +555,25 @@ mod tests {
         let two = old(&[&good, &revoked]);
         let e = svc.verify_signature(&two, None, &opts).unwrap_err();
         assert_eq!((e.code(), e.signer()), ("CERT_REVOKED", Some(1)));
+        // Signed PDFs: each signature's signer gets its revocation the same way.
+        let now = UnixTime::now();
+        let pdf = signed_pdf(signer_at(&good, now));
+        let v = svc.verify_pdf_signatures(&pdf, &opts).unwrap();
+        let j = serde_json::to_value(&v).unwrap();
+        assert_eq!(j["signatures"][0]["coversWholeFile"], true);
+        assert_eq!(
+            j["signatures"][0]["cms"]["signers"][0]["revocation"]["source"], "ocsp",
+            "{j}"
+        );
+        let pdf_revoked = signed_pdf(signer_at(&revoked, now));
+        assert_eq!(code(svc.verify_pdf_signatures(&pdf_revoked, &opts)), "CERT_REVOKED");
+        assert!(plain.verify_pdf_signatures(&pdf_revoked, &opts).is_ok());
+        let mut appended = pdf.clone();
+        appended.extend_from_slice(b"1 0 obj\n<< /Type /Catalog /Evil true >>\nendobj\n%%EOF\n");
+        assert_eq!(
+            code(svc.verify_pdf_signatures(&appended, &opts)),
+            "PDF_MODIFIED_AFTER_SIGNING"
+        );
         // SHA-1: refused by default, accepted with the opt-in and reported.
         assert_eq!(
             code(svc.verify_signature(&good_sha1, None, &opts)),
