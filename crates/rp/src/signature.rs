@@ -16,7 +16,10 @@
 //! claimed signingTime (the signer's unauthenticated claim, labelled so). CRLs fetched now are
 //! handed to the core, which judges revocation at the given time; OCSP answers fetched now are
 //! judged here at the given time (a revoked or unknown signer is refused whatever it claims),
-//! since an answer produced now says nothing about the validity window at the claim.
+//! since an answer produced now says nothing about the validity window at the claim. With
+//! required revocation, a fetched and verified answer or list then stands for the coverage the
+//! claim-time validation would otherwise demand (a list issued after the claim cannot be
+//! applied at it).
 
 use std::sync::Arc;
 
@@ -161,16 +164,21 @@ impl ChallengeService {
             Arc::new(trust.with_fresh_crls(&got.crls))
         };
         if options.at_signing_time {
-            // OCSP answers are about now: judged here at the given time, not at the claim.
+            // What was fetched is about now. CRLs go to the core, which judges revocation at the
+            // given time (a list issued after the claim cannot be applied at it, and a
+            // revocation it knows refuses the signer whatever the claim); OCSP answers are judged
+            // here at the given time. The claim-time validation is then not made to require
+            // what only those sources (now) vouch for: with required revocation, a signer is
+            // accepted as of its claim when a fetched answer or list about it was verified.
+            options.path.require_revocation = self.require_revocation;
+            let mut ocsp_covered = got.ocsp.is_some();
             if let Some(cfg) = &got.ocsp {
-                let mut all_covered = true;
                 for (i, cert) in &signers {
-                    all_covered &= ocsp_now(*i, cert, cfg, &trust, at, &options.path.policy, backend)?;
+                    ocsp_covered &= ocsp_now(*i, cert, cfg, &trust, at, &options.path.policy, backend)?;
                 }
-                // The claim-time validation cannot require what OCSP (now) vouched for.
-                if all_covered {
-                    options.path.require_revocation = false;
-                }
+            }
+            if (ocsp_covered || !got.crls.is_empty()) && got.skipped.is_empty() {
+                options.path.require_revocation = false;
             }
             return hoviat::cms::verify(req, &trust, &options, backend);
         }
@@ -439,6 +447,77 @@ mod tests {
         let hex: String = cms.iter().map(|b| format!("{b:02X}")).collect();
         pdf[gap_start + 1..gap_start + 1 + hex.len()].copy_from_slice(hex.as_bytes());
         pdf
+    }
+
+    /// A real HTTP server on 127.0.0.1 answering every request with `body` (a CRL).
+    fn serve(body: Vec<u8>) -> String {
+        use std::io::{Read, Write};
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = l.local_addr().unwrap().port();
+        std::thread::spawn(move || {
+            for s in l.incoming() {
+                let Ok(mut s) = s else { continue };
+                let mut req = Vec::new();
+                let mut buf = [0u8; 4096];
+                while let Ok(n) = s.read(&mut buf) {
+                    req.extend_from_slice(&buf[..n]);
+                    if n == 0 || req.windows(4).any(|w| w == b"\r\n\r\n") {
+                        break;
+                    }
+                }
+                let _ = s.write_all(format!("HTTP/1.0 200 OK\r\nContent-Length: {}\r\n\r\n", body.len()).as_bytes());
+                let _ = s.write_all(&body);
+            }
+        });
+        format!("http://127.0.0.1:{port}/ca.crl")
+    }
+
+    /// CRLs from the signer certificate's distribution point, fetched by the kit: the RSA CA's
+    /// list revokes holder 3 (the kit alone knows: no CRL is configured).
+    #[test]
+    fn cms_signers_get_crls_from_their_distribution_points() {
+        let reg = Registry::generate_light("rp-signature-crl", UnixTime::now());
+        let url = serve(reg.crls[0].clone());
+        let good = reg.holder_with_urls(0, Some(&url), None).unwrap();
+        let revoked = reg.holder_with_urls(3, Some(&url), None).unwrap();
+        let claim = UnixTime(UnixTime::now().0 - 30 * 86_400);
+        let msg = |h: &TestHolder| {
+            hoviat_testkit::cms::SignedDataBuilder {
+                content: b"sanad".to_vec(),
+                attached: true,
+                certificates: vec![h.cert.clone()],
+                signers: vec![signer_at(h, claim)],
+                ..Default::default()
+            }
+            .build()
+        };
+        let svc = service(
+            &reg,
+            Revocation::none().with_crl_fetch(crate::revocation::CrlFetchPolicy::default()),
+            true,
+        );
+        let now = SignatureOptions::default();
+        let at_claim = SignatureOptions {
+            at_signing_time: true,
+            ..SignatureOptions::default()
+        };
+        let v = svc.verify_signature(&msg(&good), None, &now).unwrap();
+        assert_eq!(
+            serde_json::to_value(&v).unwrap()["signers"][0]["revocation"]["source"],
+            "crl"
+        );
+        assert_eq!(code(svc.verify_signature(&msg(&revoked), None, &now)), "CERT_REVOKED");
+        // As of a month-old claim: the list (issued now) still refuses the revoked signer.
+        let v = svc.verify_signature(&msg(&good), None, &at_claim).unwrap();
+        assert_eq!(v.signers[0].validation_time_source, "claimed-signing-time");
+        assert_eq!(
+            code(svc.verify_signature(&msg(&revoked), None, &at_claim)),
+            "CERT_REVOKED"
+        );
+        assert_eq!(
+            code(service(&reg, Revocation::none(), true).verify_signature(&msg(&good), None, &now)),
+            "REVOCATION_UNKNOWN"
+        );
     }
 
     /// The openssl responder and `openssl cms` use the wall clock, so the registry is made
