@@ -4,7 +4,9 @@
 #  - Node: verifySignature on CMS made by `openssl cms -sign` with the test registry's keys
 #    (attached, detached, SHA-1 refused by default and accepted with the opt-in, a mutated one,
 #    revoked), on the node, webcrypto and wasm backends, each verdict equal to
-#    `hoviat verify-signature`'s (pkg-tests/node/cms.test.mjs);
+#    `hoviat verify-signature`'s (pkg-tests/node/cms.test.mjs); verifyPdfSignatures likewise on
+#    PDFs signed by pyHanko (RSA, EC, revoked, a signed byte changed, bytes appended), against
+#    `hoviat verify-signature --pdf` (pkg-tests/esign/pdf-cases.mjs), in Node and Chromium;
 #  - headless Chromium against the FAKE Dastine service (test equipment,
 #    pkg-tests/dastine/fake-dastine.mjs): CmsSign and NIDSign -> verifySignature accepts, every
 #    Dastine error and client state -> its code and Persian/English sentence, http and https
@@ -16,6 +18,12 @@ cd "$(dirname "$0")/.."
 source scripts/setup.sh
 ensure_wasm_tools || exit 2
 ensure_packages chromium openssl python3 || exit 2
+# pyHanko signs the PDFs of verifyPdfSignatures' cases (pkg-tests/esign/pdf-cases.mjs), as in cms-tests.sh.
+python3 -c 'import pyhanko' 2>/dev/null || {
+  echo "installing pyhanko (PyPI)" >&2
+  pip install --quiet "pyhanko==0.38.0" >/dev/null 2>&1 || python3 -m pip install --quiet --break-system-packages "pyhanko==0.38.0" >/dev/null 2>&1
+}
+python3 -c 'import pyhanko' 2>/dev/null || { echo "FAIL setup: cannot install pyhanko"; echo "esign: 1 failed"; exit 1; }
 [ -d pkg-tests/node_modules/ws ] || (cd pkg-tests && npm ci --no-audit --no-fund >/dev/null 2>&1) || { echo "FAIL npm ci in pkg-tests"; echo "esign: 1 failed"; exit 1; }
 TARGET=${CARGO_TARGET_DIR:-$PWD/target}
 if [ "${SKIP_BUILD:-}" != 1 ] || [ ! -f pkg/package.json ]; then

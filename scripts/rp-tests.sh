@@ -7,7 +7,8 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 source scripts/setup.sh
 ensure_rust || exit 2
-ensure_packages "${BUILD_PACKAGES[@]}" "${RP_PACKAGES[@]}" || exit 2
+# openssl: the rp signature tests sign with `openssl cms` and ask a real `openssl ocsp` responder.
+ensure_packages "${BUILD_PACKAGES[@]}" "${RP_PACKAGES[@]}" openssl || exit 2
 T=$(mktemp -d)
 redis-server --port 0 --unixsocket "$T/redis.sock" --unixsocketperm 700 --save '' --appendonly no --dir "$T" > "$T/redis.log" 2>&1 &
 REDIS_PID=$!

@@ -243,6 +243,7 @@ fn server_answers() -> Vec<(String, u16, &'static str)> {
         "examples/bank-portal/app.rs",
         "examples/bank-portal/serve.rs",
         "examples/bank-portal/record.rs",
+        "examples/bank-portal/signature.rs",
     ] {
         let s = read(file);
         for (i, _) in s.match_indices("StatusCode::") {

@@ -8,6 +8,8 @@
 //! - `POST /api/counter/check`  `{nonce, token}`: verifies for the government counter, no session
 //! - `GET  /api/counter/config`, `POST /api/counter/record`, `GET /api/counter/record/{id}/{fa|en}.{html|pdf}`:
 //!   sealed identity records at the counter, stored in the archive (`record.rs`)
+//! - `POST /api/signature/verify` `{cms, content?}` or `{pdf}`: a CMS / PDF signature verified
+//!   with the server's trust and revocation (`signature.rs`)
 //! - `GET  /api/session`        the logged-in identity, or 401 `NOT_LOGGED_IN`
 //! - `POST /api/logout`         ends the session
 //! - everything else: files from `www/`, and the npm package's browser build under `/pkg/`.
@@ -50,6 +52,9 @@ pub mod serve;
 
 #[path = "record.rs"]
 pub mod record;
+
+#[path = "signature.rs"]
+pub mod signature;
 
 /// How the server is set up.
 pub struct Config {
@@ -322,6 +327,7 @@ pub async fn start(cfg: Config) -> Result<Running, String> {
         .route("/api/counter/record/{id}/card-signature", post(record::card_signature))
         .route("/api/counter/record/{id}/{file}", get(record::paper))
         .route("/api/counter/font.ttf", get(record::font))
+        .route("/api/signature/verify", post(signature::verify))
         .route("/api/session", get(session))
         .route("/api/logout", post(logout))
         .fallback(get(static_file))

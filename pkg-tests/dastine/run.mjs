@@ -5,7 +5,8 @@
 // CmsSign -> verifySignature accepts; NIDAuthenticateByPIN + NIDSign -> verifySignature
 // accepts; every Dastine numeric error and client state -> its stable code and a Persian and
 // an English sentence from www/messages.js; one command at a time. Also verifySignature in the
-// page on the openssl-made case table (webcrypto and wasm) against the CLI's verdicts.
+// page on the openssl-made case table (webcrypto and wasm) against the CLI's verdicts, and
+// verifyPdfSignatures on pyHanko-signed PDFs (pdf-cases.mjs) likewise.
 // Prints "ok NAME" / "FAIL NAME: why" and "dastine: N failed". Env: HOVIAT_BIN.
 import http from 'node:http';
 import https from 'node:https';
@@ -16,6 +17,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 import { hoviatBin, makeRegistry, makeCases } from '../esign/cases.mjs';
+import { makePdfCases } from '../esign/pdf-cases.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '..');
@@ -28,6 +30,7 @@ const check = (n, cond, why) => (cond ? ok(n) : fail(n, typeof why === 'function
 const bin = hoviatBin();
 const reg = makeRegistry(bin);
 const cases = makeCases(reg, bin);
+const pdfCases = makePdfCases(reg, bin);
 // The site's "licensed configuration" for the fake: a stand-in, clearly not the vendor's.
 const LICENSED = '<Configuration><!-- TEST EQUIPMENT: accepted only by the fake Dastine service --><Site>127.0.0.1</Site><Signature>fake-vendor-signature</Signature></Configuration>';
 await writeFile(path.join(reg.dir, 'licensed.xml'), LICENSED);
@@ -104,6 +107,24 @@ try {
   const differ = got.filter((g) => JSON.stringify(g.got) !== JSON.stringify(cases.find((c) => c.name === g.name).cli));
   check(`verifySignature in Chromium = CLI on ${got.length} openssl cases (webcrypto, wasm)`, differ.length === 0 && got.length === cases.length * 2,
     () => JSON.stringify(differ));
+
+  // ---- verifyPdfSignatures in Chromium on the pyHanko-signed PDFs, against the CLI --------
+  const gotPdf = await page.evaluate(async ({ pdfCases, trust }) => {
+    const b = (s) => Uint8Array.from(atob(s), (c) => c.charCodeAt(0));
+    const out = [];
+    for (const backend of ['webcrypto', 'wasm']) {
+      for (const c of pdfCases) {
+        try {
+          const r = await window.hoviat.verifyPdfSignatures(b(c.pdf), { ...trust, backend });
+          out.push({ name: c.name, backend, got: { ok: r.verified === true && r.signatures[0].coversWholeFile === true } });
+        } catch (e) { out.push({ name: c.name, backend, got: { ok: false, code: e.code } }); }
+      }
+    }
+    return out;
+  }, { pdfCases, trust });
+  const differPdf = gotPdf.filter((g) => JSON.stringify(g.got) !== JSON.stringify(pdfCases.find((c) => c.name === g.name).cli));
+  check(`verifyPdfSignatures in Chromium = CLI on ${gotPdf.length} pyHanko PDF cases (webcrypto, wasm)`,
+    differPdf.length === 0 && gotPdf.length === pdfCases.length * 2, () => JSON.stringify(differPdf));
 
   // ---- the happy paths ------------------------------------------------------------------------
   const flow = (base) => page.evaluate(async ({ LICENSED, trust }) => {

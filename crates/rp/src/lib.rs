@@ -8,6 +8,8 @@
 //!   instances, expiry by Redis TTL).
 //! - [`trust`]: trust anchors from files; intermediates and CRLs from files or `http://` URLs
 //!   fetched by the server with a timeout ([`http`]).
+//! - [`signature`]: CMS and PDF signatures verified with the same trust and revocation
+//!   ([`ChallengeService::verify_signature`]).
 //! - [`log`]: structured logs (JSON lines) that never carry PINs, tokens or whole certificates.
 
 pub mod http;
@@ -15,7 +17,10 @@ pub mod log;
 #[cfg(feature = "redis")]
 pub mod redis_store;
 pub mod revocation;
+pub mod signature;
 pub mod trust;
+
+pub use signature::SignatureOptions;
 
 use std::sync::{Arc, RwLock};
 

@@ -2,7 +2,8 @@
 //! call (`hoviat::cms::verify`) and the same result object as `hoviat verify-signature`. Like
 //! tokens, it runs either with RustCrypto in the module (`verifySignature`, the full build) or
 //! in passes whose signature checks the platform discharges (`CmsJob`: WebCrypto,
-//! node:crypto).
+//! node:crypto). `verifyPdfSignatures` / `PdfJob`: the same for a signed PDF
+//! (`hoviat::cms::pdf::verify_pdf`, the object `hoviat verify-signature --pdf` prints).
 
 use std::rc::Rc;
 use std::sync::Arc;
@@ -77,6 +78,19 @@ fn prepare(cms: &JsValue, opts: &JsValue) -> Result<CmsPrepared, JsValue> {
     for b in blobs(opts, "certificates", false)? {
         certificates.push(hoviat::pki::chain::parse_leaf(&b).map_err(|e| coded(&e))?);
     }
+    let (trust, options, at) = policy_options(opts)?;
+    Ok(CmsPrepared {
+        signature,
+        content,
+        certificates,
+        trust,
+        options,
+        at,
+    })
+}
+
+/// The trust and policy options shared by `verifySignature` and `verifyPdfSignatures`.
+fn policy_options(opts: &JsValue) -> Result<(Rc<TrustStore>, CmsOptions, UnixTime), JsValue> {
     let trust = prepared_trust(opts)?;
     let at = at_time(opts)?;
     let mut options = CmsOptions::new(at).with_policy(AlgorithmPolicy {
@@ -92,14 +106,7 @@ fn prepare(cms: &JsValue, opts: &JsValue) -> Result<CmsPrepared, JsValue> {
         options.path.eku = hoviat::pki::chain::eku_requirement(&e)
             .ok_or_else(|| invalid("eku must be a purpose name or a dotted OID"))?;
     }
-    Ok(CmsPrepared {
-        signature,
-        content,
-        certificates,
-        trust,
-        options,
-        at,
-    })
+    Ok((trust, options, at))
 }
 
 /// The same object as `hoviat verify-signature` prints.
@@ -146,6 +153,82 @@ impl CmsJob {
     }
 
     /// Adds `[checkId, valid]` results and returns the next step (the shape of `VerifyJob`'s).
+    pub fn step(&mut self, known: JsValue) -> Result<JsValue, JsValue> {
+        super::step(&mut self.job, &known)
+    }
+}
+
+/// A parsed PDF verification request.
+struct PdfPrepared {
+    pdf: Vec<u8>,
+    trust: Rc<TrustStore>,
+    options: CmsOptions,
+    at: UnixTime,
+}
+
+fn prepare_pdf(pdf: &JsValue, opts: &JsValue) -> Result<PdfPrepared, JsValue> {
+    if !opts.is_object() {
+        return Err(invalid("options must be an object"));
+    }
+    // A PDF is binary: a string would be its UTF-8 re-encoding, never the signed bytes.
+    if pdf.is_string() {
+        return Err(invalid("pdf must be a Uint8Array or an ArrayBuffer (the file's bytes)"));
+    }
+    for k in ["content", "certificates"] {
+        let v = get(opts, k)?;
+        if !v.is_undefined() && !v.is_null() {
+            return Err(invalid(&format!(
+                "verifyPdfSignatures takes no {k}: the PDF carries the signed bytes and the certificates"
+            )));
+        }
+    }
+    let pdf = bytes(pdf, "pdf", hoviat::cms::pdf::MAX_PDF_LEN)?;
+    let (trust, options, at) = policy_options(opts)?;
+    Ok(PdfPrepared {
+        pdf,
+        trust,
+        options,
+        at,
+    })
+}
+
+/// The same object as `hoviat verify-signature --pdf` prints.
+fn run_pdf(p: &PdfPrepared, backend: &dyn SignatureBackend) -> Result<JsValue, JsValue> {
+    let verified = hoviat::cms::pdf::verify_pdf(&p.pdf, &p.trust, &p.options, backend).map_err(|e| coded(&e))?;
+    let mut out = serde_json::to_value(&verified).map_err(|e| super::error("INTERNAL_ERROR", &e.to_string()))?;
+    out["verified"] = true.into();
+    out["validationTime"] = p.at.to_string().into();
+    out["sha1Allowed"] = p.options.path.policy.allow_sha1.into();
+    to_js(&out)
+}
+
+/// Verifies every signature of a PDF (each `/ByteRange`'s detached CMS, the last covering the
+/// whole file) with RustCrypto; `opts` as for `verifySignature` without `content` and
+/// `certificates`. Throws a HoviatError with the CLI's stable code.
+#[cfg(feature = "rustcrypto")]
+#[wasm_bindgen(js_name = verifyPdfSignatures)]
+pub fn verify_pdf_signatures(pdf: JsValue, opts: JsValue) -> Result<JsValue, JsValue> {
+    run_pdf(&prepare_pdf(&pdf, &opts)?, &hoviat::pki::RustCrypto)
+}
+
+/// A platform-cryptography PDF verification in progress (as `CmsJob`).
+#[wasm_bindgen]
+pub struct PdfJob {
+    job: super::Job,
+}
+
+#[wasm_bindgen]
+impl PdfJob {
+    /// Parses the PDF and the options (those of `verifyPdfSignatures`).
+    #[wasm_bindgen(constructor)]
+    pub fn new(pdf: JsValue, opts: JsValue) -> Result<PdfJob, JsValue> {
+        let p = prepare_pdf(&pdf, &opts)?;
+        Ok(PdfJob {
+            job: PlatformVerification::new(Box::new(move |b: &dyn SignatureBackend| run_pdf(&p, b))),
+        })
+    }
+
+    /// Adds `[checkId, valid]` results and returns the next step.
     pub fn step(&mut self, known: JsValue) -> Result<JsValue, JsValue> {
         super::step(&mut self.job, &known)
     }

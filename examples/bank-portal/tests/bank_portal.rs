@@ -508,3 +508,92 @@ fn demo_mode_refuses_trust_options_and_public_addresses() {
         .push(hoviat_rp::trust::Source::parse("/etc/bank/root.pem"));
     assert!(rt.block_on(app::start(c)).is_err());
 }
+
+/// `POST /api/signature/verify` (issue 19): CMS made by `openssl cms -sign` with the demo
+/// registry's holder keys, verified with the server's trust (its CRLs revoke holder 3).
+#[test]
+fn signature_verify_endpoint() {
+    use base64::Engine;
+    let b64 = |b: &[u8]| base64::engine::general_purpose::STANDARD.encode(b);
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let srv = start(&rt, |_| {});
+    let a = srv.addr;
+    let reg = registry();
+    let dir = std::env::temp_dir().join(format!("bank-portal-sig-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let content = "حواله ۱۲۳ — transfer order\n".as_bytes().to_vec();
+    std::fs::write(dir.join("content.txt"), &content).unwrap();
+    let sign = |holder: usize, extra: &[&str]| -> Vec<u8> {
+        let h = &reg.holders[holder];
+        std::fs::write(dir.join("h.pem"), Registry::pem("CERTIFICATE", &h.cert)).unwrap();
+        std::fs::write(dir.join("h.key"), hoviat_testkit::cms::private_key_pem(&h.key)).unwrap();
+        let out = std::process::Command::new("openssl")
+            .current_dir(&dir)
+            .args([
+                "cms",
+                "-sign",
+                "-binary",
+                "-in",
+                "content.txt",
+                "-signer",
+                "h.pem",
+                "-inkey",
+                "h.key",
+            ])
+            .args(["-outform", "DER", "-out", "sig.der"])
+            .args(extra)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        std::fs::read(dir.join("sig.der")).unwrap()
+    };
+    let good = sign(1, &[]);
+    let sha1 = sign(1, &["-nodetach", "-md", "sha1"]);
+    let revoked = sign(3, &["-nodetach"]);
+    let _ = std::fs::remove_dir_all(&dir);
+    let path = "/api/signature/verify";
+
+    let r = post(a, path, &json!({"cms": b64(&good), "content": b64(&content)}), None);
+    assert_eq!(r.status, 200, "{}", r.body);
+    let v = r.json();
+    assert_eq!(v["verified"], true);
+    assert_eq!(
+        v["signers"][0]["holder"]["nationalCode"],
+        reg.holders[1].national_code.as_str()
+    );
+    assert_eq!(v["signers"][0]["revocation"]["source"], "crl", "{v}");
+    assert_eq!(v["legacySha1"], false);
+    // Refusals: 422 with the core's code.
+    let mut changed = content.clone();
+    changed[0] ^= 1;
+    let r = post(a, path, &json!({"cms": b64(&good), "content": b64(&changed)}), None);
+    assert_eq!(
+        (r.status, r.code().as_str()),
+        (422, "CMS_DIGEST_MISMATCH"),
+        "{}",
+        r.body
+    );
+    let r = post(a, path, &json!({"cms": b64(&good)}), None);
+    assert_eq!((r.status, r.code().as_str()), (422, "CMS_CONTENT_MISSING"));
+    let r = post(a, path, &json!({"cms": b64(&revoked)}), None);
+    assert_eq!((r.status, r.code().as_str()), (422, "CERT_REVOKED"));
+    let r = post(a, path, &json!({"cms": b64(&sha1)}), None);
+    assert_eq!((r.status, r.code().as_str()), (422, "ALGORITHM_DISALLOWED"));
+    let r = post(a, path, &json!({"cms": b64(&sha1), "allowSha1": true}), None);
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(
+        (r.json()["legacySha1"].clone(), r.json()["sha1Allowed"].clone()),
+        (json!(true), json!(true))
+    );
+    let r = post(a, path, &json!({"cms": "not a signature"}), None);
+    assert_eq!((r.status, r.code().as_str()), (422, "CMS_MALFORMED"));
+    let r = post(a, path, &json!({"pdf": b64(b"%PDF-1.7\n%%EOF\n")}), None);
+    assert_eq!((r.status, r.code().as_str()), (422, "PDF_NO_SIGNATURE"));
+    // Bad requests.
+    let r = post(a, path, &json!({"cms": b64(&good), "pdf": "AAAA"}), None);
+    assert_eq!((r.status, r.code().as_str()), (400, "BAD_REQUEST"));
+    let r = post(a, path, &json!({"cms": b64(&good), "content": "%%%"}), None);
+    assert_eq!((r.status, r.code().as_str()), (400, "BAD_REQUEST"));
+    let r = http(a, "POST", path, &[("Content-Type", "text/plain")], b"x");
+    assert_eq!((r.status, r.code().as_str()), (415, "UNSUPPORTED_MEDIA_TYPE"));
+}
