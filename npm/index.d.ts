@@ -113,6 +113,7 @@ export type HoviatErrorCode =
   | 'WASM_UNAVAILABLE'
   | 'NOT_READY'
   | 'NOT_LOGGED_IN'
+  | 'CLERK_NOT_AUTHORIZED'
   | 'BAD_REQUEST'
   | 'NETWORK'
   | 'NOT_FOUND'

@@ -101,8 +101,16 @@ ND=$!
 for _ in $(seq 200); do grep -q 'listening on' "$W/nodemo.out" && break; sleep 0.05; done
 URL=$(sed -n 's/.*listening on \(http[^ ]*\).*/\1/p' "$W/nodemo.out")
 body=$(node -e 'const f=JSON.parse(require("fs").readFileSync(process.argv[1],"utf8")); delete f.intermediates; f.pin="not-tried";
-  console.log(JSON.stringify({purpose:"account-opening",operator:{id:"clerk-2",faceMatch:true},card:f}))' "$K/cards/ir-nid-0.json")
-resp=$(curl -s -H 'content-type: application/json' --data "$body" "$URL/api/counter/record")
+  console.log(JSON.stringify({purpose:"account-opening",operator:{faceMatch:true},card:f}))' "$K/cards/ir-nid-0.json")
+# Without a clerk's login the server refuses; the clerk logs in with their own card (a token made
+# by the kit's registry holder 1 for this server's challenge, bound to the pre-login cookie).
+anon=$(curl -s -o /dev/null -w '%{http_code}' -H 'content-type: application/json' --data "$body" "$URL/api/counter/record")
+nonce=$(curl -s -c "$W/jar" -H 'content-type: application/json' --data '{}' "$URL/api/challenge" | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).nonce))')
+token=$("$H" make-token --pki "$K/registry" --holder 1 --origin "$URL" --nonce "$nonce" 2>/dev/null)
+login=$(curl -s -o /dev/null -w '%{http_code}' -b "$W/jar" -c "$W/jar" -H 'content-type: application/json' \
+  --data "{\"nonce\":\"$nonce\",\"token\":$token}" "$URL/api/login")
+resp=$(curl -s -b "$W/jar" -H 'content-type: application/json' --data "$body" "$URL/api/counter/record")
+[ "$anon" = 401 ] && [ "$login" = 200 ] && ok "no demo: a record needs a logged-in clerk (401 before, login $login)" || fail "no-demo clerk" "anon $anon login $login"
 kill "$ND" 2>/dev/null; wait "$ND" 2>/dev/null
 printf '%s' "$resp" | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{const r=JSON.parse(s);require("fs").writeFileSync(process.argv[1],r.record||"");console.log(r.level||JSON.stringify(r.error))})' "$W/nodemo.sdjwt" > "$W/nodemo.level"
 if [ "$(cat "$W/nodemo.level")" = certificate ] && out=$("$H" record verify "$W/nodemo.sdjwt" --institution-ca "$K/institution/root.pem" --institution "$K/institution/institution.json" 2>&1) \

@@ -25,7 +25,9 @@ const T = {
   pin: ['رمز کارت (اختیاری)', 'Card PIN (optional)'],
   pinNote: ['رمز کارت‌های مجازی: کارت ملی (رمز شناسایی) 1234، کارت PIV 123456', 'Virtual cards\' PINs: Iranian card (ID PIN) 1234, PIV card 123456'],
   operatorHeading: ['کارمند', 'Clerk'],
-  operatorId: ['شناسهٔ کارمند', 'Clerk id'],
+  operatorId: ['شناسهٔ کارمند (از کارت ورود کارمند)', 'Clerk id (from the clerk\'s login card)'],
+  clerkLogin: ['کارمند باید پیش از ثبت سابقه با کارت خودش وارد شود.', 'The clerk logs in with their own card before making records.'],
+  clerkLoginLink: ['ورود کارمند', 'Clerk login'],
   nationalCode: ['کد ملی (از روی کارت، با رقم کنترل)', 'National code (from the card; check digit verified)'],
   ncOk: ['رقم کنترل درست است', 'check digit correct'],
   ncBad: ['کد ملی نادرست است (رقم کنترل)', 'invalid national code (check digit)'],
@@ -276,7 +278,7 @@ async function makeRecord() {
     const facts = factsOf(info, kind);
     const body = {
       purpose: $('purpose').value,
-      operator: { id: $('operator-id').value.trim(), faceMatch: $('face-match').checked },
+      operator: { faceMatch: $('face-match').checked },
       card: facts,
     };
     if (nc !== '') body.operator.nationalCode = nc;
@@ -378,6 +380,9 @@ async function main() {
     localStorage.setItem('hoviat-lang', lang);
     applyLang();
   });
+  // Records are made by a logged-in clerk; the server names them in each record.
+  $('operator-id').textContent = counter && counter.clerk ? counter.clerk : '—';
+  $('clerk-login').classList.toggle('hidden', !!(counter && counter.clerk));
   $('card-kind').addEventListener('change', () => syncHolders());
   $('card-sign').addEventListener('change', () => renderSteps(stepState));
   $('national-code').addEventListener('input', checkNc);

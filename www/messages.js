@@ -174,6 +174,7 @@ export const MESSAGES = {
   NOT_READY: ['ماژول هویت هنوز آماده نیست (خطای برنامه‌نویسی).', 'The hoviat module is not loaded yet (a programming error: await init() first).'],
   // This server
   NOT_LOGGED_IN: ['وارد نشده‌اید.', 'You are not logged in.'],
+  CLERK_NOT_AUTHORIZED: ['کارتی که با آن وارد شده‌اید از آنِ کارمندان این پیشخوان نیست؛ کارمند باید با کارت خودش وارد شود.', 'The card you logged in with is not a clerk\'s of this counter: the clerk logs in with their own card.'],
   BAD_REQUEST: ['درخواست نادرست به سرور.', 'Bad request to the server.'],
   NETWORK: ['ارتباط با سرور برقرار نشد.', 'Could not reach the server.'],
   TRUST_FETCH_FAILED: ['دریافت گواهی‌ها یا فهرست ابطال ناموفق بود.', 'Fetching certificates or revocation lists failed.'],

@@ -11,7 +11,7 @@
 //!     [--redis-timeout-ms MS]
 //!     [--no-records] [--archive sqlite:PATH|postgres://...] [--institution FILE] [--terminal-id ID]
 //!     [--terminal-key PKCS8 --terminal-cert FILE... --institution-ca FILE...] [--archive-log-key FILE]
-//!     [--verify-url URL] [--dastine-config FILE [--dastine-url URL]]
+//!     [--verify-url URL] [--dastine-config FILE [--dastine-url URL]] [--clerks FILE]
 //! ```
 //! `--dastine-config FILE`: the site's licensed Dastine `<Configuration>` (signed by the vendor;
 //! hoviat passes it through, never makes one): the counter page then offers to have the card
@@ -164,6 +164,7 @@ async fn main() {
             "--verify-url" => rec(&mut cfg).verify_url = val(),
             "--dastine-config" => rec(&mut cfg).dastine_config = Some(PathBuf::from(val())),
             "--dastine-url" => rec(&mut cfg).dastine_url = Some(val()),
+            "--clerks" => rec(&mut cfg).clerks = Some(PathBuf::from(val())),
             "-h" | "--help" => usage("see the comment at the top of examples/bank-portal/main.rs"),
             other => usage(&format!("unknown argument {other}")),
         }

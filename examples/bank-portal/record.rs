@@ -12,6 +12,11 @@
 //! - `GET  /api/counter/record/{recordId}/{fa|en}.html|.pdf`   the paper copy
 //! - `GET  /api/counter/font.ttf`    the paper copy's font (Vazirmatn, OFL)
 //!
+//! **Only a logged-in clerk makes records**: the clerk logs in with their own card
+//! (`POST /api/login`); the record's `operator` is the staff id `--clerks FILE` gives for the
+//! clerk's national code (another card: `403 CLERK_NOT_AUTHORIZED`), or `nc-<national code>`
+//! without a list (demo); no session: `401 NOT_LOGGED_IN`.
+//!
 //! **The level is the evidence's**, computed by `hoviat::record::draft`; the body has no level
 //! field. With a web-eid `token` (PIV: the card signed this server's fresh challenge, which the
 //! card allows only after its PIN) the token is verified like a login (origin, challenge,
@@ -75,6 +80,9 @@ pub struct RecordConfig {
     pub dastine_config: Option<PathBuf>,
     /// The Dastine service's address when not the vendor's loopback default (tests).
     pub dastine_url: Option<String>,
+    /// The counter's clerks: a JSON object from national code to staff id (the record's
+    /// `operator`). Without it (demo) any logged-in holder is a clerk, `operator` = `nc-<code>`.
+    pub clerks: Option<PathBuf>,
 }
 
 impl RecordConfig {
@@ -113,6 +121,8 @@ pub struct Records {
     registry: Option<Arc<TrustStore>>,
     /// The Dastine settings the page gets (`{config, url?}`), when configured.
     dastine: Option<Value>,
+    /// National code → staff id, when the clerks are listed.
+    clerks: Option<HashMap<String, String>>,
     /// Drafts waiting for the card's signature (`/api/counter/record/draft`), by id.
     pending: Mutex<HashMap<String, (Instant, Prepared)>>,
 }
@@ -239,6 +249,26 @@ impl Records {
             demo_registry,
             registry: trust.map(Arc::new),
             pending: Mutex::new(HashMap::new()),
+            clerks: match &cfg.clerks {
+                Some(p) => {
+                    let m: HashMap<String, String> =
+                        serde_json::from_slice(&read(p)?).map_err(|e| format!("{}: {e}", p.display()))?;
+                    if let Some((k, v)) = m.iter().find(|(k, v)| {
+                        k.len() != 10
+                            || !k.bytes().all(|b| b.is_ascii_digit())
+                            || v.is_empty()
+                            || v.chars().count() > 64
+                            || v.chars().any(char::is_control)
+                    }) {
+                        return Err(format!(
+                            "{}: {k:?} → {v:?}: national codes (10 digits) to staff ids (1-64 characters)",
+                            p.display()
+                        ));
+                    }
+                    Some(m)
+                }
+                None => None,
+            },
             dastine: match &cfg.dastine_config {
                 Some(p) => {
                     let xml = String::from_utf8(read(p)?).map_err(|_| "dastine config: not UTF-8")?;
@@ -289,7 +319,9 @@ fn demo_registry(seed: &str, now: UnixTime) -> TrustStore {
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct OperatorBody {
-    id: String,
+    /// Must be the logged-in clerk's operator id when given.
+    #[serde(default)]
+    id: Option<String>,
     #[serde(default)]
     national_code: Option<String>,
     #[serde(default)]
@@ -321,7 +353,7 @@ fn record_error(e: &record::RecordError) -> Response {
 }
 
 /// `GET /api/counter/config`.
-pub(super) async fn config(State(s): State<Arc<AppState>>) -> Response {
+pub(super) async fn config(State(s): State<Arc<AppState>>, h: HeaderMap) -> Response {
     let Some(r) = &s.records else {
         return error(StatusCode::NOT_FOUND, "NOT_FOUND", "records are not configured");
     };
@@ -338,8 +370,47 @@ pub(super) async fn config(State(s): State<Arc<AppState>>) -> Response {
             "attributes": attrs,
             "maxRequestBytes": MAX_RECORD_REQUEST,
             "dastine": r.dastine,
+            "clerk": clerk_or_null(&s, &h).await,
         }),
     )
+}
+
+/// The logged-in clerk's operator id: records are made only by a clerk who logged in with their
+/// own card (`POST /api/login`); the id is the `--clerks` list's staff id for the card's
+/// national code (another holder: `CLERK_NOT_AUTHORIZED`), or `nc-<national code>` without a
+/// list (demo).
+async fn clerk(s: &Arc<AppState>, h: &HeaderMap) -> Result<String, Response> {
+    let identity = match super::session_id(h, s.secure_cookie) {
+        Some(id) => s.session_get(&id).await?,
+        None => None,
+    };
+    let Some(identity) = identity else {
+        return Err(error(
+            StatusCode::UNAUTHORIZED,
+            "NOT_LOGGED_IN",
+            "a clerk must log in with their own card before making records",
+        ));
+    };
+    let code = identity["holder"]["nationalCode"].as_str().unwrap_or_default();
+    let refused = || {
+        error(
+            StatusCode::FORBIDDEN,
+            "CLERK_NOT_AUTHORIZED",
+            "the logged-in card's holder is not a clerk of this counter",
+        )
+    };
+    if code.len() != 10 || !code.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(refused());
+    }
+    match s.records.as_ref().and_then(|r| r.clerks.as_ref()) {
+        Some(m) => m.get(code).cloned().ok_or_else(refused),
+        None => Ok(format!("nc-{code}")),
+    }
+}
+
+/// `GET /api/counter/config`'s `clerk`: the logged-in clerk's operator id, or null.
+async fn clerk_or_null(s: &Arc<AppState>, h: &HeaderMap) -> Value {
+    clerk(s, h).await.map(Value::String).unwrap_or(Value::Null)
 }
 
 /// The request checks and the draft shared by `/api/counter/record` and its two-step form.
@@ -368,6 +439,14 @@ async fn prepare(s: &Arc<AppState>, h: &HeaderMap, body: &[u8]) -> Result<Prepar
             return Err(bad(&format!("the body: {m}")));
         }
     };
+    let operator = clerk(s, h).await?;
+    if b.operator.id.as_ref().is_some_and(|id| *id != operator) {
+        return Err(error(
+            StatusCode::FORBIDDEN,
+            "CLERK_NOT_AUTHORIZED",
+            "operator.id is not the logged-in clerk's",
+        ));
+    }
     let mut card = b.card;
     // An authenticated reading: the token is verified like a login, its certificate is the
     // holder's, and a card that signed has accepted its PIN.
@@ -420,7 +499,7 @@ async fn prepare(s: &Arc<AppState>, h: &HeaderMap, body: &[u8]) -> Result<Prepar
         face_match: b.operator.face_match,
     };
     let s2 = Arc::clone(s);
-    let (purpose, operator) = (b.purpose, b.operator.id);
+    let purpose = b.purpose;
     let drafted = tokio::task::spawn_blocking(move || -> Result<Prepared, Response> {
         let Some(recs) = &s2.records else {
             return Err(error(StatusCode::NOT_FOUND, "NOT_FOUND", "records are not configured"));
@@ -650,6 +729,9 @@ pub(super) async fn card_signature(
             return bad(&format!("the body: {m}"));
         }
     };
+    if let Err(r) = clerk(&s, &h).await {
+        return r;
+    }
     let taken = recs.pending.lock().ok().and_then(|mut p| p.remove(&id));
     let Some((t, mut p)) = taken.filter(|(t, _)| t.elapsed() < DRAFT_TTL) else {
         return error(

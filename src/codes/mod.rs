@@ -204,6 +204,7 @@ pub const CODES: &[(&str, Layer)] = &[
     ("WASM_UNAVAILABLE", Layer::Npm),
     ("NOT_READY", Layer::Npm),
     ("NOT_LOGGED_IN", Layer::Server),
+    ("CLERK_NOT_AUTHORIZED", Layer::Server),
     ("BAD_REQUEST", Layer::Server),
     ("NETWORK", Layer::Server),
     ("TRUST_FETCH_FAILED", Layer::Rp),
