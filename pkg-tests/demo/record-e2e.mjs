@@ -201,6 +201,8 @@ try {
       check('the eIDAS reading in Persian words (no English left in the Persian page)', /قابل توجه/.test(explain) && !/[A-Za-z]{4,}/.test(explain.replace('eIDAS', '')), explain);
       check('Dastine was driven one command at a time: SetConfig, NIDAuthenticateByPIN, NIDSign',
         ['SetConfig', 'NIDAuthenticateByPIN', 'SelectCertificateFromTokenByUI', 'NIDSign'].every((k) => st.calls.includes(k)) && st.overlaps === 0, JSON.stringify(st));
+      const paper = await page.evaluate((u) => fetch(u).then((x) => x.text()), r.html);
+      check('the paper copy says the card signed through the registry\'s session (Dastine)', /دستینه/.test(paper), paper.slice(0, 300));
       writeFileSync(path.join(work, `rec-${n}-card-signature.sdjwt`), r.record);
       n++;
       await page.screenshot({ path: path.join(shots, 'record-card-signature-fa.png'), fullPage: true });

@@ -45,6 +45,17 @@ pub struct PrintView {
     pub attributes: Vec<(String, Value, String)>,
     /// Whether the personal data was purged.
     pub purged: bool,
+    /// `evidence.cardSignature.route` of a CMS card signature (`registry-assisted`).
+    pub card_signature_route: Option<String>,
+}
+
+/// `evidence.cardSignature.route` in the issuer-signed JWT's payload, when there is one.
+fn card_signature_route(jwt: &str) -> Option<String> {
+    use base64::Engine;
+    let payload = jwt.split('.').nth(1)?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload).ok()?;
+    let v: Value = serde_json::from_slice(&bytes).ok()?;
+    v.pointer("/evidence/cardSignature/route")?.as_str().map(str::to_string)
 }
 
 impl PrintView {
@@ -63,6 +74,7 @@ impl PrintView {
             leaf_hash: crate::log::hex(&crate::log::record_hash(e.leaf.jwt.as_bytes()).0),
             attributes,
             purged,
+            card_signature_route: card_signature_route(&e.leaf.jwt),
         }
     }
 }
@@ -376,8 +388,26 @@ pub fn page_text(v: &PrintView, lang: Lang, inst: Option<&Institution>, verify_u
                 false,
             ),
             f(t("شناسهٔ سند", "Record id"), v.record_id.clone(), true),
+        ]
+        .into_iter()
+        .chain(v.card_signature_route.as_deref().map(|r| {
+            f(
+                t("امضای کارت", "Card signature"),
+                if r == hoviat::record::ROUTE_REGISTRY_ASSISTED {
+                    t(
+                        "کارت همین سند را از راه نشست سامانهٔ ثبت احوال (دستینه) امضا کرد",
+                        "The card signed this record through the registry's session (Dastine)",
+                    )
+                } else {
+                    r.to_string()
+                },
+                false,
+            )
+        }))
+        .chain([
             f(t("شمارهٔ ثبت در بایگانی", "Archive log index"), num(v.index.to_string()), false),
-        ],
+        ])
+        .collect(),
         attrs_label: t("ویژگی‌های افشاشده", "Disclosed attributes"),
         heads: [t("ویژگی", "Attribute"), t("مقدار", "Value"), t("منبع", "Source")],
         rows,
