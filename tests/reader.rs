@@ -1116,6 +1116,35 @@ fn usb_ccid_session_reads_the_card_and_reports_removal() {
     u.power_on().unwrap();
     let e = block_on(card::info(&mut u, &mut |_| {})).unwrap_err();
     assert_eq!(e.code(), "CARD_REMOVED");
+    // An extended-APDU-level reader that returns responses in 64-byte chained blocks: the PIV
+    // token verifies and the Iranian card's certificates read through response chains; an APDU
+    // longer than one message (600 bytes of data) goes as a command chain and is answered.
+    let raw = UsbCcid::config_descriptor_with(0x0B, 0x0004_04BA);
+    let ext = ccid::find_interfaces(&raw).unwrap();
+    assert_eq!(ext[0].descriptor.level, ExchangeLevel::ExtendedApdu);
+    let mut reader = UsbCcid::new_extended_apdu_level(piv_card(), 64);
+    reader.core.time_extensions = 1;
+    let mut u = usb(reader, &ext[0].descriptor);
+    u.power_on().unwrap();
+    verifier_check(&piv_auth(&mut u).token);
+    let mut u = usb(UsbCcid::new_extended_apdu_level(ir_card(), 64), &ext[0].descriptor);
+    assert_eq!(u.power_on().unwrap(), vc::IR_NID_ATR);
+    let info = block_on(card::info(&mut u, &mut |_| {})).unwrap();
+    let mut direct = usb(UsbCcid::new_apdu_level(ir_card()), &short[0].descriptor);
+    direct.power_on().unwrap();
+    let info_short = block_on(card::info(&mut direct, &mut |_| {})).unwrap();
+    assert_eq!(
+        serde_json::to_value(&info.certificates).unwrap(),
+        serde_json::to_value(&info_short.certificates).unwrap(),
+        "the chained responses reassemble the same certificates"
+    );
+    let mut long = vec![0x00, 0xCA, 0x01, 0x00, 0x00, 0x02, 0x58];
+    long.extend(std::iter::repeat_n(0x5A, 600));
+    let sw = block_on(u.transmit(&long)).unwrap();
+    assert_eq!(sw.len(), 2, "a status word for the chained command: {sw:02X?}");
+    // Such an APDU on a short-APDU reader is refused before anything is sent.
+    let e = block_on(direct.transmit(&long)).unwrap_err();
+    assert!(e.to_string().contains("an extended APDU on a short-APDU reader"), "{e}");
     // A hostile descriptor (dwMaxCCIDMessageLength 0) is clamped, not a panic.
     let mut d = short[0].descriptor.clone();
     d.max_message_length = 0;

@@ -59,6 +59,10 @@ try {
   emu = emulator('usb-ccid-apdu', { profile: 'piv', holder: 1, usbClass: 0xFF, timeExtensions: 1 });
   fake.usb.chooser = () => new fake.UsbDevice(emu);
   await pivAuth('usbApduPiv', 'webusb', emu, {});
+  // An extended-APDU-level reader returning responses in 64-byte chained blocks.
+  emu = emulator('usb-ccid-ext', { profile: 'piv', holder: 1, usbClass: 0xFF });
+  fake.usb.chooser = () => new fake.UsbDevice(emu);
+  await pivAuth('usbExtendedPiv', 'webusb', emu, {});
 
   // The Web Smart Card API: the platform moves APDUs (here a reader session in the test kit
   // in front of a GemPC Twin emulator plays the platform's PC/SC).

@@ -33,6 +33,7 @@ const BENCH_LABEL = {
   serialProbePiv: 'webserial auto-probe -> pn532 [includes the 1.5 s probe time-out]',
   usbVendorPiv: 'webusb ccid [1 time extension per XfrBlock]',
   usbApduPiv: 'webusb ccid, short-APDU level [1 time extension per XfrBlock]',
+  usbExtendedPiv: 'webusb ccid, extended-APDU level [responses in 64-byte chained blocks]',
   smartCardPiv: 'smartcard [fake PC/SC = reader session + gempc-twin emulator]',
   serialTwinIr: 'webserial gempc-twin [2 time extensions + S(WTX 3) per block]',
   serialPn532Ir: 'webserial pn532',
@@ -63,6 +64,7 @@ try {
     'webserial reader probing: a PN532 found after the GemPC Twin guess failed', K.serialProbePiv);
   piv('usbVendorPiv', 'webusb (vendor-class CCID reader, 64-byte bulk packets)');
   piv('usbApduPiv', 'webusb (short-APDU-level CCID reader: the APDU in XfrBlock as it is)');
+  piv('usbExtendedPiv', 'webusb (extended-APDU-level CCID reader: responses collected from chained blocks)');
   piv('smartCardPiv', 'smartcard (navigator.smartCard)');
   const ir = (k, label) => {
     const c = K[k];

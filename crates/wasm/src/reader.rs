@@ -356,7 +356,7 @@ mod emulator {
     }
 
     /// A reader emulator with a virtual card of the light test registry (test equipment):
-    /// `kind` `"gempc-twin"`, `"pn532"`, `"usb-ccid"` or `"usb-ccid-apdu"`; `opts` as the VirtualCard's
+    /// `kind` `"gempc-twin"`, `"pn532"`, `"usb-ccid"`, `"usb-ccid-apdu"` or `"usb-ccid-ext"`; `opts` as the VirtualCard's
     /// (`profile`, `holder`, `seed`, `at`) plus `removeAfter` (APDUs before the card leaves),
     /// `timeExtensions` (CCID), `wtx` (T=1), `usbClass` (0x0B or 0xFF).
     #[wasm_bindgen]
@@ -415,11 +415,12 @@ mod emulator {
                     r.wtx = wtx;
                     Kind::Twin(r)
                 }
-                k @ ("usb-ccid" | "usb-ccid-apdu") => {
-                    let mut r = if k == "usb-ccid" {
-                        UsbCcid::new(card)
-                    } else {
-                        UsbCcid::new_apdu_level(card)
+                k @ ("usb-ccid" | "usb-ccid-apdu" | "usb-ccid-ext") => {
+                    let mut r = match k {
+                        "usb-ccid" => UsbCcid::new(card),
+                        "usb-ccid-apdu" => UsbCcid::new_apdu_level(card),
+                        // Responses in 64-byte chained blocks.
+                        _ => UsbCcid::new_extended_apdu_level(card, 64),
                     };
                     r.core.remove_after = remove_after;
                     r.core.time_extensions = tx;
@@ -431,7 +432,11 @@ mod emulator {
                     r.remove_after = remove_after;
                     Kind::Pn532(r)
                 }
-                _ => return Err(invalid("kind must be gempc-twin, pn532, usb-ccid or usb-ccid-apdu")),
+                _ => {
+                    return Err(invalid(
+                        "kind must be gempc-twin, pn532, usb-ccid, usb-ccid-apdu or usb-ccid-ext",
+                    ));
+                }
             };
             Ok(Self {
                 kind,
@@ -459,7 +464,10 @@ mod emulator {
         #[wasm_bindgen(js_name = configDescriptor)]
         pub fn config_descriptor(&self) -> Uint8Array {
             let d = match &self.kind {
-                // A short-APDU-level reader declares it in dwFeatures.
+                // An APDU-level reader declares its level in dwFeatures.
+                Kind::Usb(r) if r.core.extended_apdu.is_some() => {
+                    UsbCcid::config_descriptor_with(self.usb_class, 0x0004_04BA)
+                }
                 Kind::Usb(r) if r.core.apdu_level => UsbCcid::config_descriptor_with(self.usb_class, 0x0002_04BA),
                 _ => UsbCcid::config_descriptor(self.usb_class),
             };

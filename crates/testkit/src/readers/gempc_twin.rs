@@ -38,6 +38,14 @@ pub struct GemPcTwin {
     /// A short-APDU-level reader (USB only): XfrBlock carries the APDU itself, SetParameters
     /// is not needed.
     pub apdu_level: bool,
+    /// An extended-APDU-level reader (USB only): `Some(n)` — XfrBlock carries the APDU, in a
+    /// chain of `n`-byte parts when longer (`wLevelParameter` 1, 3, ..., 2), and responses
+    /// longer than `n` come back in parts (`bChainParameter` 1, 3, ..., 2), each further part
+    /// asked for with an empty XfrBlock (`wLevelParameter` 0x10). Takes precedence over
+    /// `apdu_level`.
+    pub extended_apdu: Option<usize>,
+    chain_in: Vec<u8>,
+    chain_out: Vec<u8>,
 }
 
 impl GemPcTwin {
@@ -59,6 +67,9 @@ impl GemPcTwin {
             notify: true,
             wtx: None,
             apdu_level: false,
+            extended_apdu: None,
+            chain_in: Vec::new(),
+            chain_out: Vec::new(),
         }
     }
 
@@ -185,6 +196,9 @@ impl GemPcTwin {
                     return self.fail(rdr_to_pc::DATA_BLOCK, m, ccid::berror::ICC_MUTE);
                 }
                 let level = u16::from_le_bytes([m[8], m[9]]);
+                if let Some(part) = self.extended_apdu {
+                    return self.extended_xfr(m, level, data, part.max(1));
+                }
                 let answer = if self.apdu_level {
                     // Short APDU level: one whole command, no chaining.
                     if level != 0 || data.len() > 261 {
@@ -212,6 +226,60 @@ impl GemPcTwin {
             pc_to_rdr::ABORT => self.reply(rdr_to_pc::SLOT_STATUS, m, self.icc(), 0, 0, &[]),
             _ => self.fail(rdr_to_pc::SLOT_STATUS, m, ccid::berror::CMD_NOT_SUPPORTED),
         }
+    }
+}
+
+impl GemPcTwin {
+    /// XfrBlock at the extended APDU level (see [`GemPcTwin::extended_apdu`]).
+    fn extended_xfr(&mut self, m: &[u8], level: u16, data: &[u8], part: usize) -> Vec<u8> {
+        let ok = |this: &Self, p: u8, d: &[u8]| this.reply(rdr_to_pc::DATA_BLOCK, m, this.icc(), 0, p, d);
+        let command = match level {
+            0x0000 => {
+                self.chain_in.clear();
+                data.to_vec()
+            }
+            0x0001 | 0x0003 => {
+                if (level == 0x0001) != self.chain_in.is_empty()
+                    || self.chain_in.len() + data.len() > hoviat::reader::MAX_APDU
+                {
+                    self.chain_in.clear();
+                    return self.fail(rdr_to_pc::DATA_BLOCK, m, ccid::berror::CMD_NOT_SUPPORTED);
+                }
+                self.chain_in.extend_from_slice(data);
+                // More of the command is expected: an empty block, "continue".
+                return ok(self, 0x10, &[]);
+            }
+            0x0002 => {
+                if self.chain_in.is_empty() {
+                    return self.fail(rdr_to_pc::DATA_BLOCK, m, ccid::berror::CMD_NOT_SUPPORTED);
+                }
+                let mut c = std::mem::take(&mut self.chain_in);
+                c.extend_from_slice(data);
+                c
+            }
+            0x0010 => {
+                if self.chain_out.is_empty() {
+                    return self.fail(rdr_to_pc::DATA_BLOCK, m, ccid::berror::CMD_NOT_SUPPORTED);
+                }
+                let n = part.min(self.chain_out.len());
+                let chunk: Vec<u8> = self.chain_out.drain(..n).collect();
+                return ok(self, if self.chain_out.is_empty() { 2 } else { 3 }, &chunk);
+            }
+            _ => return self.fail(rdr_to_pc::DATA_BLOCK, m, ccid::berror::CMD_NOT_SUPPORTED),
+        };
+        let answer = self.answer_apdu(&command);
+        let mut out = Vec::new();
+        for _ in 0..self.time_extensions {
+            out.extend(self.reply(rdr_to_pc::DATA_BLOCK, m, 0x80 | self.icc(), 1, 0, &[]));
+        }
+        if answer.len() <= part {
+            self.chain_out.clear();
+            out.extend(ok(self, 0, &answer));
+        } else {
+            self.chain_out = answer[part..].to_vec();
+            out.extend(ok(self, 1, &answer[..part]));
+        }
+        out
     }
 }
 

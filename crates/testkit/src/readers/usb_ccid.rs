@@ -57,6 +57,16 @@ impl UsbCcid {
         r
     }
 
+    /// An extended-APDU-level reader (dwFeatures 0x000404BA) with `card` inserted: commands
+    /// longer than the host's messages arrive chained, and it returns responses longer than
+    /// `part` bytes in a chain of `part`-byte blocks (a reader may split below its message
+    /// size), so that both chains are exercised with ordinary card dialogues.
+    pub fn new_extended_apdu_level(card: Box<dyn VirtualCard>, part: usize) -> Self {
+        let mut r = Self::new(card);
+        r.core.extended_apdu = Some(part.clamp(1, 65_536));
+        r
+    }
+
     /// The configuration descriptor of [`UsbCcid::new`] (TPDU level).
     pub fn config_descriptor(class: u8) -> Vec<u8> {
         Self::config_descriptor_with(class, 0x0001_0230)
@@ -65,6 +75,11 @@ impl UsbCcid {
     /// A configuration descriptor with one CCID interface of `class` (0x0B smart card, or 0xFF
     /// vendor) declaring `features` (dwFeatures), bulk OUT 0x01, bulk IN 0x82, interrupt IN 0x83.
     pub fn config_descriptor_with(class: u8, features: u32) -> Vec<u8> {
+        Self::config_descriptor_sized(class, features, 271)
+    }
+
+    /// As [`UsbCcid::config_descriptor_with`], with dwMaxCCIDMessageLength `max_message`.
+    pub fn config_descriptor_sized(class: u8, features: u32, max_message: u32) -> Vec<u8> {
         let mut d = vec![54, 0x21, 0x10, 0x01, 0x00, 0x07, 0x02, 0, 0, 0];
         d.resize(54, 0);
         d[10..14].copy_from_slice(&4000u32.to_le_bytes()); // dwDefaultClock
@@ -73,7 +88,7 @@ impl UsbCcid {
         d[23..27].copy_from_slice(&10752u32.to_le_bytes()); // dwMaxDataRate
         d[28..32].copy_from_slice(&254u32.to_le_bytes()); // dwMaxIFSD
         d[40..44].copy_from_slice(&features.to_le_bytes()); // dwFeatures
-        d[44..48].copy_from_slice(&271u32.to_le_bytes()); // dwMaxCCIDMessageLength
+        d[44..48].copy_from_slice(&max_message.to_le_bytes()); // dwMaxCCIDMessageLength
         d[48] = 0xFF; // bClassGetResponse
         d[49] = 0xFF; // bClassEnvelope
         d[53] = 1; // bMaxCCIDBusySlots
