@@ -729,15 +729,22 @@ pub(super) async fn card_signature(
             return bad(&format!("the body: {m}"));
         }
     };
-    if let Err(r) = clerk(&s, &h).await {
-        return r;
-    }
-    let taken = recs.pending.lock().ok().and_then(|mut p| p.remove(&id));
+    let operator = match clerk(&s, &h).await {
+        Ok(o) => o,
+        Err(r) => return r,
+    };
+    // A draft is finished by the clerk who started it (it names them as operator).
+    let taken = recs.pending.lock().ok().and_then(|mut p| {
+        let mine = p
+            .get(&id)
+            .is_some_and(|(_, d)| d.draft.payload().get("operator").and_then(Value::as_str) == Some(operator.as_str()));
+        if mine { p.remove(&id) } else { None }
+    });
     let Some((t, mut p)) = taken.filter(|(t, _)| t.elapsed() < DRAFT_TTL) else {
         return error(
             StatusCode::NOT_FOUND,
             "NOT_FOUND",
-            "no record draft with this id is waiting (each is used once and expires after 5 minutes)",
+            "no record draft of this clerk with this id is waiting (each is used once and expires after 5 minutes)",
         );
     };
     let _ = t;

@@ -51,7 +51,7 @@ const fakeCtl = (p, body) => fetch(`http://127.0.0.1:${fakePort}${p}`, body === 
 // The counter's clerks: the virtual PIV card of holder 1 is clerk-7's login card.
 const { VirtualCard } = await import(path.join(root, 'pkg', 'node', 'virtual.mjs'));
 const codeOf = (profile, holder) => (new VirtualCard({ profile, holder }).info().certificates[0].subject.match(/PNOIR-(\d{10})/) || [])[1];
-writeFileSync(path.join(work, 'clerks.json'), JSON.stringify({ [codeOf('piv', 1)]: 'clerk-7' }));
+writeFileSync(path.join(work, 'clerks.json'), JSON.stringify({ [codeOf('piv', 1)]: 'clerk-7', [codeOf('piv', 2)]: 'clerk-9' }));
 
 const db = path.join(work, 'archive.sqlite');
 const srv = await startServer(['--archive', `sqlite:${db}`, '--dastine-config', path.join(work, 'dastine-licensed.xml'),
@@ -116,7 +116,7 @@ try {
   const anon = await makeOnce(page, { kind: 'ir-nid', holder: 0, pin: '1234' });
   const note = await page.isVisible('#clerk-login');
   check('no clerk logged in: the page says to log in, the server refuses with NOT_LOGGED_IN', note && anon.status === 'error' && anon.code === 'NOT_LOGGED_IN', JSON.stringify([note, anon.code]));
-  const notClerk = await loginClerk(page, 2);
+  const notClerk = await loginClerk(page, 0);
   const nc = await makeOnce(page, { kind: 'ir-nid', holder: 0, pin: '1234' });
   check('logged in with a card that is not a clerk\'s: CLERK_NOT_AUTHORIZED with its Persian sentence', notClerk[0] === 200 && nc.status === 'error' && nc.code === 'CLERK_NOT_AUTHORIZED' && nc.message.includes(MESSAGES.CLERK_NOT_AUTHORIZED[0]), JSON.stringify([notClerk[0], nc.code]));
   const li = await loginClerk(page, 1);
@@ -235,6 +235,20 @@ try {
       const unknown = await post(`/api/counter/record/${'A'.repeat(40)}/card-signature`, { cms: 'MIIB' });
       return { draft: [d[0], d[1].level, typeof d[1].challenge === 'string' && atob(d[1].challenge).length], junk: [junk[0], junk[1].error && junk[1].error.code], again: [again[0], again[1].error && again[1].error.code], unknown: [unknown[0], unknown[1].error && unknown[1].error.code] };
     }, new VirtualCard({ profile: 'ir-nid', holder: 0, layout: 'iran' }).info().certificates.find((x) => x.slot === 'ir-nid-sign').der);
+    // Another clerk cannot finish clerk-7's draft (it stays waiting for clerk-7).
+    const ctx9 = await browser.newContext();
+    const op = await ctx9.newPage();
+    await loginClerk(op, 2);
+    const mixed = await page.evaluate(async (der) => {
+      const post = (u, b) => fetch(u, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(b) }).then(async (x) => [x.status, await x.json()]);
+      const d = await post('/api/counter/record/draft', { purpose: 'sim-registration', operator: {}, card: { chipType: 'virtual-ir-nid', holderCertificate: der, pin: 'accepted' } });
+      return d[1].draftId;
+    }, new VirtualCard({ profile: 'ir-nid', holder: 0, layout: 'iran' }).info().certificates.find((x) => x.slot === 'ir-nid-sign').der);
+    const theirs = await op.evaluate((id) => fetch(`/api/counter/record/${id}/card-signature`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ cms: 'MIIB' }) }).then(async (x) => [x.status, (await x.json()).error.code]), mixed);
+    const mine = await page.evaluate((id) => fetch(`/api/counter/record/${id}/card-signature`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ cms: 'MIIB' }) }).then(async (x) => [x.status, (await x.json()).error.code]), mixed);
+    await ctx9.close();
+    check(`another clerk cannot finish a draft (${theirs.join(' ')}); it is still there for its clerk (${mine.join(' ')})`,
+      theirs[0] === 404 && mine[0] === 422 && mine[1] === 'RECORD_CARD_SIGNATURE_INVALID', JSON.stringify([theirs, mine]));
     check(`draft: 200, level card-pin, a 32-byte challenge (${JSON.stringify(two.draft)}); a CMS that is not one: 422 RECORD_CARD_SIGNATURE_INVALID; the draft is then gone (404), an unknown one 404`,
       two.draft[0] === 200 && two.draft[1] === 'card-pin' && two.draft[2] === 32 && two.junk[0] === 422 && two.junk[1] === 'RECORD_CARD_SIGNATURE_INVALID'
       && two.again[0] === 404 && two.again[1] === 'NOT_FOUND' && two.unknown[0] === 404 && two.unknown[1] === 'NOT_FOUND', JSON.stringify(two));
