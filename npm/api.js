@@ -329,6 +329,14 @@ async function platformPasses(job, backend, parallel, slot) {
  * `legacySha1: true`).
  */
 async function verifySignature(cms, options) {
+  return verifyInFull(cms, options, 'verifySignature', 'CmsJob');
+}
+
+// CMS and PDF verifications run in the full module only (in Node the main one; in a browser
+// web/core.wasm, fetched on first use), so that pages verifying only tokens keep the lite
+// module's size. Every backend runs there: `wasm` verifies in one call (`direct`), 'webcrypto'
+// and 'node' discharge the checks of a `Job` step by step.
+async function verifyInFull(input, options, direct, Job) {
   needObject(options, 'options');
   const backend = options.backend === undefined ? DEFAULT_BACKEND : options.backend;
   if (!BACKENDS.includes(backend)) {
@@ -340,22 +348,19 @@ async function verifySignature(cms, options) {
   if (backend === 'webcrypto' && !(globalThis.crypto && globalThis.crypto.subtle)) {
     throw new HoviatError('INVALID_ARGUMENT', 'WebCrypto is not available here (a secure context is needed)');
   }
-  // CMS lives in the full module only (in Node the main one; in a browser web/core.wasm,
-  // fetched on the first verifySignature), so that pages verifying only tokens keep the lite
-  // module's size. Every backend runs there; 'webcrypto' and 'node' discharge its checks.
   if (fullSlot === null) fullSlot = PLATFORM.fullSource ? new Slot('core', await PLATFORM.fullSource()) : main;
   const full = await fullSlot.ready();
   const opts = withTrust(options, full, fullSlot);
   if (backend === 'wasm') {
     try {
-      return full.verifySignature(cms, opts);
+      return full[direct](input, opts);
     } catch (e) {
       throw toError(e, fullSlot);
     }
   }
   let job;
   try {
-    job = new full.CmsJob(cms, opts);
+    job = new full[Job](input, opts);
   } catch (e) {
     throw toError(e, fullSlot);
   }

@@ -117,10 +117,16 @@ fn run(p: &CmsPrepared, backend: &dyn SignatureBackend) -> Result<JsValue, JsVal
         certificates: p.certificates.clone(),
     };
     let verified = hoviat::cms::verify(&req, &p.trust, &p.options, backend).map_err(|e| coded(&e))?;
-    let mut out = serde_json::to_value(&verified).map_err(|e| super::error("INTERNAL_ERROR", &e.to_string()))?;
+    result_object(&verified, p.at, &p.options)
+}
+
+/// A verification's result as the CLI prints it: the core's object, `verified`,
+/// `validationTime`, `sha1Allowed`.
+fn result_object(verified: &impl serde::Serialize, at: UnixTime, options: &CmsOptions) -> Result<JsValue, JsValue> {
+    let mut out = serde_json::to_value(verified).map_err(|e| super::error("INTERNAL_ERROR", &e.to_string()))?;
     out["verified"] = true.into();
-    out["validationTime"] = p.at.to_string().into();
-    out["sha1Allowed"] = p.options.path.policy.allow_sha1.into();
+    out["validationTime"] = at.to_string().into();
+    out["sha1Allowed"] = options.path.policy.allow_sha1.into();
     to_js(&out)
 }
 
@@ -195,11 +201,7 @@ fn prepare_pdf(pdf: &JsValue, opts: &JsValue) -> Result<PdfPrepared, JsValue> {
 /// The same object as `hoviat verify-signature --pdf` prints.
 fn run_pdf(p: &PdfPrepared, backend: &dyn SignatureBackend) -> Result<JsValue, JsValue> {
     let verified = hoviat::cms::pdf::verify_pdf(&p.pdf, &p.trust, &p.options, backend).map_err(|e| coded(&e))?;
-    let mut out = serde_json::to_value(&verified).map_err(|e| super::error("INTERNAL_ERROR", &e.to_string()))?;
-    out["verified"] = true.into();
-    out["validationTime"] = p.at.to_string().into();
-    out["sha1Allowed"] = p.options.path.policy.allow_sha1.into();
-    to_js(&out)
+    result_object(&verified, p.at, &p.options)
 }
 
 /// Verifies every signature of a PDF (each `/ByteRange`'s detached CMS, the last covering the
