@@ -19,6 +19,7 @@
 //
 // Usage: node fake-dastine.mjs [--pki DIR] --licensed-config FILE [--port N] [--ssl-port N]
 //        [--virtual-module PATH]   (PATH: pkg/node/virtual.mjs, or the installed hoviat/virtual)
+//        [--card PROFILE:HOLDER[:iran]]   a virtual card inserted from the start (the demo's)
 // Prints "fake-dastine: listening ws:N wss:M" when ready.
 import http from 'node:http';
 import https from 'node:https';
@@ -208,6 +209,11 @@ const tls = https.createServer({ key: readFileSync(key), cert: readFileSync(crt)
 for (const srv of [plain, tls]) {
   const wss = new WebSocketServer({ server: srv, path: '/dastine', maxPayload: 64 * 1024 * 1024 });
   wss.on('connection', session);
+}
+const CARD = arg('card');
+if (CARD) {
+  const [profile, holder, layout] = CARD.split(':');
+  await insertCard({ profile, holder: Number(holder), ...(layout ? { layout } : {}) });
 }
 await new Promise((r) => plain.listen(PORT, '127.0.0.1', r));
 await new Promise((r) => tls.listen(SSL_PORT, '127.0.0.1', r));
