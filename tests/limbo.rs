@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 
 use hoviat::Coded;
 use hoviat::pki::cert::ku;
-use hoviat::pki::chain::{ChainRequest, eku_requirement, parse_leaf, verify_chain};
+use hoviat::pki::verify_chain::{ChainRequest, eku_requirement, parse_leaf, verify_chain};
 use hoviat::pki::{EkuRequirement, PathOptions};
 use hoviat::time::UnixTime;
 use serde_json::Value;

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use hoviat::error::Coded;
 use hoviat::pki::alg::HashAlg;
 use hoviat::pki::cert::{eku, hex_upper};
-use hoviat::pki::chain::parse_leaf;
+use hoviat::pki::verify_chain::parse_leaf;
 use hoviat::pki::{AlgorithmPolicy, Cert, EkuRequirement, PathOptions, TrustStore};
 use hoviat::time::UnixTime;
 use hoviat_testkit::{CertSpec, KeyKind, PrivateKey, Registry, build_cert, ext, ku_bit, rng_for};

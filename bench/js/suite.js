@@ -110,9 +110,9 @@ export function firstCall(glue, w, opts) {
   try {
     return glue.verifyToken(w.token, opts);
   } catch (e) {
-    if (typeof glue.verifyTokenStep !== 'function') throw e;
-    const step = glue.verifyTokenStep(w.token, opts, []);
-    if (!step || (!step.done && !(step.pending && step.pending.length))) throw new Error('verifyTokenStep gave neither a verdict nor checks');
+    if (typeof glue.VerifyJob !== 'function') throw e;
+    const step = new glue.VerifyJob(w.token, opts).step([]);
+    if (!step || (!step.done && !(step.pending && step.pending.length))) throw new Error('VerifyJob.step gave neither a verdict nor checks');
     return step;
   }
 }

@@ -266,7 +266,7 @@ pub async fn start(cfg: Config) -> Result<Running, String> {
         #[cfg(not(feature = "redis"))]
         Some(_) => return Err("--redis needs the crate's `redis` feature".into()),
     };
-    let log = cfg.log.clone().with_field("instance", cfg.instance.clone());
+    let log = cfg.log.clone().with_instance(&cfg.instance);
     let mut revocation = hoviat_rp::revocation::Revocation::none();
     if let Some(p) = &cfg.ocsp {
         revocation = revocation.with_ocsp(p.clone());
@@ -288,10 +288,7 @@ pub async fn start(cfg: Config) -> Result<Running, String> {
         // --terminal-key they stay off (the endpoints answer NOT_FOUND) rather than refusing
         // to start a login-only deployment.
         Some(rc) if cfg.demo_seed.is_none() && rc.terminal_key.is_none() => {
-            cfg.log.event(
-                "records_off",
-                &[("reason", "no --terminal-key outside demo mode".into())],
-            );
+            hoviat_rp::event!(cfg.log, "records_off", reason = "no --terminal-key outside demo mode");
             None
         }
         Some(rc) => {
@@ -338,17 +335,13 @@ pub async fn start(cfg: Config) -> Result<Running, String> {
             deadline,
         ))
         .with_state(state);
-    log.event(
+    hoviat_rp::event!(
+        log,
         "server_started",
-        &[
-            ("addr", addr.to_string().into()),
-            ("origin", origin_s.clone().into()),
-            ("demo", cfg.demo_seed.is_some().into()),
-            (
-                "nonceStore",
-                (if cfg.redis.is_some() { "redis" } else { "memory" }).into(),
-            ),
-        ],
+        addr = %addr,
+        origin = origin_s.as_str(),
+        demo = cfg.demo_seed.is_some(),
+        nonceStore = if cfg.redis.is_some() { "redis" } else { "memory" }
     );
     let conns = Arc::new(serve::ConnStats::default());
     let task = tokio::spawn(serve::serve(listener, app, cfg.limits.clone(), Arc::clone(&conns)));
@@ -482,9 +475,11 @@ async fn challenge(
         None => None,
     };
     if let Some(wait) = wait {
-        s.svc.logger().event(
+        hoviat_rp::event!(
+            s.svc.logger(),
             "challenge_refused",
-            &[("code", "RATE_LIMITED".into()), ("message", "per-client limit".into())],
+            code = "RATE_LIMITED",
+            message = "per-client limit"
         );
         let mut r = error(
             StatusCode::TOO_MANY_REQUESTS,
@@ -702,17 +697,13 @@ async fn login(State(s): State<Arc<AppState>>, h: HeaderMap, body: Bytes) -> Res
     if let Some(earlier) = session_id(&h, s.secure_cookie)
         && s.session_del(&earlier).await
     {
-        s.svc
-            .logger()
-            .event("session_ended", &[("sessionId", log::fingerprint(&earlier).into())]);
+        hoviat_rp::event!(s.svc.logger(), "session_ended", sessionId = log::fingerprint(&earlier));
     }
     let identity = identity_json(&v);
     if let Err(r) = s.session_put(&id, &identity).await {
         return r;
     }
-    s.svc
-        .logger()
-        .event("session_started", &[("sessionId", log::fingerprint(&id).into())]);
+    hoviat_rp::event!(s.svc.logger(), "session_started", sessionId = log::fingerprint(&id));
     let mut r = json_response(StatusCode::OK, json!({ "ok": true, "identity": identity }));
     let cookie = format!(
         "{}={id}; Path=/; HttpOnly; SameSite=Strict; Max-Age={SESSION_SECS}{}",
@@ -787,9 +778,7 @@ async fn logout(State(s): State<Arc<AppState>>, h: HeaderMap) -> Response {
     if let Some(id) = session_id(&h, s.secure_cookie)
         && s.session_del(&id).await
     {
-        s.svc
-            .logger()
-            .event("session_ended", &[("sessionId", log::fingerprint(&id).into())]);
+        hoviat_rp::event!(s.svc.logger(), "session_ended", sessionId = log::fingerprint(&id));
     }
     let mut r = json_response(StatusCode::OK, json!({ "ok": true }));
     let clear = format!(

@@ -621,13 +621,12 @@ async fn finish(s: &Arc<AppState>, p: Prepared) -> Response {
             );
         }
     };
-    s.svc.logger().event(
+    hoviat_rp::event!(
+        s.svc.logger(),
         "record_sealed",
-        &[
-            ("index", v["index"].clone()),
-            ("level", v["level"].clone()),
-            ("purpose", v["verified"]["purpose"].clone()),
-        ],
+        index = v["index"].as_u64(),
+        level = v["level"].as_str(),
+        purpose = v["verified"]["purpose"].as_str()
     );
     json_response(StatusCode::OK, v)
 }

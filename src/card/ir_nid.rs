@@ -34,7 +34,7 @@ pub const EF_CERT: [u8; 2] = [0x50, 0x40];
 pub const MAX_CERT_FILE: usize = 8 * 1024;
 
 macro_rules! atr {
-    ($($b:expr),*) => { AtrPattern { value: &[$($b),*], mask: None } };
+    ($($b:expr),*) => { AtrPattern { value: &[$($b),*] } };
 }
 
 /// ATRs seen in the field (cards.md).

@@ -200,23 +200,17 @@ pub enum Profile {
     Piv,
 }
 
-/// An ATR pattern: the card matches when `atr & mask == value & mask` and the lengths agree.
+/// An ATR a profile is known by: the card matches when its ATR is these bytes exactly.
 #[derive(Clone, Copy, Debug)]
 pub struct AtrPattern {
     /// Expected bytes.
     pub value: &'static [u8],
-    /// Mask (same length); `None` = exact match.
-    pub mask: Option<&'static [u8]>,
 }
 
 impl AtrPattern {
     /// Whether `atr` matches.
     pub fn matches(&self, atr: &[u8]) -> bool {
-        atr.len() == self.value.len()
-            && match self.mask {
-                None => atr == self.value,
-                Some(m) => atr.iter().zip(self.value).zip(m).all(|((a, v), m)| a & m == v & m),
-            }
+        atr == self.value
     }
 }
 

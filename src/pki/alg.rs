@@ -669,7 +669,7 @@ native_backend!(AwsLc, "aws-lc", "aws-lc", aws_lc_rs, {
 native_backend!(Ring, "ring", "ring", ring, {});
 
 /// The fastest backend this build has: aws-lc-rs natively when compiled in, else RustCrypto;
-/// a build with neither (the browser "lite" build) has only [`Recorded`] results from the
+/// a build with neither (the browser "lite" build) has only the answers ([`PlatformAnswers`]) of the
 /// platform's cryptography, and this returns [`Unavailable`], which verifies nothing.
 pub fn default_backend() -> &'static dyn SignatureBackend {
     #[cfg(feature = "aws-lc")]
@@ -716,26 +716,26 @@ impl SignatureCheck {
 ///
 /// A check's id is its index in the list of checks this value has been asked (compared byte for
 /// byte, so a result can only ever answer the very check it was computed for); at most
-/// [`Recorded::MAX_CHECKS`] checks, after which further ones are answered "invalid".
+/// [`PlatformAnswers::MAX_CHECKS`] checks, after which further ones are answered "invalid".
 #[derive(Debug, Default)]
-pub(crate) struct Recorded {
-    state: std::sync::Mutex<RecordedState>,
+pub(crate) struct PlatformAnswers {
+    state: std::sync::Mutex<AnswersState>,
 }
 
 #[derive(Debug, Default)]
-struct RecordedState {
+struct AnswersState {
     /// Every check asked for, with its real result once known; the index is the id.
     seen: Vec<(SignatureCheck, Option<bool>)>,
     /// Indices of the checks the last pass needed and did not know.
     pending: Vec<usize>,
 }
 
-impl Recorded {
+impl PlatformAnswers {
     /// Most distinct checks one verification may ask for.
     pub const MAX_CHECKS: usize = 1024;
 
     /// Adds a real result for the check at `index` (handed out by
-    /// [`Recorded::take_pending_indexed`]); an index that names no check is ignored.
+    /// [`PlatformAnswers::take_pending_indexed`]); an index that names no check is ignored.
     pub fn insert_index(&self, index: usize, ok: bool) {
         if let Ok(mut st) = self.state.lock()
             && let Some(slot) = st.seen.get_mut(index)
@@ -763,7 +763,7 @@ impl Recorded {
     }
 }
 
-impl SignatureBackend for Recorded {
+impl SignatureBackend for PlatformAnswers {
     fn name(&self) -> &'static str {
         "platform"
     }
@@ -886,7 +886,7 @@ mod tests {
             message: m.to_vec(),
             signature: s.to_vec(),
         };
-        let rec = Recorded::default();
+        let rec = PlatformAnswers::default();
         // First pass: provisional "valid", recorded once each.
         assert!(rec.verify(&check(b"a", b"s1")));
         assert!(rec.verify(&check(b"b", b"s2")));
@@ -910,7 +910,7 @@ mod tests {
             [2, 3]
         );
         // Past the cap, fail closed.
-        for i in 0..Recorded::MAX_CHECKS {
+        for i in 0..PlatformAnswers::MAX_CHECKS {
             rec.verify(&check(&i.to_be_bytes(), b"z"));
         }
         assert!(!rec.verify(&check(b"one more", b"z")));

@@ -133,7 +133,7 @@ pub struct Cert {
     pub san: Option<Vec<u8>>,
     /// nameConstraints, if present (critical or not: a non-critical one is processed too,
     /// since ignoring it would let a constrained CA issue any name).
-    pub name_constraints: Option<super::nc::NameConstraints>,
+    pub name_constraints: Option<super::name_constraints::NameConstraints>,
     /// Every extension's OID and criticality, in encoded order (for the RFC 5280 profile
     /// checks of [`super::PathOptions::strict_rfc5280`]).
     pub extensions: Vec<(Oid, bool)>,
@@ -366,7 +366,8 @@ impl Cert {
                     // critical; ignoring a non-critical one would let a constrained CA issue any
                     // name). Malformed constraints, or ones using minimum/maximum, refuse the
                     // certificate.
-                    c.name_constraints = Some(super::nc::NameConstraints::from_der(v).map_err(|e| ext_bad(&e))?);
+                    c.name_constraints =
+                        Some(super::name_constraints::NameConstraints::from_der(v).map_err(|e| ext_bad(&e))?);
                 }
                 ext_oid::AIA => {
                     // Informational only, but it must parse: AuthorityInfoAccessSyntax ::=

@@ -139,7 +139,8 @@ pub(super) fn from_der(der_bytes: &[u8]) -> Result<Cert, PkiError> {
                 // critical; ignoring a non-critical one would let a constrained CA issue any
                 // name). Malformed constraints, or ones using minimum/maximum, refuse the
                 // certificate.
-                c.name_constraints = Some(crate::pki::nc::NameConstraints::from_der(v).map_err(|e| ext_bad(&e))?);
+                c.name_constraints =
+                    Some(crate::pki::name_constraints::NameConstraints::from_der(v).map_err(|e| ext_bad(&e))?);
             }
             ext_oid::AIA => {
                 // Informational only, but it must parse: one or more AccessDescriptions.

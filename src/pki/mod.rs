@@ -2,22 +2,22 @@
 
 pub mod alg;
 pub mod cert;
-pub mod chain;
 pub mod crl;
 mod error;
 pub mod name;
-pub mod nc;
+pub mod name_constraints;
 pub mod ocsp;
 pub mod path;
 pub mod platform;
+pub mod verify_chain;
 
 #[cfg(feature = "rustcrypto")]
 pub use alg::RustCrypto;
 pub use alg::{AlgorithmPolicy, SignatureBackend, SignatureCheck};
 pub use cert::Cert;
-pub use chain::{ChainRequest, verify_chain};
 pub use crl::Crl;
 pub use error::PkiError;
 pub use path::{
     EkuRequirement, KeyUsageRequirement, PathOptions, PolicyRule, RevocationStatus, TrustStore, ValidatedPath,
 };
+pub use verify_chain::{ChainRequest, verify_chain};

@@ -558,7 +558,7 @@ fn check_profile(c: &Cert, role: Role) -> Result<(), PkiError> {
 /// Name constraints of every CA in the path (anchor included) against the names of every
 /// certificate below it; self-issued intermediates are exempt (RFC 5280 §6.1.3 (b)).
 fn check_name_constraints(path: &[Arc<Cert>]) -> Result<(), PkiError> {
-    let mut names: Vec<Option<Vec<super::nc::GeneralName>>> = vec![None; path.len()];
+    let mut names: Vec<Option<Vec<super::name_constraints::GeneralName>>> = vec![None; path.len()];
     for (j, ca) in path.iter().enumerate().skip(1) {
         let Some(nc) = &ca.name_constraints else { continue };
         for (k, cert) in path.iter().enumerate().take(j) {
@@ -566,7 +566,7 @@ fn check_name_constraints(path: &[Arc<Cert>]) -> Result<(), PkiError> {
                 continue;
             }
             if names[k].is_none() {
-                names[k] = Some(super::nc::names_of(&cert.subject, cert.san.as_deref())?);
+                names[k] = Some(super::name_constraints::names_of(&cert.subject, cert.san.as_deref())?);
             }
             let list = names[k].as_deref().unwrap_or_default();
             nc.check(list).map_err(|why| PkiError::NameConstraintViolation {

@@ -11,7 +11,7 @@
 //! pass. Any "invalid" answer, or a check not handed out before, means another pass with the
 //! real answers.
 
-use super::alg::{Recorded, SignatureBackend, SignatureCheck};
+use super::alg::{PlatformAnswers, SignatureBackend, SignatureCheck};
 
 /// Names one signature check of one [`PlatformVerification`]; it answers only the very check
 /// (algorithm, key, message and signature, byte for byte) it was handed out with.
@@ -51,7 +51,7 @@ where
     F: FnMut(&dyn SignatureBackend) -> Result<T, E>,
 {
     run: F,
-    rec: Recorded,
+    rec: PlatformAnswers,
     /// The last pass's verdict and the checks it took as valid without an answer: released
     /// only if every one of them is answered "valid".
     sealed: Option<(Vec<CheckId>, Result<T, E>)>,
@@ -63,13 +63,13 @@ where
 {
     /// Most distinct checks one verification may ask for; past it, further checks are
     /// answered "invalid" (fail closed).
-    pub const MAX_CHECKS: usize = Recorded::MAX_CHECKS;
+    pub const MAX_CHECKS: usize = PlatformAnswers::MAX_CHECKS;
 
     /// A verification that has not run yet; the first [`step`](Self::step) runs it.
     pub fn new(run: F) -> Self {
         PlatformVerification {
             run,
-            rec: Recorded::default(),
+            rec: PlatformAnswers::default(),
             sealed: None,
         }
     }

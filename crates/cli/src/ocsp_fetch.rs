@@ -1,83 +1,83 @@
-//! The CLI's OCSP fetch (`hoviat verify-chain --ocsp`): one blocking HTTP POST. Servers use the
-//! relying-party kit's fetcher (`hoviat-rp`), which has one overall deadline per fetch.
+//! The CLI's OCSP fetch (`hoviat ocsp fetch`): one POST through the relying-party kit's HTTP
+//! client ([`hoviat_rp::http`]), the same client servers use for OCSP, CRLs and intermediates:
+//! one overall deadline per fetch (name resolution, connect, send and receive together) and a
+//! size limit.
+
+use std::time::Duration;
 
 use hoviat::pki::PkiError;
 use hoviat::pki::ocsp::MAX_RESPONSE_LEN;
 
-/// POSTs `request` to an `http://` responder URL and returns the response body. Blocking, with
-/// `timeout` for connecting and for each read and write; at most [`MAX_RESPONSE_LEN`] bytes
-/// of body. Any network failure is `OCSP_RESPONDER_UNREACHABLE`.
-pub fn fetch(url: &str, request: &[u8], timeout: std::time::Duration) -> Result<Vec<u8>, PkiError> {
-    use std::io::{Read, Write};
-    use std::net::{TcpStream, ToSocketAddrs};
-    let unreachable = |why: String| PkiError::OcspResponderUnreachable(format!("{url}: {why}"));
-    let rest = url
-        .strip_prefix("http://")
-        .ok_or_else(|| unreachable("only http:// responder URLs are supported".into()))?;
-    let (hostport, path) = match rest.find('/') {
-        Some(i) => (&rest[..i], &rest[i..]),
-        None => (rest, "/"),
-    };
-    if hostport.is_empty() || hostport.contains(['@', ' ']) || path.contains([' ', '\r', '\n']) {
-        return Err(unreachable("malformed URL".into()));
-    }
-    let with_port = if hostport.rsplit_once(':').is_some_and(|(_, p)| p.parse::<u16>().is_ok()) {
-        hostport.to_string()
-    } else {
-        format!("{hostport}:80")
-    };
-    let addrs: Vec<_> = with_port
-        .to_socket_addrs()
-        .map_err(|e| unreachable(e.to_string()))?
-        .collect();
-    let mut last = String::from("no address");
-    let mut stream = None;
-    for a in addrs {
-        match TcpStream::connect_timeout(&a, timeout) {
-            Ok(s) => {
-                stream = Some(s);
-                break;
+/// POSTs `request` to an `http://` responder URL and returns the response body, within
+/// `timeout` in all; at most [`MAX_RESPONSE_LEN`] bytes of body (`INPUT_TOO_LARGE` past it).
+/// Any other failure (network, deadline, HTTP status) is `OCSP_RESPONDER_UNREACHABLE`.
+pub fn fetch(url: &str, request: &[u8], timeout: Duration) -> Result<Vec<u8>, PkiError> {
+    hoviat_rp::http::http_post(url, "application/ocsp-request", request, timeout, MAX_RESPONSE_LEN).map_err(|e| {
+        if e.is_too_large() {
+            PkiError::InputTooLarge {
+                what: "OCSP response",
+                limit: MAX_RESPONSE_LEN,
             }
-            Err(e) => last = e.to_string(),
+        } else {
+            PkiError::OcspResponderUnreachable(format!("{url}: {e}"))
         }
-    }
-    let mut s = stream.ok_or_else(|| unreachable(last))?;
-    s.set_read_timeout(Some(timeout))
-        .map_err(|e| unreachable(e.to_string()))?;
-    s.set_write_timeout(Some(timeout))
-        .map_err(|e| unreachable(e.to_string()))?;
-    let head = format!(
-        "POST {path} HTTP/1.0\r\nHost: {hostport}\r\nContent-Type: application/ocsp-request\r\nContent-Length: {}\r\nAccept: application/ocsp-response\r\n\r\n",
-        request.len()
-    );
-    s.write_all(head.as_bytes())
-        .and_then(|()| s.write_all(request))
-        .map_err(|e| unreachable(e.to_string()))?;
-    let mut buf = Vec::new();
-    s.take((MAX_RESPONSE_LEN + 8192) as u64)
-        .read_to_end(&mut buf)
-        .map_err(|e| unreachable(e.to_string()))?;
-    let split = buf
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .ok_or_else(|| unreachable("no HTTP response".into()))?;
-    let header = String::from_utf8_lossy(&buf[..split]);
-    let status_ok = header
-        .lines()
-        .next()
-        .is_some_and(|l| l.starts_with("HTTP/1.") && l.split_whitespace().nth(1) == Some("200"));
-    if !status_ok {
-        return Err(unreachable(format!(
-            "HTTP status {:?}",
-            header.lines().next().unwrap_or_default()
-        )));
-    }
-    let body = buf[split + 4..].to_vec();
-    if body.len() > MAX_RESPONSE_LEN {
-        return Err(PkiError::InputTooLarge {
-            what: "OCSP response",
-            limit: MAX_RESPONSE_LEN,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use hoviat::Coded;
+    use std::io::{Read, Write};
+    use std::net::TcpListener;
+    use std::time::Instant;
+
+    /// A responder on loopback that reads the request, then writes `head` and `body_len` bytes
+    /// of body, one chunk every `pause`.
+    fn responder(head: &'static [u8], body_len: usize, pause: Duration) -> String {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = l.local_addr().unwrap().port();
+        std::thread::spawn(move || {
+            if let Ok((mut s, _)) = l.accept() {
+                let mut b = [0u8; 4096];
+                let _ = s.read(&mut b);
+                let _ = s.write_all(head);
+                for _ in 0..body_len.div_ceil(1024) {
+                    if s.write_all(&[0x30; 1024]).is_err() {
+                        return;
+                    }
+                    std::thread::sleep(pause);
+                }
+            }
         });
+        format!("http://127.0.0.1:{port}/")
     }
-    Ok(body)
+
+    /// One deadline for the whole fetch: a responder that keeps sending (each read on time) is
+    /// cut when the deadline passes; an answer over the limit is INPUT_TOO_LARGE.
+    #[test]
+    fn one_deadline_and_a_size_limit() {
+        let url = responder(b"HTTP/1.0 200 OK\r\n\r\n", 64 * 1024, Duration::from_millis(200));
+        let t = Instant::now();
+        let e = fetch(&url, b"req", Duration::from_millis(1000)).unwrap_err();
+        assert_eq!(e.code(), "OCSP_RESPONDER_UNREACHABLE", "{e}");
+        assert!(e.to_string().contains("timed out"), "{e}");
+        assert!(t.elapsed() < Duration::from_millis(1800), "cut after {:?}", t.elapsed());
+        let url = responder(b"HTTP/1.0 200 OK\r\n\r\n", MAX_RESPONSE_LEN + 32 * 1024, Duration::ZERO);
+        assert_eq!(
+            fetch(&url, b"req", Duration::from_secs(10)).unwrap_err().code(),
+            "INPUT_TOO_LARGE"
+        );
+        let url = responder(b"HTTP/1.0 500 Oops\r\n\r\n", 0, Duration::ZERO);
+        assert_eq!(
+            fetch(&url, b"req", Duration::from_secs(10)).unwrap_err().code(),
+            "OCSP_RESPONDER_UNREACHABLE"
+        );
+        assert_eq!(
+            fetch("https://ocsp.example.ir/", b"req", Duration::from_secs(1))
+                .unwrap_err()
+                .code(),
+            "OCSP_RESPONDER_UNREACHABLE"
+        );
+    }
 }

@@ -1,6 +1,9 @@
-//! A minimal HTTP/1.0 client over `std::net`, with one overall deadline (name resolution and
-//! connecting included) and a size limit: enough to fetch CRLs and intermediate certificates
-//! from `http://` distribution points and to ask OCSP responders, with no dependency.
+//! hoviat's one HTTP client: a minimal HTTP/1.0 client over `std::net`, with one overall
+//! deadline per fetch (name resolution and connecting included) and a size limit. Every fetch
+//! goes through it: CRLs and intermediate certificates from `http://` distribution points and
+//! trust URLs ([`super::trust`], [`super::revocation`]), OCSP requests at login
+//! ([`super::revocation`]) and the CLI's `hoviat ocsp fetch` (`hoviat-cli`). No dependency: a
+//! general client crate would bring TLS, redirects, proxies and pooling this needs none of.
 //!
 //! Only `http://` is spoken: CRLs and certificates are signed, so the transport needs no
 //! secrecy or integrity of its own (that is why CRL distribution points are `http://`). Trust

@@ -10,7 +10,8 @@
 //!   fetched by the server with a timeout ([`http`]).
 //! - [`signature`]: CMS and PDF signatures verified with the same trust and revocation
 //!   ([`ChallengeService::verify_signature`]).
-//! - [`log`]: structured logs (JSON lines) that never carry PINs, tokens or whole certificates.
+//! - [`log`]: structured events through `tracing` (JSON lines) that never carry PINs, tokens or
+//!   whole certificates.
 
 pub mod http;
 pub mod log;
@@ -110,7 +111,8 @@ fn binding_tag(key: &[u8; 32], random: &[u8], client: &str) -> [u8; 16] {
 
 impl ChallengeService {
     /// A service for `origin` (exactly as the browser reports it) with a trust store and a
-    /// nonce store; challenges live [`DEFAULT_TTL_SECS`]; logs go nowhere until
+    /// nonce store; challenges live [`DEFAULT_TTL_SECS`]; events go to the current `tracing`
+    /// subscriber (none unless the application installs one) until
     /// [`ChallengeService::with_logger`].
     pub fn new(origin: Origin, trust: TrustStore, store: Arc<dyn NonceStore>) -> Self {
         Self {
@@ -121,7 +123,7 @@ impl ChallengeService {
             require_revocation: false,
             revocation: revocation::Revocation::none(),
             clock: Arc::new(UnixTime::now),
-            log: log::Logger::disabled(),
+            log: log::Logger::current(),
             eku: PathOptions::client_auth(UnixTime(0)).eku,
             policies: hoviat::pki::PolicyRule::default(),
             binding_key: {
@@ -240,12 +242,11 @@ impl ChallengeService {
         let expires = UnixTime(now.0.saturating_add(self.ttl_secs));
         match self.store.issue(&nonce, expires, now) {
             Ok(()) => {
-                self.log.event(
+                event!(
+                    self.log,
                     "challenge_issued",
-                    &[
-                        ("nonceId", log::fingerprint(&nonce).into()),
-                        ("expiresAt", expires.to_string().into()),
-                    ],
+                    nonceId = log::fingerprint(&nonce),
+                    expiresAt = %expires
                 );
                 Ok(Challenge {
                     nonce,
@@ -254,10 +255,7 @@ impl ChallengeService {
                 })
             }
             Err(e) => {
-                self.log.event(
-                    "challenge_refused",
-                    &[("code", e.code().into()), ("message", e.to_string().into())],
-                );
+                event!(self.log, "challenge_refused", code = e.code(), message = %e);
                 Err(e)
             }
         }
@@ -326,9 +324,11 @@ impl ChallengeService {
                 options.require_revocation = true;
             }
             for why in &rev.skipped {
-                self.log.event(
+                event!(
+                    self.log,
                     "revocation_source_skipped",
-                    &[("nonceId", nonce_id.clone().into()), ("why", why.clone().into())],
+                    nonceId = nonce_id.as_str(),
+                    why = why.as_str()
                 );
             }
             if !rev.crls.is_empty() {
@@ -344,29 +344,21 @@ impl ChallengeService {
         })();
         match result {
             Ok(v) => {
-                self.log.event(
+                event!(
+                    self.log,
                     "login_verified",
-                    &[
-                        ("nonceId", nonce_id.into()),
-                        ("nationalCode", v.holder.national_code.clone().into()),
-                        ("certSerial", v.certificate.serial_number.clone().into()),
-                        ("certSha256", v.certificate.sha256.clone().into()),
-                        ("issuer", v.certificate.issuer.clone().into()),
-                        ("algorithm", v.algorithm.into()),
-                        ("revocation", v.assurance.revocation.into()),
-                    ],
+                    nonceId = nonce_id,
+                    nationalCode = v.holder.national_code.as_deref(),
+                    certSerial = v.certificate.serial_number.as_str(),
+                    certSha256 = v.certificate.sha256.as_str(),
+                    issuer = v.certificate.issuer.as_str(),
+                    algorithm = v.algorithm,
+                    revocation = v.assurance.revocation
                 );
                 Ok(v)
             }
             Err(e) => {
-                self.log.event(
-                    "login_refused",
-                    &[
-                        ("nonceId", nonce_id.into()),
-                        ("code", e.code().into()),
-                        ("message", e.to_string().into()),
-                    ],
-                );
+                event!(self.log, "login_refused", nonceId = nonce_id, code = e.code(), message = %e);
                 Err(e)
             }
         }
@@ -426,15 +418,34 @@ mod tests {
         assert_eq!(svc.verify_login(&tok, &other).unwrap_err().code(), "NONCE_UNKNOWN");
         assert_eq!(svc.verify_login("{}", &other).unwrap_err().code(), "TOKEN_MALFORMED");
         assert_eq!(svc.verify_login(&tok, "x\n{}").unwrap_err().code(), "NONCE_INVALID");
-        // Logs: JSON lines, no certificate, no token.
+        // Logs (tracing events as JSON lines): the outcomes with their codes, no certificate,
+        // no token, no signature, no nonce (only its fingerprint).
         let text = buf.contents();
         let cert_b64 = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, &h.cert);
         assert!(!text.contains(&cert_b64[..60]));
         assert!(!text.contains("BEGIN"));
+        let t: serde_json::Value = serde_json::from_str(&tok).unwrap();
+        assert!(!text.contains(t["signature"].as_str().unwrap()) && !text.contains(&c.nonce));
         let lines: Vec<serde_json::Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
-        assert!(lines.iter().any(|l| l["event"] == "login_verified"));
-        assert!(lines.iter().any(|l| l["code"] == "NONCE_REPLAYED"));
-        assert!(lines.iter().any(|l| l["code"] == "CERT_REVOKED"));
+        assert!(lines.iter().all(|l| l["ts"].is_string() && l["event"].is_string()));
+        let count = |ev: &str| lines.iter().filter(|l| l["event"] == ev).count();
+        assert_eq!((count("challenge_issued"), count("login_verified")), (4, 1));
+        let verified = lines.iter().find(|l| l["event"] == "login_verified").unwrap();
+        assert_eq!(verified["nationalCode"], h.national_code.as_str());
+        assert_eq!(verified["nonceId"].as_str().map(str::len), Some(12));
+        let refused: Vec<&str> = lines
+            .iter()
+            .filter(|l| l["event"] == "login_refused")
+            .map(|l| l["code"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            refused[..2],
+            ["NONCE_REPLAYED", "NONCE_EXPIRED"],
+            "the refusals in order: {refused:?}"
+        );
+        for code in ["CERT_REVOKED", "NONCE_UNKNOWN", "TOKEN_MALFORMED", "NONCE_INVALID"] {
+            assert!(refused.contains(&code), "{code} in {refused:?}");
+        }
     }
 
     /// Issue 15: a challenge bound to one client is refused from another (without spending it).

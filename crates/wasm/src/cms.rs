@@ -76,7 +76,7 @@ fn prepare(cms: &JsValue, opts: &JsValue) -> Result<CmsPrepared, JsValue> {
     };
     let mut certificates = Vec::new();
     for b in blobs(opts, "certificates", false)? {
-        certificates.push(hoviat::pki::chain::parse_leaf(&b).map_err(|e| coded(&e))?);
+        certificates.push(hoviat::pki::verify_chain::parse_leaf(&b).map_err(|e| coded(&e))?);
     }
     let (trust, options, at) = policy_options(opts)?;
     Ok(CmsPrepared {
@@ -103,7 +103,7 @@ fn policy_options(opts: &JsValue) -> Result<(Rc<TrustStore>, CmsOptions, UnixTim
     let eku = get(opts, "eku")?;
     if !eku.is_undefined() && !eku.is_null() {
         let e = eku.as_string().filter(|s| s.len() <= 100).unwrap_or_default();
-        options.path.eku = hoviat::pki::chain::eku_requirement(&e)
+        options.path.eku = hoviat::pki::verify_chain::eku_requirement(&e)
             .ok_or_else(|| invalid("eku must be a purpose name or a dotted OID"))?;
     }
     Ok((trust, options, at))

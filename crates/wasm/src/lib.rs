@@ -490,23 +490,6 @@ fn job_for(p: Prepared) -> Job {
     PlatformVerification::new(Box::new(move |b: &dyn SignatureBackend| run(&p, b)))
 }
 
-/// One pass of the platform-cryptography verification, stateless: `known` is an array of
-/// `[checkId, valid]` the platform computed (for checks a previous call handed out). Returns
-/// `{done: true, result}` when every signature the verdict rests on was known (or throws the
-/// verdict's HoviatError), else `{done: false, pending: [{id, kind, hash, namedCurve?,
-/// saltLength?, keyId, spki, message, signature}]}` for the platform to verify (ECDSA
-/// signatures are raw r||s, as WebCrypto and node:crypto's ieee-p1363 take them).
-/// [`VerifyJob`] does the same without re-parsing, and usually in one round.
-#[wasm_bindgen(js_name = verifyTokenStep)]
-pub fn verify_token_step(token: JsValue, opts: JsValue, known: JsValue) -> Result<JsValue, JsValue> {
-    let mut job = job_for(prepare(&token, &opts)?);
-    // A fresh job has handed out nothing: run a first pass, then apply the answers.
-    match job.step([]) {
-        Step::NeedChecks(_) => step(&mut job, &known),
-        done => step_object(done),
-    }
-}
-
 /// A platform-cryptography verification in progress (the core's `PlatformVerification`): the
 /// token, options and trust store are parsed once; each `step` adds the platform's new answers.
 /// When the platform confirms every check of a step, the next step returns the verdict without
@@ -526,7 +509,11 @@ impl VerifyJob {
         })
     }
 
-    /// Adds `[checkId, valid]` results and returns the next step (see `verifyTokenStep`).
+    /// Adds `[checkId, valid]` results (for checks a previous step handed out) and returns the
+    /// next step: `{done: true, result}` when every signature the verdict rests on is known (or
+    /// throws the verdict's HoviatError), else `{done: false, pending: [{id, kind, hash,
+    /// namedCurve?, saltLength?, keyId, spki, message, signature}]}` for the platform to verify
+    /// (ECDSA signatures are raw r||s, as WebCrypto and node:crypto's ieee-p1363 take them).
     pub fn step(&mut self, known: JsValue) -> Result<JsValue, JsValue> {
         step(&mut self.job, &known)
     }

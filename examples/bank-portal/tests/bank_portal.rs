@@ -294,13 +294,34 @@ fn login_session_logout_and_refusals() {
         assert_eq!(http(a, "GET", p, &[], b"").status, 404, "{p}");
     }
 
-    // Logs: JSON lines, with the outcomes, never a certificate or a token.
+    // A careless client that sends a PIN along: whatever the answer, the PIN is logged nowhere.
+    let n = challenge(a);
+    let with_pin = json!({"nonce": n, "token": token(&reg, 1, &origin, &n), "pin": "918273"});
+    let r = post(a, "/api/login", &with_pin, None);
+    assert!(r.status == 200 || r.status == 400, "{}", r.body);
+
+    // Logs (tracing events as JSON lines): the outcomes with their codes, never a certificate,
+    // a token, a signature, a PIN or a session id.
     let text = logs.contents();
     let lines: Vec<Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
-    assert!(lines.iter().any(|l| l["event"] == "login_verified"));
-    assert!(lines.iter().any(|l| l["code"] == "CERT_REVOKED"));
+    let has = |ev: &str, code: Option<&str>| {
+        lines
+            .iter()
+            .any(|l| l["event"] == ev && code.is_none_or(|c| l["code"] == c))
+    };
+    let all: Vec<&Value> = lines.iter().map(|l| &l["event"]).collect();
+    assert!(
+        has("server_started", None) && has("login_verified", None) && has("session_started", None),
+        "{all:?}"
+    );
+    assert!(has("session_ended", None) && has("challenge_issued", None));
+    for code in ["NONCE_REPLAYED", "CERT_REVOKED"] {
+        assert!(has("login_refused", Some(code)), "{code}:\n{text}");
+    }
+    assert!(lines.iter().all(|l| l["instance"].is_string() && l["ts"].is_string()));
     let cert_b64 = tok["unverifiedCertificate"].as_str().unwrap();
     assert!(!text.contains(&cert_b64[..40]) && !text.contains(tok["signature"].as_str().unwrap()));
+    assert!(!text.contains("918273") && !text.contains(cookie.split_once('=').unwrap().1));
 }
 
 #[test]

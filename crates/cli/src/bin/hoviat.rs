@@ -13,9 +13,9 @@ use std::sync::Arc;
 use hoviat::error::{Coded, error_json};
 use hoviat::identity::{CertificateSummary, Holder, NationalCode};
 use hoviat::pki::alg::HashAlg;
-use hoviat::pki::chain::parse_leaf;
 use hoviat::pki::ocsp::{self, CertId, OcspConfig, OcspOptions, OcspResponse};
 use hoviat::pki::path::eku_name;
+use hoviat::pki::verify_chain::parse_leaf;
 use hoviat::pki::{
     AlgorithmPolicy, ChainRequest, EkuRequirement, KeyUsageRequirement, PathOptions, TrustStore, verify_chain,
 };
@@ -319,7 +319,7 @@ fn cmd_verify_chain(raw: &[String]) -> Result<serde_json::Value, Failure> {
     let at = at_time(&a).map_err(Failure::Usage)?;
     let eku_req = match a.opt("eku").map_err(Failure::Usage)? {
         None => EkuRequirement::Any,
-        Some(o) => hoviat::pki::chain::eku_requirement(o)
+        Some(o) => hoviat::pki::verify_chain::eku_requirement(o)
             .ok_or_else(|| Failure::Usage(usage(format!("--eku {o:?} is not a purpose or OID"))))?,
     };
     let key_usage = match a.opt("key-usage").map_err(Failure::Usage)? {

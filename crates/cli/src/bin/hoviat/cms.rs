@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use hoviat::cms::{CmsOptions, CmsRequest};
-use hoviat::pki::chain::parse_leaf;
+use hoviat::pki::verify_chain::parse_leaf;
 
 use super::{Args, Failure, TRUST_FLAGS, UsageError, at_time, ocsp_config, policy, read_file, trust_store, usage};
 
@@ -38,7 +38,7 @@ pub(super) fn cmd_verify_signature(raw: &[String]) -> Result<serde_json::Value, 
     options.path.require_revocation = a.has("require-revocation");
     options.path.ocsp = ocsp_config(&a)?;
     if let Some(o) = a.opt("eku").map_err(Failure::Usage)? {
-        options.path.eku = hoviat::pki::chain::eku_requirement(o)
+        options.path.eku = hoviat::pki::verify_chain::eku_requirement(o)
             .ok_or_else(|| Failure::Usage(usage(format!("--eku {o:?} is not a purpose or OID"))))?;
     }
     if pdf.is_some() {
