@@ -675,6 +675,7 @@ pub(super) async fn draft(State(s): State<Arc<AppState>>, h: HeaderMap, body: ax
         }
         pending.insert(id.clone(), (now, p));
     }
+    hoviat_rp::event!(s.svc.logger(), "record_drafted", level = level.name());
     json_response(
         StatusCode::OK,
         json!({
@@ -761,7 +762,10 @@ pub(super) async fn card_signature(
     .await;
     match attached {
         Ok(Ok(p)) => finish(&s, p).await,
-        Ok(Err(e)) => record_error(&e),
+        Ok(Err(e)) => {
+            hoviat_rp::event!(s.svc.logger(), "card_signature_refused", code = e.code());
+            record_error(&e)
+        }
         Err(_) => error(
             StatusCode::INTERNAL_SERVER_ERROR,
             "INTERNAL_ERROR",

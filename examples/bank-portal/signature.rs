@@ -105,8 +105,19 @@ pub(super) async fn verify(State(s): State<Arc<AppState>>, h: HeaderMap, body: a
     })
     .await;
     match r {
-        Ok(Ok(v)) => json_response(StatusCode::OK, v),
-        Ok(Err(e)) => refused(&e),
+        Ok(Ok(v)) => {
+            hoviat_rp::event!(
+                s.svc.logger(),
+                "signature_verified",
+                signers = v["signers"].as_array().map(Vec::len),
+                legacy_sha1 = v["legacySha1"].as_bool()
+            );
+            json_response(StatusCode::OK, v)
+        }
+        Ok(Err(e)) => {
+            hoviat_rp::event!(s.svc.logger(), "signature_refused", code = e.code());
+            refused(&e)
+        }
         Err(_) => error(
             StatusCode::INTERNAL_SERVER_ERROR,
             "INTERNAL_ERROR",
