@@ -92,7 +92,7 @@ fn error(code: &str, message: &str) -> JsValue {
     e.into()
 }
 
-fn coded(e: &dyn Coded) -> JsValue {
+fn coded<E: Coded>(e: &E) -> JsValue {
     error(e.code(), &e.to_string())
 }
 
@@ -938,6 +938,9 @@ impl WasmVirtualCard {
 fn os_nonce() -> Result<String, hoviat::token::TokenError> {
     let mut b = [0u8; 32];
     getrandom::fill(&mut b)
-        .map_err(|e| hoviat::token::TokenError::NonceStoreUnavailable(format!("no randomness: {e}")))?;
+        // A fixed text: getrandom's error Display pulls in std::io's error strings.
+        .map_err(|_| {
+            hoviat::token::TokenError::NonceStoreUnavailable("no randomness (crypto.getRandomValues failed)".into())
+        })?;
     Ok(hoviat::token::nonce_from_bytes(&b))
 }
