@@ -219,6 +219,8 @@ fn now() -> UnixTime {
     UnixTime((js_sys::Date::now() / 1000.0).floor() as i64)
 }
 
+// Full module only (the lite one builds its results through serde_json text, see `run`).
+#[cfg(feature = "rustcrypto")]
 fn to_js<T: serde::Serialize>(v: &T) -> Result<JsValue, JsValue> {
     v.serialize(&serde_wasm_bindgen::Serializer::json_compatible())
         .map_err(|e| error("INTERNAL_ERROR", &e.to_string()))
@@ -422,7 +424,10 @@ fn run(p: &Prepared, backend: &dyn SignatureBackend) -> Result<JsValue, JsValue>
         backend,
     };
     let verified = v.verify(&p.text, &p.origin, &p.nonce).map_err(|e| coded(&e))?;
-    to_js(&verified)
+    // Through JSON text and JSON.parse (the same plain object): the core already carries
+    // serde_json, so the lite module needs no serde-wasm-bindgen serializer for it.
+    let text = serde_json::to_string(&verified).map_err(|_| error("INTERNAL_ERROR", "result serialisation failed"))?;
+    js_sys::JSON::parse(&text).map_err(|_| error("INTERNAL_ERROR", "result serialisation failed"))
 }
 
 /// Verifies a `web-eid:1.x` token with the portable wasm cryptography (RustCrypto). `opts`:
