@@ -40,8 +40,20 @@ thread_local! {
 /// Installs the panic hook (called once when the module starts).
 #[wasm_bindgen(start)]
 pub fn start() {
+    // Where it panicked (file:line), assembled without `core::fmt`: the payload's formatting
+    // would link the formatting machinery for nothing (the wrapper reports INTERNAL_PANIC).
     std::panic::set_hook(Box::new(|info| {
-        let msg = info.to_string();
+        let mut msg = String::from("panicked");
+        if let Some(l) = info.location() {
+            msg.push_str(" at ");
+            msg.push_str(l.file());
+            msg.push(':');
+            msg.push_str(&decimal(u64::from(l.line())));
+        }
+        if let Some(s) = info.payload().downcast_ref::<&str>() {
+            msg.push_str(": ");
+            msg.push_str(s);
+        }
         LAST_PANIC.with(|p| *p.borrow_mut() = Some(msg));
     }));
 }
@@ -58,6 +70,20 @@ pub fn panic_for_test() {
     panic!("deliberate panic for the panic-hook test");
 }
 
+/// `n` in decimal, without `core::fmt` (the lite module keeps the formatting machinery out of
+/// its own paths).
+fn decimal(mut n: u64) -> String {
+    let mut d = Vec::new();
+    loop {
+        d.push(b'0' + (n % 10) as u8);
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    d.iter().rev().map(|&b| char::from(b)).collect()
+}
+
 /// An `Error` with `name = "HoviatError"` and a stable `code`.
 fn error(code: &str, message: &str) -> JsValue {
     let e = js_sys::Error::new(message);
@@ -66,7 +92,7 @@ fn error(code: &str, message: &str) -> JsValue {
     e.into()
 }
 
-fn coded(e: &dyn Coded) -> JsValue {
+fn coded<E: Coded>(e: &E) -> JsValue {
     error(e.code(), &e.to_string())
 }
 
@@ -80,15 +106,17 @@ fn get(obj: &JsValue, key: &str) -> Result<JsValue, JsValue> {
     if !obj.is_object() {
         return Err(invalid("options must be an object"));
     }
-    Reflect::get(obj, &key.into()).map_err(|_| invalid(&format!("{key} cannot be read")))
+    Reflect::get(obj, &key.into()).map_err(|_| invalid(&[key, " cannot be read"].concat()))
 }
 
 fn string(v: &JsValue, what: &str, max: usize) -> Result<String, JsValue> {
     let s = v
         .as_string()
-        .ok_or_else(|| invalid(&format!("{what} must be a string")))?;
+        .ok_or_else(|| invalid(&[what, " must be a string"].concat()))?;
     if s.len() > max {
-        return Err(invalid(&format!("{what} is longer than {max} characters")));
+        return Err(invalid(
+            &[what, " is longer than ", &decimal(max as u64), " characters"].concat(),
+        ));
     }
     Ok(s)
 }
@@ -103,7 +131,7 @@ fn opt_string(obj: &JsValue, key: &str, max: usize) -> Result<Option<String>, Js
 }
 
 fn req_string(obj: &JsValue, key: &str, max: usize) -> Result<String, JsValue> {
-    opt_string(obj, key, max)?.ok_or_else(|| invalid(&format!("{key} is required")))
+    opt_string(obj, key, max)?.ok_or_else(|| invalid(&[key, " is required"].concat()))
 }
 
 fn opt_bool(obj: &JsValue, key: &str) -> Result<bool, JsValue> {
@@ -111,7 +139,8 @@ fn opt_bool(obj: &JsValue, key: &str) -> Result<bool, JsValue> {
     if v.is_undefined() || v.is_null() {
         return Ok(false);
     }
-    v.as_bool().ok_or_else(|| invalid(&format!("{key} must be a boolean")))
+    v.as_bool()
+        .ok_or_else(|| invalid(&[key, " must be a boolean"].concat()))
 }
 
 /// A list of certificates or CRLs: each a PEM string (one or more blocks) or a Uint8Array of DER.
@@ -119,7 +148,7 @@ fn blobs(obj: &JsValue, key: &str, required: bool) -> Result<Vec<Vec<u8>>, JsVal
     let v = get(obj, key)?;
     if v.is_undefined() || v.is_null() {
         return if required {
-            Err(invalid(&format!("{key} is required")))
+            Err(invalid(&[key, " is required"].concat()))
         } else {
             Ok(Vec::new())
         };
@@ -130,26 +159,28 @@ fn blobs(obj: &JsValue, key: &str, required: bool) -> Result<Vec<Vec<u8>>, JsVal
         vec![v]
     };
     if items.len() > MAX_ITEMS {
-        return Err(invalid(&format!("{key} has more than {MAX_ITEMS} items")));
+        return Err(invalid(
+            &[key, " has more than ", &decimal(MAX_ITEMS as u64), " items"].concat(),
+        ));
     }
     if required && items.is_empty() {
-        return Err(invalid(&format!("{key} must not be empty")));
+        return Err(invalid(&[key, " must not be empty"].concat()));
     }
     items
         .iter()
         .map(|it| {
             if let Some(s) = it.as_string() {
                 if s.len() > 4 * 1024 * 1024 {
-                    return Err(invalid(&format!("an item of {key} is too large")));
+                    return Err(invalid(&["an item of ", key, " is too large"].concat()));
                 }
                 Ok(s.into_bytes())
             } else if let Some(a) = it.dyn_ref::<Uint8Array>() {
                 if a.length() > 4 * 1024 * 1024 {
-                    return Err(invalid(&format!("an item of {key} is too large")));
+                    return Err(invalid(&["an item of ", key, " is too large"].concat()));
                 }
                 Ok(a.to_vec())
             } else {
-                Err(invalid(&format!("{key} items must be PEM strings or Uint8Array")))
+                Err(invalid(&[key, " items must be PEM strings or Uint8Array"].concat()))
             }
         })
         .collect()
@@ -167,7 +198,7 @@ fn at_time(obj: &JsValue) -> Result<UnixTime, JsValue> {
 /// A time given as an RFC 3339 string, a Date, or milliseconds.
 fn time_value(v: &JsValue, what: &str) -> Result<UnixTime, JsValue> {
     if let Some(s) = v.as_string() {
-        return UnixTime::parse_rfc3339(&s).ok_or_else(|| invalid(&format!("{what} must be an RFC 3339 time")));
+        return UnixTime::parse_rfc3339(&s).ok_or_else(|| invalid(&[what, " must be an RFC 3339 time"].concat()));
     }
     let ms = if let Some(d) = v.dyn_ref::<js_sys::Date>() {
         d.get_time()
@@ -175,9 +206,9 @@ fn time_value(v: &JsValue, what: &str) -> Result<UnixTime, JsValue> {
         v.as_f64().unwrap_or(f64::NAN)
     };
     if !ms.is_finite() || ms.abs() > 1e15 {
-        return Err(invalid(&format!(
-            "{what} must be a Date, milliseconds or an RFC 3339 string"
-        )));
+        return Err(invalid(
+            &[what, " must be a Date, milliseconds or an RFC 3339 string"].concat(),
+        ));
     }
     #[allow(clippy::cast_possible_truncation)]
     Ok(UnixTime((ms / 1000.0).floor() as i64))
@@ -188,6 +219,8 @@ fn now() -> UnixTime {
     UnixTime((js_sys::Date::now() / 1000.0).floor() as i64)
 }
 
+// Full module only (the lite one builds its results through serde_json text, see `run`).
+#[cfg(feature = "rustcrypto")]
 fn to_js<T: serde::Serialize>(v: &T) -> Result<JsValue, JsValue> {
     v.serialize(&serde_wasm_bindgen::Serializer::json_compatible())
         .map_err(|e| error("INTERNAL_ERROR", &e.to_string()))
@@ -216,7 +249,7 @@ fn der_or_base64(raw: Vec<u8>, what: &str) -> Result<Vec<u8>, JsValue> {
     let text: Vec<u8> = raw.into_iter().filter(|b| !b.is_ascii_whitespace()).collect();
     base64::engine::general_purpose::STANDARD
         .decode(&text)
-        .map_err(|_| invalid(&format!("{what} must be DER bytes (Uint8Array) or base64 text")))
+        .map_err(|_| invalid(&[what, " must be DER bytes (Uint8Array) or base64 text"].concat()))
 }
 
 /// `ocspResponses` (DER or base64, for the holder's certificate: fetched or stapled by the
@@ -342,7 +375,7 @@ fn prepared_trust(opts: &JsValue) -> Result<std::rc::Rc<TrustStore>, JsValue> {
     }
     for k in ["trustAnchors", "intermediates", "crls"] {
         if !get(opts, k)?.is_undefined() {
-            return Err(invalid(&format!("give either trust or {k}, not both")));
+            return Err(invalid(&["give either trust or ", k, ", not both"].concat()));
         }
     }
     #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
@@ -391,7 +424,10 @@ fn run(p: &Prepared, backend: &dyn SignatureBackend) -> Result<JsValue, JsValue>
         backend,
     };
     let verified = v.verify(&p.text, &p.origin, &p.nonce).map_err(|e| coded(&e))?;
-    to_js(&verified)
+    // Through JSON text and JSON.parse (the same plain object): the core already carries
+    // serde_json, so the lite module needs no serde-wasm-bindgen serializer for it.
+    let text = serde_json::to_string(&verified).map_err(|_| error("INTERNAL_ERROR", "result serialisation failed"))?;
+    js_sys::JSON::parse(&text).map_err(|_| error("INTERNAL_ERROR", "result serialisation failed"))
 }
 
 /// Verifies a `web-eid:1.x` token with the portable wasm cryptography (RustCrypto). `opts`:
@@ -529,11 +565,23 @@ pub fn create_nonce() -> Result<String, JsValue> {
 #[wasm_bindgen(js_name = validateNationalCode)]
 pub fn validate_national_code(code: JsValue) -> Result<JsValue, JsValue> {
     let s = string(&code, "code", 64)?;
-    let v = match hoviat::identity::NationalCode::parse(&s) {
-        Ok(n) => serde_json::json!({ "valid": true, "nationalCode": n.as_str() }),
-        Err(e) => serde_json::json!({ "valid": false, "code": e.code(), "message": e.to_string() }),
+    // Built with Reflect, not serde_json::json! (no JSON value machinery in the lite module).
+    let out = Object::new();
+    let set = |k: &str, v: JsValue| {
+        let _ = Reflect::set(&out, &k.into(), &v);
     };
-    to_js(&v)
+    match hoviat::identity::NationalCode::parse(&s) {
+        Ok(n) => {
+            set("valid", JsValue::TRUE);
+            set("nationalCode", n.as_str().into());
+        }
+        Err(e) => {
+            set("valid", JsValue::FALSE);
+            set("code", e.code().into());
+            set("message", e.to_string().into());
+        }
+    }
+    Ok(out.into())
 }
 
 /// An in-memory, single-use, expiring nonce store (one server process).
@@ -558,7 +606,7 @@ impl NonceStore {
             } else {
                 v.as_f64()
                     .filter(|x| x.is_finite() && *x >= 1.0)
-                    .ok_or_else(|| invalid(&format!("{k} must be a positive number")))
+                    .ok_or_else(|| invalid(&[k, " must be a positive number"].concat()))
             }
         };
         let ttl = num("ttlSeconds", 300.0)?.min(86_400.0);
@@ -882,6 +930,9 @@ impl WasmVirtualCard {
 fn os_nonce() -> Result<String, hoviat::token::TokenError> {
     let mut b = [0u8; 32];
     getrandom::fill(&mut b)
-        .map_err(|e| hoviat::token::TokenError::NonceStoreUnavailable(format!("no randomness: {e}")))?;
+        // A fixed text: getrandom's error Display pulls in std::io's error strings.
+        .map_err(|_| {
+            hoviat::token::TokenError::NonceStoreUnavailable("no randomness (crypto.getRandomValues failed)".into())
+        })?;
     Ok(hoviat::token::nonce_from_bytes(&b))
 }
