@@ -30,11 +30,19 @@ const res = { peers: {}, hoviat: {} };
 res.peers.pkijs = measure([path.join(here, '..', 'dist', 'pkijs.js')]);
 res.peers.x509 = measure([path.join(here, '..', 'dist', 'x509.js')]);
 const web = path.join(pkg, 'web');
-// The page entry (index.js with the API module and the lite glue) bundled and minified with the
-// same esbuild as the peers; the lazily loaded parts (full.js, extension.js) stay out of it.
+// A page that verifies tokens, as the peers' bundles do: it imports init and verifyToken from
+// the package entry, bundled and minified with the same esbuild as the peers (tree-shaken as a
+// Vite or webpack production build does); the lazily loaded parts (full.js, extension.js)
+// stay out of it. Beside it, the whole API (records, Dastine, direct transports ...) bundled.
+const esbuild = (entry, outfile) => execFileSync(path.join(here, '..', 'node_modules', '.bin', 'esbuild'), [entry, '--bundle', '--minify', '--format=esm',
+  '--external:./full.js', '--external:./extension.js', '--log-level=warning', `--outfile=${outfile}`]);
+const pageEntry = path.join(here, '..', 'dist', 'hoviat-page.js');
+writeFileSync(pageEntry, `import { init, verifyToken } from ${JSON.stringify(path.join(web, 'index.js'))};\nexport { init, verifyToken };\n`);
 const entryBundle = path.join(here, '..', 'dist', 'hoviat-entry.js');
-execFileSync(path.join(here, '..', 'node_modules', '.bin', 'esbuild'), [path.join(web, 'index.js'), '--bundle', '--minify', '--format=esm',
-  '--external:./full.js', '--external:./extension.js', '--log-level=warning', `--outfile=${entryBundle}`]);
+esbuild(pageEntry, entryBundle);
+const apiBundle = path.join(here, '..', 'dist', 'hoviat-api.js');
+esbuild(path.join(web, 'index.js'), apiBundle);
+if (existsSync(path.join(web, 'lite.wasm'))) res.api = { ...measure([path.join(web, 'lite.wasm'), apiBundle]), js: measure([apiBundle]) };
 for (const v of ['lite', 'core']) {
   const wasm = path.join(web, `${v}.wasm`);
   if (!existsSync(wasm)) continue;
