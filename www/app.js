@@ -21,6 +21,7 @@ const T = {
   revocation: ['بررسی ابطال', 'Revocation check'],
   sessionNote: ['نشست شما با یک کوکی امن (HttpOnly) نگه داشته می‌شود.', 'Your session is kept in a secure (HttpOnly) cookie.'],
   logout: ['خروج', 'Log out'],
+  toRecords: ['پیشخوان — سابقهٔ هویت', 'Counter — identity records'],
   loggedOut: ['از حساب خارج شدید.', 'You have logged out.'],
   footer: ['نمایشی با کتابخانهٔ هویت — کارت مجازی یا کارت‌خوان واقعی از طریق افزونه', 'A hoviat demo — virtual card, or real readers through the extension'],
   counterTitle: ['پیشخوان خدمات دولت', 'Government service counter'],
