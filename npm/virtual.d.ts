@@ -22,6 +22,11 @@ export interface VirtualCard {
   crls(): string[];
   /** An OCSP response about this card's certificate, signed by its issuing CA (DER). */
   ocspResponse(status?: 'good' | 'revoked' | 'unknown', options?: { nonce?: Uint8Array; thisUpdate?: string | Date | number; nextUpdate?: string | Date | number }): Uint8Array;
+  /**
+   * What the registry's secure session has this card sign (test equipment, for a fake Dastine):
+   * a CMS SignedData (DER) over `data` with the card's signing key and certificate.
+   */
+  registrySign(data: Uint8Array, options?: { hash?: 'SHA1' | 'SHA256' | 'SHA384' | 'SHA512'; attach?: boolean }): Uint8Array;
   info(onStatus?: (status: string) => void): unknown;
   authenticate(origin: string, nonce: string, pin?: string, onStatus?: (status: string) => void): unknown;
   free(): void;
