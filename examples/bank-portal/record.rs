@@ -413,11 +413,9 @@ async fn clerk_or_null(s: &Arc<AppState>, h: &HeaderMap) -> Value {
     clerk(s, h).await.map(Value::String).unwrap_or(Value::Null)
 }
 
-/// The request checks and the draft shared by `/api/counter/record` and its two-step form.
-async fn prepare(s: &Arc<AppState>, h: &HeaderMap, body: &[u8]) -> Result<Prepared, Response> {
-    if s.records.is_none() {
-        return Err(error(StatusCode::NOT_FOUND, "NOT_FOUND", "records are not configured"));
-    }
+/// A record endpoint's JSON body: `Content-Type: application/json` (else 415), at most
+/// [`MAX_RECORD_REQUEST`] bytes (else 413), and of the expected shape (else 400).
+fn json_body<T: serde::de::DeserializeOwned>(h: &HeaderMap, body: &[u8]) -> Result<T, Response> {
     if !is_json(h) {
         return Err(error(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -432,13 +430,18 @@ async fn prepare(s: &Arc<AppState>, h: &HeaderMap, body: &[u8]) -> Result<Prepar
             &format!("the request is over {MAX_RECORD_REQUEST} bytes"),
         ));
     }
-    let b: RecordBody = match serde_json::from_slice(body) {
-        Ok(b) => b,
-        Err(e) => {
-            let m: String = e.to_string().chars().take(200).collect();
-            return Err(bad(&format!("the body: {m}")));
-        }
-    };
+    serde_json::from_slice(body).map_err(|e| {
+        let m: String = e.to_string().chars().take(200).collect();
+        bad(&format!("the body: {m}"))
+    })
+}
+
+/// The request checks and the draft shared by `/api/counter/record` and its two-step form.
+async fn prepare(s: &Arc<AppState>, h: &HeaderMap, body: &[u8]) -> Result<Prepared, Response> {
+    if s.records.is_none() {
+        return Err(error(StatusCode::NOT_FOUND, "NOT_FOUND", "records are not configured"));
+    }
+    let b: RecordBody = json_body(h, body)?;
     let operator = clerk(s, h).await?;
     if b.operator.id.as_ref().is_some_and(|id| *id != operator) {
         return Err(error(
@@ -708,26 +711,9 @@ pub(super) async fn card_signature(
     let Some(recs) = &s.records else {
         return error(StatusCode::NOT_FOUND, "NOT_FOUND", "records are not configured");
     };
-    if !is_json(&h) {
-        return error(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "UNSUPPORTED_MEDIA_TYPE",
-            "POST with Content-Type: application/json",
-        );
-    }
-    if body.len() > MAX_RECORD_REQUEST {
-        return error(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "REQUEST_TOO_LARGE",
-            &format!("the request is over {MAX_RECORD_REQUEST} bytes"),
-        );
-    }
-    let b: CardSignatureBody = match serde_json::from_slice(&body) {
+    let b: CardSignatureBody = match json_body(&h, &body) {
         Ok(b) => b,
-        Err(e) => {
-            let m: String = e.to_string().chars().take(200).collect();
-            return bad(&format!("the body: {m}"));
-        }
+        Err(r) => return r,
     };
     let operator = match clerk(&s, &h).await {
         Ok(o) => o,
