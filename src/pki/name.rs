@@ -56,29 +56,32 @@ pub mod attr {
     pub const GIVEN_NAME: Oid = Oid::new_unwrap("2.5.4.42");
 }
 
+/// Attribute types with a short name, compared as OIDs (no dotted-decimal text is built to look
+/// one up: names are shown in every result and compared while paths are built).
+const SHORT_NAMES: [(Oid, &str); 19] = [
+    (Oid::new_unwrap("2.5.4.3"), "CN"),
+    (Oid::new_unwrap("2.5.4.4"), "SN"),
+    (Oid::new_unwrap("2.5.4.5"), "serialNumber"),
+    (Oid::new_unwrap("2.5.4.6"), "C"),
+    (Oid::new_unwrap("2.5.4.7"), "L"),
+    (Oid::new_unwrap("2.5.4.8"), "ST"),
+    (Oid::new_unwrap("2.5.4.9"), "street"),
+    (Oid::new_unwrap("2.5.4.10"), "O"),
+    (Oid::new_unwrap("2.5.4.11"), "OU"),
+    (Oid::new_unwrap("2.5.4.12"), "title"),
+    (Oid::new_unwrap("2.5.4.42"), "G"),
+    (Oid::new_unwrap("2.5.4.43"), "initials"),
+    (Oid::new_unwrap("2.5.4.44"), "generationQualifier"),
+    (Oid::new_unwrap("2.5.4.46"), "dnQualifier"),
+    (Oid::new_unwrap("2.5.4.65"), "pseudonym"),
+    (Oid::new_unwrap("2.5.4.97"), "organizationIdentifier"),
+    (Oid::new_unwrap("1.2.840.113549.1.9.1"), "emailAddress"),
+    (Oid::new_unwrap("0.9.2342.19200300.100.1.25"), "DC"),
+    (Oid::new_unwrap("0.9.2342.19200300.100.1.1"), "UID"),
+];
+
 fn short_name(o: &Oid) -> Option<&'static str> {
-    Some(match o.to_string().as_str() {
-        "2.5.4.3" => "CN",
-        "2.5.4.4" => "SN",
-        "2.5.4.5" => "serialNumber",
-        "2.5.4.6" => "C",
-        "2.5.4.7" => "L",
-        "2.5.4.8" => "ST",
-        "2.5.4.9" => "street",
-        "2.5.4.10" => "O",
-        "2.5.4.11" => "OU",
-        "2.5.4.12" => "title",
-        "2.5.4.42" => "G",
-        "2.5.4.43" => "initials",
-        "2.5.4.44" => "generationQualifier",
-        "2.5.4.46" => "dnQualifier",
-        "2.5.4.65" => "pseudonym",
-        "2.5.4.97" => "organizationIdentifier",
-        "1.2.840.113549.1.9.1" => "emailAddress",
-        "0.9.2342.19200300.100.1.25" => "DC",
-        "0.9.2342.19200300.100.1.1" => "UID",
-        _ => return None,
-    })
+    SHORT_NAMES.iter().find(|(k, _)| k == o).map(|(_, v)| *v)
 }
 
 /// Decodes a directory string by its tag: UTF8String, PrintableString, IA5String,
@@ -199,9 +202,23 @@ impl DistinguishedName {
         for rdn in &self.rdns {
             let mut parts: Vec<String> = rdn
                 .iter()
-                .map(|a| match a.text().filter(|_| is_string_tag(a.tag)) {
-                    Some(t) => format!("{}=s:{}", a.oid, normalise(&t)),
-                    None => format!("{}=r:{:02x}:{}", a.oid, a.tag, super::cert::hex_lower(&a.value)),
+                .map(|a| {
+                    // The OID as the hex of its content octets (one encoding per OID in DER):
+                    // as distinct as the dotted text, without formatting it.
+                    let mut p = super::cert::hex_lower(a.oid.as_bytes());
+                    match a.text().filter(|_| is_string_tag(a.tag)) {
+                        Some(t) => {
+                            p.push_str("=s:");
+                            p.push_str(&normalise(&t));
+                        }
+                        None => {
+                            p.push_str("=r:");
+                            p.push_str(&super::cert::hex_lower(&[a.tag]));
+                            p.push(':');
+                            p.push_str(&super::cert::hex_lower(&a.value));
+                        }
+                    }
+                    p
                 })
                 .collect();
             parts.sort();
@@ -274,7 +291,11 @@ impl std::fmt::Display for DistinguishedName {
                 if j > 0 {
                     f.write_str("+")?;
                 }
-                write!(f, "{}=", a.short_name())?;
+                match short_name(&a.oid) {
+                    Some(n) => f.write_str(n)?,
+                    None => write!(f, "{}", a.oid)?,
+                }
+                f.write_str("=")?;
                 match a.text() {
                     Some(t) => f.write_str(&escape(&t))?,
                     None => {
