@@ -869,3 +869,71 @@ fn card_cms_signature_refusals() {
     };
     assert_eq!(code(&resealed(&rec, None, key)), "RECORD_LEVEL_UNSUPPORTED");
 }
+
+/// A draft written to a shared store (several server instances) and read back: the card's
+/// signature attached to the read copy seals a record that verifies; rows that were altered in
+/// the store are refused with their code.
+#[test]
+fn a_stored_draft_reads_back_and_refuses_altered_rows() {
+    use hoviat::pki::alg::HashAlg;
+    let (d, cert) = iranian_draft(0, "account-opening");
+    let text = d.to_stored();
+    let mut back = record::RecordDraft::from_stored(&text).unwrap();
+    assert_eq!(back.payload(), d.payload());
+    assert_eq!(back.card_challenge(), d.card_challenge());
+    assert_eq!(back.missing(), d.missing());
+    assert_eq!(back.level(), Level::CardPin);
+    let cms = card_cms(0, &cert, &back.card_challenge(), true, HashAlg::Sha256);
+    let opts = record::holder_path_options(now());
+    assert_eq!(
+        back.attach_card_cms(&cms, &registry_store(), &opts, backend()).unwrap(),
+        Level::CardSignature
+    );
+    let v = verify(&seal(back)).unwrap();
+    assert_eq!(v.level, Level::CardSignature);
+    assert!(v.attributes.iter().any(|a| a.name == "holder_certificate"));
+
+    let row: Value = serde_json::from_str(&text).unwrap();
+    let changed = |f: &dyn Fn(&mut Value)| {
+        let mut r = row.clone();
+        f(&mut r);
+        record::RecordDraft::from_stored(&r.to_string()).unwrap_err().code()
+    };
+    // A disclosure that is not one of the draft's (its digest is not in _sd).
+    let (foreign, _) = disclosure(9, "given_name", serde_json::json!("Mallory"), "certificate");
+    assert_eq!(
+        changed(&|r| r["disclosures"]
+            .as_array_mut()
+            .unwrap()
+            .push(serde_json::json!(foreign))),
+        "RECORD_DISCLOSURE_MISMATCH"
+    );
+    // Another holder's certificate than the evidence names.
+    let other = institution::iranian_signing_cert(reg(), 1).unwrap();
+    assert_eq!(
+        changed(&|r| r["holderCertificate"] = serde_json::json!(B64.encode(&other))),
+        "RECORD_MALFORMED"
+    );
+    assert_eq!(changed(&|r| r["v"] = serde_json::json!(2)), "RECORD_MALFORMED");
+    assert_eq!(changed(&|r| r["payload"] = serde_json::json!([])), "RECORD_MALFORMED");
+    assert_eq!(
+        changed(&|r| r["disclosures"] = serde_json::json!("x")),
+        "RECORD_MALFORMED"
+    );
+    assert_eq!(
+        changed(&|r| r["intermediates"] = serde_json::json!(vec!["AAAA"; 9])),
+        "RECORD_TOO_LARGE"
+    );
+    for junk in ["", "{", "null", "[]", "{\"v\":1}"] {
+        assert_eq!(
+            record::RecordDraft::from_stored(junk).unwrap_err().code(),
+            "RECORD_MALFORMED",
+            "{junk:?}"
+        );
+    }
+    let huge = "x".repeat(record::MAX_STORED_DRAFT + 1);
+    assert_eq!(
+        record::RecordDraft::from_stored(&huge).unwrap_err().code(),
+        "RECORD_TOO_LARGE"
+    );
+}

@@ -300,6 +300,16 @@ pub async fn start(cfg: Config) -> Result<Running, String> {
         }
         None => None,
     };
+    // With Redis, drafts waiting for the card's signature live there too: any instance
+    // finishes them.
+    #[cfg(feature = "redis")]
+    let records = match (records, &sessions) {
+        (Some(mut r), Sessions::Redis(redis)) => {
+            r.share_drafts(Arc::clone(redis));
+            Some(r)
+        }
+        (r, _) => r,
+    };
     let state = Arc::new(AppState {
         svc,
         sessions,

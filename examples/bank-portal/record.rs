@@ -32,7 +32,8 @@
 //! (`POST /api/counter/record/{draftId}/card-signature` `{cms}`): the signer must be the holder's
 //! certificate read from the card, its path and revocation are checked against the registry,
 //! and the record reaches `card-signature` marked `registry-assisted`. Drafts wait 5 minutes,
-//! 256 at most, each used once.
+//! 256 at most, each used once by the clerk who made it; with `--redis` they wait in Redis (any
+//! instance finishes them; the row is re-read as hostile by `RecordDraft::from_stored`).
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -124,7 +125,16 @@ pub struct Records {
     /// National code → staff id, when the clerks are listed.
     clerks: Option<HashMap<String, String>>,
     /// Drafts waiting for the card's signature (`/api/counter/record/draft`), by id.
-    pending: Mutex<HashMap<String, (Instant, Prepared)>>,
+    drafts: Drafts,
+}
+
+/// Where drafts wait for the card's signature: in this instance, or (with `--redis`) in Redis
+/// beside the sessions, so that the card-signature step may reach another instance behind a
+/// load balancer. Either way a draft is taken once, by the clerk who made it.
+enum Drafts {
+    Memory(Mutex<HashMap<String, (Instant, Prepared)>>),
+    #[cfg(feature = "redis")]
+    Redis(Arc<hoviat_rp::redis_store::RedisNonceStore>),
 }
 
 /// How long a draft waits for the card's signature: the holder types the SIGN PIN in Dastine's
@@ -138,6 +148,145 @@ struct Prepared {
     draft: record::RecordDraft,
     at: UnixTime,
     authenticated: bool,
+}
+
+impl Prepared {
+    /// The row kept in Redis while the card signs.
+    fn to_stored(&self) -> String {
+        json!({"draft": self.draft.to_stored(), "at": self.at.0, "authenticated": self.authenticated}).to_string()
+    }
+
+    /// Reads a row back (hostile: the draft is re-read by `RecordDraft::from_stored`).
+    fn from_stored(text: &str) -> Result<Self, record::RecordError> {
+        let v: Value = serde_json::from_str(text)
+            .map_err(|_| record::RecordError::Malformed("a stored draft row is not JSON".into()))?;
+        let (Some(draft), Some(at), Some(authenticated)) =
+            (v["draft"].as_str(), v["at"].as_i64(), v["authenticated"].as_bool())
+        else {
+            return Err(record::RecordError::Malformed(
+                "a stored draft row lacks a field".into(),
+            ));
+        };
+        Ok(Prepared {
+            draft: record::RecordDraft::from_stored(draft)?,
+            at: UnixTime(at),
+            authenticated,
+        })
+    }
+
+    fn operator(&self) -> Option<&str> {
+        self.draft.payload().get("operator").and_then(Value::as_str)
+    }
+}
+
+impl Records {
+    /// Drafts waiting for the card's signature go to `redis` (the sessions' store) instead of
+    /// this instance's memory.
+    #[cfg(feature = "redis")]
+    pub(super) fn share_drafts(&mut self, redis: Arc<hoviat_rp::redis_store::RedisNonceStore>) {
+        self.drafts = Drafts::Redis(redis);
+    }
+}
+
+impl Drafts {
+    /// Keeps `p` under `id` for [`DRAFT_TTL`]; `SERVER_BUSY` past [`MAX_PENDING_DRAFTS`] (with
+    /// Redis: drafts made by all instances in the current 5-minute window).
+    async fn put(&self, id: &str, p: Prepared) -> Result<(), Response> {
+        let busy = || {
+            error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "SERVER_BUSY",
+                "too many records are waiting for a card signature; try again in a few minutes",
+            )
+        };
+        match self {
+            Drafts::Memory(m) => {
+                let Ok(mut pending) = m.lock() else {
+                    return Err(error(
+                        StatusCode::INTERNAL_SERVER_ERROR,
+                        "INTERNAL_ERROR",
+                        "draft store",
+                    ));
+                };
+                let now = Instant::now();
+                pending.retain(|_, (t, _)| now.duration_since(*t) < DRAFT_TTL);
+                if pending.len() >= MAX_PENDING_DRAFTS {
+                    return Err(busy());
+                }
+                pending.insert(id.to_string(), (now, p));
+                Ok(())
+            }
+            #[cfg(feature = "redis")]
+            Drafts::Redis(r) => {
+                let (r, key, row) = (Arc::clone(r), format!("d:{id}"), p.to_stored());
+                let ttl = DRAFT_TTL.as_secs() as i64;
+                let window = UnixTime::now().0.div_euclid(ttl);
+                let made = tokio::task::spawn_blocking(move || -> Result<bool, hoviat::token::TokenError> {
+                    if r.count(&format!("dn:{window}"), ttl + 1)? > MAX_PENDING_DRAFTS as i64 {
+                        return Ok(false);
+                    }
+                    r.put(&key, &row, ttl).map(|()| true)
+                })
+                .await;
+                match made {
+                    Ok(Ok(true)) => Ok(()),
+                    Ok(Ok(false)) => Err(busy()),
+                    Ok(Err(e)) => Err(token_error(&e)),
+                    Err(_) => Err(error(
+                        StatusCode::INTERNAL_SERVER_ERROR,
+                        "INTERNAL_ERROR",
+                        "draft task failed",
+                    )),
+                }
+            }
+        }
+    }
+
+    /// Takes the draft `id` if `operator` made it and it has not expired; another clerk's
+    /// draft stays for its clerk. `Ok(None)`: no such draft for this clerk.
+    async fn take(&self, id: &str, operator: &str) -> Result<Option<Prepared>, Response> {
+        match self {
+            Drafts::Memory(m) => Ok(m
+                .lock()
+                .ok()
+                .and_then(|mut p| {
+                    let mine = p.get(id).is_some_and(|(_, d)| d.operator() == Some(operator));
+                    if mine { p.remove(id) } else { None }
+                })
+                .filter(|(t, _)| t.elapsed() < DRAFT_TTL)
+                .map(|(_, p)| p)),
+            #[cfg(feature = "redis")]
+            Drafts::Redis(r) => {
+                if id.is_empty() || id.len() > 64 || !id.bytes().all(|b| b.is_ascii_alphanumeric()) {
+                    return Ok(None);
+                }
+                let (r, key, operator) = (Arc::clone(r), format!("d:{id}"), operator.to_string());
+                let taken = tokio::task::spawn_blocking(
+                    move || -> Result<Option<Result<Prepared, record::RecordError>>, hoviat::token::TokenError> {
+                        let Some(row) = r.get(&key)? else { return Ok(None) };
+                        let p = match Prepared::from_stored(&row) {
+                            Ok(p) if p.operator() != Some(operator.as_str()) => return Ok(None),
+                            other => other,
+                        };
+                        // Whoever deletes it has it: two instances racing for one draft get it once.
+                        Ok(r.delete(&key)?.then_some(p))
+                    },
+                )
+                .await;
+                match taken {
+                    Ok(Ok(None)) => Ok(None),
+                    Ok(Ok(Some(Ok(p)))) => Ok(Some(p)),
+                    Ok(Ok(Some(Err(e)))) => Err(record_error(&e)),
+                    Ok(Err(e)) => Err(token_error(&e)),
+                    Err(_) => Err(error(
+                        StatusCode::INTERNAL_SERVER_ERROR,
+                        "INTERNAL_ERROR",
+                        "draft task failed",
+                    )),
+                }
+            }
+        }
+    }
 }
 
 fn pem_all(label: &str, b: &[u8]) -> Result<Vec<Vec<u8>>, String> {
@@ -248,7 +397,7 @@ impl Records {
             verify_url: cfg.verify_url.clone(),
             demo_registry,
             registry: trust.map(Arc::new),
-            pending: Mutex::new(HashMap::new()),
+            drafts: Drafts::Memory(Mutex::new(HashMap::new())),
             clerks: match &cfg.clerks {
                 Some(p) => {
                     let m: HashMap<String, String> =
@@ -663,20 +812,8 @@ pub(super) async fn draft(State(s): State<Arc<AppState>>, h: HeaderMap, body: ax
         base64::engine::general_purpose::STANDARD.encode(p.draft.card_challenge())
     };
     let level = p.draft.level();
-    {
-        let Ok(mut pending) = recs.pending.lock() else {
-            return error(StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL_ERROR", "draft store");
-        };
-        let now = Instant::now();
-        pending.retain(|_, (t, _)| now.duration_since(*t) < DRAFT_TTL);
-        if pending.len() >= MAX_PENDING_DRAFTS {
-            return error(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "SERVER_BUSY",
-                "too many records are waiting for a card signature; try again in a few minutes",
-            );
-        }
-        pending.insert(id.clone(), (now, p));
+    if let Err(r) = recs.drafts.put(&id, p).await {
+        return r;
     }
     hoviat_rp::event!(s.svc.logger(), "record_drafted", level = level.name());
     json_response(
@@ -720,20 +857,17 @@ pub(super) async fn card_signature(
         Err(r) => return r,
     };
     // A draft is finished by the clerk who started it (it names them as operator).
-    let taken = recs.pending.lock().ok().and_then(|mut p| {
-        let mine = p
-            .get(&id)
-            .is_some_and(|(_, d)| d.draft.payload().get("operator").and_then(Value::as_str) == Some(operator.as_str()));
-        if mine { p.remove(&id) } else { None }
-    });
-    let Some((t, mut p)) = taken.filter(|(t, _)| t.elapsed() < DRAFT_TTL) else {
-        return error(
-            StatusCode::NOT_FOUND,
-            "NOT_FOUND",
-            "no record draft of this clerk with this id is waiting (each is used once and expires after 5 minutes)",
-        );
+    let mut p = match recs.drafts.take(&id, &operator).await {
+        Ok(Some(p)) => p,
+        Ok(None) => {
+            return error(
+                StatusCode::NOT_FOUND,
+                "NOT_FOUND",
+                "no record draft of this clerk with this id is waiting (each is used once and expires after 5 minutes)",
+            );
+        }
+        Err(r) => return r,
     };
-    let _ = t;
     let registry = match registry_of(&s) {
         Ok(r) => r,
         Err(r) => return r,

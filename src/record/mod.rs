@@ -614,7 +614,128 @@ pub fn draft<R: rand_core::CryptoRng + ?Sized>(
     Ok(d)
 }
 
+/// Most bytes of a stored draft ([`RecordDraft::to_stored`]): the payload, the disclosures and
+/// the holder's certificates.
+pub const MAX_STORED_DRAFT: usize = 256 * 1024;
+
 impl RecordDraft {
+    /// The draft as JSON text, for a store shared by several server instances while the card
+    /// signs (the holder's certificates as base64 DER, the disclosures in their encoded form).
+    /// [`RecordDraft::from_stored`] reads it back.
+    pub fn to_stored(&self) -> String {
+        let b64 = |c: &Cert| Value::String(sdjwt::b64url(c.der()));
+        let mut m = Map::new();
+        m.insert("v".into(), 1.into());
+        m.insert("payload".into(), Value::Object(self.payload.clone()));
+        m.insert(
+            "disclosures".into(),
+            self.disclosures
+                .iter()
+                .map(|d| Value::String(d.encoded.clone()))
+                .collect(),
+        );
+        m.insert("holderCertificate".into(), b64(&self.holder_cert));
+        m.insert(
+            "intermediates".into(),
+            self.holder_intermediates.iter().map(|c| b64(c)).collect(),
+        );
+        m.insert(
+            "missing".into(),
+            self.missing.iter().cloned().map(Value::String).collect(),
+        );
+        Value::Object(m).to_string()
+    }
+
+    /// Reads a draft written by [`RecordDraft::to_stored`]. The text is treated as hostile (a
+    /// database row): size-limited, every disclosure parsed and found in `_sd`, the holder
+    /// certificate parsed and equal to the digest in the evidence, the level recomputed from the
+    /// evidence. The card's signature attached later is checked against the registry as for a
+    /// draft never stored.
+    pub fn from_stored(text: &str) -> Result<Self, RecordError> {
+        if text.len() > MAX_STORED_DRAFT {
+            return Err(RecordError::TooLarge {
+                what: "a stored draft",
+                limit: MAX_STORED_DRAFT,
+            });
+        }
+        let v: Value = serde_json::from_str(text).map_err(|_| malformed("a stored draft is not JSON"))?;
+        let field = |k: &str| v.get(k).ok_or_else(|| malformed(format!("a stored draft has no {k}")));
+        if v.get("v").and_then(Value::as_u64) != Some(1) {
+            return Err(malformed("a stored draft of an unknown version"));
+        }
+        let Value::Object(payload) = field("payload")?.clone() else {
+            return Err(malformed("a stored draft's payload is not an object"));
+        };
+        let strings = |k: &str, max: usize| -> Result<Vec<String>, RecordError> {
+            let a = field(k)?
+                .as_array()
+                .ok_or_else(|| malformed(format!("a stored draft's {k} is not a list")))?;
+            if a.len() > max {
+                return Err(RecordError::TooLarge {
+                    what: "a stored draft's list",
+                    limit: max,
+                });
+            }
+            a.iter()
+                .map(|x| {
+                    x.as_str()
+                        .map(str::to_string)
+                        .ok_or_else(|| malformed(format!("a stored draft's {k} holds a non-string")))
+                })
+                .collect()
+        };
+        let sd: HashSet<&str> = payload
+            .get("_sd")
+            .and_then(Value::as_array)
+            .ok_or_else(|| malformed("a stored draft's payload has no _sd"))?
+            .iter()
+            .filter_map(Value::as_str)
+            .collect();
+        let disclosures = strings("disclosures", 64)?
+            .iter()
+            .map(|e| Disclosure::parse(e))
+            .collect::<Result<Vec<_>, _>>()?;
+        if let Some(d) = disclosures.iter().find(|d| !sd.contains(d.digest().as_str())) {
+            return Err(RecordError::DisclosureMismatch(format!(
+                "the stored draft's disclosure of {} is not in its _sd",
+                d.name
+            )));
+        }
+        let cert = |b: &str| -> Result<Arc<Cert>, RecordError> {
+            let der = sdjwt::b64url_decode(b, "a stored certificate")?;
+            Cert::from_der(&der).map(Arc::new).map_err(RecordError::Holder)
+        };
+        let holder_cert = cert(
+            field("holderCertificate")?
+                .as_str()
+                .ok_or_else(|| malformed("a stored draft's holderCertificate is not a string"))?,
+        )?;
+        let evidence_digest = payload
+            .get("evidence")
+            .and_then(|e| e.get("holderCertificate"))
+            .and_then(Value::as_str);
+        if evidence_digest != Some(sha256_b64(holder_cert.der()).as_str()) {
+            return Err(malformed(
+                "a stored draft's holder certificate is not the one its evidence names",
+            ));
+        }
+        let holder_intermediates = strings("intermediates", 8)?
+            .iter()
+            .map(|b| cert(b))
+            .collect::<Result<Vec<_>, _>>()?;
+        let holder_key = holder_cert.key.clone().map_err(RecordError::Holder)?;
+        let mut d = RecordDraft {
+            payload,
+            disclosures,
+            holder_key,
+            holder_cert,
+            holder_intermediates,
+            missing: strings("missing", 64)?,
+        };
+        d.set_level()?;
+        Ok(d)
+    }
+
     fn evidence(&self) -> Map<String, Value> {
         match self.payload.get("evidence") {
             Some(Value::Object(e)) => e.clone(),

@@ -407,6 +407,145 @@ fn two_instances_share_one_redis() {
     assert_eq!(r.code(), "CHALLENGE_CLIENT_MISMATCH");
 }
 
+/// Records behind a load balancer: a draft made on instance A waits in Redis and instance B
+/// seals it with the card's CMS; it is taken once, never by another clerk, and a row altered in
+/// Redis is refused with its code instead of being sealed.
+#[cfg(feature = "redis")]
+#[test]
+fn a_record_drafted_on_one_instance_is_signed_on_another() {
+    use base64::Engine;
+    use base64::engine::general_purpose::STANDARD as B64;
+    use hoviat::pki::alg::{HashAlg, SigAlg};
+    use hoviat_testkit::cms::{AttrSpec, Sid, SignedDataBuilder, SignerSpec};
+    let (url, _guard) = redis_url();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let prefix = format!("rec{}:", std::process::id());
+    let dir = std::env::temp_dir().join(format!("hoviat-bank-portal-drafts-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mk = |name: &str| {
+        start(&rt, |c| {
+            c.redis = Some(url.clone());
+            c.redis_prefix = prefix.clone();
+            c.binding_key = Some([7; 32]);
+            c.instance = name.into();
+            let mut rc = app::record::RecordConfig::demo();
+            rc.archive = format!("sqlite:{}", dir.join(format!("{name}.sqlite")).display());
+            c.record = Some(rc);
+        })
+    };
+    let (a, b) = (mk("a"), mk("b"));
+    let reg = registry();
+    let login = |srv: &app::Running, h: usize| {
+        let n = challenge(srv.addr);
+        let r = post(
+            srv.addr,
+            "/api/login",
+            &json!({"nonce": n, "token": token(&reg, h, &srv.origin, &n)}),
+            None,
+        );
+        assert_eq!(r.status, 200, "{}", r.body);
+        r.cookie().unwrap()
+    };
+    let (clerk, other) = (login(&a, 0), login(&b, 1));
+    let holder = 2;
+    let cert = reg.holders[holder].cert.clone();
+    let body = json!({"purpose": "sim-registration", "operator": {},
+        "card": {"chipType": "virtual-ir-nid", "holderCertificate": B64.encode(&cert), "pin": "accepted"}});
+    let draft = |srv: &app::Running| {
+        let r = post(srv.addr, "/api/counter/record/draft", &body, Some(&clerk));
+        assert_eq!(r.status, 200, "{}", r.body);
+        let v = r.json();
+        (
+            v["draftId"].as_str().unwrap().to_string(),
+            B64.decode(v["challenge"].as_str().unwrap()).unwrap(),
+        )
+    };
+    let cms = |challenge: &[u8]| {
+        let h = &reg.holders[holder];
+        let alg = match h.key {
+            hoviat_testkit::PrivateKey::Rsa(_) => SigAlg::RsaPkcs1(HashAlg::Sha256),
+            _ => SigAlg::Ecdsa(HashAlg::Sha256),
+        };
+        let der = SignedDataBuilder {
+            content: challenge.to_vec(),
+            attached: true,
+            certificates: vec![cert.clone()],
+            signers: vec![SignerSpec {
+                cert: &cert,
+                key: &h.key,
+                alg,
+                rsa_encryption_oid: true,
+                sid: Sid::IssuerSerial,
+                signed_attrs: Some(AttrSpec {
+                    signing_time: Some(UnixTime::now()),
+                    ..AttrSpec::default()
+                }),
+            }],
+            ..SignedDataBuilder::default()
+        }
+        .build();
+        json!({"cms": B64.encode(der)})
+    };
+    let sign = |srv: &app::Running, id: &str, cookie: &str, body: &Value| {
+        post(
+            srv.addr,
+            &format!("/api/counter/record/{id}/card-signature"),
+            body,
+            Some(cookie),
+        )
+    };
+
+    // Drafted at A, signed at B.
+    let (id, challenge) = draft(&a);
+    let signed = cms(&challenge);
+    let r = sign(&b, &id, &other, &signed);
+    assert_eq!(
+        (r.status, r.code().as_str()),
+        (404, "NOT_FOUND"),
+        "another clerk took it: {}",
+        r.body
+    );
+    let r = sign(&b, &id, &clerk, &signed);
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.json()["level"], "card-signature", "{}", r.body);
+    // Used once, on either instance.
+    for srv in [&a, &b] {
+        assert_eq!(sign(srv, &id, &clerk, &signed).status, 404);
+    }
+    // The CMS over another draft's challenge is refused for this one.
+    let (id2, _) = draft(&b);
+    let r = sign(&a, &id2, &clerk, &signed);
+    assert_eq!(
+        (r.status, r.code().as_str()),
+        (422, "RECORD_CARD_SIGNATURE_INVALID"),
+        "{}",
+        r.body
+    );
+    assert!(r.body.contains("CMS_DIGEST_MISMATCH"), "{}", r.body);
+
+    // A row altered in Redis (a disclosure swapped for one of another draft) is refused.
+    let (id3, c3) = draft(&a);
+    let (id4, _) = draft(&a);
+    let redis = hoviat_rp::redis_store::RedisNonceStore::open(&url)
+        .unwrap()
+        .with_prefix(&prefix);
+    let row = |id: &str| -> Value { serde_json::from_str(&redis.get(&format!("d:{id}")).unwrap().unwrap()).unwrap() };
+    let (mut r3, r4) = (row(&id3), row(&id4));
+    let mut d3: Value = serde_json::from_str(r3["draft"].as_str().unwrap()).unwrap();
+    let d4: Value = serde_json::from_str(r4["draft"].as_str().unwrap()).unwrap();
+    d3["disclosures"][0] = d4["disclosures"][0].clone();
+    r3["draft"] = Value::String(d3.to_string());
+    redis.put(&format!("d:{id3}"), &r3.to_string(), 60).unwrap();
+    let r = sign(&b, &id3, &clerk, &cms(&c3));
+    assert_eq!(
+        (r.status, r.code().as_str()),
+        (422, "RECORD_DISCLOSURE_MISMATCH"),
+        "{}",
+        r.body
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 /// Store-level checks against the same Redis: expiry, unreachable Redis.
 #[cfg(feature = "redis")]
 #[test]
