@@ -224,3 +224,38 @@ impl SignedDataBuilder<'_> {
         seq(&[oid(&cms_oid::SIGNED_DATA), ctx(0, &seq(&sd))])
     }
 }
+
+/// What the registry's signing session has a card produce (Dastine's `NIDSign` / `CmsSign`):
+/// one signer, `cert` embedded and named by issuer and serial, signed attributes contentType,
+/// messageDigest and signingTime, RSA as rsaEncryption, ECDSA with `hash`.
+pub fn card_signed_data(
+    cert: &[u8],
+    key: &PrivateKey,
+    content: &[u8],
+    hash: HashAlg,
+    attached: bool,
+    signing_time: UnixTime,
+) -> Vec<u8> {
+    let alg = match key {
+        PrivateKey::Rsa(_) => SigAlg::RsaPkcs1(hash),
+        _ => SigAlg::Ecdsa(hash),
+    };
+    SignedDataBuilder {
+        content: content.to_vec(),
+        attached,
+        certificates: vec![cert.to_vec()],
+        signers: vec![SignerSpec {
+            cert,
+            key,
+            alg,
+            rsa_encryption_oid: true,
+            sid: Sid::IssuerSerial,
+            signed_attrs: Some(AttrSpec {
+                signing_time: Some(signing_time),
+                ..AttrSpec::default()
+            }),
+        }],
+        ..SignedDataBuilder::default()
+    }
+    .build()
+}

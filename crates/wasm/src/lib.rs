@@ -769,8 +769,7 @@ impl WasmVirtualCard {
     /// true)}`. Returns the DER.
     #[wasm_bindgen(js_name = registrySign)]
     pub fn registry_sign(&self, data: &[u8], opts: JsValue) -> Result<Uint8Array, JsValue> {
-        use hoviat::pki::alg::{HashAlg, SigAlg};
-        use hoviat_testkit::cms::{AttrSpec, Sid, SignedDataBuilder, SignerSpec};
+        use hoviat::pki::alg::HashAlg;
         if data.len() > 1024 * 1024 {
             return Err(invalid("data must be at most 1 MiB"));
         }
@@ -798,30 +797,9 @@ impl WasmVirtualCard {
         } else {
             h.cert.clone()
         };
-        let alg = match h.key {
-            hoviat_testkit::PrivateKey::Rsa(_) => SigAlg::RsaPkcs1(hash),
-            _ => SigAlg::Ecdsa(hash),
-        };
         #[allow(clippy::cast_possible_truncation)]
         let now = UnixTime((js_sys::Date::now() / 1000.0) as i64);
-        let der = SignedDataBuilder {
-            content: data.to_vec(),
-            attached: attach,
-            certificates: vec![cert.clone()],
-            signers: vec![SignerSpec {
-                cert: &cert,
-                key: &h.key,
-                alg,
-                rsa_encryption_oid: true,
-                sid: Sid::IssuerSerial,
-                signed_attrs: Some(AttrSpec {
-                    signing_time: Some(now),
-                    ..AttrSpec::default()
-                }),
-            }],
-            ..SignedDataBuilder::default()
-        }
-        .build();
+        let der = hoviat_testkit::cms::card_signed_data(&cert, &h.key, data, hash, attach, now);
         Ok(Uint8Array::from(der.as_slice()))
     }
 

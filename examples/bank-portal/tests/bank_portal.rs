@@ -415,8 +415,7 @@ fn two_instances_share_one_redis() {
 fn a_record_drafted_on_one_instance_is_signed_on_another() {
     use base64::Engine;
     use base64::engine::general_purpose::STANDARD as B64;
-    use hoviat::pki::alg::{HashAlg, SigAlg};
-    use hoviat_testkit::cms::{AttrSpec, Sid, SignedDataBuilder, SignerSpec};
+    use hoviat::pki::alg::HashAlg;
     let (url, _guard) = redis_url();
     let rt = tokio::runtime::Runtime::new().unwrap();
     let prefix = format!("rec{}:", std::process::id());
@@ -461,29 +460,14 @@ fn a_record_drafted_on_one_instance_is_signed_on_another() {
         )
     };
     let cms = |challenge: &[u8]| {
-        let h = &reg.holders[holder];
-        let alg = match h.key {
-            hoviat_testkit::PrivateKey::Rsa(_) => SigAlg::RsaPkcs1(HashAlg::Sha256),
-            _ => SigAlg::Ecdsa(HashAlg::Sha256),
-        };
-        let der = SignedDataBuilder {
-            content: challenge.to_vec(),
-            attached: true,
-            certificates: vec![cert.clone()],
-            signers: vec![SignerSpec {
-                cert: &cert,
-                key: &h.key,
-                alg,
-                rsa_encryption_oid: true,
-                sid: Sid::IssuerSerial,
-                signed_attrs: Some(AttrSpec {
-                    signing_time: Some(UnixTime::now()),
-                    ..AttrSpec::default()
-                }),
-            }],
-            ..SignedDataBuilder::default()
-        }
-        .build();
+        let der = hoviat_testkit::cms::card_signed_data(
+            &cert,
+            &reg.holders[holder].key,
+            challenge,
+            HashAlg::Sha256,
+            true,
+            UnixTime::now(),
+        );
         json!({"cms": B64.encode(der)})
     };
     let sign = |srv: &app::Running, id: &str, cookie: &str, body: &Value| {
