@@ -711,3 +711,13 @@ fn print(a: &Print) -> Result<Value, Fail> {
     }
     Ok(json!({ "index": e.idx, "recordId": view.record_id, "qr": crate::print::qr_payload(&view, verify_url) }))
 }
+
+#[cfg(test)]
+mod tests {
+    /// clap's own checks of the `archive` commands (unique names, valid defaults).
+    #[test]
+    fn command_tree() {
+        use clap::CommandFactory;
+        super::Cli::command().debug_assert();
+    }
+}

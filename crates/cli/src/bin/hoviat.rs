@@ -243,8 +243,8 @@ struct Testpki {
 #[derive(clap::Args)]
 struct PkiDir {
     /// A directory written by hoviat testpki
-    #[arg(long = "pki", value_name = "DIR")]
-    dir: String,
+    #[arg(long, value_name = "DIR")]
+    pki: String,
 }
 
 #[derive(clap::Args)]
@@ -269,8 +269,8 @@ struct MakeToken {
 #[derive(clap::Args)]
 struct ReaderName {
     /// The reader's name (default: the first reader with a card)
-    #[arg(long = "reader", value_name = "NAME")]
-    name: Option<String>,
+    #[arg(long, value_name = "NAME")]
+    reader: Option<String>,
 }
 
 /// What the operator saw: the holder's national code and whether the face matches.
@@ -343,8 +343,8 @@ struct RegistryCheck {
 #[derive(clap::Args)]
 struct PinStdin {
     /// Read the PIN from the first line of standard input
-    #[arg(long = "pin-stdin")]
-    given: bool,
+    #[arg(long)]
+    pin_stdin: bool,
 }
 
 #[derive(Subcommand)]
@@ -837,7 +837,7 @@ fn load_registry(dir: &str) -> Result<hoviat_testkit::Registry, Failure> {
 }
 
 fn cmd_make_token(a: &MakeToken) -> Result<serde_json::Value, Failure> {
-    let reg = load_registry(&a.pki.dir)?;
+    let reg = load_registry(&a.pki.pki)?;
     let idx = a.holder;
     let h = reg
         .holders
@@ -887,14 +887,14 @@ fn read_pin_stdin() -> Result<hoviat::card::Pin, Failure> {
 
 impl ReaderName {
     fn connect(&self) -> Result<hoviat_pcsc::PcscTransport, Failure> {
-        Ok(hoviat_pcsc::PcscTransport::connect(self.name.as_deref())?)
+        Ok(hoviat_pcsc::PcscTransport::connect(self.reader.as_deref())?)
     }
 }
 
 impl PinStdin {
     /// The PIN from standard input when `--pin-stdin` is given.
     fn read(&self) -> Result<Option<hoviat::card::Pin>, Failure> {
-        self.given.then(read_pin_stdin).transpose()
+        self.pin_stdin.then(read_pin_stdin).transpose()
     }
 }
 
@@ -1240,7 +1240,7 @@ fn main() -> ExitCode {
         Cmd::VerifyToken(a) => cmd_verify_token(&a),
         Cmd::VerifyChain(a) => cmd_verify_chain(&a),
         Cmd::VerifySignature(a) => cms::cmd_verify_signature(&a),
-        Cmd::TestpkiKeys { pki } => cms::cmd_testpki_keys(&pki.dir),
+        Cmd::TestpkiKeys { pki } => cms::cmd_testpki_keys(&pki.pki),
         Cmd::NationalCode { code } => cmd_national_code(&code),
         Cmd::Ocsp(c) => cmd_ocsp(&c),
         Cmd::Testpki(a) => cmd_testpki(&a),
@@ -1286,6 +1286,16 @@ fn parse_error(e: &clap::Error) -> ExitCode {
     }
     let _ = e.print();
     ExitCode::from(u8::try_from(code).unwrap_or(2))
+}
+
+#[cfg(test)]
+mod tests {
+    /// clap's own checks of the command tree (unique names, valid defaults and ranges).
+    #[test]
+    fn command_tree() {
+        use clap::CommandFactory;
+        super::Cli::command().debug_assert();
+    }
 }
 
 /// Writes the answer to stdout; a reader that went away (`hoviat ... | head`) is not a panic.

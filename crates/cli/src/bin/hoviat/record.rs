@@ -73,8 +73,8 @@ pub enum RecordCmd {
 #[derive(clap::Args)]
 pub struct Out {
     /// Also write the record (or presentation) to FILE
-    #[arg(long = "out", value_name = "FILE")]
-    file: Option<String>,
+    #[arg(long, value_name = "FILE")]
+    out: Option<String>,
 }
 
 #[derive(clap::Args)]
@@ -154,7 +154,7 @@ fn text(path: &str) -> Result<String, Failure> {
 
 impl Out {
     fn write(&self, text: &str) -> Result<(), Failure> {
-        if let Some(f) = &self.file {
+        if let Some(f) = &self.out {
             std::fs::write(f, text).map_err(io(f))?;
         }
         Ok(())
