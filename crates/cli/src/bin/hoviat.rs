@@ -223,18 +223,35 @@ struct OcspFetch {
     allow_sha1: bool,
 }
 
+/// Where test equipment is written, and the seed and time it is generated from.
 #[derive(clap::Args)]
-struct Testpki {
+struct Generate {
     /// The directory to write
     #[arg(long, value_name = "DIR")]
     out: String,
     /// The seed the keys are derived from (default hoviat)
     #[arg(long, value_name = "SEED")]
     seed: Option<String>,
-    /// The registry's time (default: the start of today, UTC)
+    /// The test equipment's time (default: the start of today, UTC)
     #[arg(long, value_name = "RFC3339")]
     at: Option<String>,
-    /// The layout: estonian (default) or iran (the Iranian card's certificates)
+}
+
+impl Generate {
+    fn seed(&self) -> &str {
+        self.seed.as_deref().unwrap_or("hoviat")
+    }
+
+    fn at(&self) -> Result<UnixTime, UsageError> {
+        at_or(self.at.as_deref(), today())
+    }
+}
+
+#[derive(clap::Args)]
+struct Testpki {
+    #[command(flatten)]
+    generate: Generate,
+    // The layout: estonian (default) or iran (the Iranian card's certificates)
     #[arg(long, value_name = "estonian|iran")]
     layout: Option<String>,
 }
@@ -766,9 +783,9 @@ fn cmd_national_code(code: &str) -> Result<serde_json::Value, Failure> {
 }
 
 fn cmd_testpki(a: &Testpki) -> Result<serde_json::Value, Failure> {
-    let out = a.out.as_str();
-    let seed = a.seed.as_deref().unwrap_or("hoviat");
-    let at = at_or(a.at.as_deref(), today()).map_err(Failure::Usage)?;
+    let out = a.generate.out.as_str();
+    let seed = a.generate.seed();
+    let at = a.generate.at().map_err(Failure::Usage)?;
     match a.layout.as_deref() {
         None | Some("estonian") => {}
         Some("iran") => {

@@ -7,9 +7,7 @@ use hoviat::record::{
 use hoviat::time::UnixTime;
 use hoviat_testkit::PrivateKey;
 
-use super::{
-    Failure, Operator, ReaderName, UsageError, at_or, read_file, read_pin_stdin, status_to_stderr, today, usage,
-};
+use super::{Failure, Operator, ReaderName, UsageError, at_or, read_file, read_pin_stdin, status_to_stderr, usage};
 
 #[derive(clap::Subcommand)]
 pub enum RecordCmd {
@@ -42,17 +40,7 @@ pub enum RecordCmd {
         out: Out,
     },
     /// Write a test registry, institution and card facts for records (test equipment)
-    Testkit {
-        /// The directory to write
-        #[arg(long, value_name = "DIR")]
-        out: String,
-        /// The seed the keys are derived from (default hoviat)
-        #[arg(long, value_name = "SEED")]
-        seed: Option<String>,
-        /// The time of the test equipment (default: the start of today, UTC)
-        #[arg(long, value_name = "RFC3339")]
-        at: Option<String>,
-    },
+    Testkit(super::Generate),
     /// Records made and verified per second, from a record testkit directory (test equipment)
     Bench {
         /// A directory written by record testkit
@@ -379,11 +367,11 @@ fn cmd_disclose(file: &str, list: &str, out: &Out) -> Result<serde_json::Value, 
 /// Test equipment: a test registry, the Iranian-layout registry (`iran/`), a test institution
 /// (and a rogue one), card facts for an Iranian-layout holder (0, RSA) and a PIV-like holder
 /// (1, P-256), and their software-card keys.
-fn cmd_testkit(out: &str, seed: Option<&str>, at: Option<&str>) -> Result<serde_json::Value, Failure> {
+fn cmd_testkit(a: &super::Generate) -> Result<serde_json::Value, Failure> {
     use hoviat_testkit::institution::{self as ti, TestInstitution};
-    let dir = std::path::PathBuf::from(out);
-    let seed = seed.unwrap_or("hoviat");
-    let at = at_or(at, today()).map_err(Failure::Usage)?;
+    let dir = std::path::PathBuf::from(&a.out);
+    let seed = a.seed();
+    let at = a.at().map_err(Failure::Usage)?;
     let d = dir.display().to_string();
     let reg = hoviat_testkit::Registry::generate(seed, at);
     reg.write_to(&dir.join("registry")).map_err(io(&d))?;
@@ -514,7 +502,7 @@ pub fn cmd_record(c: &RecordCmd) -> Result<serde_json::Value, Failure> {
             at,
         } => cmd_verify(file, institution_ca, institution.as_deref(), at.as_deref()),
         RecordCmd::Disclose { file, attributes, out } => cmd_disclose(file, attributes, out),
-        RecordCmd::Testkit { out, seed, at } => cmd_testkit(out, seed.as_deref(), at.as_deref()),
+        RecordCmd::Testkit(a) => cmd_testkit(a),
         RecordCmd::Bench {
             dir,
             iterations,
