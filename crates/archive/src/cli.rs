@@ -348,13 +348,12 @@ fn origin_of(vkey_or_skey: &str) -> String {
     s.split('+').next().unwrap_or_default().to_string()
 }
 
+/// Makes a signed-note key pair `(signer key, verifier key)` named `name` from a seed.
+type Keypair = fn(&str, [u8; 32]) -> Result<(String, String), ArchiveError>;
+
 /// A signed-note key pair (the log's or a witness's) written to `PREFIX.key` and `PREFIX.pub`;
 /// `name` is the JSON key and value naming it.
-fn keygen(
-    name: (&str, &str),
-    out: &str,
-    keypair: fn(&str, [u8; 32]) -> Result<(String, String), ArchiveError>,
-) -> Result<Value, Fail> {
+fn keygen(name: (&str, &str), out: &str, keypair: Keypair) -> Result<Value, Fail> {
     let mut seed = [0u8; 32];
     rand_core::RngCore::fill_bytes(&mut rand_core::OsRng, &mut seed);
     let (skey, vkey) = keypair(name.1, seed)?;

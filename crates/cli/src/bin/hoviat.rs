@@ -1305,6 +1305,13 @@ fn parse_error(e: &clap::Error) -> ExitCode {
     ExitCode::from(u8::try_from(code).unwrap_or(2))
 }
 
+/// Writes the answer to stdout; a reader that went away (`hoviat ... | head`) is not a panic.
+fn out(text: &str) {
+    use std::io::Write;
+    let mut o = std::io::stdout().lock();
+    let _ = writeln!(o, "{text}").and_then(|()| o.flush());
+}
+
 #[cfg(test)]
 mod tests {
     /// clap's own checks of the command tree (unique names, valid defaults and ranges).
@@ -1313,11 +1320,4 @@ mod tests {
         use clap::CommandFactory;
         super::Cli::command().debug_assert();
     }
-}
-
-/// Writes the answer to stdout; a reader that went away (`hoviat ... | head`) is not a panic.
-fn out(text: &str) {
-    use std::io::Write;
-    let mut o = std::io::stdout().lock();
-    let _ = writeln!(o, "{text}").and_then(|()| o.flush());
 }
