@@ -1,5 +1,6 @@
 //! `hoviat`: the command line for operators and auditors. JSON on stdout; exit 0 = verified,
-//! 1 = rejected (`{"error":{"code","message"}}`), 2 = usage or I/O error.
+//! 1 = rejected (`{"error":{"code","message"}}`), 2 = usage or I/O error. clap parses the
+//! arguments: each command's and option's doc comment below is its `--help` line.
 
 #[path = "hoviat/reader.rs"]
 mod reader;
