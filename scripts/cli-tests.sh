@@ -53,7 +53,7 @@ while read -r line; do
   h=$("$BIN" $cmd --help 2>&1); rc=$?
   missing=""
   for o in $opts; do printf '%s\n' "$h" | grep -qE -- "^ +(-[a-zA-Z], )?$o( <[^>]+>)?  +[^ ]" || missing="$missing $o"; done
-  bare=$(printf '%s\n' "$h" | grep -cE -- '^ +(-[a-zA-Z], )?--[a-z0-9-]+( <[^>]+>)?$')
+  bare=$(printf '%s\n' "$h" | grep -cE -- '^ +(-[a-zA-Z], )?--[a-z0-9-]+( <[^>]+>)? *$')
   if [ $rc = 0 ] && printf '%s\n' "$h" | grep -q "^Usage: hoviat $cmd\b" && [ -z "$missing" ] && [ "$bare" = 0 ]; then
     echo "ok help-${cmd// /-}"
   else echo "FAIL help-${cmd// /-}: exit $rc, options missing or undocumented:$missing ($bare bare): ${h:0:200}"; FAILS=$((FAILS+1)); fi

@@ -252,7 +252,7 @@ impl Generate {
 struct Testpki {
     #[command(flatten)]
     generate: Generate,
-    // The layout: estonian (default) or iran (the Iranian card's certificates)
+    /// The layout: estonian (default) or iran (the Iranian card's certificates)
     #[arg(long, value_name = "estonian|iran")]
     layout: Option<String>,
 }
