@@ -45,14 +45,65 @@ run national-code-invalid 1 NATIONAL_CODE_INVALID -- "$BIN" national-code 111111
 run national-code-missing 2 USAGE -- "$BIN" national-code
 run unknown-command 2 USAGE -- "$BIN" frobnicate
 run help 0 '' -- "$BIN" --help
-# Every command answers --help (exit 0) with its own usage lines and nothing of the others.
-for c in verify-token verify-chain verify-signature ocsp national-code testpki testpki-keys make-token card sim demo record; do
-  h=$("$BIN" "$c" --help 2>&1); rc=$?
-  others=$(printf '%s\n' "$h" | grep '^  hoviat ' | grep -vc "^  hoviat $c\b")
-  if [ $rc = 0 ] && printf '%s\n' "$h" | grep -q "^  hoviat $c\b" && [ "$others" = 0 ]; then echo "ok help-$c"
-  else echo "FAIL help-$c: exit $rc, ${others} other commands' lines: ${h:0:200}"; FAILS=$((FAILS+1)); fi
-done
-h=$("$BIN" help record 2>&1) && printf '%s' "$h" | grep -q 'hoviat record verify' && echo "ok help-record-by-name" || { echo "FAIL help-record-by-name: $h"; FAILS=$((FAILS+1)); }
+run version 0 '' -- "$BIN" --version
+# Every command answers --help (exit 0) with its usage line and its options, each with a
+# one-line description (the options are those of the hand-written usage text clap replaced).
+while read -r line; do
+  cmd=${line%% --*}; opts=${line#"$cmd"}
+  h=$("$BIN" $cmd --help 2>&1); rc=$?
+  missing=""
+  for o in $opts; do printf '%s\n' "$h" | grep -qE -- "^ +(-[a-zA-Z], )?$o( <[^>]+>)?  +[^ ]" || missing="$missing $o"; done
+  bare=$(printf '%s\n' "$h" | grep -cE -- '^ +(-[a-zA-Z], )?--[a-z0-9-]+( <[^>]+>)? *$')
+  if [ $rc = 0 ] && printf '%s\n' "$h" | grep -q "^Usage: hoviat $cmd\b" && [ -z "$missing" ] && [ "$bare" = 0 ]; then
+    echo "ok help-${cmd// /-}"
+  else echo "FAIL help-${cmd// /-}: exit $rc, options missing or undocumented:$missing ($bare bare): ${h:0:200}"; FAILS=$((FAILS+1)); fi
+done <<'EOF'
+verify-token --token --origin --nonce --trust-anchor --intermediate --crl --at --require-revocation --allow-sha1 --ocsp-response --ocsp-nonce --ocsp-skew
+verify-chain --leaf --trust-anchor --intermediate --crl --at --eku --key-usage --require-revocation --allow-sha1 --ocsp-response --ocsp-nonce --ocsp-skew
+verify-signature --signature --content --cert --pdf --trust-anchor --intermediate --crl --at --at-signing-time --eku --require-revocation --allow-sha1 --ocsp-response --ocsp-nonce --ocsp-skew
+ocsp
+ocsp request --cert --issuer --sha256 --nonce --no-nonce --out
+ocsp fetch --cert --issuer --url --sha256 --nonce --no-nonce --timeout --out --at --ocsp-skew --allow-sha1
+national-code
+testpki --out --seed --at --layout
+testpki-keys --pki
+make-token --pki --holder --origin --nonce --alg
+card
+card list
+card info --reader --national-code --face-match --registry-anchor --intermediate --crl --at
+card auth --origin --nonce --reader --pin-stdin
+card verify-pin --pin-kind --reader --pin-stdin
+sim
+sim card --profile --pki --holder --port --remove-after
+sim reader --kind --pty --profile --pki --holder --remove-after --time-extensions --wtx --log
+demo
+record
+record make --institution --purpose --terminal --operator --terminal-key --terminal-cert --facts --token --card --reader --pin-stdin --card-sign --registry-anchor --intermediate --crl --national-code --face-match --decoys --at --card-key --out
+record verify --institution-ca --institution --at
+record disclose --attributes --out
+record testkit --out --seed --at
+record bench --dir --iterations --at --out
+test-cases --out
+bench
+bench workloads --out
+bench verify --dir --backend --iterations --warmup
+bench cms --signature --content --trust-anchor --at --backend --iterations --warmup
+archive
+archive keygen --origin --out
+archive init --db --log-pub
+archive append --db --log-key --institution-ca
+archive checkpoint --db --log-key --out
+archive verify --db --log-pub --previous --witness-pub --institution-ca
+archive prove --db --index --record-id --from-size --out
+archive check-proof --log-pub
+archive search --db --national-code --crn --from --to --operator --purpose
+archive purge --db --older-than --at
+archive print --db --index --lang --pdf --out --font-url --institution --verify-url
+archive witness-keygen --name --out
+archive witness --db --log-pub --witness-key --state --at
+EOF
+h=$("$BIN" help record 2>&1) && printf '%s' "$h" | grep -q '^  verify ' && echo "ok help-record-by-name" || { echo "FAIL help-record-by-name: $h"; FAILS=$((FAILS+1)); }
+h=$("$BIN" help archive prove 2>&1) && printf '%s' "$h" | grep -q -- '--record-id' && echo "ok help-archive-prove-by-name" || { echo "FAIL help-archive-prove-by-name: $h"; FAILS=$((FAILS+1)); }
 run help-unknown 2 '' -- "$BIN" help frobnicate
 
 run testpki 0 'j["holders"]>=15' -- "$BIN" testpki --out "$T/pki" --seed cli --at $AT
@@ -110,6 +161,11 @@ run token-missing-file 2 IO_ERROR -- "$BIN" verify-token --token "$T/nope.json" 
 run token-missing-origin 2 USAGE -- "$BIN" verify-token --token "$T/token0.json" --nonce "$NONCE" "${TRUST[@]}"
 run token-bad-at 2 USAGE -- "$BIN" verify-token --token "$T/token0.json" --origin $ORIGIN --nonce "$NONCE" "${TRUST[@]}" --at yesterday
 run unknown-flag 2 USAGE -- "$BIN" verify-token --frob
+run unknown-flag-record 2 USAGE -- "$BIN" record make --frob
+run unknown-flag-archive 2 '' -- "$BIN" archive verify --db "sqlite:$T/none.db" --frob
+run unknown-subcommand 2 USAGE -- "$BIN" card frobnicate
+run missing-subcommand 2 USAGE -- "$BIN" ocsp
+run repeated-option 2 USAGE -- "$BIN" testpki --out "$T/a" --out "$T/b"
 run anchor-garbage 1 CERT_MALFORMED -- "$BIN" verify-token --token "$T/token0.json" --origin $ORIGIN --nonce "$NONCE" --trust-anchor "$T/garbage.json" --at $AT
 
 # verify-chain, PEM and DER.

@@ -1,14 +1,16 @@
 //! `hoviat`: the command line for operators and auditors. JSON on stdout; exit 0 = verified,
-//! 1 = rejected (`{"error":{"code","message"}}`), 2 = usage or I/O error.
+//! 1 = rejected (`{"error":{"code","message"}}`), 2 = usage or I/O error. clap parses the
+//! arguments: each command's and option's doc comment below is its `--help` line.
 
 #[path = "hoviat/reader.rs"]
 mod reader;
 #[path = "hoviat/record.rs"]
 mod record;
 
-use std::collections::HashMap;
 use std::process::ExitCode;
 use std::sync::Arc;
+
+use clap::{Parser, Subcommand};
 
 use hoviat::error::{Coded, error_json};
 use hoviat::identity::{CertificateSummary, Holder, NationalCode};
@@ -25,55 +27,423 @@ use hoviat::token::{Origin, Verifier};
 #[path = "hoviat/cms.rs"]
 mod cms;
 
-const USAGE: &str = "\
-hoviat — verify Iranian national ID card certificates and web-eid tokens
-
-USAGE:
-  hoviat verify-token --token FILE --origin ORIGIN --nonce NONCE --trust-anchor FILE...
-                      [--intermediate FILE...] [--crl FILE...] [--at RFC3339]
-                      [--require-revocation] [--allow-sha1]
-                      [--ocsp-response FILE... [--ocsp-nonce HEX] [--ocsp-skew SECS]]
-  hoviat verify-chain --leaf FILE --trust-anchor FILE... [--intermediate FILE...] [--crl FILE...]
-                      [--at RFC3339] [--eku clientAuth|serverAuth|any|OID]
-                      [--key-usage digitalSignature|any] [--require-revocation] [--allow-sha1]
-                      [--ocsp-response FILE... [--ocsp-nonce HEX] [--ocsp-skew SECS]]
-  hoviat verify-signature (--signature FILE [--content FILE] [--cert FILE...] | --pdf FILE) --trust-anchor FILE...
-                      [--intermediate FILE...] [--crl FILE...] [--at RFC3339] [--at-signing-time]
-                      [--eku PURPOSE] [--require-revocation] [--allow-sha1]
-                      [--ocsp-response FILE... [--ocsp-nonce HEX] [--ocsp-skew SECS]]
-                      (CMS/PKCS#7 SignedData as DER, PEM or base64; --content for detached;
-                      --pdf: every /ByteRange signature of a PDF)
-  hoviat ocsp request --cert FILE --issuer FILE [--sha256] [--nonce HEX|--no-nonce] [--out FILE]
-  hoviat ocsp fetch   --cert FILE --issuer FILE [--url URL] [--sha256] [--nonce HEX|--no-nonce]
-                      [--timeout SECS] [--out FILE] [--at RFC3339] [--ocsp-skew SECS] [--allow-sha1]
-  hoviat national-code CODE
-  hoviat testpki --out DIR [--seed SEED] [--at RFC3339] [--layout estonian|iran]   (test equipment)
-  hoviat testpki-keys --pki DIR                               (test equipment: holder keys as PEM)
-  hoviat make-token --pki DIR --holder N --origin ORIGIN --nonce NONCE [--alg ALG]   (test equipment)
-  hoviat card list
-  hoviat card info [--reader NAME] [--national-code N] [--face-match yes|no] [--registry-anchor CERT --intermediate CERT --crl CRL --at RFC3339]
-  hoviat card auth --origin ORIGIN --nonce NONCE [--reader NAME] [--pin-stdin]
-  hoviat card verify-pin --pin-kind piv|id|sign [--reader NAME] --pin-stdin
-  hoviat sim card --profile piv|ir-nid|garbage|unknown [--pki DIR] [--holder N] [--port 35963]
-                  [--remove-after N]                              (test equipment)
-  hoviat sim reader --kind gempc-twin|pn532 --pty PATH [--profile ir-nid|piv|unknown] [--pki DIR]
-                  [--holder N] [--remove-after N] [--time-extensions N] [--wtx N] [--log]
-                                                                  (test equipment)
-  hoviat demo
-  hoviat record make --institution FILE --purpose ID --terminal ID --operator ID
-                     --terminal-key PKCS8 --terminal-cert FILE...
-                     (--facts FILE [--token FILE] | --card [--reader NAME] [--pin-stdin] [--card-sign])
-                     --registry-anchor FILE... [--intermediate FILE...] [--crl FILE...]
-                     [--national-code CODE] [--face-match yes|no] [--decoys N] [--at RFC3339]
-                     [--card-key PKCS8 (test equipment: a software card signs the record)] [--out FILE]
-  hoviat record verify FILE --institution-ca FILE... [--institution FILE] [--at RFC3339]
-  hoviat record disclose FILE --attributes a,b,... [--out FILE]
-  hoviat record testkit --out DIR [--seed SEED] [--at RFC3339]     (test equipment)
-  hoviat archive ...      the records' archive: keygen, init, append, checkpoint, verify, prove,
-                          check-proof, search, purge, print (hoviat archive --help)
-
+/// The closing notes of `hoviat --help`.
+const NOTES: &str = "\
 Certificates and CRLs may be PEM or DER. FILE options may repeat.
-Exit status: 0 verified, 1 rejected (JSON error with a stable code), 2 usage or I/O error.";
+Exit status: 0 verified, 1 rejected (JSON error with a stable code), 2 usage or I/O error.
+`hoviat help COMMAND` or `hoviat COMMAND --help` explains one command.";
+
+/// hoviat — verify Iranian national ID card certificates and web-eid tokens
+#[derive(Parser)]
+#[command(name = "hoviat", version, after_help = NOTES)]
+struct Cli {
+    #[command(subcommand)]
+    command: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Verify a web-eid authentication token (its certificate chain, origin, nonce and signature)
+    VerifyToken(VerifyToken),
+    /// Verify a certificate's chain to a trust anchor, with revocation and purpose
+    VerifyChain(VerifyChain),
+    /// Verify a CMS/PKCS#7 signature (DER, PEM or base64; attached or detached) or a PDF's signatures
+    VerifySignature(cms::VerifySignature),
+    /// OCSP: build a request for a certificate, or send it and verify the answer
+    #[command(subcommand)]
+    Ocsp(OcspCmd),
+    /// Check a national code's check digit (Persian digits accepted)
+    NationalCode {
+        /// The 10-digit national code (shorter codes are zero-padded)
+        #[arg(value_name = "CODE")]
+        code: String,
+    },
+    /// Write a test PKI: registry root, citizen CAs, holders, CRLs (test equipment)
+    Testpki(Testpki),
+    /// Write the test registry's holder keys as PEM, for openssl cms -sign (test equipment)
+    TestpkiKeys {
+        #[command(flatten)]
+        pki: PkiDir,
+    },
+    /// Make a web-eid token signed by a test holder (test equipment)
+    MakeToken(MakeToken),
+    /// Card readers and cards through PC/SC
+    #[command(subcommand)]
+    Card(CardCmd),
+    /// Virtual cards and serial readers for vpcd and ptys (test equipment)
+    #[command(subcommand)]
+    Sim(SimCmd),
+    /// A software card signs challenges that are verified, then replayed
+    Demo,
+    /// Sealed identity records: make, verify, disclose (and test equipment)
+    #[command(subcommand)]
+    Record(record::RecordCmd),
+    /// The records' archive: keygen, init, append, checkpoint, verify, prove, check-proof,
+    /// search, purge, print, witness
+    #[command(subcommand)]
+    Archive(hoviat_archive::cli::Command),
+    /// Write the shared verification case table with this build's verdicts (test equipment)
+    TestCases {
+        /// The JSON file to write
+        #[arg(long, value_name = "FILE")]
+        out: String,
+    },
+    /// Benchmarks (test equipment)
+    #[command(subcommand)]
+    Bench(BenchCmd),
+}
+
+/// The trust anchors, intermediates, CRLs, the validation time and the algorithm policy.
+#[derive(clap::Args)]
+struct Trust {
+    /// A trusted root certificate (at least one)
+    #[arg(long, value_name = "FILE", required = true)]
+    trust_anchor: Vec<String>,
+    /// An intermediate CA certificate
+    #[arg(long, value_name = "FILE")]
+    intermediate: Vec<String>,
+    /// A certificate revocation list
+    #[arg(long, value_name = "FILE")]
+    crl: Vec<String>,
+    /// Validate at this time instead of now
+    #[arg(long, value_name = "RFC3339")]
+    at: Option<String>,
+    /// Accept SHA-1 signatures
+    #[arg(long)]
+    allow_sha1: bool,
+}
+
+/// Revocation: required or not, and OCSP responses fetched beforehand.
+#[derive(clap::Args)]
+struct Revocation {
+    /// Refuse a certificate whose revocation status no CRL or OCSP response gives
+    #[arg(long)]
+    require_revocation: bool,
+    /// An OCSP response (DER) for a certificate of the chain
+    #[arg(long, value_name = "FILE")]
+    ocsp_response: Vec<String>,
+    /// The nonce the OCSP request carried, in hex (with --ocsp-response)
+    #[arg(long, value_name = "HEX")]
+    ocsp_nonce: Option<String>,
+    #[command(flatten)]
+    skew: OcspSkew,
+}
+
+/// The clock skew allowed to OCSP responses.
+#[derive(clap::Args)]
+struct OcspSkew {
+    /// Clock skew allowed to OCSP responses, in seconds (0 to 86400)
+    #[arg(long, value_name = "SECS")]
+    ocsp_skew: Option<String>,
+}
+
+#[derive(clap::Args)]
+struct VerifyToken {
+    /// The token (JSON) as the browser extension returned it
+    #[arg(long, value_name = "FILE")]
+    token: String,
+    /// The site's origin the token was made for, e.g. https://bank.example.ir
+    #[arg(long, value_name = "ORIGIN")]
+    origin: String,
+    /// The challenge nonce the site issued
+    #[arg(long, value_name = "NONCE", allow_hyphen_values = true)]
+    nonce: String,
+    #[command(flatten)]
+    trust: Trust,
+    #[command(flatten)]
+    revocation: Revocation,
+}
+
+#[derive(clap::Args)]
+struct VerifyChain {
+    /// The certificate to verify
+    #[arg(long, value_name = "FILE")]
+    leaf: String,
+    /// The extended key usage required: clientAuth, serverAuth, any or an OID
+    #[arg(long, value_name = "PURPOSE")]
+    eku: Option<String>,
+    /// The key usage required: digitalSignature or any
+    #[arg(long, value_name = "USAGE")]
+    key_usage: Option<String>,
+    #[command(flatten)]
+    trust: Trust,
+    #[command(flatten)]
+    revocation: Revocation,
+}
+
+#[derive(Subcommand)]
+enum OcspCmd {
+    /// Build an OCSP request (base64 in the JSON answer; DER with --out)
+    Request(OcspRequest),
+    /// Send the request, verify the answer and report the certificate's status
+    Fetch {
+        #[command(flatten)]
+        request: OcspRequest,
+        #[command(flatten)]
+        fetch: OcspFetch,
+    },
+}
+
+#[derive(clap::Args)]
+struct OcspRequest {
+    /// The certificate whose status is asked
+    #[arg(long, value_name = "FILE")]
+    cert: String,
+    /// The certificate of its issuer
+    #[arg(long, value_name = "FILE")]
+    issuer: String,
+    /// Identify the certificate by SHA-256 hashes (default SHA-1, as responders expect)
+    #[arg(long)]
+    sha256: bool,
+    /// The request's nonce in hex (default: 16 random bytes)
+    #[arg(long, value_name = "HEX")]
+    nonce: Option<String>,
+    /// Send no nonce
+    #[arg(long)]
+    no_nonce: bool,
+    /// Write the request (request) or the response (fetch), DER, to FILE
+    #[arg(long, value_name = "FILE")]
+    out: Option<String>,
+}
+
+#[derive(clap::Args)]
+struct OcspFetch {
+    /// The responder (default: the certificate's OCSP address)
+    #[arg(long, value_name = "URL")]
+    url: Option<String>,
+    /// Give up after SECS seconds (1 to 300; default 10)
+    #[arg(long, value_name = "SECS")]
+    timeout: Option<String>,
+    /// Verify the response at this time instead of now
+    #[arg(long, value_name = "RFC3339")]
+    at: Option<String>,
+    #[command(flatten)]
+    skew: OcspSkew,
+    /// Accept a SHA-1 signature on the response
+    #[arg(long)]
+    allow_sha1: bool,
+}
+
+/// Where test equipment is written, and the seed and time it is generated from.
+#[derive(clap::Args)]
+struct Generate {
+    /// The directory to write
+    #[arg(long, value_name = "DIR")]
+    out: String,
+    /// The seed the keys are derived from (default hoviat)
+    #[arg(long, value_name = "SEED")]
+    seed: Option<String>,
+    /// The test equipment's time (default: the start of today, UTC)
+    #[arg(long, value_name = "RFC3339")]
+    at: Option<String>,
+}
+
+impl Generate {
+    fn seed(&self) -> &str {
+        self.seed.as_deref().unwrap_or("hoviat")
+    }
+
+    fn at(&self) -> Result<UnixTime, UsageError> {
+        at_or(self.at.as_deref(), today())
+    }
+}
+
+#[derive(clap::Args)]
+struct Testpki {
+    #[command(flatten)]
+    generate: Generate,
+    /// The layout: estonian (default) or iran (the Iranian card's certificates)
+    #[arg(long, value_name = "estonian|iran")]
+    layout: Option<String>,
+}
+
+/// A test registry's directory.
+#[derive(clap::Args)]
+struct PkiDir {
+    /// A directory written by hoviat testpki
+    #[arg(long, value_name = "DIR")]
+    pki: String,
+}
+
+#[derive(clap::Args)]
+struct MakeToken {
+    #[command(flatten)]
+    pki: PkiDir,
+    /// The holder's number in the registry
+    #[arg(long, value_name = "N")]
+    holder: usize,
+    /// The origin the token is made for
+    #[arg(long, value_name = "ORIGIN")]
+    origin: String,
+    /// The challenge nonce
+    #[arg(long, value_name = "NONCE", allow_hyphen_values = true)]
+    nonce: String,
+    /// The signature algorithm, e.g. ES256, RS256 (default: the holder's key's)
+    #[arg(long, value_name = "ALG")]
+    alg: Option<String>,
+}
+
+/// The reader to use.
+#[derive(clap::Args)]
+struct ReaderName {
+    /// The reader's name (default: the first reader with a card)
+    #[arg(long, value_name = "NAME")]
+    reader: Option<String>,
+}
+
+/// What the operator saw: the holder's national code and whether the face matches.
+#[derive(clap::Args)]
+struct Operator {
+    /// The national code the holder gave (its check digit is verified)
+    #[arg(long, value_name = "CODE")]
+    national_code: Option<String>,
+    /// Whether the operator saw the holder's face match the card's photo: yes or no
+    #[arg(long, value_name = "yes|no")]
+    face_match: Option<String>,
+}
+
+#[derive(Subcommand)]
+enum CardCmd {
+    /// List the PC/SC readers
+    List,
+    /// Read the card's free data (profile, certificates, holder identity)
+    Info {
+        #[command(flatten)]
+        reader: ReaderName,
+        #[command(flatten)]
+        operator: Operator,
+        #[command(flatten)]
+        registry: RegistryCheck,
+    },
+    /// Sign a web-eid authentication token with the card
+    Auth {
+        /// The site's origin
+        #[arg(long, value_name = "ORIGIN")]
+        origin: String,
+        /// The challenge nonce the site issued
+        #[arg(long, value_name = "NONCE", allow_hyphen_values = true)]
+        nonce: String,
+        #[command(flatten)]
+        reader: ReaderName,
+        #[command(flatten)]
+        pin: PinStdin,
+    },
+    /// Verify a PIN of the card
+    VerifyPin {
+        /// Which PIN: piv, id or sign
+        #[arg(long, value_name = "piv|id|sign")]
+        pin_kind: String,
+        #[command(flatten)]
+        reader: ReaderName,
+        #[command(flatten)]
+        pin: PinStdin,
+    },
+}
+
+/// `card info`'s check of the holder's certificate chain.
+#[derive(clap::Args)]
+struct RegistryCheck {
+    /// Validate the holder's certificate against this registry root
+    #[arg(long, value_name = "CERT")]
+    registry_anchor: Vec<String>,
+    /// An intermediate CA certificate (with --registry-anchor)
+    #[arg(long, value_name = "CERT")]
+    intermediate: Vec<String>,
+    /// A certificate revocation list (with --registry-anchor)
+    #[arg(long, value_name = "CRL")]
+    crl: Vec<String>,
+    /// Validate at this time instead of now
+    #[arg(long, value_name = "RFC3339")]
+    at: Option<String>,
+}
+
+/// The PIN, on standard input.
+#[derive(clap::Args)]
+struct PinStdin {
+    /// Read the PIN from the first line of standard input
+    #[arg(long)]
+    pin_stdin: bool,
+}
+
+#[derive(Subcommand)]
+enum SimCmd {
+    /// A virtual card connected to vpcd (pcscd's virtual reader)
+    Card(SimCard),
+    /// A GemPC Twin serial CCID reader or a PN532 module, with a virtual card, on a pty
+    Reader(reader::SimReader),
+}
+
+/// The virtual card's holder in a test registry.
+#[derive(clap::Args)]
+struct SimHolder {
+    /// The test registry (default: generated now, seed hoviat)
+    #[arg(long, value_name = "DIR")]
+    pki: Option<String>,
+    /// The holder's number in the registry
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    holder: usize,
+    /// Remove the card after N APDUs
+    #[arg(long, value_name = "N")]
+    remove_after: Option<usize>,
+}
+
+#[derive(clap::Args)]
+struct SimCard {
+    /// The card: piv, ir-nid, garbage or unknown
+    #[arg(long, value_name = "PROFILE")]
+    profile: String,
+    #[command(flatten)]
+    holder: SimHolder,
+    /// vpcd's port on 127.0.0.1
+    #[arg(long, value_name = "PORT", default_value_t = 35963)]
+    port: u16,
+}
+
+#[derive(Subcommand)]
+enum BenchCmd {
+    /// Write the shared benchmark inputs (tokens, chains) to DIR
+    Workloads {
+        /// The directory to write
+        #[arg(long, value_name = "DIR")]
+        out: String,
+    },
+    /// Time full token verifications of one workload
+    Verify {
+        /// The workload's directory (DIR/NAME from bench workloads)
+        #[arg(long, value_name = "DIR")]
+        dir: String,
+        #[command(flatten)]
+        timing: Timing,
+    },
+    /// Time whole CMS verifications, the trust store built once
+    Cms(cms::BenchCms),
+}
+
+/// A benchmark's backend and repetitions.
+#[derive(clap::Args)]
+struct Timing {
+    /// The signature backend (default: this build's)
+    #[arg(long, value_name = "NAME")]
+    backend: Option<String>,
+    /// Timed verifications (default 200; bench cms 500)
+    #[arg(long, value_name = "N")]
+    iterations: Option<usize>,
+    /// Untimed verifications first
+    #[arg(long, value_name = "N", default_value_t = 20)]
+    warmup: usize,
+}
+
+impl Timing {
+    /// `--backend NAME` (a signature backend of this build), else the build's default.
+    fn backend(&self) -> Result<&'static dyn hoviat::pki::SignatureBackend, UsageError> {
+        match &self.backend {
+            None => Ok(hoviat::pki::alg::default_backend()),
+            Some(n) => {
+                hoviat::pki::alg::backend_by_name(n).ok_or_else(|| usage(format!("--backend {n}: not in this build")))
+            }
+        }
+    }
+}
 
 /// A usage or I/O problem (exit 2).
 #[derive(Debug)]
@@ -112,72 +482,6 @@ impl<E: Coded + 'static> From<E> for Failure {
     }
 }
 
-struct Args {
-    flags: HashMap<String, Vec<String>>,
-    switches: Vec<String>,
-    positional: Vec<String>,
-}
-
-impl Args {
-    fn parse(raw: &[String], with_value: &[&str], switches: &[&str]) -> Result<Self, UsageError> {
-        let mut a = Args {
-            flags: HashMap::new(),
-            switches: Vec::new(),
-            positional: Vec::new(),
-        };
-        let mut it = raw.iter();
-        while let Some(x) = it.next() {
-            if let Some(name) = x.strip_prefix("--") {
-                if with_value.contains(&name) {
-                    let v = it.next().ok_or_else(|| usage(format!("--{name} needs a value")))?;
-                    a.flags.entry(name.to_string()).or_default().push(v.clone());
-                } else if switches.contains(&name) {
-                    a.switches.push(name.to_string());
-                } else {
-                    return Err(usage(format!("unknown option --{name}")));
-                }
-            } else {
-                a.positional.push(x.clone());
-            }
-        }
-        Ok(a)
-    }
-    fn all(&self, k: &str) -> &[String] {
-        self.flags.get(k).map(Vec::as_slice).unwrap_or(&[])
-    }
-    fn one(&self, k: &str) -> Result<&str, UsageError> {
-        match self.all(k) {
-            [v] => Ok(v),
-            [] => Err(usage(format!("--{k} is required"))),
-            _ => Err(usage(format!("--{k} may be given once"))),
-        }
-    }
-    fn opt(&self, k: &str) -> Result<Option<&str>, UsageError> {
-        match self.all(k) {
-            [] => Ok(None),
-            [v] => Ok(Some(v)),
-            _ => Err(usage(format!("--{k} may be given once"))),
-        }
-    }
-    fn has(&self, k: &str) -> bool {
-        self.switches.iter().any(|s| s == k)
-    }
-    /// `--k N`, or `default` when absent.
-    fn usize_or(&self, k: &str, default: usize) -> Result<usize, UsageError> {
-        self.opt(k)?
-            .map_or(Ok(default), |v| v.parse().map_err(|_| usage(format!("--{k} {v:?}"))))
-    }
-    /// `--backend NAME` (a signature backend of this build), else the build's default.
-    fn backend(&self) -> Result<&'static dyn hoviat::pki::SignatureBackend, UsageError> {
-        match self.opt("backend")? {
-            None => Ok(hoviat::pki::alg::default_backend()),
-            Some(n) => {
-                hoviat::pki::alg::backend_by_name(n).ok_or_else(|| usage(format!("--backend {n}: not in this build")))
-            }
-        }
-    }
-}
-
 /// Largest input file read (CRLs of national size are large).
 const MAX_FILE: u64 = 300 * 1024 * 1024;
 
@@ -196,46 +500,51 @@ fn read_file(path: &str) -> Result<Vec<u8>, UsageError> {
     std::fs::read(path).map_err(io)
 }
 
-fn at_time(a: &Args) -> Result<UnixTime, UsageError> {
-    match a.opt("at")? {
-        None => Ok(UnixTime::now()),
-        Some(s) => UnixTime::parse_rfc3339(s).ok_or_else(|| usage(format!("--at {s:?} is not an RFC 3339 time"))),
+/// `--at T`: an RFC 3339 time.
+fn parse_at(s: &str) -> Result<UnixTime, UsageError> {
+    UnixTime::parse_rfc3339(s).ok_or_else(|| usage(format!("--at {s:?} is not an RFC 3339 time")))
+}
+
+/// `--at T` when given, else `default`.
+fn at_or(at: Option<&str>, default: UnixTime) -> Result<UnixTime, UsageError> {
+    at.map_or(Ok(default), parse_at)
+}
+
+impl Trust {
+    fn at(&self) -> Result<UnixTime, UsageError> {
+        at_or(self.at.as_deref(), UnixTime::now())
+    }
+
+    fn store(&self) -> Result<TrustStore, Failure> {
+        trust_store(&self.trust_anchor, &self.intermediate, &self.crl)
+    }
+
+    fn policy(&self) -> AlgorithmPolicy {
+        policy(self.allow_sha1)
     }
 }
 
-fn trust_store(a: &Args) -> Result<TrustStore, Failure> {
+/// A trust store of the anchors, intermediates and CRLs in these files.
+fn trust_store(anchors: &[String], intermediates: &[String], crls: &[String]) -> Result<TrustStore, Failure> {
     let mut t = TrustStore::new();
-    if a.all("trust-anchor").is_empty() {
-        return Err(Failure::Usage(usage("at least one --trust-anchor is required")));
-    }
-    for f in a.all("trust-anchor") {
+    for f in anchors {
         t.add_anchors(&read_file(f).map_err(Failure::Usage)?)?;
     }
-    for f in a.all("intermediate") {
+    for f in intermediates {
         t.add_intermediates(&read_file(f).map_err(Failure::Usage)?)?;
     }
-    for f in a.all("crl") {
+    for f in crls {
         t.add_crls(&read_file(f).map_err(Failure::Usage)?)?;
     }
     Ok(t)
 }
 
-fn policy(a: &Args) -> AlgorithmPolicy {
+fn policy(allow_sha1: bool) -> AlgorithmPolicy {
     AlgorithmPolicy {
-        allow_sha1: a.has("allow-sha1"),
+        allow_sha1,
         ..AlgorithmPolicy::default()
     }
 }
-
-const TRUST_FLAGS: [&str; 7] = [
-    "trust-anchor",
-    "intermediate",
-    "crl",
-    "at",
-    "ocsp-response",
-    "ocsp-nonce",
-    "ocsp-skew",
-];
 
 fn parse_hex(s: &str) -> Option<Vec<u8>> {
     if !s.len().is_multiple_of(2) || !s.bytes().all(|b| b.is_ascii_hexdigit()) {
@@ -247,22 +556,24 @@ fn parse_hex(s: &str) -> Option<Vec<u8>> {
         .collect()
 }
 
-fn ocsp_options(a: &Args) -> Result<OcspOptions, UsageError> {
-    let mut o = OcspOptions::default();
-    if let Some(s) = a.opt("ocsp-skew")? {
-        o.skew_secs = s
-            .parse()
-            .ok()
-            .filter(|v: &i64| (0..=86400).contains(v))
-            .ok_or_else(|| usage("--ocsp-skew takes seconds (0 to 86400)"))?;
+impl OcspSkew {
+    fn options(&self) -> Result<OcspOptions, UsageError> {
+        let mut o = OcspOptions::default();
+        if let Some(s) = &self.ocsp_skew {
+            o.skew_secs = s
+                .parse()
+                .ok()
+                .filter(|v: &i64| (0..=86400).contains(v))
+                .ok_or_else(|| usage("--ocsp-skew takes seconds (0 to 86400)"))?;
+        }
+        Ok(o)
     }
-    Ok(o)
 }
 
 /// `--ocsp-response FILE...` (DER), `--ocsp-nonce HEX` (the nonce sent), `--ocsp-skew SECS`.
-fn ocsp_config(a: &Args) -> Result<Option<OcspConfig>, Failure> {
-    let files = a.all("ocsp-response");
-    let nonce = match a.opt("ocsp-nonce").map_err(Failure::Usage)? {
+fn ocsp_config(a: &Revocation) -> Result<Option<OcspConfig>, Failure> {
+    let files = &a.ocsp_response;
+    let nonce = match &a.ocsp_nonce {
         None => None,
         Some(h) => Some(parse_hex(h).ok_or_else(|| Failure::Usage(usage("--ocsp-nonce takes hex")))?),
     };
@@ -281,48 +592,40 @@ fn ocsp_config(a: &Args) -> Result<Option<OcspConfig>, Failure> {
     Ok(Some(OcspConfig {
         responses,
         nonce,
-        options: ocsp_options(a).map_err(Failure::Usage)?,
+        options: a.skew.options().map_err(Failure::Usage)?,
     }))
 }
 
-fn cmd_verify_token(raw: &[String]) -> Result<serde_json::Value, Failure> {
-    let mut flags = vec!["token", "origin", "nonce"];
-    flags.extend(TRUST_FLAGS);
-    let a = Args::parse(raw, &flags, &["require-revocation", "allow-sha1"]).map_err(Failure::Usage)?;
-    let token_path = a.one("token").map_err(Failure::Usage)?;
-    let origin = Origin::parse(a.one("origin").map_err(Failure::Usage)?)?;
-    let nonce = a.one("nonce").map_err(Failure::Usage)?;
-    let at = at_time(&a).map_err(Failure::Usage)?;
-    let trust = trust_store(&a)?;
-    let token = read_file(token_path).map_err(Failure::Usage)?;
+fn cmd_verify_token(a: &VerifyToken) -> Result<serde_json::Value, Failure> {
+    let origin = Origin::parse(&a.origin)?;
+    let at = a.trust.at().map_err(Failure::Usage)?;
+    let trust = a.trust.store()?;
+    let token = read_file(&a.token).map_err(Failure::Usage)?;
     let token = String::from_utf8_lossy(&token);
     let mut options = PathOptions::client_auth(at);
-    options.policy = policy(&a);
-    options.require_revocation = a.has("require-revocation");
-    options.ocsp = ocsp_config(&a)?;
+    options.policy = a.trust.policy();
+    options.require_revocation = a.revocation.require_revocation;
+    options.ocsp = ocsp_config(&a.revocation)?;
     let v = Verifier {
         trust: &trust,
         options,
         backend: hoviat_testkit::backend_from_env(),
     };
-    let verified = v.verify(token.trim(), &origin, nonce)?;
+    let verified = v.verify(token.trim(), &origin, &a.nonce)?;
     let mut out = serde_json::to_value(&verified).unwrap_or_default();
     out["verified"] = true.into();
     out["validationTime"] = at.to_string().into();
     Ok(out)
 }
 
-fn cmd_verify_chain(raw: &[String]) -> Result<serde_json::Value, Failure> {
-    let mut flags = vec!["leaf", "eku", "key-usage"];
-    flags.extend(TRUST_FLAGS);
-    let a = Args::parse(raw, &flags, &["require-revocation", "allow-sha1"]).map_err(Failure::Usage)?;
-    let at = at_time(&a).map_err(Failure::Usage)?;
-    let eku_req = match a.opt("eku").map_err(Failure::Usage)? {
+fn cmd_verify_chain(a: &VerifyChain) -> Result<serde_json::Value, Failure> {
+    let at = a.trust.at().map_err(Failure::Usage)?;
+    let eku_req = match a.eku.as_deref() {
         None => EkuRequirement::Any,
         Some(o) => hoviat::pki::verify_chain::eku_requirement(o)
             .ok_or_else(|| Failure::Usage(usage(format!("--eku {o:?} is not a purpose or OID"))))?,
     };
-    let key_usage = match a.opt("key-usage").map_err(Failure::Usage)? {
+    let key_usage = match a.key_usage.as_deref() {
         None | Some("any") => KeyUsageRequirement::Any,
         Some("digitalSignature") => KeyUsageRequirement::DigitalSignature,
         Some(o) => {
@@ -331,19 +634,21 @@ fn cmd_verify_chain(raw: &[String]) -> Result<serde_json::Value, Failure> {
             ))));
         }
     };
-    if a.all("trust-anchor").is_empty() {
-        return Err(Failure::Usage(usage("at least one --trust-anchor is required")));
-    }
-    let read_all = |k: &str| -> Result<Vec<Vec<u8>>, Failure> {
-        a.all(k).iter().map(|f| read_file(f).map_err(Failure::Usage)).collect()
+    let read_all = |files: &[String]| -> Result<Vec<Vec<u8>>, Failure> {
+        files.iter().map(|f| read_file(f).map_err(Failure::Usage)).collect()
     };
-    let (anchors, intermediates, crls) = (read_all("trust-anchor")?, read_all("intermediate")?, read_all("crl")?);
-    let leaf_bytes = read_file(a.one("leaf").map_err(Failure::Usage)?).map_err(Failure::Usage)?;
+    let t = &a.trust;
+    let (anchors, intermediates, crls) = (
+        read_all(&t.trust_anchor)?,
+        read_all(&t.intermediate)?,
+        read_all(&t.crl)?,
+    );
+    let leaf_bytes = read_file(&a.leaf).map_err(Failure::Usage)?;
     let mut options = PathOptions::verify_chain(at, eku_req.clone());
     options.key_usage = key_usage;
-    options.policy = policy(&a);
-    options.require_revocation = a.has("require-revocation");
-    options.ocsp = ocsp_config(&a)?;
+    options.policy = t.policy();
+    options.require_revocation = a.revocation.require_revocation;
+    options.ocsp = ocsp_config(&a.revocation)?;
     let req = ChainRequest {
         anchors: anchors.iter().map(Vec::as_slice).collect(),
         intermediates: intermediates.iter().map(Vec::as_slice).collect(),
@@ -366,29 +671,18 @@ fn cmd_verify_chain(raw: &[String]) -> Result<serde_json::Value, Failure> {
 
 /// `hoviat ocsp request|fetch`: build an OCSP request; or send it, verify the answer, and report
 /// the certificate's status.
-fn cmd_ocsp(raw: &[String]) -> Result<serde_json::Value, Failure> {
-    let Some((sub, rest)) = raw.split_first() else {
-        return Err(Failure::Usage(usage("ocsp takes request or fetch")));
+fn cmd_ocsp(c: &OcspCmd) -> Result<serde_json::Value, Failure> {
+    let (a, fetch) = match c {
+        OcspCmd::Request(a) => (a, None),
+        OcspCmd::Fetch { request, fetch } => (request, Some(fetch)),
     };
-    let a = Args::parse(
-        rest,
-        &["cert", "issuer", "nonce", "out", "url", "timeout", "at", "ocsp-skew"],
-        &["sha256", "no-nonce", "allow-sha1"],
-    )
-    .map_err(Failure::Usage)?;
-    let load = |k: &str| -> Result<Arc<hoviat::pki::Cert>, Failure> {
-        Ok(parse_leaf(
-            &read_file(a.one(k).map_err(Failure::Usage)?).map_err(Failure::Usage)?,
-        )?)
+    let load = |f: &str| -> Result<Arc<hoviat::pki::Cert>, Failure> {
+        Ok(parse_leaf(&read_file(f).map_err(Failure::Usage)?)?)
     };
-    let cert = load("cert")?;
-    let issuer = load("issuer")?;
-    let hash = if a.has("sha256") {
-        HashAlg::Sha256
-    } else {
-        HashAlg::Sha1
-    };
-    let nonce = match (a.opt("nonce").map_err(Failure::Usage)?, a.has("no-nonce")) {
+    let cert = load(&a.cert)?;
+    let issuer = load(&a.issuer)?;
+    let hash = if a.sha256 { HashAlg::Sha256 } else { HashAlg::Sha1 };
+    let nonce = match (&a.nonce, a.no_nonce) {
         (Some(_), true) => return Err(Failure::Usage(usage("--nonce and --no-nonce exclude each other"))),
         (Some(h), false) => Some(parse_hex(h).ok_or_else(|| Failure::Usage(usage("--nonce takes hex")))?),
         (None, true) => None,
@@ -409,9 +703,9 @@ fn cmd_ocsp(raw: &[String]) -> Result<serde_json::Value, Failure> {
             })
         })
     };
-    match sub.as_str() {
-        "request" => {
-            if let Some(out) = a.opt("out").map_err(Failure::Usage)? {
+    match fetch {
+        None => {
+            if let Some(out) = &a.out {
                 write(out, &request)?;
             }
             Ok(serde_json::json!({
@@ -420,16 +714,16 @@ fn cmd_ocsp(raw: &[String]) -> Result<serde_json::Value, Failure> {
                 "hash": hash.name(),
             }))
         }
-        "fetch" => {
-            let url = match a.opt("url").map_err(Failure::Usage)? {
-                Some(u) => u.to_string(),
+        Some(f) => {
+            let url = match &f.url {
+                Some(u) => u.clone(),
                 None => cert
                     .ocsp_urls
                     .first()
                     .cloned()
                     .ok_or_else(|| Failure::Usage(usage("the certificate names no OCSP responder; give --url")))?,
             };
-            let secs: u64 = match a.opt("timeout").map_err(Failure::Usage)? {
+            let secs: u64 = match &f.timeout {
                 None => 10,
                 Some(s) => s
                     .parse()
@@ -438,13 +732,13 @@ fn cmd_ocsp(raw: &[String]) -> Result<serde_json::Value, Failure> {
                     .ok_or_else(|| Failure::Usage(usage("--timeout takes 1 to 300 seconds")))?,
             };
             let body = hoviat_cli::ocsp_fetch::fetch(&url, &request, std::time::Duration::from_secs(secs))?;
-            if let Some(out) = a.opt("out").map_err(Failure::Usage)? {
+            if let Some(out) = &a.out {
                 write(out, &body)?;
             }
             let resp = OcspResponse::from_der(&body)?;
-            let options = ocsp_options(&a).map_err(Failure::Usage)?;
-            let at = at_time(&a).map_err(Failure::Usage)?;
-            let pol = policy(&a);
+            let options = f.skew.options().map_err(Failure::Usage)?;
+            let at = at_or(f.at.as_deref(), UnixTime::now()).map_err(Failure::Usage)?;
+            let pol = policy(f.allow_sha1);
             let verdict = ocsp::verify(
                 &resp,
                 &ocsp::OcspCheck {
@@ -481,29 +775,19 @@ fn cmd_ocsp(raw: &[String]) -> Result<serde_json::Value, Failure> {
                 "validationTime": at.to_string(),
             }))
         }
-        other => Err(Failure::Usage(usage(format!("ocsp {other:?}: request or fetch")))),
     }
 }
 
-fn cmd_national_code(raw: &[String]) -> Result<serde_json::Value, Failure> {
-    let a = Args::parse(raw, &[], &[]).map_err(Failure::Usage)?;
-    let [code] = a.positional.as_slice() else {
-        return Err(Failure::Usage(usage("national-code takes exactly one CODE")));
-    };
+fn cmd_national_code(code: &str) -> Result<serde_json::Value, Failure> {
     let n = NationalCode::parse(code)?;
     Ok(serde_json::json!({ "valid": true, "nationalCode": n.as_str() }))
 }
 
-fn cmd_testpki(raw: &[String]) -> Result<serde_json::Value, Failure> {
-    let a = Args::parse(raw, &["out", "seed", "at", "layout"], &[]).map_err(Failure::Usage)?;
-    let out = a.one("out").map_err(Failure::Usage)?;
-    let seed = a.opt("seed").map_err(Failure::Usage)?.unwrap_or("hoviat");
-    let at = if a.opt("at").map_err(Failure::Usage)?.is_some() {
-        at_time(&a).map_err(Failure::Usage)?
-    } else {
-        today()
-    };
-    match a.opt("layout").map_err(Failure::Usage)? {
+fn cmd_testpki(a: &Testpki) -> Result<serde_json::Value, Failure> {
+    let out = a.generate.out.as_str();
+    let seed = a.generate.seed();
+    let at = a.generate.at().map_err(Failure::Usage)?;
+    match a.layout.as_deref() {
         None | Some("estonian") => {}
         Some("iran") => {
             let reg = hoviat_testkit::iran::IranRegistry::generate(seed, at);
@@ -570,27 +854,18 @@ fn load_registry(dir: &str) -> Result<hoviat_testkit::Registry, Failure> {
     Ok(reg)
 }
 
-fn cmd_make_token(raw: &[String]) -> Result<serde_json::Value, Failure> {
-    let a = Args::parse(raw, &["pki", "holder", "origin", "nonce", "alg"], &[]).map_err(Failure::Usage)?;
-    let reg = load_registry(a.one("pki").map_err(Failure::Usage)?)?;
-    let idx: usize = a
-        .one("holder")
-        .map_err(Failure::Usage)?
-        .parse()
-        .map_err(|_| Failure::Usage(usage("--holder N")))?;
+fn cmd_make_token(a: &MakeToken) -> Result<serde_json::Value, Failure> {
+    let reg = load_registry(&a.pki.pki)?;
+    let idx = a.holder;
     let h = reg
         .holders
         .get(idx)
         .ok_or_else(|| Failure::Usage(usage(format!("no holder {idx}"))))?;
-    let alg = match a.opt("alg").map_err(Failure::Usage)? {
+    let alg = match a.alg.as_deref() {
         None => h.token_alg(),
         Some(s) => hoviat::token::TokenAlg::parse(s).ok_or_else(|| Failure::Usage(usage(format!("--alg {s}"))))?,
     };
-    let token = h.make_token(
-        alg,
-        a.one("origin").map_err(Failure::Usage)?,
-        a.one("nonce").map_err(Failure::Usage)?,
-    );
+    let token = h.make_token(alg, &a.origin, &a.nonce);
     serde_json::from_str(&token).map_err(|e| Failure::Usage(usage(e.to_string())))
 }
 
@@ -628,10 +903,31 @@ fn read_pin_stdin() -> Result<hoviat::card::Pin, Failure> {
     Ok(hoviat::card::Pin::from_bytes(line)?)
 }
 
-fn connect(a: &Args) -> Result<hoviat_pcsc::PcscTransport, Failure> {
-    Ok(hoviat_pcsc::PcscTransport::connect(
-        a.opt("reader").map_err(Failure::Usage)?,
-    )?)
+impl ReaderName {
+    fn connect(&self) -> Result<hoviat_pcsc::PcscTransport, Failure> {
+        Ok(hoviat_pcsc::PcscTransport::connect(self.reader.as_deref())?)
+    }
+}
+
+impl PinStdin {
+    /// The PIN from standard input when `--pin-stdin` is given.
+    fn read(&self) -> Result<Option<hoviat::card::Pin>, Failure> {
+        self.pin_stdin.then(read_pin_stdin).transpose()
+    }
+}
+
+impl Operator {
+    fn input(&self) -> Result<hoviat::record::OperatorInput, Failure> {
+        Ok(hoviat::record::OperatorInput {
+            national_code: self.national_code.clone(),
+            face_match: match self.face_match.as_deref() {
+                None => None,
+                Some("yes") => Some(true),
+                Some("no") => Some(false),
+                Some(o) => return Err(Failure::Usage(usage(format!("--face-match {o:?}: yes or no")))),
+            },
+        })
+    }
 }
 
 fn status_to_stderr(s: hoviat::card::Status) {
@@ -644,50 +940,33 @@ fn status_to_stderr(s: hoviat::card::Status) {
     );
 }
 
-fn cmd_card(raw: &[String]) -> Result<serde_json::Value, Failure> {
+fn cmd_card(c: &CardCmd) -> Result<serde_json::Value, Failure> {
     use hoviat::card;
-    let (sub, rest) = raw
-        .split_first()
-        .ok_or_else(|| Failure::Usage(usage("card list|info|auth|verify-pin")))?;
-    match sub.as_str() {
-        "list" => {
-            Args::parse(rest, &[], &[]).map_err(Failure::Usage)?;
-            Ok(serde_json::json!({ "readers": hoviat_pcsc::list_readers()? }))
-        }
-        "info" => {
-            let a = Args::parse(
-                rest,
-                &[
-                    "reader",
-                    "national-code",
-                    "face-match",
-                    "registry-anchor",
-                    "intermediate",
-                    "crl",
-                    "at",
-                ],
-                &[],
-            )
-            .map_err(Failure::Usage)?;
-            let mut t = connect(&a)?;
+    match c {
+        CardCmd::List => Ok(serde_json::json!({ "readers": hoviat_pcsc::list_readers()? })),
+        CardCmd::Info {
+            reader,
+            operator,
+            registry,
+        } => {
+            let mut t = reader.connect()?;
             let info = card::block_on(card::info(&mut t, &mut status_to_stderr))?;
-            let identity = card_identity(&a, &info)?;
+            let identity = card_identity(operator, registry, &info)?;
             let mut v = serde_json::to_value(&info).unwrap_or_default();
             v["reader"] = t.reader.clone().into();
             v["identity"] = identity;
             Ok(v)
         }
-        "auth" => {
-            let a = Args::parse(rest, &["reader", "origin", "nonce"], &["pin-stdin"]).map_err(Failure::Usage)?;
-            let origin = Origin::parse(a.one("origin").map_err(Failure::Usage)?)?;
-            let nonce = a.one("nonce").map_err(Failure::Usage)?;
+        CardCmd::Auth {
+            origin,
+            nonce,
+            reader,
+            pin,
+        } => {
+            let origin = Origin::parse(origin)?;
             hoviat::token::nonce::check_nonce_shape(nonce)?;
-            let pin = if a.has("pin-stdin") {
-                Some(read_pin_stdin()?)
-            } else {
-                None
-            };
-            let mut t = connect(&a)?;
+            let pin = pin.read()?;
+            let mut t = reader.connect()?;
             let r = card::block_on(card::authenticate(
                 &mut t,
                 origin.as_str(),
@@ -701,19 +980,17 @@ fn cmd_card(raw: &[String]) -> Result<serde_json::Value, Failure> {
             );
             serde_json::from_str(&r.token).map_err(|e| Failure::Usage(usage(e.to_string())))
         }
-        "verify-pin" => {
-            let a = Args::parse(rest, &["reader", "pin-kind"], &["pin-stdin"]).map_err(Failure::Usage)?;
-            if !a.has("pin-stdin") {
+        CardCmd::VerifyPin { pin_kind, reader, pin } => {
+            let Some(pin) = pin.read()? else {
                 return Err(Failure::Usage(usage(
                     "verify-pin reads the PIN from stdin: --pin-stdin",
                 )));
-            }
-            let kind = a.one("pin-kind").map_err(Failure::Usage)?.to_string();
-            let pin = read_pin_stdin()?;
-            let mut t = connect(&a)?;
+            };
+            let kind = pin_kind.as_str();
+            let mut t = reader.connect()?;
             let mut ch = card::Channel::new(&mut t);
             let profile = card::block_on(card::detect(&mut ch))?;
-            let r = match (profile, kind.as_str()) {
+            let r = match (profile, kind) {
                 (card::Profile::Piv, "piv") => card::block_on(async {
                     card::piv::select(&mut ch).await?;
                     card::piv::verify_pin(&mut ch, &pin).await
@@ -733,7 +1010,6 @@ fn cmd_card(raw: &[String]) -> Result<serde_json::Value, Failure> {
             r?;
             Ok(serde_json::json!({ "pinVerified": true, "pinKind": kind }))
         }
-        other => Err(Failure::Usage(usage(format!("unknown card command {other:?}")))),
     }
 }
 
@@ -742,40 +1018,23 @@ fn cmd_card(raw: &[String]) -> Result<serde_json::Value, Failure> {
 /// and face confirmation when given; the certificate chain validated against
 /// `--registry-anchor` (with `--intermediate`, and `--crl` for revocation) when given, else
 /// reported `not-checked`.
-fn card_identity(a: &Args, info: &hoviat::card::CardInfo) -> Result<serde_json::Value, Failure> {
-    use hoviat::record::{self, CardFacts, OperatorInput, PinOutcome};
+fn card_identity(
+    operator: &Operator,
+    registry: &RegistryCheck,
+    info: &hoviat::card::CardInfo,
+) -> Result<serde_json::Value, Failure> {
+    use hoviat::record::{self, CardFacts, PinOutcome};
     if info.certificates.is_empty() {
         return Err(hoviat::card::CardError::CertificateMissing.into());
     }
     let facts = CardFacts::from_card_info(info, PinOutcome::NotTried)?;
-    let op = OperatorInput {
-        national_code: a.opt("national-code").map_err(Failure::Usage)?.map(str::to_string),
-        face_match: match a.opt("face-match").map_err(Failure::Usage)? {
-            None => None,
-            Some("yes") => Some(true),
-            Some("no") => Some(false),
-            Some(o) => return Err(Failure::Usage(usage(format!("--face-match {o:?}: yes or no")))),
-        },
-    };
-    let attributes = record::holder_identity(&facts.holder_certificate, &facts, &op)?;
-    let chain = if a.all("registry-anchor").is_empty() {
+    let attributes = record::holder_identity(&facts.holder_certificate, &facts, &operator.input()?)?;
+    let chain = if registry.registry_anchor.is_empty() {
         "not-checked"
     } else {
-        let mut trust = TrustStore::new();
-        for f in a.all("registry-anchor") {
-            trust.add_anchors(&read_file(f).map_err(Failure::Usage)?)?;
-        }
-        for f in a.all("intermediate") {
-            trust.add_intermediates(&read_file(f).map_err(Failure::Usage)?)?;
-        }
-        for f in a.all("crl") {
-            trust.add_crls(&read_file(f).map_err(Failure::Usage)?)?;
-        }
-        let at = if a.opt("at").map_err(Failure::Usage)?.is_some() {
-            at_time(a).map_err(Failure::Usage)?
-        } else {
-            UnixTime::now()
-        };
+        let r = registry;
+        let trust = trust_store(&r.registry_anchor, &r.intermediate, &r.crl)?;
+        let at = at_or(r.at.as_deref(), UnixTime::now()).map_err(Failure::Usage)?;
         let leaf = std::sync::Arc::new(hoviat::pki::Cert::from_der(&facts.holder_certificate)?);
         trust.validate_with(
             &leaf,
@@ -792,34 +1051,21 @@ fn card_identity(a: &Args, info: &hoviat::card::CardInfo) -> Result<serde_json::
     }))
 }
 
-fn cmd_sim(raw: &[String]) -> Result<serde_json::Value, Failure> {
+fn cmd_sim(c: &SimCmd) -> Result<serde_json::Value, Failure> {
     use hoviat_testkit::virtual_card::{self as vc, VirtualCard};
-    let (sub, rest) = raw.split_first().ok_or_else(|| Failure::Usage(usage("sim card ...")))?;
-    if sub == "reader" {
-        return reader::run(rest);
-    }
-    if sub != "card" {
-        return Err(Failure::Usage(usage("sim card ...")));
-    }
-    let a = Args::parse(rest, &["profile", "pki", "holder", "port", "remove-after"], &[]).map_err(Failure::Usage)?;
-    let holder = a.usize_or("holder", 1).map_err(Failure::Usage)?;
-    let port = a.usize_or("port", 35963).map_err(Failure::Usage)?;
-    let remove_after = a
-        .opt("remove-after")
-        .map_err(Failure::Usage)?
-        .map(|v| v.parse::<usize>())
-        .transpose()
-        .map_err(|_| Failure::Usage(usage("--remove-after N")))?;
-    let profile = a.one("profile").map_err(Failure::Usage)?;
-    let registry = || -> Result<hoviat_testkit::Registry, Failure> {
-        match a.opt("pki").map_err(Failure::Usage)? {
-            Some(dir) => load_registry(dir),
-            None => Ok(hoviat_testkit::Registry::generate("hoviat", today())),
-        }
+    let a = match c {
+        SimCmd::Reader(r) => return reader::run(r),
+        SimCmd::Card(a) => a,
     };
+    let SimHolder {
+        pki,
+        holder,
+        remove_after,
+    } = &a.holder;
+    let (holder, port, profile) = (*holder, a.port, a.profile.as_str());
     // The Iranian card: the faithful one (Iranian-layout registry) unless --pki names an
     // Estonian-style registry, whose one certificate it then carries twice (older layout).
-    let iran = match (profile, a.opt("pki").map_err(Failure::Usage)?) {
+    let iran = match (profile, pki.as_deref()) {
         ("ir-nid", Some(dir)) => load_iran_registry(dir)?,
         ("ir-nid", None) => Some(hoviat_testkit::iran::IranRegistry::generate("hoviat", today())),
         _ => None,
@@ -829,7 +1075,7 @@ fn cmd_sim(raw: &[String]) -> Result<serde_json::Value, Failure> {
             .as_ref()
             .and_then(|r| vc::for_iran_holder(r, holder))
             .ok_or_else(|| Failure::Usage(usage(format!("no holder {holder}"))))?,
-        "piv" | "ir-nid" => vc::for_holder(&registry()?, holder, profile == "ir-nid")
+        "piv" | "ir-nid" => vc::for_holder(&pki.registry()?, holder, profile == "ir-nid")
             .ok_or_else(|| Failure::Usage(usage(format!("no holder {holder}"))))?,
         "garbage" => Box::new(vc::GarbageCard::default()),
         "unknown" => Box::new(vc::UnknownCard),
@@ -841,13 +1087,28 @@ fn cmd_sim(raw: &[String]) -> Result<serde_json::Value, Failure> {
     };
     let addr = format!("127.0.0.1:{port}");
     eprintln!("sim: {profile} card (holder {holder}) connecting to vpcd at {addr}");
-    let report = hoviat_testkit::vpcd::serve(card.as_mut(), &addr, remove_after).map_err(|e| {
+    let report = hoviat_testkit::vpcd::serve(card.as_mut(), &addr, *remove_after).map_err(|e| {
         Failure::Usage(UsageError {
             code: "IO_ERROR",
             message: format!("vpcd {addr}: {e}"),
         })
     })?;
     Ok(serde_json::json!({ "sim": profile, "apdus": report.apdus }))
+}
+
+/// `--pki DIR` of a virtual card's holder.
+trait PkiOption {
+    /// The test registry in DIR, else one generated for today (seed hoviat).
+    fn registry(&self) -> Result<hoviat_testkit::Registry, Failure>;
+}
+
+impl PkiOption for Option<String> {
+    fn registry(&self) -> Result<hoviat_testkit::Registry, Failure> {
+        match self {
+            Some(dir) => load_registry(dir),
+            None => Ok(hoviat_testkit::Registry::generate("hoviat", today())),
+        }
+    }
 }
 
 /// The start of the current UTC day: the default time of generated test registries, so that
@@ -859,14 +1120,9 @@ fn today() -> UnixTime {
 
 /// Benchmarks (test equipment): `bench workloads --out DIR` writes the shared inputs;
 /// `bench verify --dir DIR/NAME [--backend B] [--iterations N]` times full token verifications.
-fn cmd_bench(raw: &[String]) -> Result<serde_json::Value, Failure> {
-    let (sub, rest) = raw
-        .split_first()
-        .ok_or_else(|| Failure::Usage(usage("bench workloads|verify|cms")))?;
-    match sub.as_str() {
-        "workloads" => {
-            let a = Args::parse(rest, &["out"], &[]).map_err(Failure::Usage)?;
-            let out = a.one("out").map_err(Failure::Usage)?;
+fn cmd_bench(c: &BenchCmd) -> Result<serde_json::Value, Failure> {
+    match c {
+        BenchCmd::Workloads { out } => {
             let names = hoviat_testkit::bench::write(std::path::Path::new(out)).map_err(|e| {
                 Failure::Usage(UsageError {
                     code: "IO_ERROR",
@@ -875,12 +1131,9 @@ fn cmd_bench(raw: &[String]) -> Result<serde_json::Value, Failure> {
             })?;
             Ok(serde_json::json!({ "written": out, "workloads": names }))
         }
-        "verify" => {
-            let a = Args::parse(rest, &["dir", "backend", "iterations", "warmup"], &[]).map_err(Failure::Usage)?;
-            let dir = a.one("dir").map_err(Failure::Usage)?;
-            let backend = a.backend().map_err(Failure::Usage)?;
-            let iterations = a.usize_or("iterations", 200).map_err(Failure::Usage)?;
-            let warmup = a.usize_or("warmup", 20).map_err(Failure::Usage)?;
+        BenchCmd::Verify { dir, timing } => {
+            let backend = timing.backend().map_err(Failure::Usage)?;
+            let (iterations, warmup) = (timing.iterations.unwrap_or(200), timing.warmup);
             let read = |f: &str| read_file(&format!("{dir}/{f}")).map_err(Failure::Usage);
             let params: serde_json::Value =
                 serde_json::from_slice(&read("params.json")?).map_err(|e| Failure::Usage(usage(e.to_string())))?;
@@ -914,15 +1167,12 @@ fn cmd_bench(raw: &[String]) -> Result<serde_json::Value, Failure> {
             out["workload"] = dir.rsplit('/').next().unwrap_or(dir).into();
             Ok(out)
         }
-        "cms" => cms::cmd_bench_cms(rest),
-        other => Err(Failure::Usage(usage(format!("unknown bench command {other:?}")))),
+        BenchCmd::Cms(a) => cms::cmd_bench_cms(a),
     }
 }
 
 /// Writes the shared verification case table (test equipment) with the native verdicts.
-fn cmd_test_cases(raw: &[String]) -> Result<serde_json::Value, Failure> {
-    let a = Args::parse(raw, &["out"], &[]).map_err(Failure::Usage)?;
-    let out = a.one("out").map_err(Failure::Usage)?;
+fn cmd_test_cases(out: &str) -> Result<serde_json::Value, Failure> {
     let cases = hoviat_testkit::cases::build();
     let rows: Vec<serde_json::Value> = cases
         .iter()
@@ -999,80 +1249,28 @@ fn cmd_demo() -> Result<serde_json::Value, Failure> {
     )
 }
 
-/// The usage lines of one command (its `  hoviat CMD` lines and their continuations) and the
-/// closing notes; none for an unknown command.
-fn help_for(cmd: &str) -> Option<String> {
-    let head = format!("  hoviat {cmd} ");
-    let mut lines = Vec::new();
-    let mut inside = false;
-    for l in USAGE.lines() {
-        if l.starts_with("  hoviat ") {
-            inside = l.starts_with(&head) || l == head.trim_end();
-        } else if !l.starts_with("   ") {
-            inside = false;
-        }
-        if inside {
-            lines.push(l);
-        }
-    }
-    if lines.is_empty() {
-        return None;
-    }
-    let notes = USAGE.split("\n\n").last().unwrap_or("");
-    Some(format!("USAGE:\n{}\n\n{notes}", lines.join("\n")))
-}
-
 fn main() -> ExitCode {
-    let argv: Vec<String> = std::env::args().skip(1).collect();
-    let Some((cmd, rest)) = argv.split_first() else {
-        eprintln!("{USAGE}");
-        return ExitCode::from(2);
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return parse_error(&e),
     };
-    if cmd == "archive" {
-        // The records' archive (crates/archive): its own commands, exit codes and output.
-        return hoviat_archive::cli::run(rest);
-    }
-    // `hoviat CMD --help` (anywhere among its arguments) and `hoviat help CMD`: that command's
-    // lines of the usage text, exit 0.
-    let asked = match cmd.as_str() {
-        "help" | "--help" | "-h" => rest.first().map(String::as_str),
-        c if rest.iter().any(|a| a == "--help" || a == "-h") => Some(c),
-        _ => None,
-    };
-    if let Some(c) = asked {
-        return match help_for(c) {
-            Some(h) => {
-                out(&h);
-                ExitCode::SUCCESS
-            }
-            None => {
-                eprintln!("unknown command {c:?}\n\n{USAGE}");
-                ExitCode::from(2)
-            }
-        };
-    }
-    let result = match cmd.as_str() {
-        "verify-token" => cmd_verify_token(rest),
-        "verify-chain" => cmd_verify_chain(rest),
-        "verify-signature" => cms::cmd_verify_signature(rest),
-        "testpki-keys" => cms::cmd_testpki_keys(rest),
-        "national-code" => cmd_national_code(rest),
-        "ocsp" => cmd_ocsp(rest),
-        "testpki" => cmd_testpki(rest),
-        "make-token" => cmd_make_token(rest),
-        "demo" => cmd_demo(),
-        "test-cases" => cmd_test_cases(rest),
-        "bench" => cmd_bench(rest),
-        "card" => cmd_card(rest),
-        "sim" => cmd_sim(rest),
-        "record" => record::cmd_record(rest),
-        "help" | "--help" | "-h" => {
-            out(USAGE);
-            return ExitCode::SUCCESS;
-        }
-        other => Err(Failure::Usage(usage(format!(
-            "unknown command {other:?}; try hoviat --help"
-        )))),
+    let result = match cli.command {
+        Cmd::VerifyToken(a) => cmd_verify_token(&a),
+        Cmd::VerifyChain(a) => cmd_verify_chain(&a),
+        Cmd::VerifySignature(a) => cms::cmd_verify_signature(&a),
+        Cmd::TestpkiKeys { pki } => cms::cmd_testpki_keys(&pki.pki),
+        Cmd::NationalCode { code } => cmd_national_code(&code),
+        Cmd::Ocsp(c) => cmd_ocsp(&c),
+        Cmd::Testpki(a) => cmd_testpki(&a),
+        Cmd::MakeToken(a) => cmd_make_token(&a),
+        Cmd::Demo => cmd_demo(),
+        Cmd::TestCases { out } => cmd_test_cases(&out),
+        Cmd::Bench(c) => cmd_bench(&c),
+        Cmd::Card(c) => cmd_card(&c),
+        Cmd::Sim(c) => cmd_sim(&c),
+        Cmd::Record(c) => record::cmd_record(&c),
+        // The records' archive (crates/archive): its own exit codes and output.
+        Cmd::Archive(c) => return hoviat_archive::cli::execute(c),
     };
     match result {
         Ok(v) => {
@@ -1091,9 +1289,36 @@ fn main() -> ExitCode {
     }
 }
 
+/// `--help` and `--version` (stdout, exit 0), and usage errors (clap's message on stderr,
+/// exit 2, with the `USAGE` JSON error on stdout — except under `archive`, which answers
+/// usage errors on stderr only).
+fn parse_error(e: &clap::Error) -> ExitCode {
+    let code = e.exit_code();
+    if code != 0 && std::env::args().nth(1).as_deref() != Some("archive") {
+        let message = match e.kind() {
+            clap::error::ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => "a command is required".to_string(),
+            _ => e.render().to_string(),
+        };
+        let first = message.lines().next().unwrap_or_default();
+        out(&error_json(&usage(first.trim_start_matches("error: "))).to_string());
+    }
+    let _ = e.print();
+    ExitCode::from(u8::try_from(code).unwrap_or(2))
+}
+
 /// Writes the answer to stdout; a reader that went away (`hoviat ... | head`) is not a panic.
 fn out(text: &str) {
     use std::io::Write;
     let mut o = std::io::stdout().lock();
     let _ = writeln!(o, "{text}").and_then(|()| o.flush());
+}
+
+#[cfg(test)]
+mod tests {
+    /// clap's own checks of the command tree (unique names, valid defaults and ranges).
+    #[test]
+    fn command_tree() {
+        use clap::CommandFactory;
+        super::Cli::command().debug_assert();
+    }
 }

@@ -7,42 +7,61 @@ use std::sync::Arc;
 use hoviat::cms::{CmsOptions, CmsRequest};
 use hoviat::pki::verify_chain::parse_leaf;
 
-use super::{Args, Failure, TRUST_FLAGS, UsageError, at_time, ocsp_config, policy, read_file, trust_store, usage};
+use super::{Failure, Revocation, Timing, Trust, UsageError, ocsp_config, read_file, usage};
+
+#[derive(clap::Args)]
+pub(super) struct VerifySignature {
+    /// The CMS/PKCS#7 SignedData (DER, PEM or base64)
+    #[arg(long, value_name = "FILE")]
+    signature: Option<String>,
+    /// The signed content, for a detached signature
+    #[arg(long, value_name = "FILE")]
+    content: Option<String>,
+    /// A certificate the signature does not carry
+    #[arg(long, value_name = "FILE")]
+    cert: Vec<String>,
+    /// A PDF: verify every /ByteRange signature in it (instead of --signature)
+    #[arg(long, value_name = "FILE")]
+    pdf: Option<String>,
+    /// Validate the signer's certificate at the signing time the signature claims
+    #[arg(long)]
+    at_signing_time: bool,
+    /// The extended key usage required of the signer: a purpose name or an OID
+    #[arg(long, value_name = "PURPOSE")]
+    eku: Option<String>,
+    #[command(flatten)]
+    trust: Trust,
+    #[command(flatten)]
+    revocation: Revocation,
+}
 
 /// `verify-signature (--signature FILE [--content FILE] | --pdf FILE) [--cert FILE...] --trust-anchor FILE...
 /// [--intermediate FILE...] [--crl FILE...] [--at RFC3339] [--at-signing-time] [--allow-sha1]
 /// [--require-revocation] [--eku PURPOSE] [--ocsp-response FILE...]`
-pub(super) fn cmd_verify_signature(raw: &[String]) -> Result<serde_json::Value, Failure> {
-    let mut flags = vec!["signature", "pdf", "content", "cert", "eku"];
-    flags.extend(TRUST_FLAGS);
-    let a =
-        Args::parse(raw, &flags, &["require-revocation", "allow-sha1", "at-signing-time"]).map_err(Failure::Usage)?;
-    let at = at_time(&a).map_err(Failure::Usage)?;
-    let trust = trust_store(&a)?;
-    let pdf = a.opt("pdf").map_err(Failure::Usage)?;
-    let signature = match (a.opt("signature").map_err(Failure::Usage)?, pdf) {
+pub(super) fn cmd_verify_signature(a: &VerifySignature) -> Result<serde_json::Value, Failure> {
+    let at = a.trust.at().map_err(Failure::Usage)?;
+    let trust = a.trust.store()?;
+    let pdf = a.pdf.as_deref();
+    let signature = match (a.signature.as_deref(), pdf) {
         (Some(f), None) => read_file(f).map_err(Failure::Usage)?,
         (None, Some(f)) => read_file(f).map_err(Failure::Usage)?,
         _ => return Err(Failure::Usage(usage("give --signature FILE or --pdf FILE"))),
     };
-    let content = match a.opt("content").map_err(Failure::Usage)? {
-        Some(f) => Some(read_file(f).map_err(Failure::Usage)?),
-        None => None,
-    };
+    let content = read_content(a.content.as_deref())?;
     let mut certificates = Vec::new();
-    for f in a.all("cert") {
+    for f in &a.cert {
         certificates.push(parse_leaf(&read_file(f).map_err(Failure::Usage)?)?);
     }
-    let mut options = CmsOptions::new(at).with_policy(policy(&a));
-    options.at_signing_time = a.has("at-signing-time");
-    options.path.require_revocation = a.has("require-revocation");
-    options.path.ocsp = ocsp_config(&a)?;
-    if let Some(o) = a.opt("eku").map_err(Failure::Usage)? {
+    let mut options = CmsOptions::new(at).with_policy(a.trust.policy());
+    options.at_signing_time = a.at_signing_time;
+    options.path.require_revocation = a.revocation.require_revocation;
+    options.path.ocsp = ocsp_config(&a.revocation)?;
+    if let Some(o) = a.eku.as_deref() {
         options.path.eku = hoviat::pki::verify_chain::eku_requirement(o)
             .ok_or_else(|| Failure::Usage(usage(format!("--eku {o:?} is not a purpose or OID"))))?;
     }
     if pdf.is_some() {
-        if a.opt("content").map_err(Failure::Usage)?.is_some() || !a.all("cert").is_empty() {
+        if a.content.is_some() || !a.cert.is_empty() {
             return Err(Failure::Usage(usage("--pdf takes neither --content nor --cert")));
         }
         let verified = hoviat::cms::pdf::verify_pdf(&signature, &trust, &options, hoviat_testkit::backend_from_env())?;
@@ -67,9 +86,7 @@ pub(super) fn cmd_verify_signature(raw: &[String]) -> Result<serde_json::Value, 
 
 /// `testpki-keys --pki DIR`: writes `holders/NN-label.key.pem` beside each holder certificate
 /// of a registry made by `hoviat testpki` (test equipment: these keys are public knowledge).
-pub(super) fn cmd_testpki_keys(raw: &[String]) -> Result<serde_json::Value, Failure> {
-    let a = Args::parse(raw, &["pki"], &[]).map_err(Failure::Usage)?;
-    let dir = a.one("pki").map_err(Failure::Usage)?;
+pub(super) fn cmd_testpki_keys(dir: &str) -> Result<serde_json::Value, Failure> {
     let reg = super::load_registry(dir)?;
     let mut written = Vec::new();
     for h in &reg.holders {
@@ -85,24 +102,36 @@ pub(super) fn cmd_testpki_keys(raw: &[String]) -> Result<serde_json::Value, Fail
     Ok(serde_json::json!({ "written": written }))
 }
 
+/// `--content FILE`, read.
+fn read_content(path: Option<&str>) -> Result<Option<Vec<u8>>, Failure> {
+    path.map(|f| read_file(f).map_err(Failure::Usage)).transpose()
+}
+
+#[derive(clap::Args)]
+pub(super) struct BenchCms {
+    /// The CMS/PKCS#7 SignedData (DER, PEM or base64)
+    #[arg(long, value_name = "FILE")]
+    signature: String,
+    /// The signed content, for a detached signature
+    #[arg(long, value_name = "FILE")]
+    content: Option<String>,
+    #[command(flatten)]
+    trust: Trust,
+    #[command(flatten)]
+    timing: Timing,
+}
+
 /// `bench cms --signature FILE [--content FILE] --trust-anchor FILE... [--at T] [--backend B]
 /// [--iterations N] [--warmup N]` (test equipment): times whole CMS verifications (parsing,
 /// attributes, signature, path) with the trust store built once outside the loop.
-pub(super) fn cmd_bench_cms(raw: &[String]) -> Result<serde_json::Value, Failure> {
-    let mut flags = vec!["signature", "content", "backend", "iterations", "warmup"];
-    flags.extend(TRUST_FLAGS);
-    let a = Args::parse(raw, &flags, &["allow-sha1"]).map_err(Failure::Usage)?;
-    let at = at_time(&a).map_err(Failure::Usage)?;
-    let trust = trust_store(&a)?;
-    let signature = read_file(a.one("signature").map_err(Failure::Usage)?).map_err(Failure::Usage)?;
-    let content = match a.opt("content").map_err(Failure::Usage)? {
-        Some(f) => Some(read_file(f).map_err(Failure::Usage)?),
-        None => None,
-    };
-    let backend = a.backend().map_err(Failure::Usage)?;
-    let iterations = a.usize_or("iterations", 500).map_err(Failure::Usage)?;
-    let warmup = a.usize_or("warmup", 20).map_err(Failure::Usage)?;
-    let options = CmsOptions::new(at).with_policy(policy(&a));
+pub(super) fn cmd_bench_cms(a: &BenchCms) -> Result<serde_json::Value, Failure> {
+    let at = a.trust.at().map_err(Failure::Usage)?;
+    let trust = a.trust.store()?;
+    let signature = read_file(&a.signature).map_err(Failure::Usage)?;
+    let content = read_content(a.content.as_deref())?;
+    let backend = a.timing.backend().map_err(Failure::Usage)?;
+    let (iterations, warmup) = (a.timing.iterations.unwrap_or(500), a.timing.warmup);
+    let options = CmsOptions::new(at).with_policy(a.trust.policy());
     let req = CmsRequest {
         signature: &signature,
         content: content.as_deref(),

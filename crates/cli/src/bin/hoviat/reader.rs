@@ -4,50 +4,43 @@
 use hoviat_testkit::readers::{self, Emulator, gempc_twin::GemPcTwin, pn532::Pn532};
 use hoviat_testkit::virtual_card::{self as vc, VirtualCard};
 
-use super::{Args, Failure, UsageError, load_registry, today, usage};
+use super::{Failure, PkiOption, SimHolder, UsageError, usage};
+
+#[derive(clap::Args)]
+pub struct SimReader {
+    /// The reader: gempc-twin or pn532
+    #[arg(long, value_name = "KIND")]
+    kind: String,
+    /// The pty to serve the reader on
+    #[arg(long, value_name = "PATH")]
+    pty: String,
+    /// The card inside: ir-nid (default), piv or unknown
+    #[arg(long, value_name = "PROFILE", default_value = "ir-nid")]
+    profile: String,
+    #[command(flatten)]
+    holder: SimHolder,
+    /// Time-extension DataBlocks the GemPC Twin sends before each answer (0 to 255)
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    time_extensions: u8,
+    /// Under T=1 the card asks for this waiting-time extension (S(WTX)) before each answer (1 to 255)
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u8).range(1..))]
+    wtx: Option<u8>,
+    /// Print every exchange on stderr
+    #[arg(long)]
+    log: bool,
+}
 
 /// `sim reader --kind gempc-twin|pn532 --pty PATH [--profile piv|ir-nid|unknown] [--pki DIR]
 /// [--holder N] [--remove-after N] [--time-extensions N] [--wtx N] [--log]`
-pub fn run(rest: &[String]) -> Result<serde_json::Value, Failure> {
-    let a = Args::parse(
-        rest,
-        &[
-            "kind",
-            "pty",
-            "profile",
-            "pki",
-            "holder",
-            "remove-after",
-            "wtx",
-            "time-extensions",
-        ],
-        &["log"],
-    )
-    .map_err(Failure::Usage)?;
-    let num = |k: &str| -> Result<Option<usize>, Failure> {
-        a.opt(k)
-            .map_err(Failure::Usage)?
-            .map(|v| {
-                v.parse::<usize>()
-                    .map_err(|_| Failure::Usage(usage(format!("--{k} {v:?}"))))
-            })
-            .transpose()
-    };
-    let holder = num("holder")?.unwrap_or(1);
-    let remove_after = num("remove-after")?;
-    let time_extensions = u8::try_from(num("time-extensions")?.unwrap_or(0))
-        .map_err(|_| Failure::Usage(usage("--time-extensions 0..255")))?;
-    let wtx = num("wtx")?
-        .map(|w| u8::try_from(w).ok().filter(|w| *w > 0))
-        .map(|w| w.ok_or_else(|| Failure::Usage(usage("--wtx 1..255"))))
-        .transpose()?;
-    let kind = a.one("kind").map_err(Failure::Usage)?;
-    let pty = a.one("pty").map_err(Failure::Usage)?;
-    let profile = a.opt("profile").map_err(Failure::Usage)?.unwrap_or("ir-nid");
-    let reg = match a.opt("pki").map_err(Failure::Usage)? {
-        Some(dir) => load_registry(dir)?,
-        None => hoviat_testkit::Registry::generate("hoviat", today()),
-    };
+pub fn run(a: &SimReader) -> Result<serde_json::Value, Failure> {
+    let SimHolder {
+        pki,
+        holder,
+        remove_after,
+    } = &a.holder;
+    let (holder, remove_after, time_extensions, wtx) = (*holder, *remove_after, a.time_extensions, a.wtx);
+    let (kind, pty, profile) = (a.kind.as_str(), a.pty.as_str(), a.profile.as_str());
+    let reg = pki.registry()?;
     let card: Box<dyn VirtualCard> = match profile {
         "piv" | "ir-nid" => vc::for_holder(&reg, holder, profile == "ir-nid")
             .ok_or_else(|| Failure::Usage(usage(format!("no holder {holder}"))))?,
@@ -86,7 +79,7 @@ pub fn run(rest: &[String]) -> Result<serde_json::Value, Failure> {
         other => return Err(Failure::Usage(usage(format!("--kind {other:?}: gempc-twin or pn532")))),
     };
     eprintln!("sim: {kind} reader with a {profile} card (holder {holder}) on {pty}");
-    let apdus = readers::serve_pty(pty, emu.as_mut(), a.has("log")).map_err(|e| {
+    let apdus = readers::serve_pty(pty, emu.as_mut(), a.log).map_err(|e| {
         Failure::Usage(UsageError {
             code: "IO_ERROR",
             message: format!("{pty}: {e}"),

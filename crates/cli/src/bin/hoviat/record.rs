@@ -7,7 +7,124 @@ use hoviat::record::{
 use hoviat::time::UnixTime;
 use hoviat_testkit::PrivateKey;
 
-use super::{Args, Failure, UsageError, at_time, connect, read_file, read_pin_stdin, status_to_stderr, today, usage};
+use super::{Failure, Operator, ReaderName, UsageError, at_or, read_file, read_pin_stdin, status_to_stderr, usage};
+
+#[derive(clap::Subcommand)]
+pub enum RecordCmd {
+    /// Make a sealed record of a holder's identity at the counter
+    Make(Box<Make>),
+    /// Verify a sealed record: the terminal's seal, its chain and the disclosed attributes
+    Verify {
+        /// The record (or a presentation from disclose)
+        #[arg(value_name = "FILE")]
+        file: String,
+        /// A trusted institution CA (at least one)
+        #[arg(long, value_name = "FILE", required = true)]
+        institution_ca: Vec<String>,
+        /// The institution (institution.json) the record must come from
+        #[arg(long, value_name = "FILE")]
+        institution: Option<String>,
+        /// Validate at this time instead of the record's issuing time
+        #[arg(long, value_name = "RFC3339")]
+        at: Option<String>,
+    },
+    /// Make a presentation that discloses only some attributes of a record
+    Disclose {
+        /// The record
+        #[arg(value_name = "FILE")]
+        file: String,
+        /// The attributes to disclose, comma-separated
+        #[arg(long, value_name = "a,b,...")]
+        attributes: String,
+        #[command(flatten)]
+        out: Out,
+    },
+    /// Write a test registry, institution and card facts for records (test equipment)
+    Testkit(super::Generate),
+    /// Records made and verified per second, from a record testkit directory (test equipment)
+    Bench {
+        /// A directory written by record testkit
+        #[arg(long, value_name = "DIR")]
+        dir: String,
+        /// How many records to make and verify (default 300)
+        #[arg(long, value_name = "N", default_value_t = 300)]
+        iterations: u32,
+        /// The records' time instead of now
+        #[arg(long, value_name = "RFC3339")]
+        at: Option<String>,
+        #[command(flatten)]
+        out: Out,
+    },
+}
+
+/// `--out FILE`: where the record (or presentation) is also written.
+#[derive(clap::Args)]
+pub struct Out {
+    /// Also write the record (or presentation) to FILE
+    #[arg(long, value_name = "FILE")]
+    out: Option<String>,
+}
+
+#[derive(clap::Args)]
+pub struct Make {
+    /// The institution (institution.json)
+    #[arg(long, value_name = "FILE")]
+    institution: String,
+    /// The purpose's id (one of the institution's purposes)
+    #[arg(long, value_name = "ID")]
+    purpose: String,
+    /// The terminal's id
+    #[arg(long, value_name = "ID")]
+    terminal: String,
+    /// The operator's id
+    #[arg(long, value_name = "ID")]
+    operator: String,
+    /// The terminal's sealing key (PKCS#8, PEM or DER)
+    #[arg(long, value_name = "PKCS8")]
+    terminal_key: String,
+    /// The terminal's certificate chain
+    #[arg(long, value_name = "FILE")]
+    terminal_cert: Vec<String>,
+    /// The card's facts as JSON (instead of --card)
+    #[arg(long, value_name = "FILE")]
+    facts: Option<String>,
+    /// A web-eid token whose certificates replace the facts' (with --facts)
+    #[arg(long, value_name = "FILE")]
+    token: Option<String>,
+    /// Read the card through PC/SC (instead of --facts)
+    #[arg(long)]
+    card: bool,
+    #[command(flatten)]
+    reader: ReaderName,
+    /// Verify the ID PIN read from standard input (with --card)
+    #[arg(long)]
+    pin_stdin: bool,
+    /// The card signs the record (a PIV card; with --card)
+    #[arg(long)]
+    card_sign: bool,
+    /// A trusted registry root for the holder's certificate (at least one)
+    #[arg(long, value_name = "FILE", required = true)]
+    registry_anchor: Vec<String>,
+    /// An intermediate CA certificate of the registry
+    #[arg(long, value_name = "FILE")]
+    intermediate: Vec<String>,
+    /// A certificate revocation list of the registry
+    #[arg(long, value_name = "FILE")]
+    crl: Vec<String>,
+    #[command(flatten)]
+    operator_input: Operator,
+    /// Decoy digests per record (default 2)
+    #[arg(long, value_name = "N", default_value_t = 2)]
+    decoys: usize,
+    /// The record's time instead of now
+    #[arg(long, value_name = "RFC3339")]
+    at: Option<String>,
+    /// Test equipment: a software card signs the record with this key (PKCS#8)
+    #[arg(long, value_name = "PKCS8")]
+    card_key: Option<String>,
+    #[command(flatten)]
+    out: Out,
+}
 
 fn io(path: &str) -> impl Fn(std::io::Error) -> Failure + '_ {
     move |e| {
@@ -23,11 +140,13 @@ fn text(path: &str) -> Result<String, Failure> {
     String::from_utf8(b).map_err(|_| Failure::Usage(usage(format!("{path} is not UTF-8"))))
 }
 
-fn write_out(a: &Args, text: &str) -> Result<(), Failure> {
-    if let Some(f) = a.opt("out").map_err(Failure::Usage)? {
-        std::fs::write(f, text).map_err(io(f))?;
+impl Out {
+    fn write(&self, text: &str) -> Result<(), Failure> {
+        if let Some(f) = &self.out {
+            std::fs::write(f, text).map_err(io(f))?;
+        }
+        Ok(())
     }
-    Ok(())
 }
 
 /// A PKCS#8 private key (PEM or DER): P-256, or RSA for a software card.
@@ -52,9 +171,9 @@ fn load_key(path: &str) -> Result<PrivateKey, Failure> {
     ))))
 }
 
-fn certs(a: &Args, flag: &str) -> Result<Vec<Vec<u8>>, Failure> {
+fn certs(files: &[String]) -> Result<Vec<Vec<u8>>, Failure> {
     let mut out = Vec::new();
-    for f in a.all(flag) {
+    for f in files {
         let b = read_file(f).map_err(Failure::Usage)?;
         let items = hoviat::pki::cert::pem_or_der(&b, &["CERTIFICATE"], 8, 64 * 1024)
             .map_err(|e| Failure::Usage(usage(format!("{f}: {e}"))))?;
@@ -70,99 +189,51 @@ fn os_rng() -> Result<rand_chacha::ChaCha20Rng, Failure> {
     Ok(rand_chacha::ChaCha20Rng::from_seed(seed))
 }
 
-fn u(r: Result<&str, UsageError>) -> Result<&str, Failure> {
-    r.map_err(Failure::Usage)
-}
-
-fn cmd_make(raw: &[String]) -> Result<serde_json::Value, Failure> {
-    let a = Args::parse(
-        raw,
-        &[
-            "institution",
-            "purpose",
-            "terminal",
-            "operator",
-            "terminal-key",
-            "terminal-cert",
-            "facts",
-            "token",
-            "registry-anchor",
-            "intermediate",
-            "crl",
-            "national-code",
-            "face-match",
-            "decoys",
-            "at",
-            "card-key",
-            "out",
-            "reader",
-        ],
-        &["card", "pin-stdin", "card-sign"],
-    )
-    .map_err(Failure::Usage)?;
-    let institution = Institution::from_json(&text(u(a.one("institution"))?)?)?;
-    let at = at_time(&a).map_err(Failure::Usage)?;
+fn cmd_make(a: &Make) -> Result<serde_json::Value, Failure> {
+    let institution = Institution::from_json(&text(&a.institution)?)?;
+    let at = at_or(a.at.as_deref(), UnixTime::now()).map_err(Failure::Usage)?;
     // The card: through PC/SC (`--card`), or its facts as JSON (`--facts`, plus `--token`).
     let mut card = None;
-    let mut facts: CardFacts = if a.has("card") {
-        if a.opt("facts").map_err(Failure::Usage)?.is_some() {
+    let mut facts: CardFacts = if a.card {
+        if a.facts.is_some() {
             return Err(Failure::Usage(usage("--card and --facts exclude each other")));
         }
-        let mut t = connect(&a)?;
-        let f = read_card(&mut t, a.has("pin-stdin"))?;
+        let mut t = a.reader.connect()?;
+        let f = read_card(&mut t, a.pin_stdin)?;
         card = Some(t);
         f
     } else {
-        if a.has("pin-stdin") || a.has("card-sign") {
+        if a.pin_stdin || a.card_sign {
             return Err(Failure::Usage(usage("--pin-stdin and --card-sign need --card")));
         }
-        serde_json::from_str(&text(u(a.one("facts"))?)?).map_err(|e| Failure::Usage(usage(format!("--facts: {e}"))))?
+        let facts = a
+            .facts
+            .as_deref()
+            .ok_or_else(|| Failure::Usage(usage("--facts is required")))?;
+        serde_json::from_str(&text(facts)?).map_err(|e| Failure::Usage(usage(format!("--facts: {e}"))))?
     };
-    if let Some(t) = a.opt("token").map_err(Failure::Usage)? {
+    if let Some(t) = &a.token {
         let token = hoviat::token::UnverifiedToken::parse(text(t)?.trim())?;
         facts.holder_certificate = token.unverified_certificate;
         facts.intermediates.extend(token.unverified_intermediates);
     }
-    let chain = certs(&a, "terminal-cert")?;
-    let terminal_key = load_key(u(a.one("terminal-key"))?)?;
-    if a.all("registry-anchor").is_empty() {
-        return Err(Failure::Usage(usage("at least one --registry-anchor is required")));
-    }
-    let mut registry = TrustStore::new();
-    for f in a.all("registry-anchor") {
-        registry.add_anchors(&read_file(f).map_err(Failure::Usage)?)?;
-    }
-    for f in a.all("intermediate") {
-        registry.add_intermediates(&read_file(f).map_err(Failure::Usage)?)?;
-    }
+    let chain = certs(&a.terminal_cert)?;
+    let terminal_key = load_key(&a.terminal_key)?;
+    let mut registry = super::trust_store(&a.registry_anchor, &a.intermediate, &[])?;
     let mut crls = Vec::new();
-    for f in a.all("crl") {
+    for f in &a.crl {
         let b = read_file(f).map_err(Failure::Usage)?;
         registry.add_crls(&b)?;
         crls.push(b);
     }
-    let face_match = match a.opt("face-match").map_err(Failure::Usage)? {
-        None => None,
-        Some("yes") => Some(true),
-        Some("no") => Some(false),
-        Some(o) => return Err(Failure::Usage(usage(format!("--face-match {o:?}: yes or no")))),
-    };
-    let op = OperatorInput {
-        national_code: a.opt("national-code").map_err(Failure::Usage)?.map(str::to_string),
-        face_match,
-    };
-    let decoys = match a.opt("decoys").map_err(Failure::Usage)? {
-        None => 2,
-        Some(n) => n
-            .parse()
-            .map_err(|_| Failure::Usage(usage("--decoys takes a number")))?,
-    };
+    let op = a.operator_input.input()?;
+    let decoys = a.decoys;
     let backend = hoviat_testkit::backend_from_env();
     let req = RecordRequest {
         institution: &institution,
-        purpose: u(a.one("purpose"))?,
-        terminal: u(a.one("terminal"))?,
-        operator: u(a.one("operator"))?,
+        purpose: &a.purpose,
+        terminal: &a.terminal,
+        operator: &a.operator,
         at,
         card: &facts,
         operator_input: &op,
@@ -173,7 +244,7 @@ fn cmd_make(raw: &[String]) -> Result<serde_json::Value, Failure> {
     };
     let mut rng = os_rng()?;
     let mut draft = record::draft(&req, backend, &mut rng)?;
-    if let Some(k) = a.opt("card-key").map_err(Failure::Usage)? {
+    if let Some(k) = &a.card_key {
         let key = load_key(k)?;
         let alg = match &key {
             PrivateKey::P256(_) => hoviat::token::TokenAlg::ES256,
@@ -182,7 +253,7 @@ fn cmd_make(raw: &[String]) -> Result<serde_json::Value, Failure> {
         let sig = key.sign_digest(alg.sig_alg(), &alg.hash().digest(&draft.binding_message()), &mut rng);
         draft.attach_card_signature(alg.name(), &sig, backend)?;
     }
-    if a.has("card-sign") {
+    if a.card_sign {
         let t = card
             .as_mut()
             .ok_or_else(|| Failure::Usage(usage("--card-sign needs --card")))?;
@@ -192,7 +263,7 @@ fn cmd_make(raw: &[String]) -> Result<serde_json::Value, Failure> {
     let level = draft.level();
     let missing = draft.missing().to_vec();
     let rec = draft.seal(&chain, &terminal_key as &dyn TerminalSigner, backend)?;
-    write_out(&a, &rec)?;
+    a.out.write(&rec)?;
     Ok(serde_json::json!({
         "record": rec, "level": level, "eidas": level.eidas(), "missing": missing, "issuedAt": at.to_string(),
     }))
@@ -262,26 +333,18 @@ fn card_sign(
     Ok((alg, sig))
 }
 
-fn cmd_verify(raw: &[String]) -> Result<serde_json::Value, Failure> {
-    let a = Args::parse(raw, &["institution-ca", "institution", "at"], &[]).map_err(Failure::Usage)?;
-    let [file] = a.positional.as_slice() else {
-        return Err(Failure::Usage(usage("record verify takes one FILE")));
-    };
-    if a.all("institution-ca").is_empty() {
-        return Err(Failure::Usage(usage("at least one --institution-ca is required")));
-    }
-    let mut ca = TrustStore::new();
-    for f in a.all("institution-ca") {
-        ca.add_anchors(&read_file(f).map_err(Failure::Usage)?)?;
-    }
-    let institution = match a.opt("institution").map_err(Failure::Usage)? {
+fn cmd_verify(
+    file: &str,
+    institution_ca: &[String],
+    institution: Option<&str>,
+    at: Option<&str>,
+) -> Result<serde_json::Value, Failure> {
+    let ca = super::trust_store(institution_ca, &[], &[])?;
+    let institution = match institution {
         Some(f) => Some(Institution::from_json(&text(f)?)?),
         None => None,
     };
-    let at = match a.opt("at").map_err(Failure::Usage)? {
-        Some(_) => Some(at_time(&a).map_err(Failure::Usage)?),
-        None => None,
-    };
+    let at = at.map(super::parse_at).transpose().map_err(Failure::Usage)?;
     let opts = VerifyOptions {
         institution_ca: &ca,
         at,
@@ -294,31 +357,21 @@ fn cmd_verify(raw: &[String]) -> Result<serde_json::Value, Failure> {
     Ok(out)
 }
 
-fn cmd_disclose(raw: &[String]) -> Result<serde_json::Value, Failure> {
-    let a = Args::parse(raw, &["attributes", "out"], &[]).map_err(Failure::Usage)?;
-    let [file] = a.positional.as_slice() else {
-        return Err(Failure::Usage(usage("record disclose takes one FILE")));
-    };
-    let list = a.one("attributes").map_err(Failure::Usage)?;
+fn cmd_disclose(file: &str, list: &str, out: &Out) -> Result<serde_json::Value, Failure> {
     let names: Vec<&str> = list.split(',').map(str::trim).filter(|s| !s.is_empty()).collect();
     let p = record::disclose(&text(file)?, &names)?;
-    write_out(&a, &p)?;
+    out.write(&p)?;
     Ok(serde_json::json!({ "presentation": p, "attributes": names }))
 }
 
 /// Test equipment: a test registry, the Iranian-layout registry (`iran/`), a test institution
 /// (and a rogue one), card facts for an Iranian-layout holder (0, RSA) and a PIV-like holder
 /// (1, P-256), and their software-card keys.
-fn cmd_testkit(raw: &[String]) -> Result<serde_json::Value, Failure> {
+fn cmd_testkit(a: &super::Generate) -> Result<serde_json::Value, Failure> {
     use hoviat_testkit::institution::{self as ti, TestInstitution};
-    let a = Args::parse(raw, &["out", "seed", "at"], &[]).map_err(Failure::Usage)?;
-    let dir = std::path::PathBuf::from(a.one("out").map_err(Failure::Usage)?);
-    let seed = a.opt("seed").map_err(Failure::Usage)?.unwrap_or("hoviat");
-    let at: UnixTime = if a.opt("at").map_err(Failure::Usage)?.is_some() {
-        at_time(&a).map_err(Failure::Usage)?
-    } else {
-        today()
-    };
+    let dir = std::path::PathBuf::from(&a.out);
+    let seed = a.seed();
+    let at = a.at().map_err(Failure::Usage)?;
     let d = dir.display().to_string();
     let reg = hoviat_testkit::Registry::generate(seed, at);
     reg.write_to(&dir.join("registry")).map_err(io(&d))?;
@@ -371,16 +424,8 @@ fn cmd_testkit(raw: &[String]) -> Result<serde_json::Value, Failure> {
 
 /// Test equipment: records made and verified per second in this process, from a
 /// `record testkit` directory (holder 1's facts, purpose account-opening, PIN accepted).
-fn cmd_bench(raw: &[String]) -> Result<serde_json::Value, Failure> {
-    let a = Args::parse(raw, &["dir", "iterations", "at", "out"], &[]).map_err(Failure::Usage)?;
-    let dir = a.one("dir").map_err(Failure::Usage)?;
-    let n: u32 = a
-        .opt("iterations")
-        .map_err(Failure::Usage)?
-        .unwrap_or("300")
-        .parse()
-        .map_err(|_| Failure::Usage(usage("--iterations takes a number")))?;
-    let at = at_time(&a).map_err(Failure::Usage)?;
+fn cmd_bench(dir: &str, n: u32, at: Option<&str>, out: &Out) -> Result<serde_json::Value, Failure> {
+    let at = at_or(at, UnixTime::now()).map_err(Failure::Usage)?;
     let institution = Institution::from_json(&text(&format!("{dir}/institution/institution.json"))?)?;
     let facts: CardFacts = serde_json::from_str(&text(&format!("{dir}/cards/piv-1.json"))?)
         .map_err(|e| Failure::Usage(usage(e.to_string())))?;
@@ -438,7 +483,7 @@ fn cmd_bench(raw: &[String]) -> Result<serde_json::Value, Failure> {
         record::verify(&last, &opts)?;
     }
     let verified = t1.elapsed().as_secs_f64();
-    write_out(&a, &last)?;
+    out.write(&last)?;
     let per_sec = |s: f64| (f64::from(n) / s.max(1e-9)).round();
     Ok(serde_json::json!({
         "iterations": n, "backend": backend.name(),
@@ -447,18 +492,22 @@ fn cmd_bench(raw: &[String]) -> Result<serde_json::Value, Failure> {
     }))
 }
 
-pub fn cmd_record(raw: &[String]) -> Result<serde_json::Value, Failure> {
-    let Some((sub, rest)) = raw.split_first() else {
-        return Err(Failure::Usage(usage("record takes make, verify, disclose or testkit")));
-    };
-    match sub.as_str() {
-        "make" => cmd_make(rest),
-        "verify" => cmd_verify(rest),
-        "disclose" => cmd_disclose(rest),
-        "testkit" => cmd_testkit(rest),
-        "bench" => cmd_bench(rest),
-        o => Err(Failure::Usage(usage(format!(
-            "record {o:?}: make, verify, disclose or testkit"
-        )))),
+pub fn cmd_record(c: &RecordCmd) -> Result<serde_json::Value, Failure> {
+    match c {
+        RecordCmd::Make(a) => cmd_make(a),
+        RecordCmd::Verify {
+            file,
+            institution_ca,
+            institution,
+            at,
+        } => cmd_verify(file, institution_ca, institution.as_deref(), at.as_deref()),
+        RecordCmd::Disclose { file, attributes, out } => cmd_disclose(file, attributes, out),
+        RecordCmd::Testkit(a) => cmd_testkit(a),
+        RecordCmd::Bench {
+            dir,
+            iterations,
+            at,
+            out,
+        } => cmd_bench(dir, *iterations, at.as_deref(), out),
     }
 }
