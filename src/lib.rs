@@ -22,19 +22,19 @@
 #![deny(missing_docs)]
 
 /// An error's detail text: `format!` with the `messages` feature; without it an empty `String`
-/// (the arguments are type-checked but never formatted, so the lite wasm links no formatting
-/// for them).
+/// (the arguments are type-checked but never formatted, so the lite wasm links neither the
+/// formatting nor the text). A fixed text is written `detail!("...")` too.
 #[cfg(feature = "messages")]
 macro_rules! detail {
     ($($t:tt)*) => {
-        format!($($t)*)
+        ::std::fmt::format(format_args!($($t)*))
     };
 }
 #[cfg(not(feature = "messages"))]
 macro_rules! detail {
     ($($t:tt)*) => {{
         if false {
-            let _ = format!($($t)*);
+            let _ = ::std::fmt::format(format_args!($($t)*));
         }
         String::new()
     }};

@@ -217,12 +217,14 @@ pub(crate) fn algid_parts<'a>(content: &'a [u8]) -> Result<(Oid, Option<AnyRef<'
     let items = seq_items(content).map_err(bad)?;
     let (first, rest) = items
         .split_first()
-        .ok_or_else(|| PkiError::CertMalformed("empty AlgorithmIdentifier".into()))?;
+        .ok_or_else(|| PkiError::CertMalformed(detail!("empty AlgorithmIdentifier")))?;
     let o = first.decode_as::<Oid>().map_err(bad)?;
     match rest {
         [] => Ok((o, None)),
         [p] => Ok((o, Some(*p))),
-        _ => Err(PkiError::CertMalformed("AlgorithmIdentifier with extra fields".into())),
+        _ => Err(PkiError::CertMalformed(detail!(
+            "AlgorithmIdentifier with extra fields"
+        ))),
     }
 }
 
@@ -337,7 +339,7 @@ impl KeyInfo {
             oid::EC_PUBLIC_KEY => {
                 let p = params.ok_or_else(|| bad(&"EC key without curve"))?;
                 let curve_oid = p.decode_as::<Oid>().map_err(|_| {
-                    PkiError::AlgorithmUnsupported("EC key with explicit (unnamed) curve parameters".into())
+                    PkiError::AlgorithmUnsupported(detail!("EC key with explicit (unnamed) curve parameters"))
                 })?;
                 let curve = match curve_oid {
                     oid::P256 => Curve::P256,

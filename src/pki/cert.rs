@@ -581,7 +581,7 @@ pub(crate) fn aki_key_id(v: &[u8]) -> Result<Option<Vec<u8>>, String> {
         let n = AnyRef::decode(&mut r).map_err(s)?;
         der::asn1::IntRef::new(n.value()).map_err(s)?;
         if n.value().len() > 21 {
-            return Err("authorityCertSerialNumber longer than 20 octets".into());
+            return Err(detail!("authorityCertSerialNumber longer than 20 octets"));
         }
     }
     r.finish().map_err(s)?;
@@ -616,7 +616,7 @@ fn general_names<'a>(content: &'a [u8], mut f: impl FnMut(AnyRef<'a>)) -> Result
 fn check_general_name(g: AnyRef<'_>) -> Result<(), String> {
     let s = |e: der::Error| detail!("{e}");
     let Tag::ContextSpecific { number, constructed } = g.tag() else {
-        return Err("GeneralName is not context-tagged".into());
+        return Err(detail!("GeneralName is not context-tagged"));
     };
     let v = g.value();
     match (number.value(), constructed) {
@@ -631,7 +631,7 @@ fn check_general_name(g: AnyRef<'_>) -> Result<(), String> {
                     number: der::TagNumber(0),
                 })
             {
-                return Err("otherName value is not [0]".into());
+                return Err(detail!("otherName value is not [0]"));
             }
             AnyRef::from_der(val.value()).map_err(s)?;
         }
@@ -641,7 +641,7 @@ fn check_general_name(g: AnyRef<'_>) -> Result<(), String> {
         (4, true) => {
             let inner = AnyRef::from_der(v).map_err(s)?;
             if inner.tag() != Tag::Sequence {
-                return Err("directoryName is not a Name".into());
+                return Err(detail!("directoryName is not a Name"));
             }
         }
         (5, true) => {
@@ -655,7 +655,7 @@ fn check_general_name(g: AnyRef<'_>) -> Result<(), String> {
                 {
                     AnyRef::from_der(AnyRef::decode(&mut r).map_err(s)?.value()).map_err(s)?;
                 } else if n == 1 {
-                    return Err("ediPartyName without partyName".into());
+                    return Err(detail!("ediPartyName without partyName"));
                 }
             }
             r.finish().map_err(s)?;

@@ -533,7 +533,7 @@ fn parse_idp(value: &[u8]) -> Result<IdpScope, PkiError> {
                     "partitioned by reason (onlySomeReasons)".into(),
                 ));
             }
-            4 if flag => return Err(PkiError::CrlUnsupported("indirect CRL".into())),
+            4 if flag => return Err(PkiError::CrlUnsupported(detail!("indirect CRL"))),
             5 if flag => scope = Scope::AttributeCerts,
             1 | 2 | 4 | 5 => return Err(bad("issuingDistributionPoint BOOLEAN must be TRUE when present")),
             _ => return Err(bad("issuingDistributionPoint field")),

@@ -61,17 +61,17 @@ impl GeneralName {
     /// Decodes one GeneralName TLV.
     pub fn decode(any: AnyRef<'_>) -> Result<Self, String> {
         let Tag::ContextSpecific { number, constructed } = any.tag() else {
-            return Err("GeneralName is not context-tagged".into());
+            return Err(detail!("GeneralName is not context-tagged"));
         };
         let n = number.value();
         let ascii = |v: &[u8]| -> Result<String, String> {
             if v.is_ascii() {
                 Ok(String::from_utf8_lossy(v).into_owned())
             } else {
-                Err("non-ASCII IA5String in a GeneralName".into())
+                Err(detail!("non-ASCII IA5String in a GeneralName"))
             }
         };
-        let n8 = u8::try_from(n).map_err(|_| "GeneralName form".to_string())?;
+        let n8 = u8::try_from(n).map_err(|_| detail!("GeneralName form"))?;
         Ok(match (n8, constructed) {
             (form::RFC822, false) => Self::Email(ascii(any.value())?),
             (form::DNS, false) => Self::Dns(ascii(any.value())?),
@@ -92,13 +92,13 @@ impl GeneralName {
 pub fn decode_general_names(seq_der: &[u8]) -> Result<Vec<GeneralName>, String> {
     let seq = AnyRef::from_der(seq_der).map_err(|e| detail!("{e}"))?;
     if seq.tag() != Tag::Sequence {
-        return Err("GeneralNames is not a SEQUENCE".into());
+        return Err(detail!("GeneralNames is not a SEQUENCE"));
     }
     let mut r = SliceReader::new(seq.value()).map_err(|e| detail!("{e}"))?;
     let mut out = Vec::new();
     while !r.is_finished() {
         if out.len() >= MAX_ITEMS {
-            return Err("too many names".into());
+            return Err(detail!("too many names"));
         }
         out.push(GeneralName::decode(
             AnyRef::decode(&mut r).map_err(|e| detail!("{e}"))?,
@@ -126,7 +126,7 @@ impl NameConstraints {
     pub fn from_der(v: &[u8]) -> Result<Self, String> {
         let seq = AnyRef::from_der(v).map_err(|e| detail!("{e}"))?;
         if seq.tag() != Tag::Sequence {
-            return Err("nameConstraints is not a SEQUENCE".into());
+            return Err(detail!("nameConstraints is not a SEQUENCE"));
         }
         let mut r = SliceReader::new(seq.value()).map_err(|e| detail!("{e}"))?;
         let mut nc = NameConstraints::default();
@@ -138,15 +138,15 @@ impl NameConstraints {
                     number,
                     constructed: true,
                 } if number.value() <= 1 => number.value(),
-                _ => return Err("nameConstraints field".into()),
+                _ => return Err(detail!("nameConstraints field")),
             };
             if last.is_some_and(|l| n <= l) {
-                return Err("nameConstraints fields out of order".into());
+                return Err(detail!("nameConstraints fields out of order"));
             }
             last = Some(n);
             let list = parse_subtrees(part.value())?;
             if list.is_empty() {
-                return Err("empty GeneralSubtrees".into());
+                return Err(detail!("empty GeneralSubtrees"));
             }
             if n == 0 {
                 nc.permitted = list;
@@ -155,10 +155,10 @@ impl NameConstraints {
             }
         }
         if last.is_none() {
-            return Err("empty nameConstraints".into());
+            return Err(detail!("empty nameConstraints"));
         }
         if nc.permitted.len() + nc.excluded.len() > MAX_ITEMS {
-            return Err("too many name constraints".into());
+            return Err(detail!("too many name constraints"));
         }
         Ok(nc)
     }
@@ -218,16 +218,18 @@ fn parse_subtrees(content: &[u8]) -> Result<Vec<GeneralName>, String> {
     let mut out = Vec::new();
     while !r.is_finished() {
         if out.len() >= MAX_ITEMS {
-            return Err("too many name constraints".into());
+            return Err(detail!("too many name constraints"));
         }
         let st = AnyRef::decode(&mut r).map_err(|e| detail!("{e}"))?;
         if st.tag() != Tag::Sequence {
-            return Err("GeneralSubtree is not a SEQUENCE".into());
+            return Err(detail!("GeneralSubtree is not a SEQUENCE"));
         }
         let mut sr = SliceReader::new(st.value()).map_err(|e| detail!("{e}"))?;
         let base = GeneralName::decode(AnyRef::decode(&mut sr).map_err(|e| detail!("{e}"))?)?;
         if !sr.is_finished() {
-            return Err("GeneralSubtree minimum/maximum must be absent (RFC 5280 §4.2.1.10)".into());
+            return Err(detail!(
+                "GeneralSubtree minimum/maximum must be absent (RFC 5280 §4.2.1.10)"
+            ));
         }
         validate_constraint(&base)?;
         out.push(base);
@@ -256,7 +258,7 @@ fn validate_constraint(c: &GeneralName) -> Result<(), String> {
             let mask = match b.len() {
                 8 => &b[4..],
                 32 => &b[16..],
-                _ => return Err("IP constraint is not address + mask".into()),
+                _ => return Err(detail!("IP constraint is not address + mask")),
             };
             // The mask must be contiguous ones followed by zeros (CIDR).
             let bits: Vec<bool> = mask
@@ -264,7 +266,7 @@ fn validate_constraint(c: &GeneralName) -> Result<(), String> {
                 .flat_map(|m| (0..8).map(move |i| m & (0x80 >> i) != 0))
                 .collect();
             if bits.windows(2).any(|w| !w[0] && w[1]) {
-                return Err("IP constraint mask is not a CIDR prefix".into());
+                return Err(detail!("IP constraint mask is not a CIDR prefix"));
             }
             Ok(())
         }
@@ -352,7 +354,7 @@ fn within(name: &GeneralName, c: &GeneralName, excluded: bool) -> Result<bool, S
         }
         (GeneralName::Ip(n), GeneralName::Ip(b)) => {
             if n.len() != 4 && n.len() != 16 {
-                return Err("malformed IP address under an IP constraint".into());
+                return Err(detail!("malformed IP address under an IP constraint"));
             }
             if b.len() != 2 * n.len() {
                 false
@@ -399,7 +401,7 @@ pub fn names_of(subject: &DistinguishedName, san: Option<&[u8]>) -> Result<Vec<G
         for a in subject.attributes().filter(|a| a.oid == EMAIL_ADDRESS) {
             match a.text() {
                 Some(t) => out.push(GeneralName::Email(t)),
-                None => return Err(PkiError::CertMalformed("emailAddress attribute is not text".into())),
+                None => return Err(PkiError::CertMalformed(detail!("emailAddress attribute is not text"))),
             }
         }
     }

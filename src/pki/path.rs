@@ -469,7 +469,7 @@ fn check_policies(leaf: &Cert, rule: &PolicyRule) -> Result<(), PkiError> {
         detail,
     };
     if (!rule.allow.is_empty() || !rule.deny.is_empty()) && leaf.policies_malformed {
-        return Err(refuse("its certificatePolicies does not parse".into()));
+        return Err(refuse(detail!("its certificatePolicies does not parse")));
     }
     if let Some(d) = rule.deny.iter().find(|o| has(o)) {
         return Err(refuse(detail!("it carries the denied policy {d}")));

@@ -210,7 +210,7 @@ impl UnverifiedToken {
             serde_json::from_str(json).map_err(|e| TokenError::Malformed(detail!("not JSON: {e}")))?;
         let obj = v
             .as_object()
-            .ok_or_else(|| TokenError::Malformed("not a JSON object".into()))?;
+            .ok_or_else(|| TokenError::Malformed(detail!("not a JSON object")))?;
         let field = |name: &str| -> Result<&str, TokenError> {
             match obj.get(name) {
                 Some(serde_json::Value::String(s)) => Ok(s),
@@ -247,7 +247,7 @@ impl UnverifiedToken {
                 .iter()
                 .map(|x| {
                     x.as_str()
-                        .ok_or_else(|| TokenError::Malformed("intermediate must be a string".into()))
+                        .ok_or_else(|| TokenError::Malformed(detail!("intermediate must be a string")))
                         .and_then(|s| b64(s, "intermediate"))
                 })
                 .collect::<Result<_, _>>()?,
