@@ -97,7 +97,8 @@ let fullSlot = null;
 function toError(e, slot) {
   if (e instanceof HoviatError) return e;
   if (e && typeof e === 'object' && e.name === 'HoviatError' && typeof e.code === 'string') {
-    return new HoviatError(e.code, e.message);
+    // The lite module sends the code and its structured detail; npm/messages.js words it.
+    return new HoviatError(e.code, e.message || describe(e.code, e.detail));
   }
   if (typeof WebAssembly !== 'undefined' && e instanceof WebAssembly.RuntimeError) {
     let detail = e.message;

@@ -21,6 +21,25 @@
 //! (`hoviat`, `hoviat-host`), `hoviat-archive`, and `hoviat-testkit` (test equipment).
 #![deny(missing_docs)]
 
+/// An error's detail text: `format!` with the `messages` feature; without it an empty `String`
+/// (the arguments are type-checked but never formatted, so the lite wasm links neither the
+/// formatting nor the text). A fixed text is written `detail!("...")` too.
+#[cfg(feature = "messages")]
+macro_rules! detail {
+    ($($t:tt)*) => {
+        ::std::fmt::format(format_args!($($t)*))
+    };
+}
+#[cfg(not(feature = "messages"))]
+macro_rules! detail {
+    ($($t:tt)*) => {{
+        if false {
+            let _ = ::std::fmt::format(format_args!($($t)*));
+        }
+        String::new()
+    }};
+}
+
 pub mod apdu;
 pub mod card;
 pub mod cms;

@@ -145,6 +145,44 @@ fn every_code_has_a_persian_and_an_english_message_and_nothing_else_does() {
     }
 }
 
+/// The npm package's lite-module table (npm/messages.js, `  CODE: 'text',` lines): the lite
+/// wasm has no messages of its own, so this table words every code of the Pki and Token layers
+/// (what the lite module raises), and names no other code.
+#[test]
+fn the_npm_lite_table_words_every_pki_and_token_code_and_nothing_else() {
+    use hoviat::codes::Layer;
+    let js = read("npm/messages.js");
+    let mut table = BTreeSet::new();
+    for l in js.lines() {
+        let Some((code, rest)) = l.strip_prefix("  ").and_then(|l| l.split_once(": ")) else {
+            continue;
+        };
+        if is_code(code) {
+            let text = rest.trim_end_matches(',');
+            assert!(
+                text.len() > 2 && (text.starts_with('\'') || text.starts_with('"')),
+                "npm/messages.js: {code} has no text: {rest:?}"
+            );
+            assert!(table.insert(code.to_string()), "npm/messages.js has {code} twice");
+        }
+    }
+    let lite: BTreeSet<String> = CODES
+        .iter()
+        .filter(|(_, l)| matches!(l, Layer::Pki | Layer::Token))
+        .map(|(c, _)| c.to_string())
+        .collect();
+    let missing: Vec<_> = lite.difference(&table).collect();
+    let extra: Vec<_> = table.difference(&lite).collect();
+    assert!(
+        missing.is_empty(),
+        "codes the lite module raises without a text in npm/messages.js: {missing:?}"
+    );
+    assert!(
+        extra.is_empty(),
+        "npm/messages.js words codes outside the Pki and Token layers: {extra:?}"
+    );
+}
+
 #[test]
 fn every_code_is_a_typescript_type() {
     let dts = read("npm/index.d.ts");

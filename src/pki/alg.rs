@@ -170,7 +170,7 @@ impl SigAlg {
     /// meaning for ECDSA and the signed bytes are verified as they are.
     pub fn from_algorithm_identifier(o: &Oid, params: Option<AnyRef<'_>>) -> Result<Self, PkiError> {
         let null_or_absent = params.is_none_or(|p| p.tag() == Tag::Null && p.value().is_empty());
-        let bad_params = || PkiError::AlgorithmUnsupported(format!("{o} with unexpected parameters"));
+        let bad_params = || PkiError::AlgorithmUnsupported(detail!("{o} with unexpected parameters"));
         let alg = match *o {
             oid::SHA1_RSA => Self::RsaPkcs1(HashAlg::Sha1),
             oid::SHA256_RSA => Self::RsaPkcs1(HashAlg::Sha256),
@@ -181,7 +181,7 @@ impl SigAlg {
             oid::ECDSA_SHA384 => Self::Ecdsa(HashAlg::Sha384),
             oid::ECDSA_SHA512 => Self::Ecdsa(HashAlg::Sha512),
             oid::RSA_PSS => return parse_pss_params(params.ok_or_else(bad_params)?),
-            _ => return Err(PkiError::AlgorithmUnsupported(format!("signature algorithm {o}"))),
+            _ => return Err(PkiError::AlgorithmUnsupported(detail!("signature algorithm {o}"))),
         };
         if !null_or_absent {
             return Err(bad_params());
@@ -213,27 +213,29 @@ fn seq_items(content: &[u8]) -> der::Result<Vec<AnyRef<'_>>> {
 
 /// The OID and optional parameters of an encoded AlgorithmIdentifier's content.
 pub(crate) fn algid_parts<'a>(content: &'a [u8]) -> Result<(Oid, Option<AnyRef<'a>>), PkiError> {
-    let bad = |e: der::Error| PkiError::CertMalformed(format!("AlgorithmIdentifier: {e}"));
+    let bad = |e: der::Error| PkiError::CertMalformed(detail!("AlgorithmIdentifier: {e}"));
     let items = seq_items(content).map_err(bad)?;
     let (first, rest) = items
         .split_first()
-        .ok_or_else(|| PkiError::CertMalformed("empty AlgorithmIdentifier".into()))?;
+        .ok_or_else(|| PkiError::CertMalformed(detail!("empty AlgorithmIdentifier")))?;
     let o = first.decode_as::<Oid>().map_err(bad)?;
     match rest {
         [] => Ok((o, None)),
         [p] => Ok((o, Some(*p))),
-        _ => Err(PkiError::CertMalformed("AlgorithmIdentifier with extra fields".into())),
+        _ => Err(PkiError::CertMalformed(detail!(
+            "AlgorithmIdentifier with extra fields"
+        ))),
     }
 }
 
 /// RSASSA-PSS-params (RFC 4055 §3.1). Only SHA-256/384/512 with MGF1 of the same hash and
 /// trailer field 1 are accepted; the SHA-1 defaults are refused as unsupported.
 fn parse_pss_params(p: AnyRef<'_>) -> Result<SigAlg, PkiError> {
-    let unsupported = |why: &str| PkiError::AlgorithmUnsupported(format!("RSA-PSS parameters: {why}"));
+    let unsupported = |why: &str| PkiError::AlgorithmUnsupported(detail!("RSA-PSS parameters: {why}"));
     if p.tag() != Tag::Sequence {
         return Err(unsupported("not a SEQUENCE"));
     }
-    let items = seq_items(p.value()).map_err(|e| unsupported(&e.to_string()))?;
+    let items = seq_items(p.value()).map_err(|e| unsupported(&detail!("{e}")))?;
     let (mut hash, mut mgf_hash, mut salt, mut trailer) = (None, None, 20usize, 1u64);
     let mut last = None;
     for it in items {
@@ -248,7 +250,7 @@ fn parse_pss_params(p: AnyRef<'_>) -> Result<SigAlg, PkiError> {
             return Err(unsupported("fields out of order"));
         }
         last = Some(n);
-        let inner = AnyRef::from_der(it.value()).map_err(|e| unsupported(&e.to_string()))?;
+        let inner = AnyRef::from_der(it.value()).map_err(|e| unsupported(&detail!("{e}")))?;
         match n {
             0 => {
                 let (o, _) = algid_parts(inner.value())?;
@@ -264,10 +266,16 @@ fn parse_pss_params(p: AnyRef<'_>) -> Result<SigAlg, PkiError> {
                 mgf_hash = Some(HashAlg::from_oid(&h).ok_or_else(|| unsupported("MGF1 hash"))?);
             }
             2 => {
-                let v: u32 = inner.decode_as().map_err(|e: der::Error| unsupported(&e.to_string()))?;
+                let v: u32 = inner
+                    .decode_as()
+                    .map_err(|e: der::Error| unsupported(&detail!("{e}")))?;
                 salt = usize::try_from(v).map_err(|_| unsupported("salt length"))?;
             }
-            3 => trailer = inner.decode_as().map_err(|e: der::Error| unsupported(&e.to_string()))?,
+            3 => {
+                trailer = inner
+                    .decode_as()
+                    .map_err(|e: der::Error| unsupported(&detail!("{e}")))?
+            }
             _ => return Err(unsupported("unexpected field")),
         }
     }
@@ -312,7 +320,7 @@ impl KeyInfo {
     /// Decodes a DER SubjectPublicKeyInfo. Only id-ecPublicKey with a named curve (P-256,
     /// P-384, P-521) and rsaEncryption are supported.
     pub fn from_spki_der(spki: &[u8]) -> Result<Self, PkiError> {
-        let bad = |e: &dyn std::fmt::Display| PkiError::KeyMalformed(e.to_string());
+        let bad = |e: &dyn std::fmt::Display| PkiError::KeyMalformed(detail!("{e}"));
         let outer = AnyRef::from_der(spki).map_err(|e| bad(&e))?;
         if outer.tag() != Tag::Sequence {
             return Err(bad(&"SubjectPublicKeyInfo is not a SEQUENCE"));
@@ -331,13 +339,13 @@ impl KeyInfo {
             oid::EC_PUBLIC_KEY => {
                 let p = params.ok_or_else(|| bad(&"EC key without curve"))?;
                 let curve_oid = p.decode_as::<Oid>().map_err(|_| {
-                    PkiError::AlgorithmUnsupported("EC key with explicit (unnamed) curve parameters".into())
+                    PkiError::AlgorithmUnsupported(detail!("EC key with explicit (unnamed) curve parameters"))
                 })?;
                 let curve = match curve_oid {
                     oid::P256 => Curve::P256,
                     oid::P384 => Curve::P384,
                     oid::P521 => Curve::P521,
-                    other => return Err(PkiError::AlgorithmUnsupported(format!("curve {other}"))),
+                    other => return Err(PkiError::AlgorithmUnsupported(detail!("curve {other}"))),
                 };
                 let fl = curve.field_len();
                 let ok_len = match key_bytes.first() {
@@ -374,7 +382,7 @@ impl KeyInfo {
                     _ => 0,
                 };
                 if !(512..=16384).contains(&bits) {
-                    return Err(bad(&format!("RSA modulus of {bits} bits")));
+                    return Err(bad(&detail!("RSA modulus of {bits} bits")));
                 }
                 // e ≤ 2^33 - 1: what RustCrypto and AWS-LC both accept, so backends agree.
                 let e_val = e
@@ -391,7 +399,7 @@ impl KeyInfo {
                     bits,
                 }
             }
-            other => return Err(PkiError::AlgorithmUnsupported(format!("public key algorithm {other}"))),
+            other => return Err(PkiError::AlgorithmUnsupported(detail!("public key algorithm {other}"))),
         };
         Ok(KeyInfo {
             key,
@@ -447,7 +455,7 @@ impl AlgorithmPolicy {
     /// algorithm needs an EC key, RSA needs RSA).
     pub fn check(&self, alg: SigAlg, key: &KeyInfo) -> Result<(), PkiError> {
         if alg.hash() == HashAlg::Sha1 && !self.allow_sha1 {
-            return Err(PkiError::AlgorithmDisallowed(format!("{} (SHA-1)", alg.describe())));
+            return Err(PkiError::AlgorithmDisallowed(detail!("{} (SHA-1)", alg.describe())));
         }
         match (&key.key, alg) {
             (PublicKey::Ec { .. }, SigAlg::Ecdsa(_)) => Ok(()),
@@ -458,12 +466,12 @@ impl AlgorithmPolicy {
                         min: self.min_rsa_bits,
                     })
                 } else if *bits > 8192 {
-                    Err(PkiError::AlgorithmUnsupported(format!("RSA key of {bits} bits")))
+                    Err(PkiError::AlgorithmUnsupported(detail!("RSA key of {bits} bits")))
                 } else {
                     Ok(())
                 }
             }
-            _ => Err(PkiError::AlgorithmUnsupported(format!(
+            _ => Err(PkiError::AlgorithmUnsupported(detail!(
                 "{} with a {} key",
                 alg.describe(),
                 key.describe()

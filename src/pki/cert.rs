@@ -163,8 +163,8 @@ impl Cert {
                 limit: MAX_CERT_LEN,
             });
         }
-        let bad = |e: &dyn std::fmt::Display| PkiError::CertMalformed(e.to_string());
-        let derr = |e: der::Error| PkiError::CertMalformed(e.to_string());
+        let bad = |e: &dyn std::fmt::Display| PkiError::CertMalformed(detail!("{e}"));
+        let derr = |e: der::Error| PkiError::CertMalformed(detail!("{e}"));
 
         // Certificate ::= SEQUENCE { tbsCertificate, signatureAlgorithm, signatureValue }
         let outer = sequence_content(AnyRef::from_der(der_bytes).map_err(derr)?, "Certificate")?;
@@ -301,10 +301,10 @@ impl Cert {
             let v = <&der::asn1::OctetStringRef>::decode(&mut xr).map_err(derr)?.as_bytes();
             xr.finish().map_err(derr)?;
             if c.extensions.iter().any(|(o, _)| *o == id) {
-                return Err(bad(&format!("extension {id} appears twice")));
+                return Err(bad(&detail!("extension {id} appears twice")));
             }
             c.extensions.push((id, critical));
-            let ext_bad = |e: &dyn std::fmt::Display| bad(&format!("extension {id}: {e}"));
+            let ext_bad = |e: &dyn std::fmt::Display| bad(&detail!("extension {id}: {e}"));
             let ext_derr = |e: der::Error| ext_bad(&e);
             match id {
                 ext_oid::BASIC_CONSTRAINTS => {
@@ -538,7 +538,7 @@ fn sequence_content<'a>(any: AnyRef<'a>, what: &str) -> Result<&'a [u8], PkiErro
     if any.tag() == Tag::Sequence {
         Ok(any.value())
     } else {
-        Err(PkiError::CertMalformed(format!("{what} is not a SEQUENCE")))
+        Err(PkiError::CertMalformed(detail!("{what} is not a SEQUENCE")))
     }
 }
 
@@ -568,7 +568,7 @@ pub(crate) fn time_of(any: AnyRef<'_>) -> der::Result<UnixTime> {
 /// IMPLICIT OCTET STRING OPTIONAL, authorityCertIssuer [1] IMPLICIT GeneralNames OPTIONAL,
 /// authorityCertSerialNumber [2] IMPLICIT INTEGER OPTIONAL }`, the last two checked and ignored.
 pub(crate) fn aki_key_id(v: &[u8]) -> Result<Option<Vec<u8>>, String> {
-    let s = |e: der::Error| e.to_string();
+    let s = |e: der::Error| detail!("{e}");
     let mut r = SliceReader::new(sequence(v).map_err(s)?).map_err(s)?;
     let mut key_id = None;
     if r.peek_byte() == Some(0x80) {
@@ -581,7 +581,7 @@ pub(crate) fn aki_key_id(v: &[u8]) -> Result<Option<Vec<u8>>, String> {
         let n = AnyRef::decode(&mut r).map_err(s)?;
         der::asn1::IntRef::new(n.value()).map_err(s)?;
         if n.value().len() > 21 {
-            return Err("authorityCertSerialNumber longer than 20 octets".into());
+            return Err(detail!("authorityCertSerialNumber longer than 20 octets"));
         }
     }
     r.finish().map_err(s)?;
@@ -600,9 +600,9 @@ fn uri_tag() -> Tag {
 /// with each.
 fn general_names<'a>(content: &'a [u8], mut f: impl FnMut(AnyRef<'a>)) -> Result<(), String> {
     // No count limit: nothing is kept, and the certificate's size bounds the work.
-    let mut r = SliceReader::new(content).map_err(|e| e.to_string())?;
+    let mut r = SliceReader::new(content).map_err(|e| detail!("{e}"))?;
     while !r.is_finished() {
-        let g = AnyRef::decode(&mut r).map_err(|e| e.to_string())?;
+        let g = AnyRef::decode(&mut r).map_err(|e| detail!("{e}"))?;
         check_general_name(g)?;
         f(g);
     }
@@ -614,9 +614,9 @@ fn general_names<'a>(content: &'a [u8], mut f: impl FnMut(AnyRef<'a>)) -> Result
 /// Name`, ediPartyName `[5] SEQUENCE { nameAssigner [0] OPTIONAL, partyName [1] }`, iPAddress
 /// OCTET STRING, registeredID OID. x400Address is refused (nothing here reads one).
 fn check_general_name(g: AnyRef<'_>) -> Result<(), String> {
-    let s = |e: der::Error| e.to_string();
+    let s = |e: der::Error| detail!("{e}");
     let Tag::ContextSpecific { number, constructed } = g.tag() else {
-        return Err("GeneralName is not context-tagged".into());
+        return Err(detail!("GeneralName is not context-tagged"));
     };
     let v = g.value();
     match (number.value(), constructed) {
@@ -631,7 +631,7 @@ fn check_general_name(g: AnyRef<'_>) -> Result<(), String> {
                     number: der::TagNumber(0),
                 })
             {
-                return Err("otherName value is not [0]".into());
+                return Err(detail!("otherName value is not [0]"));
             }
             AnyRef::from_der(val.value()).map_err(s)?;
         }
@@ -641,7 +641,7 @@ fn check_general_name(g: AnyRef<'_>) -> Result<(), String> {
         (4, true) => {
             let inner = AnyRef::from_der(v).map_err(s)?;
             if inner.tag() != Tag::Sequence {
-                return Err("directoryName is not a Name".into());
+                return Err(detail!("directoryName is not a Name"));
             }
         }
         (5, true) => {
@@ -655,17 +655,17 @@ fn check_general_name(g: AnyRef<'_>) -> Result<(), String> {
                 {
                     AnyRef::from_der(AnyRef::decode(&mut r).map_err(s)?.value()).map_err(s)?;
                 } else if n == 1 {
-                    return Err("ediPartyName without partyName".into());
+                    return Err(detail!("ediPartyName without partyName"));
                 }
             }
             r.finish().map_err(s)?;
         }
         (7, false) => {}
         (8, false) => {
-            Oid::from_bytes(v).map(|_: Oid| ()).map_err(|e| e.to_string())?;
+            Oid::from_bytes(v).map(|_: Oid| ()).map_err(|e| detail!("{e}"))?;
         }
         _ => {
-            return Err(format!(
+            return Err(detail!(
                 "GeneralName [{}] badly encoded or not supported",
                 number.value()
             ));
@@ -701,7 +701,7 @@ pub fn pem_or_der(input: &[u8], labels: &[&str], max_items: usize, max_len: usiz
         Ok(t) if t.contains("-----BEGIN ") => t,
         _ => {
             if input.len() > max_len {
-                return Err(format!("input larger than {max_len} bytes"));
+                return Err(detail!("input larger than {max_len} bytes"));
             }
             return Ok(vec![input.to_vec()]);
         }
@@ -716,7 +716,7 @@ pub fn pem_or_der(input: &[u8], labels: &[&str], max_items: usize, max_len: usiz
         let end_marker = format!("-----END {label}-----");
         let e = body_start
             .find(&end_marker)
-            .ok_or_else(|| format!("missing {end_marker}"))?;
+            .ok_or_else(|| detail!("missing {end_marker}"))?;
         // Base64 is ASCII: drop ASCII whitespace, copying the lines between it whole (anything
         // else is left for the base64 decoder to refuse).
         let raw = &body_start.as_bytes()[..e];
@@ -729,18 +729,18 @@ pub fn pem_or_der(input: &[u8], labels: &[&str], max_items: usize, max_len: usiz
             continue;
         }
         if out.len() >= max_items {
-            return Err(format!("more than {max_items} PEM blocks"));
+            return Err(detail!("more than {max_items} PEM blocks"));
         }
         if body.len() / 4 * 3 > max_len {
-            return Err(format!("PEM block larger than {max_len} bytes"));
+            return Err(detail!("PEM block larger than {max_len} bytes"));
         }
         let der_bytes = base64::engine::general_purpose::STANDARD
             .decode(&body)
-            .map_err(|e| format!("PEM base64: {e}"))?;
+            .map_err(|e| detail!("PEM base64: {e}"))?;
         out.push(der_bytes);
     }
     if out.is_empty() {
-        return Err(format!("no PEM block labelled {}", labels.join(" or ")));
+        return Err(detail!("no PEM block labelled {}", labels.join(" or ")));
     }
     Ok(out)
 }

@@ -22,7 +22,7 @@ pub(super) fn from_der(der_bytes: &[u8]) -> Result<Cert, PkiError> {
             limit: MAX_CERT_LEN,
         });
     }
-    let bad = |e: &dyn std::fmt::Display| PkiError::CertMalformed(e.to_string());
+    let bad = |e: &dyn std::fmt::Display| PkiError::CertMalformed(detail!("{e}"));
     let cert = Certificate::from_der(der_bytes).map_err(|e| bad(&e))?;
     let tbs_range = raw_first_element(der_bytes).map_err(|e| bad(&e))?;
     let tbs = cert.tbs_certificate();
@@ -89,12 +89,12 @@ pub(super) fn from_der(der_bytes: &[u8]) -> Result<Cert, PkiError> {
     let mut seen: Vec<&Oid> = Vec::with_capacity(exts.len());
     for ext in exts {
         if seen.contains(&&ext.extn_id) {
-            return Err(bad(&format!("extension {} appears twice", ext.extn_id)));
+            return Err(bad(&detail!("extension {} appears twice", ext.extn_id)));
         }
         seen.push(&ext.extn_id);
         c.extensions.push((ext.extn_id, ext.critical));
         let v = ext.extn_value.as_bytes();
-        let ext_bad = |e: &dyn std::fmt::Display| bad(&format!("extension {}: {e}", ext.extn_id));
+        let ext_bad = |e: &dyn std::fmt::Display| bad(&detail!("extension {}: {e}", ext.extn_id));
         match ext.extn_id {
             ext_oid::BASIC_CONSTRAINTS => {
                 // Leniency: x509-cert accepts an explicitly encoded cA = FALSE (a DER

@@ -109,7 +109,7 @@ pub struct Crl {
 }
 
 fn bad(e: impl std::fmt::Display) -> PkiError {
-    PkiError::CrlMalformed(e.to_string())
+    PkiError::CrlMalformed(detail!("{e}"))
 }
 
 fn time_of(any: AnyRef<'_>) -> Result<UnixTime, PkiError> {
@@ -192,7 +192,7 @@ impl Crl {
         let issuer_any = AnyRef::decode(&mut t).map_err(bad)?;
         let issuer = {
             use der::Encode;
-            DistinguishedName::from_der(&issuer_any.to_der().map_err(bad)?).map_err(|e| bad(e.to_string()))?
+            DistinguishedName::from_der(&issuer_any.to_der().map_err(bad)?).map_err(|e| bad(detail!("{e}")))?
         };
         let this_update = time_of(AnyRef::decode(&mut t).map_err(bad)?)?;
         let mut crl = Crl {
@@ -267,7 +267,7 @@ impl Crl {
         while !r.is_finished() {
             let (oid, critical, value) = read_extension(&mut r)?;
             if seen.contains(&oid) {
-                return Err(bad(format!("extension {oid} appears twice")));
+                return Err(bad(detail!("extension {oid} appears twice")));
             }
             seen.push(oid);
             if seen.len() > 32 {
@@ -299,7 +299,7 @@ impl Crl {
                     self.base_number = Some(n.as_bytes().to_vec());
                 }
                 FRESHEST_CRL | AIA => {}
-                _ if critical => return Err(PkiError::CrlUnsupported(format!("critical CRL extension {oid}"))),
+                _ if critical => return Err(PkiError::CrlUnsupported(detail!("critical CRL extension {oid}"))),
                 _ => {}
             }
         }
@@ -477,7 +477,7 @@ fn parse_entries(content: &[u8], base: usize, v2: bool) -> Result<Vec<Entry>, Pk
                         ));
                     }
                     _ if critical => {
-                        return Err(PkiError::CrlUnsupported(format!("critical CRL entry extension {oid}")));
+                        return Err(PkiError::CrlUnsupported(detail!("critical CRL entry extension {oid}")));
                     }
                     _ => {}
                 }
@@ -533,7 +533,7 @@ fn parse_idp(value: &[u8]) -> Result<IdpScope, PkiError> {
                     "partitioned by reason (onlySomeReasons)".into(),
                 ));
             }
-            4 if flag => return Err(PkiError::CrlUnsupported("indirect CRL".into())),
+            4 if flag => return Err(PkiError::CrlUnsupported(detail!("indirect CRL"))),
             5 if flag => scope = Scope::AttributeCerts,
             1 | 2 | 4 | 5 => return Err(bad("issuingDistributionPoint BOOLEAN must be TRUE when present")),
             _ => return Err(bad("issuingDistributionPoint field")),

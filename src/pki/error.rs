@@ -200,6 +200,7 @@ pub enum PkiError {
     },
 }
 
+#[cfg(feature = "messages")]
 impl fmt::Display for PkiError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -307,6 +308,62 @@ impl fmt::Display for PkiError {
             Self::OcspResponderUnreachable(d) => write!(f, "the OCSP responder is unreachable: {d}"),
             Self::CrlUnreachable(d) => write!(f, "the CRL could not be fetched: {d}"),
         }
+    }
+}
+
+/// Without the `messages` feature (the lite wasm): the structured fields only, written as they
+/// are (no formatting arguments); the npm package puts the sentence for the code before them.
+#[cfg(not(feature = "messages"))]
+impl fmt::Display for PkiError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let parts: &[&str] = match self {
+            Self::CertMalformed(d)
+            | Self::AlgorithmUnsupported(d)
+            | Self::AlgorithmDisallowed(d)
+            | Self::KeyMalformed(d)
+            | Self::CrlMalformed(d)
+            | Self::CrlUnsupported(d)
+            | Self::OcspMalformed(d)
+            | Self::OcspNotSuccessful(d)
+            | Self::OcspUnsupported(d)
+            | Self::OcspResponderNotAuthorized(d)
+            | Self::OcspResponderUnreachable(d)
+            | Self::CrlUnreachable(d)
+            | Self::EkuMismatch { required: d }
+            | Self::OcspStale { detail: d }
+            | Self::OcspNotYetValid { this_update: d } => &[d],
+            Self::InputTooLarge { what, .. } => &[what],
+            Self::CertExpired { subject, not_after: t } | Self::CertNotYetValid { subject, not_before: t } => {
+                &["\"", subject, "\" ", t]
+            }
+            Self::UnknownCriticalExtension { subject, oid: d } | Self::CertPolicyRefused { subject, detail: d } => {
+                &["\"", subject, "\" ", d]
+            }
+            Self::ProfileViolation { subject, rule } => &["\"", subject, "\" ", rule],
+            Self::Untrusted { subject, issuer } => &["\"", subject, "\" (issuer \"", issuer, "\")"],
+            Self::Revoked { subject, date, .. } => &["\"", subject, "\" ", date],
+            Self::CrlExpired { issuer, next_update } => &["\"", issuer, "\" ", next_update],
+            Self::CrlIssuerMismatch { url, issuer } => &[url, " \"", issuer, "\""],
+            Self::IssuerNotCa { subject }
+            | Self::IssuerKeyUsage { subject }
+            | Self::PathLenExceeded { subject }
+            | Self::NameConstraintViolation { subject }
+            | Self::SignatureInvalid { subject }
+            | Self::OcspCertIdMismatch { subject }
+            | Self::OcspCertUnknown { subject }
+            | Self::RevocationUnknown { subject }
+            | Self::CrlSignatureInvalid { issuer: subject }
+            | Self::CrlNotYetValid { issuer: subject }
+            | Self::CrlIssuerNotAuthorized { issuer: subject }
+            | Self::OcspSignatureInvalid { issuer: subject } => &["\"", subject, "\""],
+            Self::LeafIsCa
+            | Self::LeafKeyUsage
+            | Self::KeyTooSmall { .. }
+            | Self::ChainTooLong
+            | Self::ChainTooComplex
+            | Self::OcspNonceMismatch => &[],
+        };
+        parts.iter().try_for_each(|p| f.write_str(p))
     }
 }
 

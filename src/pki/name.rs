@@ -115,7 +115,7 @@ const MAX_RDNS: usize = 64;
 impl DistinguishedName {
     /// Parses the DER of a Name (`SEQUENCE OF SET OF AttributeTypeAndValue`).
     pub fn from_der(der_bytes: &[u8]) -> Result<Self, PkiError> {
-        let bad = |e: &dyn std::fmt::Display| PkiError::CertMalformed(format!("name: {e}"));
+        let bad = |e: &dyn std::fmt::Display| PkiError::CertMalformed(detail!("name: {e}"));
         let outer = AnyRef::from_der(der_bytes).map_err(|e| bad(&e))?;
         if outer.tag() != Tag::Sequence {
             return Err(bad(&"not a SEQUENCE"));

@@ -61,46 +61,48 @@ impl GeneralName {
     /// Decodes one GeneralName TLV.
     pub fn decode(any: AnyRef<'_>) -> Result<Self, String> {
         let Tag::ContextSpecific { number, constructed } = any.tag() else {
-            return Err("GeneralName is not context-tagged".into());
+            return Err(detail!("GeneralName is not context-tagged"));
         };
         let n = number.value();
         let ascii = |v: &[u8]| -> Result<String, String> {
             if v.is_ascii() {
                 Ok(String::from_utf8_lossy(v).into_owned())
             } else {
-                Err("non-ASCII IA5String in a GeneralName".into())
+                Err(detail!("non-ASCII IA5String in a GeneralName"))
             }
         };
-        let n8 = u8::try_from(n).map_err(|_| "GeneralName form".to_string())?;
+        let n8 = u8::try_from(n).map_err(|_| detail!("GeneralName form"))?;
         Ok(match (n8, constructed) {
             (form::RFC822, false) => Self::Email(ascii(any.value())?),
             (form::DNS, false) => Self::Dns(ascii(any.value())?),
             (form::URI, false) => Self::Uri(ascii(any.value())?),
             (form::IP, false) => Self::Ip(any.value().to_vec()),
             (form::DIRECTORY, true) => {
-                let inner = AnyRef::from_der(any.value()).map_err(|e| e.to_string())?;
-                let tlv = der::Encode::to_der(&inner).map_err(|e| e.to_string())?;
-                Self::Directory(DistinguishedName::from_der(&tlv).map_err(|e| e.to_string())?)
+                let inner = AnyRef::from_der(any.value()).map_err(|e| detail!("{e}"))?;
+                let tlv = der::Encode::to_der(&inner).map_err(|e| detail!("{e}"))?;
+                Self::Directory(DistinguishedName::from_der(&tlv).map_err(|e| detail!("{e}"))?)
             }
             (form::OTHER_NAME | 3 | 5, true) | (8, false) => Self::Other(n8),
-            _ => return Err(format!("GeneralName [{n}] badly encoded")),
+            _ => return Err(detail!("GeneralName [{n}] badly encoded")),
         })
     }
 }
 
 /// Decodes `GeneralNames` (the content of a SEQUENCE OF GeneralName, e.g. a subjectAltName).
 pub fn decode_general_names(seq_der: &[u8]) -> Result<Vec<GeneralName>, String> {
-    let seq = AnyRef::from_der(seq_der).map_err(|e| e.to_string())?;
+    let seq = AnyRef::from_der(seq_der).map_err(|e| detail!("{e}"))?;
     if seq.tag() != Tag::Sequence {
-        return Err("GeneralNames is not a SEQUENCE".into());
+        return Err(detail!("GeneralNames is not a SEQUENCE"));
     }
-    let mut r = SliceReader::new(seq.value()).map_err(|e| e.to_string())?;
+    let mut r = SliceReader::new(seq.value()).map_err(|e| detail!("{e}"))?;
     let mut out = Vec::new();
     while !r.is_finished() {
         if out.len() >= MAX_ITEMS {
-            return Err("too many names".into());
+            return Err(detail!("too many names"));
         }
-        out.push(GeneralName::decode(AnyRef::decode(&mut r).map_err(|e| e.to_string())?)?);
+        out.push(GeneralName::decode(
+            AnyRef::decode(&mut r).map_err(|e| detail!("{e}"))?,
+        )?);
     }
     Ok(out)
 }
@@ -122,29 +124,29 @@ impl NameConstraints {
     /// that is not address + contiguous mask, an email constraint that is not a mailbox, host or
     /// .domain).
     pub fn from_der(v: &[u8]) -> Result<Self, String> {
-        let seq = AnyRef::from_der(v).map_err(|e| e.to_string())?;
+        let seq = AnyRef::from_der(v).map_err(|e| detail!("{e}"))?;
         if seq.tag() != Tag::Sequence {
-            return Err("nameConstraints is not a SEQUENCE".into());
+            return Err(detail!("nameConstraints is not a SEQUENCE"));
         }
-        let mut r = SliceReader::new(seq.value()).map_err(|e| e.to_string())?;
+        let mut r = SliceReader::new(seq.value()).map_err(|e| detail!("{e}"))?;
         let mut nc = NameConstraints::default();
         let mut last = None;
         while !r.is_finished() {
-            let part = AnyRef::decode(&mut r).map_err(|e| e.to_string())?;
+            let part = AnyRef::decode(&mut r).map_err(|e| detail!("{e}"))?;
             let n = match part.tag() {
                 Tag::ContextSpecific {
                     number,
                     constructed: true,
                 } if number.value() <= 1 => number.value(),
-                _ => return Err("nameConstraints field".into()),
+                _ => return Err(detail!("nameConstraints field")),
             };
             if last.is_some_and(|l| n <= l) {
-                return Err("nameConstraints fields out of order".into());
+                return Err(detail!("nameConstraints fields out of order"));
             }
             last = Some(n);
             let list = parse_subtrees(part.value())?;
             if list.is_empty() {
-                return Err("empty GeneralSubtrees".into());
+                return Err(detail!("empty GeneralSubtrees"));
             }
             if n == 0 {
                 nc.permitted = list;
@@ -153,10 +155,10 @@ impl NameConstraints {
             }
         }
         if last.is_none() {
-            return Err("empty nameConstraints".into());
+            return Err(detail!("empty nameConstraints"));
         }
         if nc.permitted.len() + nc.excluded.len() > MAX_ITEMS {
-            return Err("too many name constraints".into());
+            return Err(detail!("too many name constraints"));
         }
         Ok(nc)
     }
@@ -168,12 +170,12 @@ impl NameConstraints {
             let f = name.form();
             for ex in self.excluded.iter().filter(|c| c.form() == f) {
                 if matches!(ex, GeneralName::Other(_)) {
-                    return Err(format!(
+                    return Err(detail!(
                         "a name of form [{f}] falls under an excluded subtree hoviat does not interpret"
                     ));
                 }
                 if within(name, ex, true)? {
-                    return Err(format!("{} is in an excluded subtree", describe(name)));
+                    return Err(detail!("{} is in an excluded subtree", describe(name)));
                 }
             }
             let mut permitted = self.permitted.iter().filter(|c| c.form() == f).peekable();
@@ -183,7 +185,7 @@ impl NameConstraints {
             let mut ok = false;
             for p in permitted {
                 if matches!(p, GeneralName::Other(_)) {
-                    return Err(format!(
+                    return Err(detail!(
                         "a name of form [{f}] is under permitted subtrees hoviat does not interpret"
                     ));
                 }
@@ -193,7 +195,7 @@ impl NameConstraints {
                 }
             }
             if !ok {
-                return Err(format!("{} is outside the permitted subtrees", describe(name)));
+                return Err(detail!("{} is outside the permitted subtrees", describe(name)));
             }
         }
         Ok(())
@@ -202,30 +204,32 @@ impl NameConstraints {
 
 fn describe(n: &GeneralName) -> String {
     match n {
-        GeneralName::Dns(s) => format!("DNS name {s:?}"),
-        GeneralName::Email(s) => format!("email {s:?}"),
-        GeneralName::Uri(s) => format!("URI {s:?}"),
-        GeneralName::Ip(b) => format!("IP address {}", super::cert::hex_lower(b)),
-        GeneralName::Directory(d) => format!("directory name \"{d}\""),
-        GeneralName::Other(f) => format!("name of form [{f}]"),
+        GeneralName::Dns(s) => detail!("DNS name {s:?}"),
+        GeneralName::Email(s) => detail!("email {s:?}"),
+        GeneralName::Uri(s) => detail!("URI {s:?}"),
+        GeneralName::Ip(b) => detail!("IP address {}", super::cert::hex_lower(b)),
+        GeneralName::Directory(d) => detail!("directory name \"{d}\""),
+        GeneralName::Other(f) => detail!("name of form [{f}]"),
     }
 }
 
 fn parse_subtrees(content: &[u8]) -> Result<Vec<GeneralName>, String> {
-    let mut r = SliceReader::new(content).map_err(|e| e.to_string())?;
+    let mut r = SliceReader::new(content).map_err(|e| detail!("{e}"))?;
     let mut out = Vec::new();
     while !r.is_finished() {
         if out.len() >= MAX_ITEMS {
-            return Err("too many name constraints".into());
+            return Err(detail!("too many name constraints"));
         }
-        let st = AnyRef::decode(&mut r).map_err(|e| e.to_string())?;
+        let st = AnyRef::decode(&mut r).map_err(|e| detail!("{e}"))?;
         if st.tag() != Tag::Sequence {
-            return Err("GeneralSubtree is not a SEQUENCE".into());
+            return Err(detail!("GeneralSubtree is not a SEQUENCE"));
         }
-        let mut sr = SliceReader::new(st.value()).map_err(|e| e.to_string())?;
-        let base = GeneralName::decode(AnyRef::decode(&mut sr).map_err(|e| e.to_string())?)?;
+        let mut sr = SliceReader::new(st.value()).map_err(|e| detail!("{e}"))?;
+        let base = GeneralName::decode(AnyRef::decode(&mut sr).map_err(|e| detail!("{e}"))?)?;
         if !sr.is_finished() {
-            return Err("GeneralSubtree minimum/maximum must be absent (RFC 5280 §4.2.1.10)".into());
+            return Err(detail!(
+                "GeneralSubtree minimum/maximum must be absent (RFC 5280 §4.2.1.10)"
+            ));
         }
         validate_constraint(&base)?;
         out.push(base);
@@ -238,7 +242,7 @@ fn validate_constraint(c: &GeneralName) -> Result<(), String> {
         // The empty DNS constraint is every name; otherwise a host name, no wildcard, no
         // leading period (RFC 5280: "any DNS name that can be constructed by simply adding zero
         // or more labels to the left-hand side").
-        GeneralName::Dns(d) if !d.is_empty() && !valid_dns(d, false) => Err(format!("malformed DNS constraint {d:?}")),
+        GeneralName::Dns(d) if !d.is_empty() && !valid_dns(d, false) => Err(detail!("malformed DNS constraint {d:?}")),
         GeneralName::Email(e) => {
             let ok = match e.split_once('@') {
                 Some((local, host)) => valid_local_part(local) && valid_dns(host, false),
@@ -247,14 +251,14 @@ fn validate_constraint(c: &GeneralName) -> Result<(), String> {
             if ok {
                 Ok(())
             } else {
-                Err(format!("malformed email constraint {e:?}"))
+                Err(detail!("malformed email constraint {e:?}"))
             }
         }
         GeneralName::Ip(b) => {
             let mask = match b.len() {
                 8 => &b[4..],
                 32 => &b[16..],
-                _ => return Err("IP constraint is not address + mask".into()),
+                _ => return Err(detail!("IP constraint is not address + mask")),
             };
             // The mask must be contiguous ones followed by zeros (CIDR).
             let bits: Vec<bool> = mask
@@ -262,13 +266,13 @@ fn validate_constraint(c: &GeneralName) -> Result<(), String> {
                 .flat_map(|m| (0..8).map(move |i| m & (0x80 >> i) != 0))
                 .collect();
             if bits.windows(2).any(|w| !w[0] && w[1]) {
-                return Err("IP constraint mask is not a CIDR prefix".into());
+                return Err(detail!("IP constraint mask is not a CIDR prefix"));
             }
             Ok(())
         }
         GeneralName::Uri(u) => {
             if u.is_empty() || !valid_dns(u.strip_prefix('.').unwrap_or(u), false) {
-                Err(format!("malformed URI constraint {u:?}"))
+                Err(detail!("malformed URI constraint {u:?}"))
             } else {
                 Ok(())
             }
@@ -318,7 +322,7 @@ fn within(name: &GeneralName, c: &GeneralName, excluded: bool) -> Result<bool, S
     Ok(match (name, c) {
         (GeneralName::Dns(n), GeneralName::Dns(b)) => {
             if !valid_dns(n, true) {
-                return Err(format!("malformed DNS name {n:?} under a DNS name constraint"));
+                return Err(detail!("malformed DNS name {n:?} under a DNS name constraint"));
             }
             if let Some(rest) = n.strip_prefix("*.") {
                 // `*.example.com` is inside `example.com` and its subtrees when it is
@@ -334,10 +338,10 @@ fn within(name: &GeneralName, c: &GeneralName, excluded: bool) -> Result<bool, S
         }
         (GeneralName::Email(n), GeneralName::Email(b)) => {
             let Some((local, host)) = n.rsplit_once('@') else {
-                return Err(format!("malformed email address {n:?} under an email constraint"));
+                return Err(detail!("malformed email address {n:?} under an email constraint"));
             };
             if !valid_local_part(local) || !valid_dns(host, false) {
-                return Err(format!("malformed email address {n:?} under an email constraint"));
+                return Err(detail!("malformed email address {n:?} under an email constraint"));
             }
             match b.split_once('@') {
                 // A mailbox: exact local part, case-insensitive host.
@@ -350,7 +354,7 @@ fn within(name: &GeneralName, c: &GeneralName, excluded: bool) -> Result<bool, S
         }
         (GeneralName::Ip(n), GeneralName::Ip(b)) => {
             if n.len() != 4 && n.len() != 16 {
-                return Err("malformed IP address under an IP constraint".into());
+                return Err(detail!("malformed IP address under an IP constraint"));
             }
             if b.len() != 2 * n.len() {
                 false
@@ -363,7 +367,7 @@ fn within(name: &GeneralName, c: &GeneralName, excluded: bool) -> Result<bool, S
             b.rdns.len() <= n.rdns.len() && b.rdns.iter().zip(&n.rdns).all(|(x, y)| rdn_eq(x, y))
         }
         (GeneralName::Uri(n), GeneralName::Uri(b)) => {
-            let host = uri_host(n).ok_or_else(|| format!("URI {n:?} has no host under a URI constraint"))?;
+            let host = uri_host(n).ok_or_else(|| detail!("URI {n:?} has no host under a URI constraint"))?;
             match b.strip_prefix('.') {
                 Some(_) => lower(&host).ends_with(&lower(b)),
                 None => lower(&host) == lower(b),
@@ -397,12 +401,12 @@ pub fn names_of(subject: &DistinguishedName, san: Option<&[u8]>) -> Result<Vec<G
         for a in subject.attributes().filter(|a| a.oid == EMAIL_ADDRESS) {
             match a.text() {
                 Some(t) => out.push(GeneralName::Email(t)),
-                None => return Err(PkiError::CertMalformed("emailAddress attribute is not text".into())),
+                None => return Err(PkiError::CertMalformed(detail!("emailAddress attribute is not text"))),
             }
         }
     }
     if let Some(san) = san {
-        out.extend(decode_general_names(san).map_err(|e| PkiError::CertMalformed(format!("subjectAltName: {e}")))?);
+        out.extend(decode_general_names(san).map_err(|e| PkiError::CertMalformed(detail!("subjectAltName: {e}")))?);
     }
     Ok(out)
 }

@@ -31,7 +31,7 @@ pub const MAX_RESPONSE_LEN: usize = 64 * 1024;
 const MAX_ITEMS: usize = 64;
 
 fn bad(e: impl std::fmt::Display) -> PkiError {
-    PkiError::OcspMalformed(e.to_string())
+    PkiError::OcspMalformed(detail!("{e}"))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -244,7 +244,7 @@ fn ctx_number(a: &AnyRef<'_>) -> Option<u32> {
 
 fn expect_seq<'a>(a: &AnyRef<'a>, what: &str) -> Result<Vec<AnyRef<'a>>, PkiError> {
     if a.tag() != Tag::Sequence {
-        return Err(bad(format!("{what} is not a SEQUENCE")));
+        return Err(bad(detail!("{what} is not a SEQUENCE")));
     }
     items(a.value())
 }
@@ -266,12 +266,12 @@ fn read_extensions(content: &[u8]) -> Result<Option<Vec<u8>>, PkiError> {
             return Err(bad("extnValue is not an OCTET STRING"));
         }
         if seen.contains(&o) {
-            return Err(bad(format!("extension {o} appears twice")));
+            return Err(bad(detail!("extension {o} appears twice")));
         }
         seen.push(o);
         match o {
             OCSP_NONCE => nonce = Some(val.value().to_vec()),
-            _ if crit => return Err(PkiError::OcspUnsupported(format!("critical extension {o}"))),
+            _ if crit => return Err(PkiError::OcspUnsupported(detail!("critical extension {o}"))),
             _ => {}
         }
     }
@@ -374,7 +374,7 @@ impl OcspResponse {
                 6 => "unauthorized",
                 _ => "unknown status",
             };
-            return Err(PkiError::OcspNotSuccessful(format!("{name} ({code})")));
+            return Err(PkiError::OcspNotSuccessful(detail!("{name} ({code})")));
         }
         let [rb] = rest else {
             return Err(bad("successful response without responseBytes"));
@@ -389,7 +389,7 @@ impl OcspResponse {
         };
         let rtype: Oid = rtype.decode_as().map_err(bad)?;
         if rtype != OCSP_BASIC {
-            return Err(PkiError::OcspUnsupported(format!("response type {rtype}")));
+            return Err(PkiError::OcspUnsupported(detail!("response type {rtype}")));
         }
         if resp.tag() != Tag::OctetString {
             return Err(bad("response is not an OCTET STRING"));
@@ -426,7 +426,7 @@ impl OcspResponse {
             for item in expect_seq(&seqc, "certs")? {
                 let d = der::Encode::to_der(&item).map_err(bad)?;
                 cert_list.push(Arc::new(
-                    Cert::from_der(&d).map_err(|e| bad(format!("responder certificate: {e}")))?,
+                    Cert::from_der(&d).map_err(|e| bad(detail!("responder certificate: {e}")))?,
                 ));
             }
         }
@@ -586,7 +586,7 @@ fn verify_signed(
 pub fn verify(resp: &OcspResponse, chk: &OcspCheck<'_>) -> Result<OcspVerdict, PkiError> {
     let issuer_name = || chk.issuer.subject.to_string();
     let sig_invalid = || PkiError::OcspSignatureInvalid { issuer: issuer_name() };
-    let not_authorized = |why: &str| PkiError::OcspResponderNotAuthorized(format!("{why} (CA \"{}\")", issuer_name()));
+    let not_authorized = |why: &str| PkiError::OcspResponderNotAuthorized(detail!("{why} (CA \"{}\")", issuer_name()));
     if signer_named(resp, chk.issuer) {
         // Signed by the CA itself.
         if !verify_signed(&resp.sig_alg, resp.tbs_bytes(), &resp.signature, chk.issuer, chk)? {
@@ -667,14 +667,15 @@ pub fn verify(resp: &OcspResponse, chk: &OcspCheck<'_>) -> Result<OcspVerdict, P
     match single.next_update {
         Some(n) if chk.at.0 > n.0.saturating_add(skew) => {
             return Err(PkiError::OcspStale {
-                detail: format!("nextUpdate {n}"),
+                detail: detail!("nextUpdate {n}"),
             });
         }
         None if chk.at.0 > single.this_update.0.saturating_add(chk.options.max_age_secs) => {
             return Err(PkiError::OcspStale {
-                detail: format!(
+                detail: detail!(
                     "thisUpdate {} and no nextUpdate (max age {} s)",
-                    single.this_update, chk.options.max_age_secs
+                    single.this_update,
+                    chk.options.max_age_secs
                 ),
             });
         }

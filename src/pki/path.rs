@@ -445,7 +445,7 @@ pub fn check_leaf(leaf: &Cert, opts: &PathOptions) -> Result<(), PkiError> {
         }
         (EkuRequirement::Required(p), None) => {
             return Err(PkiError::EkuMismatch {
-                required: format!("{} (the certificate has no extendedKeyUsage)", eku_name(p)),
+                required: detail!("{} (the certificate has no extendedKeyUsage)", eku_name(p)),
             });
         }
         _ => {}
@@ -469,10 +469,10 @@ fn check_policies(leaf: &Cert, rule: &PolicyRule) -> Result<(), PkiError> {
         detail,
     };
     if (!rule.allow.is_empty() || !rule.deny.is_empty()) && leaf.policies_malformed {
-        return Err(refuse("its certificatePolicies does not parse".into()));
+        return Err(refuse(detail!("its certificatePolicies does not parse")));
     }
     if let Some(d) = rule.deny.iter().find(|o| has(o)) {
-        return Err(refuse(format!("it carries the denied policy {d}")));
+        return Err(refuse(detail!("it carries the denied policy {d}")));
     }
     if !rule.allow.is_empty() && !rule.allow.iter().any(has) {
         return Err(refuse(if leaf.policies.is_empty() {
@@ -570,7 +570,7 @@ fn check_name_constraints(path: &[Arc<Cert>]) -> Result<(), PkiError> {
             }
             let list = names[k].as_deref().unwrap_or_default();
             nc.check(list).map_err(|why| PkiError::NameConstraintViolation {
-                subject: format!("{} ({why}; constraint of \"{}\")", cert.subject, ca.subject),
+                subject: detail!("{} ({why}; constraint of \"{}\")", cert.subject, ca.subject),
             })?;
         }
     }
@@ -894,7 +894,7 @@ pub fn vet_crl(crl: &Crl, issuer: &Cert, opts: &PathOptions, backend: &dyn Signa
     // it: a CRL without one still lists what its CA revoked, and ignoring it would check less,
     // not more. (A delta CRL without one is refused when parsed.)
     if opts.strict_rfc5280 && crl.number.is_none() {
-        return Err(PkiError::CrlMalformed(format!(
+        return Err(PkiError::CrlMalformed(detail!(
             "the CRL of \"{}\" has no cRLNumber (RFC 5280 5.2.3)",
             issuer_name()
         )));

@@ -51,6 +51,7 @@ pub enum TokenError {
     Pki(PkiError),
 }
 
+#[cfg(feature = "messages")]
 impl fmt::Display for TokenError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -79,6 +80,28 @@ impl fmt::Display for TokenError {
                 f.write_str("the challenge was issued to another client (pre-login session)")
             }
             Self::Pki(e) => e.fmt(f),
+        }
+    }
+}
+
+/// Without the `messages` feature (the lite wasm): the structured fields only, written as they
+/// are; the npm package puts the sentence for the code before them.
+#[cfg(not(feature = "messages"))]
+impl fmt::Display for TokenError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Malformed(d)
+            | Self::FormatUnsupported(d)
+            | Self::AlgorithmUnsupported(d)
+            | Self::SignatureMalformed(d)
+            | Self::AlgorithmKeyMismatch(d)
+            | Self::OriginInvalid(d)
+            | Self::NonceStoreUnavailable(d) => f.write_str(d),
+            Self::OriginMismatch { expected, actual } => [actual.as_str(), " (expected ", expected, ")"]
+                .iter()
+                .try_for_each(|p| f.write_str(p)),
+            Self::Pki(e) => e.fmt(f),
+            _ => Ok(()),
         }
     }
 }

@@ -189,7 +189,7 @@ pub struct UnverifiedToken {
 fn b64(s: &str, what: &str) -> Result<Vec<u8>, TokenError> {
     base64::engine::general_purpose::STANDARD
         .decode(s)
-        .map_err(|e| TokenError::Malformed(format!("{what} is not base64: {e}")))
+        .map_err(|e| TokenError::Malformed(detail!("{what} is not base64: {e}")))
 }
 
 impl UnverifiedToken {
@@ -201,21 +201,21 @@ impl UnverifiedToken {
             });
         }
         if json.len() < *TOKEN_LEN.start() {
-            return Err(TokenError::Malformed(format!(
+            return Err(TokenError::Malformed(detail!(
                 "shorter than {} characters",
                 TOKEN_LEN.start()
             )));
         }
         let v: serde_json::Value =
-            serde_json::from_str(json).map_err(|e| TokenError::Malformed(format!("not JSON: {e}")))?;
+            serde_json::from_str(json).map_err(|e| TokenError::Malformed(detail!("not JSON: {e}")))?;
         let obj = v
             .as_object()
-            .ok_or_else(|| TokenError::Malformed("not a JSON object".into()))?;
+            .ok_or_else(|| TokenError::Malformed(detail!("not a JSON object")))?;
         let field = |name: &str| -> Result<&str, TokenError> {
             match obj.get(name) {
                 Some(serde_json::Value::String(s)) => Ok(s),
-                Some(_) => Err(TokenError::Malformed(format!("{name} must be a string"))),
-                None => Err(TokenError::Malformed(format!("{name} is missing"))),
+                Some(_) => Err(TokenError::Malformed(detail!("{name} must be a string"))),
+                None => Err(TokenError::Malformed(detail!("{name} is missing"))),
             }
         };
         let opt_field = |name: &str| -> Option<String> { obj.get(name).and_then(|v| v.as_str()).map(str::to_string) };
@@ -247,7 +247,7 @@ impl UnverifiedToken {
                 .iter()
                 .map(|x| {
                     x.as_str()
-                        .ok_or_else(|| TokenError::Malformed("intermediate must be a string".into()))
+                        .ok_or_else(|| TokenError::Malformed(detail!("intermediate must be a string")))
                         .and_then(|s| b64(s, "intermediate"))
                 })
                 .collect::<Result<_, _>>()?,
@@ -353,12 +353,12 @@ pub fn check_signature(
         (PublicKey::Ec { curve, .. }, Some(c)) if *curve == c => {}
         (PublicKey::Rsa { bits, .. }, None) if *bits >= 2048 => {}
         (PublicKey::Rsa { bits, .. }, None) => {
-            return Err(TokenError::AlgorithmKeyMismatch(format!(
+            return Err(TokenError::AlgorithmKeyMismatch(detail!(
                 "RSA key of {bits} bits (at least 2048 needed)"
             )));
         }
         _ => {
-            return Err(TokenError::AlgorithmKeyMismatch(format!(
+            return Err(TokenError::AlgorithmKeyMismatch(detail!(
                 "{} with an {} key",
                 alg.name(),
                 key.describe()
@@ -368,7 +368,7 @@ pub fn check_signature(
     if let Some(c) = alg.curve()
         && token.signature.len() != 2 * c.field_len()
     {
-        return Err(TokenError::SignatureMalformed(format!(
+        return Err(TokenError::SignatureMalformed(detail!(
             "{} needs {} bytes of r||s, got {}",
             alg.name(),
             2 * c.field_len(),

@@ -92,8 +92,18 @@ fn error(code: &str, message: &str) -> JsValue {
     e.into()
 }
 
+#[cfg(feature = "rustcrypto")]
 fn coded<E: Coded>(e: &E) -> JsValue {
     error(e.code(), &e.to_string())
+}
+
+/// The lite module (the core without `messages`): the code, and the error's structured fields
+/// (its `Display` without messages) as `detail`; npm/messages.js words the message from the code.
+#[cfg(not(feature = "rustcrypto"))]
+fn coded<E: Coded>(e: &E) -> JsValue {
+    let v = error(e.code(), "");
+    let _ = Reflect::set(&v, &"detail".into(), &e.to_string().into());
+    v
 }
 
 fn invalid(what: &str) -> JsValue {

@@ -1,0 +1,71 @@
+// The English sentence for each code the lite WebAssembly module raises (src/pki and src/token
+// errors). The lite module is built without the core's `messages` feature: its errors carry the
+// code and, in `detail`, the structured fields (a certificate's subject, a time); toError words
+// the message here. tests/codes.rs keeps this table equal to the Pki and Token codes of
+// src/codes/mod.rs. The full module (Node, backend 'wasm') has the core's own messages.
+const MESSAGES = {
+  CERT_MALFORMED: 'malformed certificate',
+  INPUT_TOO_LARGE: 'input larger than allowed',
+  CERT_EXPIRED: 'certificate expired',
+  CERT_NOT_YET_VALID: 'certificate not yet valid',
+  CERT_IS_CA: "the holder's certificate is a CA certificate",
+  CERT_KEY_USAGE: "the holder's certificate does not allow digital signatures (keyUsage)",
+  CERT_EKU_MISMATCH: "the certificate's extended key usage lacks the required purpose",
+  CERT_UNKNOWN_CRITICAL_EXTENSION: 'certificate with an unsupported critical extension',
+  CERT_UNTRUSTED: 'no trusted issuer found',
+  CERT_ISSUER_NOT_CA: 'issuer is not a CA',
+  CERT_ISSUER_KEY_USAGE: 'issuer may not sign certificates (keyUsage lacks keyCertSign)',
+  CERT_PATH_LEN_EXCEEDED: 'the path is longer than a CA allows (pathLenConstraint)',
+  CERT_NAME_CONSTRAINTS: "certificate violates a CA's name constraints",
+  CERT_SIGNATURE_INVALID: "a certificate's signature does not verify under its issuer's key",
+  CERT_PROFILE_VIOLATION: 'certificate breaks the RFC 5280 profile',
+  CERT_POLICY_REFUSED: "the certificate's policies are refused",
+  ALGORITHM_UNSUPPORTED: 'unsupported algorithm',
+  ALGORITHM_DISALLOWED: 'algorithm refused by policy',
+  KEY_TOO_SMALL: 'RSA key below the minimum size',
+  KEY_MALFORMED: 'malformed public key',
+  CHAIN_TOO_LONG: 'the certificate path is too long',
+  CHAIN_TOO_COMPLEX: 'too many candidate paths; gave up',
+  CERT_REVOKED: 'certificate revoked',
+  CRL_MALFORMED: 'malformed CRL',
+  CRL_SIGNATURE_INVALID: "a CRL does not verify under its CA's key",
+  CRL_EXPIRED: 'stale CRL (nextUpdate passed)',
+  CRL_NOT_YET_VALID: 'CRL not yet valid',
+  CRL_ISSUER_NOT_AUTHORIZED: 'CRL issuer may not sign CRLs (keyUsage lacks cRLSign)',
+  CRL_ISSUER_MISMATCH: "the CRL is not issued by the certificate's CA",
+  CRL_UNSUPPORTED: 'unsupported CRL',
+  REVOCATION_UNKNOWN: 'no revocation information covers the certificate',
+  CRL_UNREACHABLE: 'the CRL could not be fetched',
+  OCSP_RESPONDER_UNREACHABLE: 'the OCSP responder is unreachable',
+  OCSP_CERT_UNKNOWN: 'the OCSP responder does not know the certificate',
+  OCSP_MALFORMED: 'malformed OCSP response',
+  OCSP_NOT_SUCCESSFUL: 'the OCSP responder did not answer successfully',
+  OCSP_UNSUPPORTED: 'unsupported OCSP response',
+  OCSP_SIGNATURE_INVALID: 'the OCSP response has an invalid signature',
+  OCSP_RESPONDER_NOT_AUTHORIZED: "the OCSP response's signer is not authorised",
+  OCSP_CERT_ID_MISMATCH: 'no OCSP response is about the certificate',
+  OCSP_NONCE_MISMATCH: 'the OCSP response does not carry the nonce of the request',
+  OCSP_NOT_YET_VALID: 'the OCSP response is not yet valid',
+  OCSP_STALE: 'the OCSP response is stale',
+  TOKEN_TOO_LARGE: 'the token is longer than 10000 characters',
+  TOKEN_MALFORMED: 'malformed token',
+  TOKEN_FORMAT_UNSUPPORTED: 'unsupported token format (expected web-eid:1.x)',
+  TOKEN_ALGORITHM_UNSUPPORTED: 'unsupported token algorithm',
+  TOKEN_SIGNATURE_MALFORMED: 'malformed token signature',
+  TOKEN_ALGORITHM_KEY_MISMATCH: "the token's algorithm does not fit the certificate's key",
+  TOKEN_SIGNATURE_INVALID: "the token's signature does not verify for this site and challenge",
+  ORIGIN_MISMATCH: 'the token was made for another origin',
+  ORIGIN_INVALID: 'configured origin is not of the form https://host[:port]',
+  NONCE_INVALID: 'the challenge nonce must be 44 to 128 base64 characters',
+  NONCE_UNKNOWN: 'this challenge was not issued by this server',
+  NONCE_EXPIRED: 'the challenge expired; start again',
+  NONCE_REPLAYED: 'this challenge was already used',
+  NONCE_STORE_UNAVAILABLE: 'the challenge store is unavailable',
+  CHALLENGE_CLIENT_MISMATCH: 'the challenge was issued to another client (pre-login session)',
+};
+
+/** The message of a lite-module error: the sentence for its code, then its structured detail. */
+function describe(code, detail) {
+  const m = MESSAGES[code] || code;
+  return detail ? m + ': ' + detail : m;
+}
