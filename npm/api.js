@@ -94,6 +94,22 @@ class Slot {
 const main = /* @__PURE__ */ new Slot(MAIN_NAME, mainSource);
 let fullSlot = null;
 
+// The full module's slot: web/core.wasm in a browser (fetched on first use), the main one in Node.
+async function fullModuleSlot() {
+  if (fullSlot === null) fullSlot = PLATFORM.fullSource ? new Slot('core', await PLATFORM.fullSource()) : main;
+  return fullSlot;
+}
+
+// Revocation inputs (CRLs, OCSP responses) are read in the full module only: the lite module a
+// token page loads leaves their parsers out (BENCHMARKS.md, "Size-first browser build"). Any
+// value given (even a wrong one) goes there, so that every verdict and error is the full
+// module's own.
+function readsRevocation(options) {
+  const given = (v) => v !== undefined && v !== null && !(Array.isArray(v) && v.length === 0);
+  return given(options.crls) || given(options.ocspResponses)
+    || (options.trust instanceof TrustStore && given(options.trust._input.crls));
+}
+
 function toError(e, slot) {
   if (e instanceof HoviatError) return e;
   if (e && typeof e === 'object' && e.name === 'HoviatError' && typeof e.code === 'string') {
@@ -238,7 +254,8 @@ class TrustStore {
     this._freed = false;
     // Parsed now when the module is there (bad input fails here); in a browser before the
     // module has loaded, at the first verification.
-    const g = main.tryGet();
+    // (With CRLs it is parsed by the full module, at the first verification: see readsRevocation.)
+    const g = PLATFORM.fullSource && readsRevocation({ crls: this._input.crls }) ? null : main.tryGet();
     if (g !== null) this._id(g, main);
   }
   _id(mod, slot) {
@@ -275,7 +292,7 @@ async function verifyToken(token, options) {
     throw new HoviatError('INVALID_ARGUMENT', 'backend must be one of ' + BACKENDS.join(', '));
   }
   if (backend === 'wasm') {
-    if (fullSlot === null) fullSlot = PLATFORM.fullSource ? new Slot('core', await PLATFORM.fullSource()) : main;
+    await fullModuleSlot();
     const full = await fullSlot.ready();
     const opts = withTrust(options, full, fullSlot);
     try {
@@ -290,18 +307,19 @@ async function verifyToken(token, options) {
   if (backend === 'webcrypto' && !(globalThis.crypto && globalThis.crypto.subtle)) {
     throw new HoviatError('INVALID_ARGUMENT', 'WebCrypto is not available here (a secure context is needed)');
   }
-  const core = await main.ready();
+  const slot = readsRevocation(options) ? await fullModuleSlot() : main;
+  const core = await slot.ready();
   // The core's typed step API: it hands out the signatures its verdict needs, the platform
   // verifies them, and the core alone decides whether a verdict may stand (usually after one
   // round: when the platform confirms every check, the core releases its first pass's verdict).
-  const opts = withTrust(options, core, main);
+  const opts = withTrust(options, core, slot);
   let job;
   try {
     job = new core.VerifyJob(token, opts);
   } catch (e) {
-    throw toError(e, main);
+    throw toError(e, slot);
   }
-  return platformPasses(job, backend, options.parallel, main);
+  return platformPasses(job, backend, options.parallel, slot);
 }
 
 // Drives the core's typed platform verification (`job.step`, hoviat::pki::platform): the core
@@ -349,7 +367,7 @@ async function verifyInFull(input, options, direct, Job) {
   if (backend === 'webcrypto' && !(globalThis.crypto && globalThis.crypto.subtle)) {
     throw new HoviatError('INVALID_ARGUMENT', 'WebCrypto is not available here (a secure context is needed)');
   }
-  if (fullSlot === null) fullSlot = PLATFORM.fullSource ? new Slot('core', await PLATFORM.fullSource()) : main;
+  await fullModuleSlot();
   const full = await fullSlot.ready();
   const opts = withTrust(options, full, fullSlot);
   if (backend === 'wasm') {

@@ -228,7 +228,10 @@ export interface VerifyOptions {
   trust?: TrustStore;
   /** Intermediate CAs to build the path through. */
   intermediates?: PkiInput[] | PkiInput;
-  /** CRLs of the CAs; a CRL that does not verify is an error. */
+  /**
+   * CRLs of the CAs; a CRL that does not verify is an error. In a browser, a verification with
+   * CRLs or OCSP responses runs in the full module (`web/core.wasm`, fetched on first use).
+   */
   crls?: PkiInput[] | PkiInput;
   /** Validation time: RFC 3339 string, Date or milliseconds. Default: now. */
   at?: string | Date | number;

@@ -5,8 +5,7 @@
 // web/core.wasm, fetched on first use), like verifySignature.
 
 async function recordModule() {
-  if (fullSlot === null) fullSlot = PLATFORM.fullSource ? new Slot('core', await PLATFORM.fullSource()) : main;
-  return fullSlot.ready();
+  return (await fullModuleSlot()).ready();
 }
 
 // ES256 over `input` with the terminal key: a WebCrypto CryptoKey (non-extractable is fine), a

@@ -24,8 +24,7 @@ function checkAbort(signal) {
 
 // The full module (ReaderSession, CardJob): web/core.wasm in a browser, the main one in Node.
 async function directModule() {
-  if (fullSlot === null) fullSlot = PLATFORM.fullSource ? new Slot('core', await PLATFORM.fullSource()) : main;
-  return fullSlot.ready();
+  return (await fullModuleSlot()).ready();
 }
 
 // Races `p` against a timer and the abort signal. A losing `p` is not cancelled: byte links

@@ -43,6 +43,10 @@ try {
   const backends = [...new Set(r.cases.map((c) => c.backend))].join(', ');
   if (r.cases.length >= 60 && same === r.cases.length) ok(`shared case table: ${same}/${r.cases.length} verdicts equal to native (backends ${backends})`);
   else if (r.cases.length < 60) fail('shared case table', `only ${r.cases.length} cases ran`);
+  const k0 = r.checks || {};
+  k0.revocationCases > 0 && k0.liteOnly === true && k0.coreForRevocation === true
+    ? ok(`token cases without CRLs ran on the lite module alone; the ${k0.revocationCases} with CRLs fetched web/core.wasm`)
+    : fail('lite module without revocation', JSON.stringify({ revocationCases: k0.revocationCases, liteOnly: k0.liteOnly, coreForRevocation: k0.coreForRevocation }));
   r.defaultBackend === 'webcrypto' ? ok('the browser default backend is WebCrypto') : fail('default backend', r.defaultBackend);
   const k = r.checks || {};
   k.virtualOrigin ? ok('virtual card signs for the page origin') : fail('virtual card origin', JSON.stringify(k));

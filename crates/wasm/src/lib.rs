@@ -244,10 +244,24 @@ fn trust_store(opts: &JsValue) -> Result<TrustStore, JsValue> {
     for b in blobs(opts, "intermediates", false)? {
         t.add_intermediates(&b).map_err(|e| coded(&e))?;
     }
-    for b in blobs(opts, "crls", false)? {
+    let crls = blobs(opts, "crls", false)?;
+    #[cfg(feature = "rustcrypto")]
+    for b in crls {
         t.add_crls(&b).map_err(|e| coded(&e))?;
     }
+    #[cfg(not(feature = "rustcrypto"))]
+    if !crls.is_empty() {
+        return Err(full_module_only());
+    }
     Ok(t)
+}
+
+/// The lite module leaves the CRL and OCSP parsers out (≈14 KB of the gzipped module): the
+/// npm package sends verifications with `crls` or `ocspResponses` to the full module
+/// (npm/api.js `readsRevocation`), so this is reached only by a caller of the raw module.
+#[cfg(not(feature = "rustcrypto"))]
+fn full_module_only() -> JsValue {
+    invalid("crls and ocspResponses are read by the full module (web/core.wasm); the npm package loads it for them")
 }
 
 /// Bytes given as a Uint8Array or as base64 text (standard alphabet, whitespace ignored).
@@ -275,6 +289,10 @@ fn ocsp_config(opts: &JsValue) -> Result<Option<hoviat::pki::ocsp::OcspConfig>, 
             return Err(invalid("ocspNonce and ocspSkewSeconds need ocspResponses"));
         }
         return Ok(None);
+    }
+    #[cfg(not(feature = "rustcrypto"))]
+    if !raw.is_empty() {
+        return Err(full_module_only());
     }
     let mut responses = Vec::with_capacity(raw.len());
     for r in raw {
