@@ -88,7 +88,7 @@ function jsPlatform(title, r, minRatio, key) {
   if (!r) { say('No results in this run.\n'); return; }
   const p = r.probe;
   say(`Package backends: ${p.optionKnown ? Object.entries(p.backends).map(([b, x]) => `${b}: ${x.ok ? `ran (${x.ran})` : `unavailable (${x.why})`}`).join('; ') : 'this build ignores the `backend` option (a bogus backend name was accepted): only its wasm core ran, the rows say so'}.`);
-  say('Every implementation gets PEM text and the token string on each call and parses them inside the timed call (the package\'s API takes PEM per call).');
+  say('Every implementation gets PEM text and the token string on each call, as a server or page would pass them. The peers parse the PEM inside every timed call; hoviat\'s package, as a user gets it, keeps the trust parsed from the same PEM text (up to 8 sets) and the WebCrypto/node:crypto keys it imported (by SHA-256 of the key), so from the second call on it parses only the token and the holder's certificate in it.');
   say();
   say(`| implementation | ${MAIN.join(' | ')} |`);
   say(`|---|${MAIN.map(() => '---').join('|')}|`);

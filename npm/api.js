@@ -277,8 +277,49 @@ class TrustStore {
   }
 }
 
+// Trust given as PEM text on every call (what most servers and pages do) is parsed once per
+// distinct text and kept, like a TrustStore (up to 8 sets; the oldest is dropped). Only text
+// that parsed is kept: any failure takes the uncached path, so errors are the same as without
+// the cache. Bytes (Uint8Array) are not cached: a caller may change them between calls.
+const trustCache = /* @__PURE__ */ new Map();
+const TRUST_CACHE_SIZE = 8;
+function pemList(v) {
+  if (v === undefined) return [];
+  const list = typeof v === 'string' ? [v] : Array.isArray(v) && v.length <= 64 ? v : null;
+  return list !== null && list.every((x) => typeof x === 'string') ? list : null;
+}
+function parsedOnce(options, mod, slot) {
+  if (options.trustStore !== undefined || options.trustAnchors === undefined) return options;
+  const parts = [pemList(options.trustAnchors), pemList(options.intermediates), pemList(options.crls)];
+  if (parts.includes(null)) return options;
+  // Length-prefixed, so that different lists never share a key.
+  const key = parts.map((l) => l.length + '[' + l.map((x) => x.length + ':' + x).join('') + ']').join('');
+  if (key.length > 1 << 20) return options;
+  let store = trustCache.get(key);
+  let id;
+  try {
+    if (store === undefined) store = new TrustStore({ trustAnchors: options.trustAnchors, intermediates: options.intermediates, crls: options.crls });
+    id = store._id(mod, slot);
+  } catch (_) {
+    return options;
+  }
+  if (!trustCache.has(key)) {
+    if (trustCache.size >= TRUST_CACHE_SIZE) {
+      const [oldKey, old] = trustCache.entries().next().value;
+      trustCache.delete(oldKey);
+      old.free();
+    }
+    trustCache.set(key, store);
+  }
+  const o = { ...options, trustStore: id };
+  delete o.trustAnchors;
+  delete o.intermediates;
+  delete o.crls;
+  return o;
+}
+
 function withTrust(options, mod, slot) {
-  if (options.trust === undefined) return options;
+  if (options.trust === undefined) return parsedOnce(options, mod, slot);
   if (!(options.trust instanceof TrustStore)) throw new HoviatError('INVALID_ARGUMENT', 'trust must be a TrustStore');
   const o = { ...options, trustStore: options.trust._id(mod, slot) };
   delete o.trust;

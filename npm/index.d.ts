@@ -222,7 +222,11 @@ export interface VerifyOptions {
   origin: string;
   /** The challenge this server issued (and has already checked is fresh and unused). */
   nonce: string;
-  /** The trust anchors (root or issuing CAs); or give `trust` instead. */
+  /**
+   * The trust anchors (root or issuing CAs); or give `trust` instead. Given as PEM text, the
+   * anchors, intermediates and CRLs are parsed once per distinct text and kept (up to 8 sets),
+   * as a `TrustStore` would keep them.
+   */
   trustAnchors?: PkiInput[] | PkiInput;
   /** Anchors, intermediates and CRLs parsed once (a server or page verifying many tokens). */
   trust?: TrustStore;

@@ -36,6 +36,31 @@ for (const backend of ['node', 'webcrypto', 'wasm']) {
   });
 }
 
+test('trust given as PEM text on each call is parsed once per text, never lent to other text', async () => {
+  const good = cases.find((x) => x.name === 'holder-02-good');
+  const bare = cases.find((x) => x.name === 'no-intermediates');
+  assert.equal(bare.expectCode, 'CERT_UNTRUSTED');
+  for (const backend of ['node', 'webcrypto', 'wasm']) {
+    const o = (c, extra) => ({ origin: c.origin, nonce: c.nonce, trustAnchors: c.trustAnchors, intermediates: c.intermediates, at: c.at, backend, ...extra });
+    // The same anchors with and without the intermediates, alternately: each its own verdict.
+    for (let i = 0; i < 3; i++) {
+      assert.equal((await verifyToken(good.token, o(good))).holder.nationalCode, good.expectNationalCode, backend);
+      await assert.rejects(verifyToken(bare.token, o(bare)), { code: 'CERT_UNTRUSTED' }, backend);
+    }
+    // More distinct texts than the cache keeps (the same PEM with trailing newlines): all verify.
+    const pem = [].concat(good.trustAnchors)[0];
+    for (let i = 0; i < 12; i++) {
+      const r = await verifyToken(good.token, o(good, { trustAnchors: [pem + '\n'.repeat(i)] }));
+      assert.equal(r.holder.nationalCode, good.expectNationalCode, `${backend} ${i}`);
+    }
+    // Text that does not parse is not kept: the same error each time.
+    for (let i = 0; i < 2; i++) {
+      await assert.rejects(verifyToken(good.token, o(good, { trustAnchors: ['-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n'] })),
+        (e) => e instanceof HoviatError && e.code === 'CERT_MALFORMED', backend);
+    }
+  }
+});
+
 test('node backend: P-384 checks split over the thread pool give the same verdicts as one thread', async () => {
   // holder-02: a P-384 holder under a P-384 CA, so two slow checks: one goes to libuv's pool.
   const c = cases.find((x) => x.name === 'holder-02-good');
