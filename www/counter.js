@@ -40,6 +40,7 @@ const T = {
   dlPdf: ['نسخهٔ کاغذی (PDF)', 'Paper copy (PDF)'],
   dlHtml: ['نسخهٔ کاغذی (صفحه)', 'Paper copy (page)'],
   showDetails: ['جزئیات فنی', 'Technical details'],
+  certAttached: ['پیوست سابقه است', 'attached to the record'],
   footer: ['نمایشی با کتابخانهٔ هویت — کارت مجازی یا کارت‌خوان واقعی از طریق افزونه', 'A hoviat demo — virtual card, or real readers through the extension'],
   attr: ['ویژگی', 'Attribute'],
   value: ['مقدار', 'Value'],
@@ -129,7 +130,8 @@ function attrLabel(name) {
 function valueText(name, v) {
   if (typeof v === 'boolean') return t(v ? 'yes' : 'no');
   if ((name === 'card_issue_date' || name === 'card_expiry_date') && /^\d{4}-\d{2}-\d{2}$/.test(v)) return bothDates(new Date(`${v}T00:00:00Z`), false);
-  if (name === 'holder_certificate') return `${String(v).slice(0, 24)}…`;
+  // The certificate itself means nothing to the clerk: say that the record carries it.
+  if (name === 'holder_certificate') return t('certAttached');
   if (name === 'national_code' || name === 'card_reference') return digits(v);
   return String(v);
 }
@@ -191,7 +193,12 @@ function showError(e) {
   const m = $('message');
   m.className = 'error';
   m.dataset.code = e.code;
-  m.replaceChildren(el('span', {}, messageFor(e.code, lang) || e.message), el('span', { class: 'code' }, `${e.code}${e.message ? ': ' + e.message : ''}`));
+  // The clerk reads the plain sentence; the code and the server's technical text (names as
+  // distinguished names, ISO times, in English) stay folded for whoever supports the counter.
+  const tech = el('details', { class: 'code' });
+  tech.append(el('summary', {}, `${t('showDetails')}: ${e.code}`));
+  if (e.message) tech.append(el('span', {}, e.message));
+  m.replaceChildren(el('span', {}, messageFor(e.code, lang) || e.message), tech);
 }
 function showOk(text) {
   lastError = null;
@@ -341,7 +348,7 @@ function showRecord(r) {
     const tr = el('tr', { 'data-attr': a.name });
     const val = el('td');
     const text = valueText(a.name, a.value);
-    if (a.name === 'holder_certificate') val.append(el('bdi', { class: 'ltr' }, text)); else val.append(el('bdi', {}, text));
+    val.append(el('bdi', a.name === 'holder_certificate' ? { title: `${String(a.value).slice(0, 24)}…` } : {}, text));
     tr.append(el('th', {}, attrLabel(a.name)), val, el('td', {}, ''));
     tr.lastChild.append(el('span', { class: `prov ${a.provenance}` }, t(`prov-${a.provenance}`)));
     rows.push(tr);

@@ -26,7 +26,7 @@ export const MESSAGES = {
   CHAIN_TOO_LONG: ['زنجیرهٔ گواهی بیش از حد طولانی است.', 'The certificate chain is too long.'],
   CHAIN_TOO_COMPLEX: ['ساختن زنجیرهٔ گواهی بیش از حد پیچیده است.', 'Building the certificate chain is too complex.'],
   // Revocation
-  CERT_REVOKED: ['گواهی این کارت باطل شده است (مثلاً کارت مفقود گزارش شده). ورود ممکن نیست.', 'This card\'s certificate has been revoked (e.g. the card was reported lost). You cannot log in with it.'],
+  CERT_REVOKED: ['گواهی این کارت باطل شده است (مثلاً کارت مفقود گزارش شده) و پذیرفته نمی‌شود.', 'This card\'s certificate has been revoked (e.g. the card was reported lost); it is not accepted.'],
   CRL_MALFORMED: ['فهرست ابطال گواهی‌ها خوانا نیست.', 'The certificate revocation list cannot be read.'],
   CRL_SIGNATURE_INVALID: ['امضای فهرست ابطال گواهی‌ها نامعتبر است.', 'The revocation list\'s signature does not verify.'],
   CRL_EXPIRED: ['فهرست ابطال گواهی‌ها به‌روز نیست؛ بعداً دوباره تلاش کنید.', 'The revocation list is out of date; try again later.'],
