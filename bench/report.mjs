@@ -118,7 +118,7 @@ function jsPlatform(title, r, minRatio, key) {
     const cols = key === 'node'
       ? [['serial', 'node:crypto, one after another'], ['poolSplit', 'node:crypto, all but one P-384/P-521 on libuv\'s pool (the package\'s default)']]
       : [['serial', 'WebCrypto, one after another'], ['allAtOnce', 'WebCrypto, all at once (Promise.all)'], ['slowOnWorker', 'WebCrypto, the first P-384 check on a Web Worker, the rest here']];
-    say(`Where hoviat's time goes here (same inputs): the wasm pass alone (token, PEM and certificate parsing, path, every check recorded but none verified), and the signature checks alone through the platform's cryptography (keys imported beforehand); then the time the ${minRatio}× target allows against the faster peer.`);
+    say(`Where hoviat's time goes here (same inputs): the wasm pass alone (token and certificate parsing, path, every check recorded but none verified; the trust parsed once, as the package keeps PEM text it was given before), and the signature checks alone through the platform's cryptography (keys imported beforehand); then the time the ${minRatio}× target allows against the faster peer.`);
     say();
     say(`| workload | checks | wasm pass | ${cols.map((c) => c[1]).join(' | ')} | hoviat, full | ${minRatio}× target |`);
     say(`|---|---|---|${cols.map(() => '---').join('|')}|---|---|`);
@@ -271,7 +271,7 @@ for (const [key, r, min] of [['Node', node, 3], ['Chromium', chromium, 5]]) {
     why = parts.join('; ') + '. ';
     why += key === 'Node'
       ? 'Node 20\'s OpenSSL 3.0 verifies P-384 in about half a millisecond (P-256 has an optimised implementation, P-384 does not); the peers pay the same per check but parse far more slowly. What would close the rest: a smaller wasm pass (below).'
-      : 'So where the target is below the signature checks alone, no work on hoviat\'s side reaches it in Chromium: it would take a faster P-384 in the browser (BoringSSL\'s is generic code; RustCrypto\'s in wasm is 6× slower still, performance.md). The package keeps every check on the page: a Worker split tried in the package\'s own flow (keys imported asynchronously, the holder\'s check sent with its key) did not give a reliable gain. Where the target is above the checks, the rest is the wasm pass: parsing the PEM anchors on every call (a `TrustStore` avoids it) and the certificate reader.';
+      : 'So where the target is below the signature checks alone, no work on hoviat\'s side reaches it in Chromium: it would take a faster P-384 in the browser (BoringSSL\'s is generic code; RustCrypto\'s in wasm is 6× slower still, performance.md). The package keeps every check on the page: a Worker split tried in the package\'s own flow (keys imported asynchronously, the holder\'s check sent with its key) did not give a reliable gain. Where the target is above the checks, the rest is the wasm pass (the token and the holder\'s certificate read, the path built, the result written; the trust is parsed once) and the crossings between the page and wasm.';
   }
   targetNotes.push(`${key}: hoviat's fastest backend (${[...new Set(MAIN.map((w) => best[w].id.replace('hoviat-', '')))].join('/')}) is ${worst.toFixed(1)}× faster than the faster peer at worst, short of the ${min}× target on ${short.join(', ')}. ${why}`);
 }

@@ -363,6 +363,17 @@ async function verifyToken(token, options) {
   return platformPasses(job, backend, options.parallel, slot);
 }
 
+// A step's checks: their fields as JSON text and their bytes in one buffer (one copy out of
+// the wasm memory); `spki`, `message` and `signature` become views into that buffer.
+function pendingChecks(step) {
+  const list = JSON.parse(step.checks);
+  const b = step.bytes;
+  for (const c of list) {
+    for (const k of ['spki', 'message', 'signature']) c[k] = b.subarray(c[k][0], c[k][0] + c[k][1]);
+  }
+  return list;
+}
+
 // Drives the core's typed platform verification (`job.step`, hoviat::pki::platform): the core
 // hands out the signatures its verdict needs, the platform verifies them, and the core alone
 // decides whether a verdict may stand (usually after one round).
@@ -373,7 +384,8 @@ async function platformPasses(job, backend, parallel, slot) {
       let step;
       try { step = job.step(fresh); } catch (e) { throw toError(e, slot); }
       if (step.done) return step.result;
-      fresh = backend === 'node' ? await nodeVerify(step.pending, parallel) : await webcryptoVerify(step.pending);
+      const checks = pendingChecks(step);
+      fresh = backend === 'node' ? await nodeVerify(checks, parallel) : await webcryptoVerify(checks);
     }
     throw new HoviatError('INTERNAL_ERROR', 'signature verification did not settle');
   } finally {

@@ -112,7 +112,7 @@ export function firstCall(glue, w, opts) {
   } catch (e) {
     if (typeof glue.VerifyJob !== 'function') throw e;
     const step = new glue.VerifyJob(w.token, opts).step([]);
-    if (!step || (!step.done && !(step.pending && step.pending.length))) throw new Error('VerifyJob.step gave neither a verdict nor checks');
+    if (!step || (!step.done && !(typeof step.checks === 'string' && step.bytes))) throw new Error('VerifyJob.step gave neither a verdict nor checks');
     return step;
   }
 }
@@ -123,12 +123,20 @@ export function firstCall(glue, w, opts) {
  *  `glue`: the lite wasm-bindgen module (its VerifyJob); `verifiers`: {name: async (checks) =>
  *  [bool]} over prepared checks; `prepare(check)`: an imported key etc. Returns quantiles. */
 export async function whereTimeGoes(glue, w, prepare, verifiers, budgetMs = 1500) {
-  const opts = { origin: w.origin, nonce: w.nonce, trustAnchors: [w.anchorsPem], intermediates: w.intermediatesPem ? [w.intermediatesPem] : [], at: w.at };
+  // The trust parsed once, as the package keeps PEM text it was given before (npm/api.js).
+  const trustStore = glue.trustStoreNew({ trustAnchors: [w.anchorsPem], intermediates: w.intermediatesPem ? [w.intermediatesPem] : [] });
+  const opts = { origin: w.origin, nonce: w.nonce, trustStore, at: w.at };
+  // The step's checks unpacked as npm/api.js pendingChecks does (JSON text + one byte buffer).
+  const unpack = (step) => {
+    const list = JSON.parse(step.checks);
+    for (const c of list) for (const k of ['spki', 'message', 'signature']) c[k] = step.bytes.subarray(c[k][0], c[k][0] + c[k][1]);
+    return list;
+  };
   const pass = () => {
     const job = new glue.VerifyJob(w.token, opts);
-    try { return job.step([]); } finally { job.free(); }
+    try { return unpack(job.step([])); } finally { job.free(); }
   };
-  const pending = pass().pending;
+  const pending = pass();
   const checks = await Promise.all(pending.map(async (c) => ({ c, ...(await prepare(c)) })));
   const out = {
     // RSA key size from the SPKI length (modulus bytes plus ~38 bytes of structure).
@@ -141,5 +149,6 @@ export async function whereTimeGoes(glue, w, prepare, verifiers, budgetMs = 1500
       if (!r.every((x) => x === true)) throw new Error(`${name}: a genuine signature did not verify`);
     }, w, { budgetMs });
   }
+  glue.trustStoreFree(trustStore);
   return out;
 }
