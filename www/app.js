@@ -39,7 +39,7 @@ const T = {
   tsmartcard: ['کارت‌خوان‌های سیستم (Web Smart Card API)', 'The system\'s readers (Web Smart Card API)'],
   holder: ['کارت مجازی', 'Virtual card'],
   pin: ['رمز کارت (PIN)', 'Card PIN'],
-  pinNote: ['رمز کارت مجازی: 123456', 'The virtual card\'s PIN: 123456'],
+  pinNote: ['رمز کارت مجازی: ۱۲۳۴۵۶ (با رقم‌های فارسی یا انگلیسی)', 'The virtual card\'s PIN: 123456'],
   name: ['نام', 'Name'],
   subject: ['صاحب گواهی', 'Subject'],
   serial: ['شمارهٔ گواهی', 'Certificate serial'],

@@ -23,7 +23,7 @@ const T = {
   kSmartcard: ['کارت‌خوان‌های سیستم (رابط کارت هوشمند مرورگر)', 'The system\'s readers (the browser\'s Smart Card API)'],
   holder: ['دارندهٔ کارت مجازی', 'Virtual card holder'],
   pin: ['رمز کارت (اختیاری)', 'Card PIN (optional)'],
-  pinNote: ['رمز کارت‌های مجازی: کارت ملی (رمز شناسایی) 1234، کارت PIV 123456', 'Virtual cards\' PINs: Iranian card (ID PIN) 1234, PIV card 123456'],
+  pinNote: ['رمز کارت‌های مجازی: کارت ملی (رمز شناسایی) ۱۲۳۴، کارت PIV ۱۲۳۴۵۶ (با رقم‌های فارسی یا انگلیسی)', 'Virtual cards\' PINs: Iranian card (ID PIN) 1234, PIV card 123456'],
   operatorHeading: ['کارمند', 'Clerk'],
   operatorId: ['شناسهٔ کارمند (از کارت ورود کارمند)', 'Clerk id (from the clerk\'s login card)'],
   clerkLogin: ['کارمند باید پیش از ثبت سابقه با کارت خودش وارد شود.', 'The clerk logs in with their own card before making records.'],

@@ -171,6 +171,10 @@ test('the virtual card: info, challenge-response, PINs, statuses, removal', asyn
   assert.equal(who.assurance.revocation, 'crl');
   await assert.rejects(verifyToken(token, { ...opts, origin: 'https://evil.example.ir' }), { code: 'ORIGIN_MISMATCH' });
   await assert.rejects(card.authenticate({ nonce, pin: '123456' }), { code: 'INVALID_ARGUMENT' }); // no origin in Node
+  // Typed on a Persian keyboard: the same PIN in Persian digits is the card's ASCII PIN.
+  const fa = await card.authenticate({ nonce, origin: ORIGIN, pin: '۱۲۳۴۵۶' });
+  assert.equal((await verifyToken(fa.token, opts)).holder.nationalCode, who.holder.nationalCode);
+  await assert.rejects(card.authenticate({ nonce, origin: ORIGIN, pin: '۱۲۳۴۵x' }), { code: 'PIN_INVALID_FORMAT' });
 
   const ir = await connect({ transport: 'virtual', virtual: { profile: 'ir-nid', holder: 0 } });
   const irInfo = await ir.info();
