@@ -143,7 +143,7 @@ impl Host {
                     let Some(len) = super::ccid::message_len(rest) else {
                         break;
                     };
-                    if len > MAX_MESSAGE || len < HEADER {
+                    if !(HEADER..=MAX_MESSAGE).contains(&len) {
                         self.skip(1)?;
                         continue;
                     }
