@@ -298,6 +298,47 @@ fn resync_hostile_input_is_bounded() {
         }
     }
     assert!(failed, "random bytes never ended the resynchronisation");
+    // The same random bytes into a USB session and a PN532 bridge that are resynchronising:
+    // no panic (they may wait, or fail).
+    let raw = UsbCcid::config_descriptor(0xFF);
+    let d = ccid::find_interfaces(&raw).unwrap().remove(0).descriptor;
+    let mut u = Session::usb(&d).unwrap();
+    let mut r = UsbCcid::new(piv_card());
+    let mut out = u.power_on().unwrap();
+    loop {
+        match u.feed(&r.transfer(&out).concat()).unwrap() {
+            Step::Done(_) => break,
+            Step::Send(b) => out = b,
+            Step::Wait => panic!("silent"),
+        }
+    }
+    u.transmit(&hex(SELECT_PIV)).unwrap();
+    u.abort().unwrap();
+    let mut chip = Pn532::new(piv_card(), [0x08, 1, 2, 3]);
+    let mut b = pn532::Bridge::new();
+    let mut out = b.start().unwrap();
+    loop {
+        match b.feed(&chip.feed(&out)).unwrap() {
+            Step::Done(_) => break,
+            Step::Send(x) => out = x,
+            Step::Wait => panic!("silent"),
+        }
+    }
+    b.transmit(&hex(SELECT_PIV)).unwrap();
+    b.abort().unwrap();
+    let (mut u_ok, mut b_ok) = (true, true);
+    for _ in 0..100_000 {
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        let bytes = x.to_le_bytes();
+        if u_ok {
+            u_ok = u.feed(&bytes).is_ok();
+        }
+        if b_ok {
+            b_ok = b.feed(&bytes).is_ok();
+        }
+    }
     // Abort before the card was powered: refused.
     assert_eq!(Session::new(true).abort().unwrap_err().code(), "READER_PROTOCOL_ERROR");
 }

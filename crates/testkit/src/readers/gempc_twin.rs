@@ -2,7 +2,9 @@
 //! echo of each host frame, `03 06 <CCID> LRC` answers, NAK (`03 15 16`) for a bad LRC and a
 //! resend when the host NAKs, firmware text for Escape 02, slot status, power on/off, PPS and
 //! SetParameters, and XfrBlock carrying TPDUs: T=1 blocks (through [`T1Card`]) or T=0 commands.
-//! Knobs for tests: time extensions before each answer, a card removed after N APDUs.
+//! Knobs for tests: time extensions before each answer, a card removed after N APDUs, an answer
+//! withheld once (then PC_to_RDR_Abort honoured, optionally after the late answer; or a reader
+//! that hangs and never confirms).
 
 use super::Emulator;
 use super::t1_card::T1Card;

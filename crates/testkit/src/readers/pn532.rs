@@ -3,6 +3,8 @@
 //! what libnfc's `pn532_uart` driver and a contactless APDU bridge send (Diagnose,
 //! GetFirmwareVersion, SAMConfiguration, registers, RF settings, InListPassiveTarget,
 //! InDataExchange with chaining, InDeselect, InRelease). The card's APDUs go to a virtual card.
+//! The host's ACK frame aborts a command in progress (user manual 6.2.1.3): with
+//! [`Pn532::stall_after`] an InDataExchange answer is withheld once, for the host to abort.
 
 use super::{Emulator, historical_bytes};
 use crate::virtual_card::VirtualCard;
