@@ -460,3 +460,46 @@ fn pn532_abort_with_ack() {
     // Abort before a card is listed: refused.
     assert!(pn532::Bridge::new().abort().is_err());
 }
+
+/// The abort comes while the card is half-way through a chained T=1 answer (the reader stalls
+/// on the host's R-block): after S(RESYNCH) the card starts again from block 0 and the same
+/// long answer reads whole.
+#[test]
+fn serial_abort_in_the_middle_of_a_t1_chain() {
+    let get_cert = hex("00 CB 3F FF 05 5C 03 5F C1 05 00");
+    let mut p = Serial::new(GemPcTwin::new(piv_card()), 64);
+    let first = p.s.power_on().unwrap();
+    p.go(first).unwrap();
+    block_on(p.transmit(&hex(SELECT_PIV))).unwrap();
+    let whole = block_on(p.transmit(&get_cert)).unwrap();
+    assert!(
+        whole.len() > 254,
+        "an answer chained at IFSD 254: {} bytes",
+        whole.len()
+    );
+    // Again, but the reader stalls on the first XfrBlock after the card's first chained block.
+    let out = p.s.transmit(&get_cert).unwrap();
+    let r = p.reader.clone();
+    let mut armed = false;
+    let mut link = |b: &[u8]| {
+        let back = r.borrow_mut().feed(b);
+        // A DataBlock whose T=1 block is an I-block with the M bit: stall on the next command.
+        let chained = back.windows(3).any(|w| w[0] == 0x00 && w[1] == 0x20 && w[2] == 0xFE)
+            || back.windows(3).any(|w| w[0] == 0x00 && w[1] == 0x60 && w[2] == 0xFE);
+        if chained && !armed {
+            armed = true;
+            let n = r.borrow().apdus();
+            r.borrow_mut().stall_after = Some(n - 1);
+        }
+        vec![back]
+    };
+    let s = &mut p.s;
+    assert_eq!(
+        run(&mut |x| s.feed(x), &mut link, out).unwrap_err(),
+        ReaderError::CardMute
+    );
+    assert!(armed && p.reader.borrow().stalled());
+    let a = p.s.abort().unwrap();
+    assert_eq!(p.go(a.send).unwrap(), Vec::<u8>::new());
+    assert_eq!(block_on(p.transmit(&get_cert)).unwrap(), whole);
+}
