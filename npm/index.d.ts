@@ -474,8 +474,10 @@ export interface Traffic { apdus: number; bytesOut: number; bytesIn: number }
 /**
  * A card reached directly from the page (transports 'webserial', 'webusb', 'smartcard'): the
  * reader protocols and the card dialogue run in hoviat's WebAssembly module; the PIN is given
- * by the page. USER_CANCELLED when a chooser is cancelled or `signal` aborts; CARD_REMOVED when
- * the card leaves mid-operation (connect again then).
+ * by the page. USER_CANCELLED when a chooser is cancelled or `signal` aborts, CARD_TIMEOUT when
+ * the reader does not answer within `timeoutMs`: on webserial and webusb the reader is
+ * resynchronised first and the same card object keeps working. CARD_REMOVED when the card leaves mid-operation, TRANSPORT_ERROR
+ * when the reader did not recover (connect again then).
  */
 export interface DirectCard extends Card {
   readonly transport: 'webserial' | 'webusb' | 'smartcard';

@@ -28,16 +28,34 @@ async function directModule() {
 }
 
 // Races `p` against a timer and the abort signal. A losing `p` is not cancelled: byte links
-// keep their pending read for the next call.
+// keep their pending read for the next call (`p.abandon()`, see keptReads).
 function withTimeout(p, ms, signal, what) {
   return new Promise((resolve, reject) => {
     let done = false;
     const finish = (f, v) => { if (!done) { done = true; clearTimeout(timer); if (signal) signal.removeEventListener('abort', onAbort); f(v); } };
-    const timer = setTimeout(() => finish(reject, new HoviatError('CARD_TIMEOUT', what + ' did not answer within ' + ms + ' ms')), ms);
-    const onAbort = () => finish(reject, cancelled('the card operation was cancelled'));
+    const lose = (e) => { if (!done && typeof p.abandon === 'function') p.abandon(); finish(reject, e); };
+    const timer = setTimeout(() => lose(new HoviatError('CARD_TIMEOUT', what + ' did not answer within ' + ms + ' ms')), ms);
+    const onAbort = () => lose(cancelled('the card operation was cancelled'));
     if (signal) signal.addEventListener('abort', onAbort);
     p.then((v) => finish(resolve, v), (e) => finish(reject, e));
   });
+}
+
+// read() for a byte link whose reads cannot be cancelled (`next()` brings the next non-empty
+// chunk): a read that lost a time-out race is abandoned, and the chunk it brings, even when it
+// arrives before anyone reads again, goes to the next read() instead of being lost. The bytes a
+// reader sends after an abandoned exchange must reach the resynchronisation.
+function keptReads(next) {
+  let pending = null;
+  return () => {
+    if (pending === null) pending = next();
+    const p = pending;
+    let live = true;
+    const r = p.then((v) => { if (live && pending === p) pending = null; return v; },
+      (e) => { if (pending === p) pending = null; throw e; });
+    r.abandon = () => { live = false; };
+    return r;
+  };
 }
 
 // Runs one reader-session exchange: writes `first`, then feeds every read to the session until
@@ -58,6 +76,21 @@ async function sessionExchange(session, link, first, opts, slot) {
       if (s.send) out = s.send;
     }
   }
+}
+
+// After an exchange was abandoned half-way (cancelled, timed out): resynchronise with the reader
+// on the same connection (CCID: the USB ABORT class request and PC_to_RDR_Abort, stale answers
+// skipped by bSeq, T=1 S(RESYNCH); PN532: an ACK frame, then a command that proves the chip
+// listens). The read that lost the race is still pending: what it brings is fed to the session,
+// which discards it. Bounded by its own time-out; no signal (the user already cancelled).
+async function sessionResync(session, link, opts, slot) {
+  let a;
+  try { a = session.abort(); } catch (e) { throw directError(e, slot); }
+  if (a.control) {
+    if (typeof link.control !== 'function') throw new HoviatError('TRANSPORT_ERROR', 'this link cannot send the reader a control request');
+    await withTimeout(link.control(a.control), opts.timeoutMs || DIRECT_TIMEOUT_MS, undefined, 'the USB reader (ABORT request)');
+  }
+  await sessionExchange(session, link, a.send, { timeoutMs: opts.timeoutMs || DIRECT_TIMEOUT_MS }, slot);
 }
 
 // A Card over a byte link and a reader session: `link` = { write(bytes), read() -> bytes,
@@ -136,8 +169,11 @@ async function sessionConn(session, link, reader, opts, slot, close) {
     link,
     reader: Object.assign({}, reader, session.target ? { target: session.target } : {}),
     async transmit(apdu, o) {
-      // Cancelled between APDUs: the reader session stays usable. An exchange that failed or
-      // was cancelled half-way leaves the reader mid-command: connect again.
+      // Cancelled between APDUs: the reader session stays usable. Cancelled or timed out
+      // half-way: the reader is resynchronised (sessionResync) before the error is reported,
+      // and the next transmit works on the same connection. Only a resynchronisation that
+      // fails, or another failure half-way (card removed, protocol broken), gives the
+      // connection up: every later transmit then says to connect again.
       checkAbort(o && o.signal);
       if (broken) throw broken;
       let first;
@@ -145,6 +181,19 @@ async function sessionConn(session, link, reader, opts, slot, close) {
       try {
         return await sessionExchange(session, link, first, o, slot);
       } catch (e) {
+        if (e.code === 'USER_CANCELLED' || e.code === 'CARD_TIMEOUT') {
+          try {
+            await sessionResync(session, link, o || {}, slot);
+            throw e;
+          } catch (r) {
+            if (r === e) throw e;
+            broken = new HoviatError(r.code === 'CARD_REMOVED' ? 'CARD_REMOVED' : 'TRANSPORT_ERROR',
+              'the reader did not recover from an interrupted exchange (' + e.code + ', then ' + r.code + ' while resynchronising: ' + r.message + '): connect again',
+              { resync: r.code });
+            e.message += '; the reader did not recover (' + r.code + '): connect again';
+            throw e;
+          }
+        }
         broken = new HoviatError(e.code === 'CARD_REMOVED' ? 'CARD_REMOVED' : 'TRANSPORT_ERROR',
           'an earlier exchange with the reader did not complete (' + e.code + '): connect again');
         throw e;

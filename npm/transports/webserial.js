@@ -11,21 +11,17 @@ function serialMissing() {
 function serialLink(port) {
   const reader = port.readable.getReader();
   const writer = port.writable.getWriter();
-  let pending = null;
   return {
     bytesIn: 0,
     bytesOut: 0,
     async write(bytes) { await writer.write(bytes); },
-    async read() {
+    read: keptReads(async () => {
       for (;;) {
-        if (pending === null) pending = reader.read();
-        const r = await pending;
-        pending = null;
+        const r = await reader.read();
         if (r.done) throw new HoviatError('TRANSPORT_ERROR', 'the serial port closed (the reader was unplugged?)');
         if (r.value && r.value.length) return r.value;
       }
-    },
-    drain() { pending = null; },
+    }),
     async close() {
       try { await reader.cancel(); } catch (_) { /* closed */ }
       try { reader.releaseLock(); } catch (_) { /* released */ }

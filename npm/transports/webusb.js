@@ -15,7 +15,6 @@ const isSecurityError = (e) => e && (e.name === 'SecurityError' || /protected/i.
 
 function usbLink(device, ui) {
   const max = Math.max(ui.maxMessage || 271, 64);
-  let pending = null;
   return {
     bytesIn: 0,
     bytesOut: 0,
@@ -23,11 +22,9 @@ function usbLink(device, ui) {
       const r = await device.transferOut(ui.bulkOut, bytes);
       if (r && r.status && r.status !== 'ok') throw new HoviatError('TRANSPORT_ERROR', 'USB bulk-OUT transfer: ' + r.status);
     },
-    async read() {
+    read: keptReads(async () => {
       for (;;) {
-        if (pending === null) pending = device.transferIn(ui.bulkIn, max);
-        let r;
-        try { r = await pending; } finally { pending = null; }
+        const r = await device.transferIn(ui.bulkIn, max);
         if (r.status === 'stall') {
           try { await device.clearHalt('in', ui.bulkIn); } catch (_) { /* gone */ }
           throw new HoviatError('TRANSPORT_ERROR', 'the USB reader stalled its bulk-IN endpoint');
@@ -36,6 +33,11 @@ function usbLink(device, ui) {
         const d = r.data;
         if (d && d.byteLength) return new Uint8Array(d.buffer, d.byteOffset, d.byteLength);
       }
+    }),
+    // A class request to the reader's interface (the CCID ABORT request).
+    async control(c) {
+      const r = await device.controlTransferOut({ requestType: 'class', recipient: 'interface', request: c.request, value: c.value, index: c.index });
+      if (r && r.status && r.status !== 'ok') throw new HoviatError('TRANSPORT_ERROR', 'USB control transfer (ABORT): ' + r.status);
     },
     async close() {
       try { await device.releaseInterface(ui.interface); } catch (_) { /* released */ }

@@ -73,6 +73,15 @@
       }
       return { status: 'stall', data: new DataView(new ArrayBuffer(0)) };
     }
+    // Class requests to the interface (the CCID ABORT request): the emulator answers on bulk IN.
+    async controlTransferOut(setup) {
+      (this.controls = this.controls || []).push({ requestType: setup.requestType, recipient: setup.recipient, request: setup.request, value: setup.value, index: setup.index });
+      if (setup.requestType !== 'class' || setup.recipient !== 'interface') return { status: 'stall', bytesWritten: 0 };
+      const out = this.emulator.control(setup.request, setup.value);
+      for (let i = 0; i < out.length; i += 64) this.queue.push(out.slice(i, i + 64));
+      this.wake();
+      return { status: 'ok', bytesWritten: 0 };
+    }
     async claimInterface() {
       // Chrome's refusal for the smart-card class (0x0B) in an ordinary page.
       if (this.protectedClass) throw new DOMException("Failed to execute 'claimInterface' on 'USBDevice': The requested interface implements a protected class.", 'SecurityError');

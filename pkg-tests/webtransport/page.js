@@ -146,6 +146,61 @@ try {
     await card.close();
   }
 
+  // --- Recovery after an exchange abandoned half-way (the reader withholds its answer) --------
+  // The emulated reader stalls once mid-authentication; the page cancels (AbortSignal) or times
+  // out; the adapter resynchronises the reader (CCID: ABORT request + PC_to_RDR_Abort, late
+  // answer skipped by bSeq, T=1 S(RESYNCH); PN532: ACK) and the same connection works again.
+  // A reader that never confirms: the connection is given up with a clear error, not a hang.
+  const attach = (transport, emu) => {
+    if (transport === 'webusb') { const d = new fake.UsbDevice(emu); fake.usb.chooser = () => d; return d; }
+    const p = new fake.SerialPort(emu); fake.serial.chooser = () => p; return p;
+  };
+  const authOk = async (card) => {
+    try {
+      const nonce = hoviat.createNonce();
+      const { token } = await card.authenticate({ nonce, pin: '123456' });
+      const who = await hoviat.verifyToken(token, { origin: ORIGIN, nonce, at: AT, ...(await registry('piv', 1)) });
+      return /^\d{10}$/.test(who.holder.nationalCode);
+    } catch (e) { return { code: e.code, message: e.message }; }
+  };
+  const recovery = async (transport, kind, connectOpts, emuOpts) => {
+    const r = {};
+    // 1. AbortSignal while the reader withholds its answer; its late answer follows the abort.
+    let emu = emulator(kind, { profile: 'piv', holder: 1, stallAfter: 2, lateAnswer: true, ...emuOpts });
+    let dev = attach(transport, emu);
+    let card = await hoviat.connect({ transport, ...connectOpts });
+    const ac = new AbortController();
+    let sawStall = false;
+    const watch = setInterval(() => { if (emu.stalled && !sawStall) { sawStall = true; ac.abort(); } }, 2);
+    const first = await caught(() => card.authenticate({ nonce: hoviat.createNonce(), pin: '123456', signal: ac.signal }));
+    clearInterval(watch);
+    r.abort = { first: first.code, sawStall, verified: await authOk(card), aborts: emu.traffic().aborts, controls: dev.controls || [] };
+    await card.close();
+    // 2. A time-out while the reader withholds its answer (no late answer).
+    emu = emulator(kind, { profile: 'piv', holder: 1, stallAfter: 2, ...emuOpts });
+    dev = attach(transport, emu);
+    card = await hoviat.connect({ transport, timeoutMs: 400, ...connectOpts });
+    const t = await caught(() => card.authenticate({ nonce: hoviat.createNonce(), pin: '123456' }));
+    let profile;
+    try { profile = (await card.info()).profile; } catch (e) { profile = e.code; }
+    r.timeout = { first: t.code, profile, verified: await authOk(card), aborts: emu.traffic().aborts };
+    await card.close();
+    // 3. A reader that stalls and never confirms the abort.
+    emu = emulator(kind, { profile: 'piv', holder: 1, stallAfter: 2, hang: true, ...emuOpts });
+    dev = attach(transport, emu);
+    card = await hoviat.connect({ transport, timeoutMs: 400, ...connectOpts });
+    const t0 = performance.now();
+    const h = await caught(() => card.authenticate({ nonce: hoviat.createNonce(), pin: '123456' }));
+    const next = await caught(() => card.info());
+    r.hang = { first: h.code, firstMessage: h.message, next, ms: performance.now() - t0, aborts: emu.traffic().aborts };
+    await card.close();
+    return r;
+  };
+  K.recoverTwin = await recovery('webserial', 'gempc-twin', { webSerial: { reader: 'gempc-twin' } }, { timeExtensions: 1, wtx: 2 });
+  K.recoverPn532 = await recovery('webserial', 'pn532', { webSerial: { reader: 'pn532' } }, {});
+  K.recoverUsb = await recovery('webusb', 'usb-ccid', {}, { usbClass: 0xFF, timeExtensions: 1 });
+  K.recoverUsbApdu = await recovery('webusb', 'usb-ccid-apdu', {}, { usbClass: 0xFF });
+
   // --- auto: no extension here; a serial port this site was granted is used -------------------
   fake.serial.chooser = null;
   K.autoNothing = await caught(() => hoviat.connect({ transport: 'auto', timeoutMs: 300 }));

@@ -89,6 +89,21 @@ try {
   check(K.serialChooserCancelled && K.serialChooserCancelled.code === 'USER_CANCELLED', 'serial chooser cancelled -> USER_CANCELLED', K.serialChooserCancelled);
   check(K.aborted && K.aborted.code === 'USER_CANCELLED' && K.afterAbort === 'piv',
     'AbortSignal mid-authentication -> USER_CANCELLED; the card works again afterwards', { aborted: K.aborted, afterAbort: K.afterAbort });
+  for (const [k, label] of [['recoverTwin', 'webserial gempc-twin'], ['recoverPn532', 'webserial pn532'], ['recoverUsb', 'webusb (TPDU level)'], ['recoverUsbApdu', 'webusb (short-APDU level)']]) {
+    const c = K[k] || {};
+    const a = c.abort || {};
+    const usb = k.startsWith('recoverUsb');
+    const ctl = (a.controls || []).filter((x) => x.request === 1);
+    const ctlOk = !usb || (ctl.length === 1 && ctl[0].requestType === 'class' && ctl[0].recipient === 'interface' && ctl[0].index === 0 && (ctl[0].value & 0xFF) === 0);
+    check(a.first === 'USER_CANCELLED' && a.sawStall && a.aborts === 1 && a.verified === true && ctlOk,
+      `${label}: AbortSignal while the reader withholds its answer -> USER_CANCELLED; the reader aborted${usb ? ' (ABORT class request + PC_to_RDR_Abort, same bSeq)' : ''}, its late answer skipped; authenticate again on the same connection -> a token that verifies`, a);
+    const t = c.timeout || {};
+    check(t.first === 'CARD_TIMEOUT' && t.aborts === 1 && t.profile === 'piv' && t.verified === true,
+      `${label}: the reader stalls once -> CARD_TIMEOUT; then info() and authenticate on the same connection work`, t);
+    const h = c.hang || {};
+    check(h.first === 'CARD_TIMEOUT' && /did not recover/.test(h.firstMessage) && h.next && h.next.code === 'TRANSPORT_ERROR' && /did not recover/.test(h.next.message) && /connect again/.test(h.next.message) && h.ms < 4000 && h.aborts === 0,
+      `${label}: a reader that never confirms the abort -> CARD_TIMEOUT, then TRANSPORT_ERROR "connect again" (no hang)`, h);
+  }
   const an = K.autoNothing || {};
   check(an.code === 'NO_TRANSPORT' && /extension/.test(an.message) && /webserial/.test(an.message) && /webusb/.test(an.message) && /smartcard/.test(an.message),
     'auto with nothing granted -> NO_TRANSPORT saying why for each transport', an);

@@ -282,6 +282,21 @@ pub fn find_interfaces(config: &[u8]) -> Result<Vec<Interface>, ReaderError> {
     Ok(out)
 }
 
+/// `bRequest` of the CCID ABORT class request (host to interface, CCID 1.1 5.3.1).
+pub const ABORT_REQUEST: u8 = 0x01;
+
+/// `wValue` of the ABORT class request: `bSeq` in the high byte, `bSlot` in the low byte.
+pub fn abort_value(seq: u8, slot: u8) -> u16 {
+    u16::from(seq) << 8 | u16::from(slot)
+}
+
+/// While an Abort with `bSeq` `seq` is in flight: is message `m` left over from before it (a
+/// late answer, a time extension or a failure of the aborted command, whose `bSeq` is older; or
+/// a host-to-reader message, i.e. an echo on a serial line)? Such messages are discarded.
+pub fn is_stale(m: &[u8], seq: u8) -> bool {
+    m.len() < HEADER || m[0] & 0x80 == 0 || m[6] != seq
+}
+
 /// Length of the message at the start of `buf` once its header is there (for re-framing a
 /// bulk-IN stream that splits messages across packets).
 pub fn message_len(buf: &[u8]) -> Option<usize> {
@@ -373,6 +388,23 @@ impl Host {
     /// PC_to_RDR_Escape.
     pub fn escape(&mut self, data: &[u8]) -> Result<Vec<u8>, ReaderError> {
         self.command(pc_to_rdr::ESCAPE, [0; 3], data)
+    }
+
+    /// PC_to_RDR_Abort (CCID 1.1, 5.3.1 and 6.1.13), to end a command the host gave up on:
+    /// returns its `bSeq` and the message. On USB the host first sends the ABORT class request
+    /// ([`ABORT_REQUEST`], `wValue` = [`abort_value`]) with the same `bSeq`; a serial reader has
+    /// no control pipe and takes the message alone. The reader ends the aborted command (its
+    /// late answer, if any, carries the old `bSeq`: see [`is_stale`]) and answers the Abort
+    /// with RDR_to_PC_SlotStatus.
+    pub fn abort(&mut self) -> Result<(u8, Vec<u8>), ReaderError> {
+        let seq = self.seq;
+        let m = self.command(pc_to_rdr::ABORT, [0; 3], &[])?;
+        Ok((seq, m))
+    }
+
+    /// The slot this host speaks to.
+    pub fn slot(&self) -> u8 {
+        self.slot
     }
 
     /// Checks one reply message (a whole message) against the command in flight.
@@ -557,4 +589,24 @@ impl ApduExchange {
 /// `bWaitingIntegersT1`, `bClockStop`, `bIFSC`, `bNadValue`) from ATR values.
 pub fn t1_parameters(fi_di: u8, crc: bool, guard: u8, bwi_cwi: u8, ifsc: u8) -> [u8; 7] {
     [fi_di, 0x10 | u8::from(crc), guard, bwi_cwi, 0, ifsc, 0]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn abort_takes_the_next_bseq_and_skips_stale_answers() {
+        let mut h = Host::new(0, 271);
+        h.power_on(Voltage::V5).unwrap();
+        h.xfr_block(&[0; 4], 0, 0).unwrap();
+        let (seq, m) = h.abort().unwrap();
+        assert_eq!((seq, abort_value(seq, h.slot())), (2, 0x0200));
+        assert_eq!(m, [0x72, 0, 0, 0, 0, 0, 2, 0, 0, 0]);
+        let late = message(rdr_to_pc::DATA_BLOCK, 0, 1, [0, 0, 0], &[0x90, 0]).unwrap();
+        assert!(is_stale(&late, seq) && is_stale(&m, seq) && is_stale(&[], seq));
+        let ok = message(rdr_to_pc::SLOT_STATUS, 0, 2, [0, 0, 0], &[]).unwrap();
+        assert!(!is_stale(&ok, seq));
+        assert_eq!(h.on_reply(&ok).unwrap(), Reply::SlotStatus(IccStatus::Active));
+    }
 }

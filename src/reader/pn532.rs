@@ -170,7 +170,13 @@ enum Wait {
     Idle,
     Ack(u8),
     Answer(u8),
+    /// After an abort: GetFirmwareVersion sent, its answer confirms that the chip is ready.
+    Resync,
 }
+
+/// Stale frames (late ACKs and answers of an aborted command, error frames) a
+/// resynchronisation skips before giving up.
+pub const MAX_STALE: u8 = 8;
 
 /// The host side of one PN532: sends a command, expects its ACK, then its answer; resends on
 /// NACK; NACKs a corrupt answer (the chip then sends it again).
@@ -180,6 +186,7 @@ pub struct Host {
     wait: Wait,
     last: Vec<u8>,
     retries: u8,
+    stale: u8,
 }
 
 impl Default for Host {
@@ -199,7 +206,22 @@ impl Host {
             wait: Wait::Idle,
             last: Vec::new(),
             retries: 0,
+            stale: 0,
         }
+    }
+
+    /// Abandons the command in progress (cancelled, timed out): an ACK frame, which makes the
+    /// chip abort it (PN532 user manual, 6.2.1.3), then GetFirmwareVersion, whose answer says
+    /// the chip listens again. Until that answer, ACKs, error frames, corrupt frames and other
+    /// answers (the aborted command's, if it was already on its way) are skipped, at most
+    /// [`MAX_STALE`]. Ends with `Done(vec![])`.
+    pub fn abort(&mut self) -> Result<Vec<u8>, ReaderError> {
+        let c = frame(TFI_HOST, &[cmd::GET_FIRMWARE_VERSION])?;
+        self.last.clone_from(&c);
+        self.wait = Wait::Resync;
+        self.retries = 0;
+        self.stale = 0;
+        Ok([ACK.to_vec(), c].concat())
     }
 
     /// Frames command `code` with `params`; expect its ACK, then its answer.
@@ -234,6 +256,24 @@ impl Host {
                 return Err(ReaderError::Protocol("PN532: frames after the answer".into()));
             }
             step = match (self.wait, f) {
+                (Wait::Resync, Frame::Info { tfi: TFI_CHIP, data })
+                    if data.first() == Some(&(cmd::GET_FIRMWARE_VERSION + 1)) =>
+                {
+                    self.wait = Wait::Idle;
+                    Step::Done(Vec::new())
+                }
+                (Wait::Resync, Frame::Nack) => self.retry(self.last.clone(), "NACK")?,
+                (Wait::Resync, _) => {
+                    self.stale += 1;
+                    if self.stale > MAX_STALE {
+                        self.wait = Wait::Idle;
+                        return Err(ReaderError::Protocol(format!(
+                            "PN532: {} stale frames without the answer that confirms the abort",
+                            self.stale
+                        )));
+                    }
+                    Step::Wait
+                }
                 (Wait::Ack(code), Frame::Ack) => {
                     self.wait = Wait::Answer(code);
                     Step::Wait
@@ -424,6 +464,7 @@ enum BridgePhase {
     List,
     Ready,
     Apdu,
+    Resync,
 }
 
 /// One sans-I/O session with a PN532 on a serial port: wake-up and SAMConfiguration, one
@@ -478,6 +519,18 @@ impl Bridge {
         Ok(first)
     }
 
+    /// Abandons the exchange in progress (the caller cancelled it or it timed out): see
+    /// [`Host::abort`]. Ends with `Done(vec![])`; then [`Bridge::transmit`] works again with the
+    /// same target. A failure here is final (the caller applies its own time-out).
+    pub fn abort(&mut self) -> Result<Vec<u8>, ReaderError> {
+        if self.target.is_none() {
+            return Err(ReaderError::Protocol("nothing to abort before a card is listed".into()));
+        }
+        self.exchange = None;
+        self.phase = BridgePhase::Resync;
+        self.host.abort()
+    }
+
     /// Takes bytes read from the port. No card in the field: `NO_CARD` (list again later).
     pub fn feed(&mut self, bytes: &[u8]) -> Result<Step, ReaderError> {
         if self.phase == BridgePhase::Apdu {
@@ -497,6 +550,10 @@ impl Bridge {
             other => return Ok(other),
         };
         match self.phase {
+            BridgePhase::Resync => {
+                self.phase = BridgePhase::Ready;
+                Ok(Step::Done(Vec::new()))
+            }
             BridgePhase::Sam => {
                 self.phase = BridgePhase::List;
                 Ok(Step::Send(
@@ -517,5 +574,24 @@ impl Bridge {
             }
             BridgePhase::Ready | BridgePhase::Apdu => Err(ReaderError::Protocol("an answer with no command".into())),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn abort_is_an_ack_then_get_firmware_version_and_skips_stale_frames() {
+        let mut h = Host::new();
+        h.command(cmd::IN_DATA_EXCHANGE, &[1, 0x00, 0xA4]).unwrap();
+        assert_eq!(h.feed(&ACK).unwrap(), Step::Wait);
+        let a = h.abort().unwrap();
+        assert_eq!(a, [0, 0, 0xFF, 0, 0xFF, 0, 0, 0, 0xFF, 2, 0xFE, 0xD4, 2, 0x2A, 0]);
+        // The late answer of the aborted command and the ACK of ours are skipped.
+        let late = frame(TFI_CHIP, &[0x41, 0x00, 0x90, 0x00]).unwrap();
+        assert_eq!(h.feed(&[late, ACK.to_vec()].concat()).unwrap(), Step::Wait);
+        let fw = frame(TFI_CHIP, &[0x03, 0x32, 0x01, 0x06, 0x07]).unwrap();
+        assert_eq!(h.feed(&fw).unwrap(), Step::Done(Vec::new()));
     }
 }

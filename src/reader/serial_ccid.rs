@@ -25,6 +25,28 @@ enum Phase {
     Ifs,
     Ready,
     Apdu,
+    /// PC_to_RDR_Abort with this `bSeq` sent: stale messages are discarded until its SlotStatus.
+    Abort(u8),
+    /// T=1 S(RESYNCH) after the abort (TPDU level).
+    Resynch,
+    /// S(IFS) again after the resynchronisation.
+    ResyncIfs,
+}
+
+/// Stale messages (late answers, time extensions, echoes) a resynchronisation discards before
+/// giving up.
+pub const MAX_STALE: usize = 32;
+
+/// How to resynchronise with the reader after an abandoned exchange ([`Session::abort`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Abort {
+    /// USB: first issue the CCID ABORT class request (`bmRequestType` class, interface;
+    /// `bRequest` [`ccid::ABORT_REQUEST`]; `wIndex` the interface) with this `wValue`.
+    /// `None` on a serial line (no control pipe).
+    pub control: Option<u16>,
+    /// Then write these bytes (PC_to_RDR_Abort, framed for the serial line), and feed what
+    /// the reader sends as usual: the resynchronisation ends with `Done(vec![])`.
+    pub send: Vec<u8>,
 }
 
 /// T=1 parameters read from an ATR.
@@ -114,6 +136,10 @@ pub struct Session {
     level: ccid::ExchangeLevel,
     /// The APDU in flight at APDU level.
     exchange: Option<ccid::ApduExchange>,
+    /// The card's T=1 parameters (TPDU level), for a fresh T=1 host after a resynchronisation.
+    t1_params: Option<AtrT1>,
+    /// Stale messages discarded during this resynchronisation.
+    stale: usize,
 }
 
 impl Session {
@@ -129,6 +155,8 @@ impl Session {
             queue: Vec::new(),
             level: ccid::ExchangeLevel::Tpdu,
             exchange: None,
+            t1_params: None,
+            stale: 0,
         }
     }
 
@@ -197,6 +225,50 @@ impl Session {
         self.xfr(&b)
     }
 
+    /// Abandons the exchange in progress (the caller cancelled it or it timed out) and starts
+    /// resynchronising with the reader: PC_to_RDR_Abort (after the USB ABORT class request),
+    /// messages left over from the abandoned command discarded by `bSeq` (at most
+    /// [`MAX_STALE`]) until the reader's SlotStatus for the Abort; then, at TPDU level,
+    /// S(RESYNCH) to the card (both T=1 sides back to block number 0) and S(IFS) again. Ends
+    /// with `Done(vec![])`: the session is ready for [`Session::transmit`]. A failure here (no
+    /// card, a reader that breaks the protocol) is final: the caller applies its own time-out
+    /// and gives the session up.
+    pub fn abort(&mut self) -> Result<Abort, ReaderError> {
+        if self.atr.is_empty() || (!self.apdu_level() && self.t1_params.is_none()) {
+            return Err(ReaderError::Protocol(
+                "nothing to abort: the card was not powered".into(),
+            ));
+        }
+        self.exchange = None;
+        self.queue.clear();
+        self.stale = 0;
+        let (seq, m) = self.ccid.abort()?;
+        self.phase = Phase::Abort(seq);
+        Ok(match &mut self.serial {
+            Some(s) => {
+                s.begin_resync();
+                Abort {
+                    control: None,
+                    send: s.send(&m),
+                }
+            }
+            // Not `out`: a message the reader was half-way through sending is still to be
+            // re-framed (and discarded).
+            None => Abort {
+                control: Some(ccid::abort_value(seq, self.ccid.slot())),
+                send: m,
+            },
+        })
+    }
+
+    fn resynced(&mut self) -> Result<Step, ReaderError> {
+        self.phase = Phase::Ready;
+        if let Some(s) = &mut self.serial {
+            s.end_resync();
+        }
+        Ok(Step::Done(Vec::new()))
+    }
+
     fn xfr(&mut self, block: &[u8]) -> Result<Vec<u8>, ReaderError> {
         let m = self.ccid.xfr_block(block, 0, 0)?;
         Ok(self.out(&m))
@@ -233,6 +305,19 @@ impl Session {
         }
         while !self.queue.is_empty() {
             let m = self.queue.remove(0);
+            if let Phase::Abort(seq) = self.phase
+                && ccid::is_stale(&m, seq)
+            {
+                self.stale += 1;
+                if self.stale > MAX_STALE {
+                    self.phase = Phase::Idle;
+                    return Err(ReaderError::Protocol(format!(
+                        "the reader sent {} messages for aborted commands without confirming the abort",
+                        self.stale
+                    )));
+                }
+                continue;
+            }
             if let Some(x) = &mut self.exchange {
                 let step = x.on_reply(&mut self.ccid, &m).inspect_err(|_| {
                     self.phase = Phase::Idle;
@@ -282,6 +367,7 @@ impl Session {
                     )
                 })?;
                 self.atr = data;
+                self.t1_params = Some(p);
                 self.t1 = t1::Host::new(p.ifsc, if p.crc { Edc::Crc } else { Edc::Lrc });
                 let params = ccid::t1_parameters(0x11, p.crc, p.guard, p.bwi_cwi, p.ifsc);
                 self.phase = Phase::SetParameters;
@@ -302,7 +388,46 @@ impl Session {
                 }
                 Step::Wait => Ok(Step::Wait),
             },
-            (phase, r) => Err(ReaderError::Protocol(format!("{r:?} during {phase:?}"))),
+            (Phase::Abort(_), Reply::SlotStatus(icc)) => match icc {
+                ccid::IccStatus::Active if self.apdu_level() => self.resynced(),
+                ccid::IccStatus::Active => {
+                    // The card may be anywhere in a T=1 chain: start both sides again.
+                    let p = self
+                        .t1_params
+                        .ok_or_else(|| ReaderError::Protocol("no T=1 parameters".into()))?;
+                    self.t1 = t1::Host::new(p.ifsc, if p.crc { Edc::Crc } else { Edc::Lrc });
+                    let b = self.t1.resync();
+                    self.phase = Phase::Resynch;
+                    Ok(Step::Send(self.xfr(&b)?))
+                }
+                ccid::IccStatus::Absent => {
+                    self.phase = Phase::Idle;
+                    Err(ReaderError::CardRemoved)
+                }
+                ccid::IccStatus::Inactive => {
+                    self.phase = Phase::Idle;
+                    Err(ReaderError::Protocol(
+                        "the card is no longer powered after the abort".into(),
+                    ))
+                }
+            },
+            (Phase::Resynch | Phase::ResyncIfs, Reply::Data { data, .. }) => {
+                let step = self.t1.on_block(&data).inspect_err(|_| self.phase = Phase::Idle)?;
+                match (self.phase, step) {
+                    (_, Step::Send(b)) => Ok(Step::Send(self.xfr(&b)?)),
+                    (_, Step::Wait) => Ok(Step::Wait),
+                    (Phase::Resynch, Step::Done(_)) => {
+                        self.phase = Phase::ResyncIfs;
+                        let b = self.t1.negotiate_ifsd(254)?;
+                        Ok(Step::Send(self.xfr(&b)?))
+                    }
+                    (_, Step::Done(_)) => self.resynced(),
+                }
+            }
+            (phase, r) => {
+                self.phase = Phase::Idle;
+                Err(ReaderError::Protocol(format!("{r:?} during {phase:?}")))
+            }
         }
     }
 }

@@ -303,6 +303,28 @@ impl Host {
         })
     }
 
+    /// Abandons whatever exchange was in progress (the host gave up on it: cancelled, timed
+    /// out) and returns S(RESYNCH request): the card answers S(RESYNCH response) and both sides
+    /// start again from N(S) = N(R) = 0. The exchange ends with `Done(vec![])`; a card that
+    /// does not answer it properly is given [`MAX_RESYNCS`] attempts in all, as in
+    /// [`Host::on_block`]. ISO 7816-3 resets the card's IFSD with it: negotiate again.
+    pub fn resync(&mut self) -> Vec<u8> {
+        self.apdu.clear();
+        self.response.clear();
+        self.offset = 0;
+        self.sent_len = 0;
+        self.errors = 0;
+        self.resyncs = 1;
+        self.wtx = None;
+        self.i_pending = false;
+        self.resume = Resume::Nothing;
+        self.state = State::Resynch;
+        self.send(&Block::S {
+            kind: s::RESYNCH,
+            data: vec![],
+        })
+    }
+
     /// The reader reported no block in time (or a broken one it could not deliver).
     pub fn on_timeout(&mut self) -> Result<Step, ReaderError> {
         self.recover(BadBlock::Other)

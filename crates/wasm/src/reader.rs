@@ -139,6 +139,34 @@ impl ReaderSession {
         Ok(Uint8Array::from(b.as_slice()))
     }
 
+    /// After an exchange was abandoned half-way (cancelled, timed out): resynchronise with the
+    /// reader instead of giving the connection up. Returns `{send}` (write it, then feed reads
+    /// as usual until `{done}`) and, for USB, `control: {request, value, index}`: the CCID
+    /// ABORT class request to the interface, issued before `send` (CCID: PC_to_RDR_Abort, stale
+    /// answers skipped by `bSeq`, T=1 S(RESYNCH); PN532: an ACK frame, then a command that
+    /// proves the chip listens). The caller's time-out applies; a failure is final.
+    pub fn abort(&mut self) -> Result<JsValue, JsValue> {
+        let o = Object::new();
+        match &mut self.inner {
+            Inner::Ccid(s) => {
+                let a = s.abort().map_err(|e| coded(&e))?;
+                set(&o, "send", &Uint8Array::from(a.send.as_slice()).into());
+                if let (Some(value), Some(i)) = (a.control, &self.usb) {
+                    let c = Object::new();
+                    set(&c, "request", &ccid::ABORT_REQUEST.into());
+                    set(&c, "value", &value.into());
+                    set(&c, "index", &i.number.into());
+                    set(&o, "control", &c.into());
+                }
+            }
+            Inner::Pn532(b) => {
+                let send = b.abort().map_err(|e| coded(&e))?;
+                set(&o, "send", &Uint8Array::from(send.as_slice()).into());
+            }
+        }
+        Ok(o.into())
+    }
+
     /// Bytes read from the device (any split): `{send}`, `{done}` or `{}` (keep reading).
     pub fn feed(&mut self, data: JsValue) -> Result<JsValue, JsValue> {
         let data = bytes(&data, "data")?;
@@ -358,7 +386,10 @@ mod emulator {
     /// A reader emulator with a virtual card of the light test registry (test equipment):
     /// `kind` `"gempc-twin"`, `"pn532"`, `"usb-ccid"`, `"usb-ccid-apdu"` or `"usb-ccid-ext"`; `opts` as the VirtualCard's
     /// (`profile`, `holder`, `seed`, `at`) plus `removeAfter` (APDUs before the card leaves),
-    /// `timeExtensions` (CCID), `wtx` (T=1), `usbClass` (0x0B or 0xFF).
+    /// `timeExtensions` (CCID), `wtx` (T=1), `usbClass` (0x0B or 0xFF), `stallAfter` (withhold
+    /// the reader's answer once the card has answered more than this many APDUs, once),
+    /// `lateAnswer` (send the withheld answer when it is aborted, before the confirmation),
+    /// `hang` (once stalled, answer nothing more: an abort is never confirmed).
     #[wasm_bindgen]
     pub struct ReaderEmulator {
         kind: Kind,
@@ -407,12 +438,28 @@ mod emulator {
             };
             #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
             let usb_class = num("usbClass", 255.0, 11.0)? as u8;
+            let sa = get(&opts, "stallAfter")?;
+            #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+            let stall_after = if sa.is_undefined() {
+                None
+            } else {
+                Some(num("stallAfter", 1e6, 0.0)? as usize)
+            };
+            let flag = |k: &str| -> Result<bool, JsValue> {
+                let v = get(&opts, k)?;
+                if v.is_undefined() {
+                    return Ok(false);
+                }
+                v.as_bool().ok_or_else(|| invalid(&format!("{k} must be a boolean")))
+            };
+            let (late_answer, hang) = (flag("lateAnswer")?, flag("hang")?);
             let kind = match string(&kind, "kind", 16)?.as_str() {
                 "gempc-twin" => {
                     let mut r = GemPcTwin::new(card);
                     r.remove_after = remove_after;
                     r.time_extensions = tx;
                     r.wtx = wtx;
+                    (r.stall_after, r.late_answer, r.hang) = (stall_after, late_answer, hang);
                     Kind::Twin(r)
                 }
                 k @ ("usb-ccid" | "usb-ccid-apdu" | "usb-ccid-ext") => {
@@ -425,11 +472,13 @@ mod emulator {
                     r.core.remove_after = remove_after;
                     r.core.time_extensions = tx;
                     r.core.wtx = wtx;
+                    (r.core.stall_after, r.core.late_answer, r.core.hang) = (stall_after, late_answer, hang);
                     Kind::Usb(r)
                 }
                 "pn532" => {
                     let mut r = Pn532::new(card, [0x08, 0x4A, 0x31, 0x7C]);
                     r.remove_after = remove_after;
+                    (r.stall_after, r.late_answer, r.hang) = (stall_after, late_answer, hang);
                     Kind::Pn532(r)
                 }
                 _ => {
@@ -460,6 +509,27 @@ mod emulator {
             Ok(Uint8Array::from(out.as_slice()))
         }
 
+        /// USB: a class request to the interface (`request`, `value`: the CCID ABORT request
+        /// 0x01 with `bSeq << 8 | slot`) → the bulk-IN messages it causes, concatenated.
+        pub fn control(&mut self, request: u8, value: u16) -> Result<Uint8Array, JsValue> {
+            let Kind::Usb(r) = &mut self.kind else {
+                return Err(invalid("control transfers are for USB readers"));
+            };
+            let out = r.control(request, value).concat();
+            self.bytes_out += out.len();
+            Ok(Uint8Array::from(out.as_slice()))
+        }
+
+        /// Whether the reader is withholding an answer now (`stallAfter`).
+        #[wasm_bindgen(getter)]
+        pub fn stalled(&self) -> bool {
+            match &self.kind {
+                Kind::Twin(r) => r.stalled(),
+                Kind::Pn532(r) => r.stalled(),
+                Kind::Usb(r) => r.core.stalled(),
+            }
+        }
+
         /// USB: the raw configuration descriptor.
         #[wasm_bindgen(js_name = configDescriptor)]
         pub fn config_descriptor(&self) -> Uint8Array {
@@ -474,7 +544,7 @@ mod emulator {
             Uint8Array::from(d.as_slice())
         }
 
-        /// `{apdus, hostBytes, readerBytes}`: APDUs the card answered, bytes each way on the link.
+        /// `{apdus, aborts, hostBytes, readerBytes}`: APDUs the card answered, bytes each way on the link.
         pub fn traffic(&self) -> JsValue {
             let o = Object::new();
             let apdus = match &self.kind {
@@ -482,9 +552,15 @@ mod emulator {
                 Kind::Pn532(r) => r.apdus(),
                 Kind::Usb(r) => r.apdus(),
             };
+            let aborts = match &self.kind {
+                Kind::Twin(r) => r.aborts(),
+                Kind::Pn532(r) => r.aborts(),
+                Kind::Usb(r) => r.core.aborts(),
+            };
             #[allow(clippy::cast_precision_loss)]
             {
                 set(&o, "apdus", &(apdus as f64).into());
+                set(&o, "aborts", &(aborts as f64).into());
                 set(&o, "hostBytes", &(self.bytes_in as f64).into());
                 set(&o, "readerBytes", &(self.bytes_out as f64).into());
             }

@@ -2,7 +2,9 @@
 //! echo of each host frame, `03 06 <CCID> LRC` answers, NAK (`03 15 16`) for a bad LRC and a
 //! resend when the host NAKs, firmware text for Escape 02, slot status, power on/off, PPS and
 //! SetParameters, and XfrBlock carrying TPDUs: T=1 blocks (through [`T1Card`]) or T=0 commands.
-//! Knobs for tests: time extensions before each answer, a card removed after N APDUs.
+//! Knobs for tests: time extensions before each answer, a card removed after N APDUs, an answer
+//! withheld once (then PC_to_RDR_Abort honoured, optionally after the late answer; or a reader
+//! that hangs and never confirms).
 
 use super::Emulator;
 use super::t1_card::T1Card;
@@ -46,6 +48,25 @@ pub struct GemPcTwin {
     pub extended_apdu: Option<usize>,
     chain_in: Vec<u8>,
     chain_out: Vec<u8>,
+    /// Withhold the answer to the first XfrBlock after which the card has answered more than
+    /// this many APDUs (once): the host sees a reader that does not answer, and gives up
+    /// (cancels, times out) and aborts.
+    pub stall_after: Option<usize>,
+    /// When the withheld answer's command is aborted, send that answer (with its old `bSeq`)
+    /// before the Abort's SlotStatus: a late answer the host must skip.
+    pub late_answer: bool,
+    /// Once stalled, the reader answers nothing more (it never confirms an abort).
+    pub hang: bool,
+    /// USB: PC_to_RDR_Abort is carried out only together with the ABORT class request of the
+    /// same `bSeq` and slot ([`GemPcTwin::control_abort`]), whichever comes first (CCID 1.1
+    /// 5.3.1). A serial reader has no control pipe: false.
+    pub abort_control: bool,
+    held: Option<Vec<u8>>,
+    stalled: bool,
+    hung: bool,
+    aborts: usize,
+    armed: Option<u16>,
+    abort_waiting: Option<Vec<u8>>,
 }
 
 impl GemPcTwin {
@@ -70,7 +91,66 @@ impl GemPcTwin {
             extended_apdu: None,
             chain_in: Vec::new(),
             chain_out: Vec::new(),
+            stall_after: None,
+            late_answer: false,
+            hang: false,
+            abort_control: false,
+            held: None,
+            stalled: false,
+            hung: false,
+            aborts: 0,
+            armed: None,
+            abort_waiting: None,
         }
+    }
+
+    /// Whether an answer is being withheld (see [`GemPcTwin::stall_after`]).
+    pub fn stalled(&self) -> bool {
+        self.stalled
+    }
+
+    /// Aborts carried out (answered with a SlotStatus).
+    pub fn aborts(&self) -> usize {
+        self.aborts
+    }
+
+    /// The CCID ABORT class request (`wValue` = `bSeq` << 8 | slot): carries out a
+    /// PC_to_RDR_Abort of the same `bSeq` that already arrived, else arms for it. Returns the
+    /// reader's framed answer, if any.
+    pub fn control_abort(&mut self, value: u16) -> Vec<u8> {
+        if self.hung {
+            return Vec::new();
+        }
+        match self.abort_waiting.take() {
+            Some(m) if abort_value(&m) == value => {
+                let out = self.abort_reply(&m);
+                self.last = last_frame(&out);
+                out
+            }
+            other => {
+                self.abort_waiting = other;
+                self.armed = Some(value);
+                Vec::new()
+            }
+        }
+    }
+
+    fn abort_reply(&mut self, m: &[u8]) -> Vec<u8> {
+        self.armed = None;
+        self.aborts += 1;
+        self.stalled = false;
+        let mut out = Vec::new();
+        if let Some(late) = self.held.take()
+            && self.late_answer
+        {
+            out.extend(late);
+        }
+        // The aborted command's state goes with it.
+        self.chain_in.clear();
+        self.chain_out.clear();
+        self.t0_held.clear();
+        out.extend(self.reply(rdr_to_pc::SLOT_STATUS, m, self.icc(), 0, 0, &[]));
+        out
     }
 
     /// Inserts or removes the card.
@@ -142,6 +222,24 @@ impl GemPcTwin {
     }
 
     fn command(&mut self, m: &[u8]) -> Vec<u8> {
+        if self.hung {
+            return Vec::new();
+        }
+        let out = self.command_inner(m);
+        if m[0] == pc_to_rdr::XFR_BLOCK
+            && let Some(n) = self.stall_after
+            && self.apdus > n
+        {
+            self.stall_after = None;
+            self.stalled = true;
+            self.hung = self.hang;
+            self.held = Some(out);
+            return Vec::new();
+        }
+        out
+    }
+
+    fn command_inner(&mut self, m: &[u8]) -> Vec<u8> {
         let data = &m[ccid::HEADER..];
         match m[0] {
             pc_to_rdr::ESCAPE => match data {
@@ -223,7 +321,14 @@ impl GemPcTwin {
                 out.extend(self.reply(rdr_to_pc::DATA_BLOCK, m, self.icc(), 0, 0, &answer));
                 out
             }
-            pc_to_rdr::ABORT => self.reply(rdr_to_pc::SLOT_STATUS, m, self.icc(), 0, 0, &[]),
+            pc_to_rdr::ABORT => {
+                if self.abort_control && self.armed != Some(abort_value(m)) {
+                    // Waits for the ABORT class request.
+                    self.abort_waiting = Some(m.to_vec());
+                    return Vec::new();
+                }
+                self.abort_reply(m)
+            }
             _ => self.fail(rdr_to_pc::SLOT_STATUS, m, ccid::berror::CMD_NOT_SUPPORTED),
         }
     }
@@ -332,6 +437,11 @@ impl Emulator for GemPcTwin {
     fn apdus(&self) -> usize {
         self.apdus
     }
+}
+
+/// `wValue` of the ABORT class request that goes with the Abort message `m`.
+fn abort_value(m: &[u8]) -> u16 {
+    ccid::abort_value(m[6], m[5])
 }
 
 /// The last `03 06 ...` frame in `bytes` (frames are well formed: we made them).

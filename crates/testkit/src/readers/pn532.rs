@@ -3,6 +3,8 @@
 //! what libnfc's `pn532_uart` driver and a contactless APDU bridge send (Diagnose,
 //! GetFirmwareVersion, SAMConfiguration, registers, RF settings, InListPassiveTarget,
 //! InDataExchange with chaining, InDeselect, InRelease). The card's APDUs go to a virtual card.
+//! The host's ACK frame aborts a command in progress (user manual 6.2.1.3): with
+//! [`Pn532::stall_after`] an InDataExchange answer is withheld once, for the host to abort.
 
 use super::{Emulator, historical_bytes};
 use crate::virtual_card::VirtualCard;
@@ -27,6 +29,18 @@ pub struct Pn532 {
     apdus: usize,
     /// The card leaves the field after this many APDUs.
     pub remove_after: Option<usize>,
+    /// Withhold the answer to the first InDataExchange after which the card has answered more
+    /// than this many APDUs (once; the command is ACKed): the host gives up and aborts with an
+    /// ACK frame.
+    pub stall_after: Option<usize>,
+    /// When the host's ACK aborts the withheld command, send its answer anyway (it was on its
+    /// way): a late answer the host must skip.
+    pub late_answer: bool,
+    /// Once stalled, the module answers nothing more (an abort is never confirmed).
+    pub hang: bool,
+    held: Option<Vec<u8>>,
+    hung: bool,
+    aborts: usize,
 }
 
 impl Pn532 {
@@ -44,7 +58,23 @@ impl Pn532 {
             out: Vec::new(),
             apdus: 0,
             remove_after: None,
+            stall_after: None,
+            late_answer: false,
+            hang: false,
+            held: None,
+            hung: false,
+            aborts: 0,
         }
+    }
+
+    /// Whether an answer is being withheld (see [`Pn532::stall_after`]).
+    pub fn stalled(&self) -> bool {
+        self.held.is_some()
+    }
+
+    /// Commands aborted by the host's ACK frame.
+    pub fn aborts(&self) -> usize {
+        self.aborts
     }
 
     /// The ATS the card sends: TL, T0 (FSCI 8 = 256 bytes, TA TB TC follow), TA, TB, TC, then
@@ -141,6 +171,9 @@ impl Pn532 {
 
 impl Emulator for Pn532 {
     fn feed(&mut self, bytes: &[u8]) -> Vec<u8> {
+        if self.hung {
+            return Vec::new();
+        }
         let mut out = Vec::new();
         let frames = match self.de.feed(bytes) {
             Ok(f) => f,
@@ -154,12 +187,35 @@ impl Emulator for Pn532 {
                 Frame::Info { tfi: TFI_HOST, data } if !data.is_empty() => {
                     out.extend_from_slice(&pn532::ACK);
                     let answer = self.command(data[0], &data[1..]);
+                    if data[0] == cmd::IN_DATA_EXCHANGE
+                        && let Some(n) = self.stall_after
+                        && self.apdus > n
+                    {
+                        self.stall_after = None;
+                        self.held = Some(answer);
+                        if self.hang {
+                            self.hung = true;
+                            return out;
+                        }
+                        continue;
+                    }
                     self.last.clone_from(&answer);
                     out.extend(answer);
                 }
                 Frame::Nack => out.extend_from_slice(&self.last),
                 Frame::Corrupt => out.extend_from_slice(&pn532::NACK),
-                Frame::Ack | Frame::Error | Frame::Info { .. } => {}
+                // The host's ACK aborts the command in progress (user manual 6.2.1.3).
+                Frame::Ack => {
+                    if let Some(late) = self.held.take() {
+                        self.aborts += 1;
+                        self.cmd.clear();
+                        self.out.clear();
+                        if self.late_answer {
+                            out.extend(late);
+                        }
+                    }
+                }
+                Frame::Error | Frame::Info { .. } => {}
             }
         }
         out

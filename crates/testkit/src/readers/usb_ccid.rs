@@ -21,12 +21,28 @@ impl UsbCcid {
         let mut core = GemPcTwin::new(card);
         core.echo = false;
         core.notify = false;
+        core.abort_control = true;
         Self { core }
     }
 
     /// One bulk-OUT transfer (a whole CCID message); returns the bulk-IN messages it causes.
     pub fn transfer(&mut self, message: &[u8]) -> Vec<Vec<u8>> {
         let framed = self.core.feed(&twin::frame(message));
+        Self::unframe(&framed)
+    }
+
+    /// A class request to the interface (`bRequest`, `wValue`): ABORT (0x01) is carried out
+    /// with the PC_to_RDR_Abort of the same `bSeq`; returns the bulk-IN messages it causes.
+    /// Other requests (GET_CLOCK_FREQUENCIES, GET_DATA_RATES) cause none.
+    pub fn control(&mut self, request: u8, value: u16) -> Vec<Vec<u8>> {
+        if request != ccid::ABORT_REQUEST {
+            return Vec::new();
+        }
+        let framed = self.core.control_abort(value);
+        Self::unframe(&framed)
+    }
+
+    fn unframe(framed: &[u8]) -> Vec<Vec<u8>> {
         let mut out = Vec::new();
         let mut i = 0;
         while i + 2 <= framed.len() {
