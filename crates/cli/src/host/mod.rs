@@ -237,7 +237,9 @@ impl<'de> Deserialize<'de> for PinField {
                 f.write_str("a PIN of 4 to 16 digits")
             }
             fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<PinField, E> {
-                if s.contains(['\n', '\r']) {
+                // The wire carries ASCII digits only: the extension's PIN window converts what
+                // was typed (Persian digits included) before it sends the PIN here.
+                if !s.bytes().all(|b| b.is_ascii_digit()) {
                     return Err(E::custom("invalid PIN: only digits"));
                 }
                 Pin::new(s).map(PinField).map_err(|e| E::custom(e.to_string()))
