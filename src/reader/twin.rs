@@ -130,14 +130,7 @@ impl Host {
                         self.echo_frames.pop_front();
                         continue;
                     }
-                    self.naks += 1;
-                    if self.naks > MAX_NAKS {
-                        return Err(ReaderError::Checksum(format!(
-                            "the serial reader refused our frame {MAX_NAKS} times"
-                        )));
-                    }
-                    let again = self.last.clone();
-                    out.push(Event::Send(self.wrote(again)));
+                    out.push(self.resend_after_nak()?);
                 }
                 [SYNC, ACK, rest @ ..] => {
                     let Some(len) = super::ccid::message_len(rest) else {
@@ -192,6 +185,18 @@ impl Host {
         bytes
     }
 
+    /// The reader refused our last frame (NAK): send it again, at most MAX_NAKS times.
+    fn resend_after_nak(&mut self) -> Result<Event, ReaderError> {
+        self.naks += 1;
+        if self.naks > MAX_NAKS {
+            return Err(ReaderError::Checksum(format!(
+                "the serial reader refused our frame {MAX_NAKS} times"
+            )));
+        }
+        let again = self.last.clone();
+        Ok(Event::Send(self.wrote(again)))
+    }
+
     fn nak(&mut self, why: &str) -> Result<Event, ReaderError> {
         self.naks += 1;
         if self.naks > MAX_NAKS {
@@ -240,14 +245,7 @@ impl Host {
                         return Err(ReaderError::Protocol("a NAK with a bad LRC".into()));
                     }
                     self.buf.drain(..3);
-                    self.naks += 1;
-                    if self.naks > MAX_NAKS {
-                        return Err(ReaderError::Checksum(format!(
-                            "the serial reader refused our frame {MAX_NAKS} times"
-                        )));
-                    }
-                    let again = self.last.clone();
-                    out.push(Event::Send(self.wrote(again)));
+                    out.push(self.resend_after_nak()?);
                 }
                 [SYNC, ACK, rest @ ..] => {
                     let Some(len) = super::ccid::message_len(rest) else {
