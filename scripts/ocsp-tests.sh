@@ -139,10 +139,18 @@ start_responder() {
   echo "responder did not start: $(cat responder.log)" >&2
   PORT=0
 }
+# A process and everything below it (the background job is a subshell around nsenter/env).
+kill_tree() {
+  local c
+  for c in $(pgrep -P "$1" 2>/dev/null); do kill_tree "$c"; done
+  kill "$1" 2>/dev/null
+}
 stop_responder() {
-  # Stop the responder by its own PID; its wrapper job then ends and is reaped here.
+  # Stop the responder by its own PID, and the whole job below the wrapper: the PID read from
+  # the ACCEPT line can be wrong or missing (a run of the year-ahead suite once waited here
+  # for 90 minutes on a responder nothing had stopped); then reap the wrapper.
   if [ -n "$RESPONDER_PID" ]; then kill "$RESPONDER_PID" 2>/dev/null; RESPONDER_PID=""; fi
-  if [ -n "$RESPONDER" ]; then wait "$RESPONDER" 2>/dev/null; RESPONDER=""; fi
+  if [ -n "$RESPONDER" ]; then kill_tree "$RESPONDER"; wait "$RESPONDER" 2>/dev/null; RESPONDER=""; fi
 }
 
 # ---- checks ------------------------------------------------------------------------------------
