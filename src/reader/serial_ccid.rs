@@ -136,8 +136,6 @@ pub struct Session {
     level: ccid::ExchangeLevel,
     /// The APDU in flight at APDU level.
     exchange: Option<ccid::ApduExchange>,
-    /// The card's T=1 parameters (TPDU level), for a fresh T=1 host after a resynchronisation.
-    t1_params: Option<AtrT1>,
     /// Stale messages discarded during this resynchronisation.
     stale: usize,
 }
@@ -155,7 +153,6 @@ impl Session {
             queue: Vec::new(),
             level: ccid::ExchangeLevel::Tpdu,
             exchange: None,
-            t1_params: None,
             stale: 0,
         }
     }
@@ -234,7 +231,7 @@ impl Session {
     /// card, a reader that breaks the protocol) is final: the caller applies its own time-out
     /// and gives the session up.
     pub fn abort(&mut self) -> Result<Abort, ReaderError> {
-        if self.atr.is_empty() || (!self.apdu_level() && self.t1_params.is_none()) {
+        if self.atr.is_empty() {
             return Err(ReaderError::Protocol(
                 "nothing to abort: the card was not powered".into(),
             ));
@@ -367,7 +364,6 @@ impl Session {
                     )
                 })?;
                 self.atr = data;
-                self.t1_params = Some(p);
                 self.t1 = t1::Host::new(p.ifsc, if p.crc { Edc::Crc } else { Edc::Lrc });
                 let params = ccid::t1_parameters(0x11, p.crc, p.guard, p.bwi_cwi, p.ifsc);
                 self.phase = Phase::SetParameters;
@@ -392,10 +388,6 @@ impl Session {
                 ccid::IccStatus::Active if self.apdu_level() => self.resynced(),
                 ccid::IccStatus::Active => {
                     // The card may be anywhere in a T=1 chain: start both sides again.
-                    let p = self
-                        .t1_params
-                        .ok_or_else(|| ReaderError::Protocol("no T=1 parameters".into()))?;
-                    self.t1 = t1::Host::new(p.ifsc, if p.crc { Edc::Crc } else { Edc::Lrc });
                     let b = self.t1.resync();
                     self.phase = Phase::Resynch;
                     Ok(Step::Send(self.xfr(&b)?))

@@ -185,6 +185,8 @@ pub struct Host {
     nad: u8,
     edc: Edc,
     ifsc: usize,
+    /// The card's IFSC from its ATR: what S(RESYNCH) from [`Host::resync`] returns to.
+    ifsc_initial: usize,
     ns: u8,
     nr: u8,
     state: State,
@@ -230,6 +232,7 @@ impl Host {
             nad: 0,
             edc,
             ifsc: usize::from(ifsc.clamp(1, 254)),
+            ifsc_initial: usize::from(ifsc.clamp(1, 254)),
             ns: 0,
             nr: 0,
             state: State::Idle,
@@ -307,8 +310,10 @@ impl Host {
     /// out) and returns S(RESYNCH request): the card answers S(RESYNCH response) and both sides
     /// start again from N(S) = N(R) = 0. The exchange ends with `Done(vec![])`; a card that
     /// does not answer it properly is given [`MAX_RESYNCS`] attempts in all, as in
-    /// [`Host::on_block`]. ISO 7816-3 resets the card's IFSD with it: negotiate again.
+    /// [`Host::on_block`]. ISO 7816-3 resets both information field sizes with it: the card's
+    /// IFSC goes back to its ATR value here, and the IFSD must be negotiated again.
     pub fn resync(&mut self) -> Vec<u8> {
+        self.ifsc = self.ifsc_initial;
         self.apdu.clear();
         self.response.clear();
         self.offset = 0;
