@@ -8,7 +8,7 @@ use hoviat::token::{Origin, Verifier};
 use hoviat_testkit::virtual_card::{self as vc, GarbageCard, UnknownCard, VirtualCard, VirtualTransport};
 
 mod common;
-use common::{ORIGIN, iran, now, reg};
+use common::{ORIGIN, hex, iran, now, reg};
 
 fn nonce() -> String {
     hoviat::token::nonce::nonce_from_bytes(&[42; 32])
@@ -261,12 +261,6 @@ fn ir_nid_protected_files_and_secure_messaging_answer_6982() {
         reg().holders[0].cert.clone(),
         [1, 2, 3, 4],
     );
-    let hex = |s: &str| {
-        (0..s.len())
-            .step_by(2)
-            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
-            .collect::<Vec<u8>>()
-    };
     assert_eq!(c.process(&hex("00A4040C10A0000000183003010000000000000000")), [0x90, 0]);
     assert_eq!(c.process(&hex("00A40000023F00")), [0x90, 0]);
     assert_eq!(c.process(&hex("00A40100020200")), [0x90, 0]);
@@ -356,13 +350,6 @@ struct Replay {
     at: usize,
 }
 
-fn unhex(s: &str) -> Vec<u8> {
-    (0..s.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
-        .collect()
-}
-
 impl Replay {
     fn load(name: &str) -> Self {
         let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -378,11 +365,11 @@ impl Replay {
             .filter(|l| !l.is_empty() && !l.starts_with('#'))
         {
             if let Some(a) = line.strip_prefix("atr ") {
-                atr = unhex(a);
+                atr = hex(a);
             } else if let Some(c) = line.strip_prefix("> ") {
-                pending = Some(unhex(c));
+                pending = Some(hex(c));
             } else if let Some(r) = line.strip_prefix("< ") {
-                steps.push((pending.take().expect("response without command"), unhex(r)));
+                steps.push((pending.take().expect("response without command"), hex(r)));
             }
         }
         Replay { atr, steps, at: 0 }

@@ -20,15 +20,7 @@ use hoviat_testkit::readers::usb_ccid::UsbCcid;
 use hoviat_testkit::virtual_card::{self as vc, VirtualCard};
 
 mod common;
-use common::reg;
-
-fn hex(s: &str) -> Vec<u8> {
-    let s: String = s.chars().filter(|c| !c.is_whitespace()).collect();
-    (0..s.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
-        .collect()
-}
+use common::{hex, reg};
 
 fn piv_card() -> Box<dyn VirtualCard> {
     vc::for_holder(reg(), 1, false).unwrap()

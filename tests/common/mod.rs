@@ -25,3 +25,12 @@ pub fn iran() -> &'static hoviat_testkit::iran::IranRegistry {
     static R: OnceLock<hoviat_testkit::iran::IranRegistry> = OnceLock::new();
     R.get_or_init(|| hoviat_testkit::iran::IranRegistry::generate("tests", now()))
 }
+
+/// Bytes from hex text; whitespace between digits is ignored.
+pub fn hex(s: &str) -> Vec<u8> {
+    let s: String = s.chars().filter(|c| !c.is_whitespace()).collect();
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+        .collect()
+}
